@@ -1,0 +1,140 @@
+//! The gRPC service: handshake gate, then calls handed to the executor.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use snakebridge_proto::PROTOCOL_VERSIONS;
+use snakebridge_proto::v1::{self as pb, worker_server::WorkerServer};
+use snakebridge_python::Executor;
+use tokio::net::UnixListener;
+use tokio_stream::wrappers::UnixListenerStream;
+use tonic::{Request, Response, Status};
+
+/// Serves until SIGTERM or SIGINT.
+pub(crate) async fn serve(
+    executor: Executor,
+    socket: &Path,
+    max_message_bytes: usize,
+    slot: usize,
+) -> anyhow::Result<()> {
+    let _ = std::fs::remove_file(socket);
+    let listener = UnixListener::bind(socket)?;
+    let info = executor.python_info();
+    let service = WorkerService {
+        executor,
+        ready: AtomicBool::new(false),
+        version: AtomicU32::new(0),
+    };
+    // tonic enforces a hard ceiling a little above the limit, so that the
+    // executor's own typed MESSAGE_TOO_LARGE answer wins for results.
+    let ceiling = max_message_bytes.saturating_add(1 << 20);
+    let server = WorkerServer::new(service)
+        .max_decoding_message_size(ceiling)
+        .max_encoding_message_size(ceiling);
+    println!(
+        "SNAKEBRIDGE_WORKER_READY pid={} slot={slot} python={}",
+        std::process::id(),
+        info.version.split_whitespace().next().unwrap_or("?")
+    );
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    tonic::transport::Server::builder()
+        .add_service(server)
+        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown_signal())
+        .await?;
+    let _ = std::fs::remove_file(socket);
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+struct WorkerService {
+    executor: Executor,
+    ready: AtomicBool,
+    version: AtomicU32,
+}
+
+impl WorkerService {
+    fn check_ready(&self) -> Result<(), Status> {
+        if self.ready.load(Ordering::Acquire) {
+            Ok(())
+        } else {
+            Err(Status::failed_precondition(
+                "handshake required: call Handshake with a supported protocol version first",
+            ))
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl pb::worker_server::Worker for WorkerService {
+    async fn handshake(
+        &self,
+        request: Request<pb::HandshakeRequest>,
+    ) -> Result<Response<pb::HandshakeResponse>, Status> {
+        let req = request.into_inner();
+        let (ours_min, ours_max) = (*PROTOCOL_VERSIONS.start(), *PROTOCOL_VERSIONS.end());
+        let chosen = req.max_version.min(ours_max);
+        let version = if chosen >= req.min_version.max(ours_min) { chosen } else { 0 };
+        if version != 0 {
+            if let Some(settings) = &req.settings {
+                self.executor.apply_settings(settings);
+            }
+            self.version.store(version, Ordering::Release);
+            self.ready.store(true, Ordering::Release);
+        }
+        let info = self.executor.python_info();
+        Ok(Response::new(pb::HandshakeResponse {
+            version,
+            min_version: ours_min,
+            max_version: ours_max,
+            worker_instance: self.executor.instance(),
+            pid: std::process::id(),
+            python_version: info.version,
+            python_executable: info.executable,
+            python_prefix: info.prefix,
+            platform: info.platform,
+        }))
+    }
+
+    async fn call(
+        &self,
+        request: Request<pb::CallRequest>,
+    ) -> Result<Response<pb::CallResponse>, Status> {
+        self.check_ready()?;
+        Ok(Response::new(self.executor.call(request.into_inner()).await))
+    }
+
+    async fn release_refs(
+        &self,
+        request: Request<pb::ReleaseRefsRequest>,
+    ) -> Result<Response<pb::ReleaseRefsResponse>, Status> {
+        self.check_ready()?;
+        Ok(Response::new(self.executor.release_refs(request.into_inner()).await))
+    }
+
+    async fn release_session(
+        &self,
+        request: Request<pb::ReleaseSessionRequest>,
+    ) -> Result<Response<pb::ReleaseSessionResponse>, Status> {
+        self.check_ready()?;
+        Ok(Response::new(
+            self.executor.release_session(request.into_inner()).await,
+        ))
+    }
+
+    async fn health(
+        &self,
+        _request: Request<pb::HealthRequest>,
+    ) -> Result<Response<pb::HealthResponse>, Status> {
+        Ok(Response::new(self.executor.health()))
+    }
+}
