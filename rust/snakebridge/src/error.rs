@@ -170,6 +170,31 @@ impl Error {
         }
     }
 
+    /// The variant's name (`"Python"`, `"RefNotFound"`, ...), for logs and
+    /// machine-readable output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Python(_) => "Python",
+            Error::RefNotFound { .. } => "RefNotFound",
+            Error::SessionMismatch { .. } => "SessionMismatch",
+            Error::RefReleased { .. } => "RefReleased",
+            Error::RefWorkerGone { .. } => "RefWorkerGone",
+            Error::RefsOnDifferentWorkers { .. } => "RefsOnDifferentWorkers",
+            Error::WorkerCrashed { .. } => "WorkerCrashed",
+            Error::WorkerStart { .. } => "WorkerStart",
+            Error::ProtocolMismatch { .. } => "ProtocolMismatch",
+            Error::Serialization(_) => "Serialization",
+            Error::MessageTooLarge { .. } => "MessageTooLarge",
+            Error::RefLimit(_) => "RefLimit",
+            Error::Conversion { .. } => "Conversion",
+            Error::Config(_) => "Config",
+            Error::SessionReleased { .. } => "SessionReleased",
+            Error::InvalidRequest(_) => "InvalidRequest",
+            Error::Shutdown => "Shutdown",
+            Error::Transport(_) => "Transport",
+        }
+    }
+
     pub(crate) fn conversion(expected: impl Into<String>, got: impl Into<String>) -> Self {
         Error::Conversion {
             expected: expected.into(),

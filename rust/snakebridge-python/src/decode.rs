@@ -1,0 +1,338 @@
+//! wire -> Python: arguments, the exact inverse of [`crate::encode`].
+
+use std::time::Duration;
+
+use num_bigint::BigInt;
+use pyo3::IntoPyObjectExt;
+use pyo3::prelude::*;
+use pyo3::types::{
+    PyByteArray, PyBytes, PyComplex, PyDate, PyDateTime, PyDelta, PyDict, PyFrozenSet, PyList,
+    PySet, PyString, PyTime, PyTuple,
+};
+use snakebridge_proto::v1::{self as pb, ErrorCode, value::Kind};
+
+use crate::pyerror::{Failure, bridge, ref_error, serialization};
+use crate::registry::{Lookup, Registry};
+use crate::types::Types;
+
+/// What decoding the arguments of one call needs.
+pub(crate) struct DecodeContext<'a> {
+    pub(crate) types: &'a Types,
+    pub(crate) registry: &'a Registry,
+    /// The session of the call: refs must belong to it.
+    pub(crate) session: &'a str,
+    pub(crate) instance: u64,
+    pub(crate) ttl: Option<Duration>,
+    pub(crate) max_depth: usize,
+}
+
+/// Decodes the values of one call.
+pub(crate) struct Decoder<'a, 'py> {
+    py: Python<'py>,
+    ctx: DecodeContext<'a>,
+    depth: usize,
+}
+
+type Decoded<'py> = Result<Bound<'py, PyAny>, Failure>;
+
+impl<'a, 'py> Decoder<'a, 'py> {
+    pub(crate) fn new(py: Python<'py>, ctx: DecodeContext<'a>) -> Self {
+        Self { py, ctx, depth: 0 }
+    }
+
+    pub(crate) fn py(&self) -> Python<'py> {
+        self.py
+    }
+
+    /// The live object of a ref handle, checked against this worker instance
+    /// and the call's session.
+    pub(crate) fn resolve_ref(&self, handle: &pb::RefHandle) -> Decoded<'py> {
+        let ctx = &self.ctx;
+        if handle.worker_instance != ctx.instance {
+            return Err(ref_error(
+                ErrorCode::StaleRef,
+                format!(
+                    "ref {} was created by another worker instance (the worker restarted); \
+                     the object is gone",
+                    handle.id
+                ),
+                handle.id,
+                &handle.session_id,
+            ));
+        }
+        if handle.session_id != ctx.session {
+            return Err(ref_error(
+                ErrorCode::SessionMismatch,
+                format!(
+                    "ref {} belongs to session {:?} but the call runs in session {:?}; \
+                     refs can only be used in the session that created them",
+                    handle.id, handle.session_id, ctx.session
+                ),
+                handle.id,
+                &handle.session_id,
+            ));
+        }
+        match ctx
+            .registry
+            .get(self.py, &handle.session_id, handle.id, ctx.ttl)
+        {
+            Ok(obj) => Ok(obj.into_bound(self.py)),
+            Err(Lookup::NotFound) => Err(ref_error(
+                ErrorCode::RefNotFound,
+                format!(
+                    "ref {} not found in session {:?}: it was released, expired, or never \
+                     created in this session",
+                    handle.id, handle.session_id
+                ),
+                handle.id,
+                &handle.session_id,
+            )),
+        }
+    }
+
+    /// Decodes one value.
+    pub(crate) fn value(&mut self, v: &pb::Value) -> Decoded<'py> {
+        let py = self.py;
+        let Some(kind) = &v.kind else {
+            return Err(bridge(
+                ErrorCode::Serialization,
+                "a Value has no kind set (sent by a newer or broken host?)",
+            ));
+        };
+        let obj = match kind {
+            Kind::None(_) => py.None().into_bound(py),
+            Kind::Bool(b) => wrap(py, *b)?,
+            Kind::Int(i) => wrap(py, *i)?,
+            Kind::BigInt(b) => wrap(py, BigInt::from_signed_bytes_le(&b.le_bytes))?,
+            Kind::Float(f) => wrap(py, *f)?,
+            Kind::Str(s) => PyString::new(py, s).into_any(),
+            Kind::Bytes(b) => PyBytes::new(py, b).into_any(),
+            Kind::List(seq) => {
+                let items = self.nested(|d| d.items(&seq.items))?;
+                PyList::new(py, items).map_err(|e| ser(py, &e))?.into_any()
+            }
+            Kind::Tuple(seq) => {
+                let items = self.nested(|d| d.items(&seq.items))?;
+                PyTuple::new(py, items).map_err(|e| ser(py, &e))?.into_any()
+            }
+            Kind::Set(seq) => {
+                let items = self.nested(|d| d.items(&seq.items))?;
+                PySet::new(py, items)
+                    .map_err(|e| serialization(py, "cannot build a set", &e))?
+                    .into_any()
+            }
+            Kind::Frozenset(seq) => {
+                let items = self.nested(|d| d.items(&seq.items))?;
+                PyFrozenSet::new(py, items)
+                    .map_err(|e| serialization(py, "cannot build a frozenset", &e))?
+                    .into_any()
+            }
+            Kind::Dict(dict) => self.nested(|d| d.dict(dict))?,
+            Kind::Complex(c) => PyComplex::from_doubles(py, c.real, c.imag).into_any(),
+            Kind::Datetime(dt) => self.datetime(dt)?,
+            Kind::Date(d) => date(py, d)?,
+            Kind::Time(t) => {
+                let tz = self.tz(t.tz.as_ref())?;
+                time(py, t, tz.as_ref())?
+            }
+            Kind::Timedelta(td) => {
+                let days = i32::try_from(td.days).map_err(|_| {
+                    bridge(
+                        ErrorCode::Serialization,
+                        format!("timedelta of {} days is out of range", td.days),
+                    )
+                })?;
+                PyDelta::new(py, days, td.seconds, td.microseconds, true)
+                    .map_err(|e| serialization(py, "invalid timedelta", &e))?
+                    .into_any()
+            }
+            Kind::Decimal(s) => self
+                .ctx
+                .types
+                .decimal
+                .bind(py)
+                .call1((s.as_str(),))
+                .map_err(|e| serialization(py, "invalid decimal", &e))?,
+            Kind::Ndarray(a) => self.ndarray(a)?,
+            Kind::Ref(handle) => self.resolve_ref(handle)?,
+        };
+        Ok(obj)
+    }
+
+    /// Runs `f` one nesting level deeper, enforcing the depth limit.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, Failure>) -> Result<T, Failure> {
+        if self.depth >= self.ctx.max_depth {
+            return Err(bridge(
+                ErrorCode::Serialization,
+                format!(
+                    "argument nested deeper than the maximum of {} levels",
+                    self.ctx.max_depth
+                ),
+            ));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
+    fn items(&mut self, items: &[pb::Value]) -> Result<Vec<Bound<'py, PyAny>>, Failure> {
+        items.iter().map(|v| self.value(v)).collect()
+    }
+
+    fn dict(&mut self, dict: &pb::Dict) -> Decoded<'py> {
+        let py = self.py;
+        let out = PyDict::new(py);
+        for entry in &dict.entries {
+            let key = self.entry_part(entry.key.as_ref(), "key")?;
+            let value = self.entry_part(entry.value.as_ref(), "value")?;
+            out.set_item(key, value)
+                .map_err(|e| serialization(py, "cannot build a dict", &e))?;
+        }
+        Ok(out.into_any())
+    }
+
+    fn entry_part(&mut self, v: Option<&pb::Value>, what: &str) -> Decoded<'py> {
+        match v {
+            Some(v) => self.value(v),
+            None => Err(bridge(
+                ErrorCode::Serialization,
+                format!("a dict entry has no {what}"),
+            )),
+        }
+    }
+
+    fn datetime(&mut self, dt: &pb::DateTime) -> Decoded<'py> {
+        let py = self.py;
+        let missing = |what| bridge(ErrorCode::Serialization, format!("a datetime has no {what}"));
+        let d = dt.date.as_ref().ok_or_else(|| missing("date"))?;
+        let t = dt.time.as_ref().ok_or_else(|| missing("time"))?;
+        let tz = self.tz(t.tz.as_ref())?;
+        PyDateTime::new_with_fold(
+            py,
+            d.year,
+            narrow(d.month, "month")?,
+            narrow(d.day, "day")?,
+            narrow(t.hour, "hour")?,
+            narrow(t.minute, "minute")?,
+            narrow(t.second, "second")?,
+            t.microsecond,
+            tz.as_ref().map(|tz| tz.cast::<pyo3::types::PyTzInfo>()).transpose().map_err(|e| {
+                bridge(ErrorCode::Serialization, format!("invalid tzinfo: {e}"))
+            })?,
+            t.fold != 0,
+        )
+        .map(Bound::into_any)
+        .map_err(|e| serialization(py, "invalid datetime", &e))
+    }
+
+    /// The tzinfo object of a wire tz (`None` when naive).
+    fn tz(&mut self, tz: Option<&pb::TzInfo>) -> Result<Option<Bound<'py, PyAny>>, Failure> {
+        use pb::tz_info::Kind as Tz;
+        let py = self.py;
+        let Some(tz) = tz else { return Ok(None) };
+        let obj = match &tz.kind {
+            None => {
+                return Err(bridge(
+                    ErrorCode::Serialization,
+                    "a TzInfo has no kind set",
+                ));
+            }
+            Some(Tz::Fixed(f)) => {
+                let offset = delta_from_us(py, f.offset_us)?;
+                let timezone = self.ctx.types.timezone.bind(py);
+                match &f.name {
+                    Some(name) => timezone.call1((offset, name.as_str())),
+                    None => timezone.call1((offset,)),
+                }
+                .map_err(|e| serialization(py, "invalid fixed offset", &e))?
+            }
+            Some(Tz::Zone(key)) => self
+                .ctx
+                .types
+                .zoneinfo
+                .bind(py)
+                .call1((key.as_str(),))
+                .map_err(|e| serialization(py, "unknown time zone", &e))?,
+        };
+        Ok(Some(obj))
+    }
+
+    fn ndarray(&mut self, a: &pb::NdArray) -> Decoded<'py> {
+        let py = self.py;
+        let np = self.ctx.types.numpy_import(py).map_err(|_| {
+            bridge(
+                ErrorCode::Serialization,
+                "numpy is not installed in the worker's Python environment",
+            )
+        })?;
+        let module = np.module.bind(py);
+        let build = || -> PyResult<Bound<'py, PyAny>> {
+            let dtype = module.call_method1(pyo3::intern!(py, "dtype"), (a.dtype.as_str(),))?;
+            let shape = PyTuple::new(py, &a.shape)?;
+            let array = if a.data.is_empty() {
+                module.call_method1(pyo3::intern!(py, "zeros"), (shape, dtype))?
+            } else {
+                let buffer = PyByteArray::new(py, &a.data);
+                module
+                    .call_method1(pyo3::intern!(py, "frombuffer"), (buffer, dtype))?
+                    .call_method1(pyo3::intern!(py, "reshape"), (shape,))?
+            };
+            if a.scalar {
+                array.get_item(PyTuple::empty(py))
+            } else {
+                Ok(array)
+            }
+        };
+        build().map_err(|e| serialization(py, "invalid ndarray", &e))
+    }
+}
+
+fn wrap<'py, T: IntoPyObjectExt<'py>>(py: Python<'py>, v: T) -> Decoded<'py> {
+    v.into_bound_py_any(py).map_err(|e| ser(py, &e))
+}
+
+fn ser(py: Python<'_>, e: &PyErr) -> Failure {
+    serialization(py, "cannot build an argument", e)
+}
+
+fn narrow(v: u32, what: &str) -> Result<u8, Failure> {
+    u8::try_from(v).map_err(|_| bridge(ErrorCode::Serialization, format!("invalid {what} {v}")))
+}
+
+fn date<'py>(py: Python<'py>, d: &pb::Date) -> Decoded<'py> {
+    PyDate::new(py, d.year, narrow(d.month, "month")?, narrow(d.day, "day")?)
+        .map(Bound::into_any)
+        .map_err(|e| serialization(py, "invalid date", &e))
+}
+
+fn time<'py>(py: Python<'py>, t: &pb::Time, tz: Option<&Bound<'py, PyAny>>) -> Decoded<'py> {
+    let tz = tz
+        .map(|tz| tz.cast::<pyo3::types::PyTzInfo>())
+        .transpose()
+        .map_err(|e| bridge(ErrorCode::Serialization, format!("invalid tzinfo: {e}")))?;
+    PyTime::new_with_fold(
+        py,
+        narrow(t.hour, "hour")?,
+        narrow(t.minute, "minute")?,
+        narrow(t.second, "second")?,
+        t.microsecond,
+        tz,
+        t.fold != 0,
+    )
+    .map(Bound::into_any)
+    .map_err(|e| serialization(py, "invalid time", &e))
+}
+
+/// `timedelta(microseconds=us)`.
+fn delta_from_us(py: Python<'_>, us: i64) -> Result<Bound<'_, PyDelta>, Failure> {
+    let days = us.div_euclid(86_400_000_000);
+    let rest = us.rem_euclid(86_400_000_000);
+    let days = i32::try_from(days)
+        .map_err(|_| bridge(ErrorCode::Serialization, format!("offset of {us} µs is out of range")))?;
+    // rest < 86_400_000_000, so both parts fit in i32.
+    let seconds = i32::try_from(rest / 1_000_000).unwrap_or(0);
+    let micros = i32::try_from(rest % 1_000_000).unwrap_or(0);
+    PyDelta::new(py, days, seconds, micros, true)
+        .map_err(|e| serialization(py, "invalid offset", &e))
+}

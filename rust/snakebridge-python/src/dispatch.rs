@@ -1,0 +1,279 @@
+//! Running one `CallRequest`: resolve, decode, call, encode.
+
+use prost::Message;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple, PyType};
+use snakebridge_proto::v1::{self as pb, CallKind, ErrorCode, call_response::Outcome};
+
+use crate::decode::{DecodeContext, Decoder};
+use crate::encode::{Abort, EncodeContext, Encoder};
+use crate::executor::Shared;
+use crate::pyerror::{Failure, bridge, python_error, serialization};
+
+/// Runs `req` on the current (attached) thread.
+pub(crate) fn run_call(shared: &Shared, py: Python<'_>, req: &pb::CallRequest) -> pb::CallResponse {
+    if let Some(ttl) = shared.limits.ttl() {
+        drop(shared.registry.sweep(&req.session_id, ttl));
+    }
+    match call(shared, py, req) {
+        Ok(response) => response,
+        Err(failure) => failure.into_response(),
+    }
+}
+
+fn call(shared: &Shared, py: Python<'_>, req: &pb::CallRequest) -> Result<pb::CallResponse, Failure> {
+    let kind = CallKind::try_from(req.kind).unwrap_or(CallKind::Unspecified);
+    let mut decoder = Decoder::new(
+        py,
+        DecodeContext {
+            types: &shared.types,
+            registry: &shared.registry,
+            session: &req.session_id,
+            instance: shared.instance,
+            ttl: shared.limits.ttl(),
+            max_depth: shared.limits.max_depth,
+        },
+    );
+    let py_err = |e: PyErr| python_error(py, &shared.types, e);
+    let result = match kind {
+        CallKind::Unspecified => {
+            return Err(bridge(
+                ErrorCode::InvalidRequest,
+                format!("call kind {} is not supported", req.kind),
+            ));
+        }
+        CallKind::Function | CallKind::Construct => {
+            require_name(req)?;
+            let callee = resolve(shared, py, req).map_err(py_err)?;
+            if kind == CallKind::Construct && !callee.is_instance_of::<PyType>() {
+                return Err(bridge(
+                    ErrorCode::NotAClass,
+                    format!(
+                        "{}.{} is not a class (it is a {}); call it as a function instead",
+                        req.module,
+                        req.name,
+                        type_name(&callee)
+                    ),
+                ));
+            }
+            let (args, kwargs) = arguments(&mut decoder, req)?;
+            callee.call(args, kwargs.as_ref()).map_err(py_err)?
+        }
+        CallKind::ModuleAttr => {
+            no_arguments(req)?;
+            resolve(shared, py, req).map_err(py_err)?
+        }
+        CallKind::Method => {
+            require_name(req)?;
+            let target = target(&decoder, req)?;
+            let (args, kwargs) = arguments(&mut decoder, req)?;
+            target
+                .getattr(req.name.as_str())
+                .and_then(|m| m.call(args, kwargs.as_ref()))
+                .map_err(py_err)?
+        }
+        CallKind::GetAttr => {
+            require_name(req)?;
+            no_arguments(req)?;
+            let target = target(&decoder, req)?;
+            target.getattr(req.name.as_str()).map_err(py_err)?
+        }
+        CallKind::SetAttr => {
+            require_name(req)?;
+            let target = target(&decoder, req)?;
+            let [value] = req.args.as_slice() else {
+                return Err(bridge(
+                    ErrorCode::InvalidRequest,
+                    format!("SET_ATTR takes exactly one argument, got {}", req.args.len()),
+                ));
+            };
+            if !req.kwargs.is_empty() {
+                return Err(bridge(
+                    ErrorCode::InvalidRequest,
+                    "SET_ATTR takes no keyword arguments",
+                ));
+            }
+            let value = decoder.value(value)?;
+            target.setattr(req.name.as_str(), value).map_err(py_err)?;
+            py.None().into_bound(py)
+        }
+    };
+    drop(decoder);
+    respond(shared, py, &req.session_id, &result)
+}
+
+/// Encodes `result`, checks the size, and commits the new refs.
+fn respond(
+    shared: &Shared,
+    py: Python<'_>,
+    session: &str,
+    result: &Bound<'_, PyAny>,
+) -> Result<pb::CallResponse, Failure> {
+    let max_refs = shared.limits.max_refs();
+    let max_bytes = shared.limits.max_message_bytes();
+    let held = shared.registry.count(session);
+    let encoder = Encoder::new(
+        py,
+        EncodeContext {
+            types: &shared.types,
+            registry: &shared.registry,
+            session,
+            instance: shared.instance,
+            max_depth: shared.limits.max_depth,
+            repr_limit: shared.limits.repr_limit,
+            refs_left: max_refs.saturating_sub(held),
+            max_bytes,
+        },
+    );
+    let encoded = match encoder.encode(result) {
+        Ok(encoded) => encoded,
+        Err(Abort::RefLimit) => return Err(ref_limit(session, max_refs, held)),
+        Err(Abort::TooLarge(at_least)) => {
+            return Err(too_large(at_least, max_bytes, "at least "));
+        }
+        Err(Abort::Python(e)) => {
+            return Err(serialization(py, "cannot encode the result", &e));
+        }
+        Err(Abort::Depth | Abort::Cycle(_)) => {
+            return Err(bridge(
+                ErrorCode::Serialization,
+                "internal error: an encode abort escaped the encoder",
+            ));
+        }
+    };
+    let response = pb::CallResponse {
+        outcome: Some(Outcome::Value(encoded.value)),
+    };
+    let size = response.encoded_len();
+    if size > max_bytes {
+        // `encoded.refs` is dropped here, attached: nothing was committed.
+        return Err(too_large(size, max_bytes, ""));
+    }
+    match shared.registry.commit(session, encoded.refs, max_refs) {
+        Ok(()) => Ok(response),
+        Err((refs, held)) => {
+            drop(refs);
+            Err(ref_limit(session, max_refs, held))
+        }
+    }
+}
+
+fn ref_limit(session: &str, max: usize, held: usize) -> Failure {
+    bridge(
+        ErrorCode::RefLimit,
+        format!(
+            "session {session:?} would hold more than {max} refs ({held} held now): release refs \
+             you no longer need (or drop their handles), release the session, or raise \
+             max_refs_per_session"
+        ),
+    )
+}
+
+fn too_large(size: usize, limit: usize, qualifier: &str) -> Failure {
+    Failure::Bridge(pb::BridgeError {
+        code: ErrorCode::MessageTooLarge as i32,
+        message: format!(
+            "result of {qualifier}{size} bytes exceeds the maximum of {limit} bytes; return a \
+             smaller value, keep the object in Python as a ref, or raise max_message_bytes"
+        ),
+        size: size as u64,
+        limit: limit as u64,
+        ..Default::default()
+    })
+}
+
+fn require_name(req: &pb::CallRequest) -> Result<(), Failure> {
+    if req.name.is_empty() {
+        return Err(bridge(ErrorCode::InvalidRequest, "the call has no name"));
+    }
+    Ok(())
+}
+
+fn no_arguments(req: &pb::CallRequest) -> Result<(), Failure> {
+    if req.args.is_empty() && req.kwargs.is_empty() {
+        Ok(())
+    } else {
+        Err(bridge(
+            ErrorCode::InvalidRequest,
+            "an attribute read takes no arguments",
+        ))
+    }
+}
+
+fn target<'py>(decoder: &Decoder<'_, 'py>, req: &pb::CallRequest) -> Result<Bound<'py, PyAny>, Failure> {
+    match &req.target {
+        Some(handle) => decoder.resolve_ref(handle),
+        None => Err(bridge(
+            ErrorCode::InvalidRequest,
+            "a method or attribute call needs a target ref",
+        )),
+    }
+}
+
+/// Decodes the positional and keyword arguments (keyword order kept).
+fn arguments<'py>(
+    decoder: &mut Decoder<'_, 'py>,
+    req: &pb::CallRequest,
+) -> Result<(Bound<'py, PyTuple>, Option<Bound<'py, PyDict>>), Failure> {
+    let py = decoder.py();
+    let args = req
+        .args
+        .iter()
+        .map(|v| decoder.value(v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let args = PyTuple::new(py, args).map_err(|e| serialization(py, "cannot build arguments", &e))?;
+    if req.kwargs.is_empty() {
+        return Ok((args, None));
+    }
+    let kwargs = PyDict::new(py);
+    for kw in &req.kwargs {
+        let Some(value) = &kw.value else {
+            return Err(bridge(
+                ErrorCode::Serialization,
+                format!("keyword argument {:?} has no value", kw.name),
+            ));
+        };
+        let value = decoder.value(value)?;
+        kwargs
+            .set_item(kw.name.as_str(), value)
+            .map_err(|e| serialization(py, "cannot build keyword arguments", &e))?;
+    }
+    Ok((args, Some(kwargs)))
+}
+
+/// `module.name`, with `name` a dotted attribute path; an empty name is the
+/// module itself.
+fn resolve<'py>(shared: &Shared, py: Python<'py>, req: &pb::CallRequest) -> PyResult<Bound<'py, PyAny>> {
+    let mut obj = import(shared, py, &req.module)?;
+    if req.name.is_empty() {
+        return Ok(obj);
+    }
+    for part in req.name.split('.') {
+        obj = obj.getattr(part)?;
+    }
+    Ok(obj)
+}
+
+/// `importlib.import_module(name)`, cached.
+fn import<'py>(shared: &Shared, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(module) = shared.modules.lock().get(name) {
+        return Ok(module.clone_ref(py).into_bound(py));
+    }
+    let module = shared
+        .types
+        .import_module
+        .bind(py)
+        .call1((name,))?;
+    let previous = shared
+        .modules
+        .lock()
+        .insert(name.to_owned(), module.clone().unbind());
+    drop(previous);
+    Ok(module)
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .qualname()
+        .map_or_else(|_| "?".to_owned(), |s| s.to_string_lossy().into_owned())
+}

@@ -1,0 +1,523 @@
+//! Python -> wire: results, encoded "gracefully".
+//!
+//! Objects of an exact builtin (or datetime, Decimal, plain numpy) type become
+//! `Value`s; everything else becomes a ref. New refs are only *pending* while
+//! encoding: the caller commits them to the registry once the whole response
+//! is known to be acceptable, so any rollback is just dropping them.
+
+use std::collections::{HashMap, HashSet};
+
+use bytes::Bytes;
+use num_bigint::BigInt;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{
+    PyBool, PyBytes, PyComplex, PyDate, PyDateAccess, PyDateTime, PyDelta,
+    PyDeltaAccess, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString, PyTime,
+    PyTimeAccess, PyTuple, PyTzInfoAccess,
+};
+use snakebridge_proto::v1::{self as pb, value::Kind};
+
+use crate::types::{Numpy, Types};
+
+/// The numpy dtype kinds that travel as raw buffers.
+const PLAIN_DTYPE_KINDS: &str = "biufcSUmM";
+
+/// Why encoding stopped early.
+#[derive(Debug)]
+pub(crate) enum Abort {
+    /// The container at this address was met again while being encoded.
+    Cycle(usize),
+    /// Nesting deeper than the limit.
+    Depth,
+    /// The session would hold more refs than allowed.
+    RefLimit,
+    /// The result is already larger than allowed (a lower bound, in bytes).
+    TooLarge(usize),
+    /// Python raised while the value was read.
+    Python(PyErr),
+}
+
+impl From<PyErr> for Abort {
+    fn from(e: PyErr) -> Self {
+        Abort::Python(e)
+    }
+}
+
+/// What one encode needs to know besides the object.
+pub(crate) struct EncodeContext<'a> {
+    pub(crate) types: &'a Types,
+    pub(crate) registry: &'a crate::registry::Registry,
+    pub(crate) session: &'a str,
+    pub(crate) instance: u64,
+    pub(crate) max_depth: usize,
+    pub(crate) repr_limit: usize,
+    /// How many more refs the session may take.
+    pub(crate) refs_left: usize,
+    pub(crate) max_bytes: usize,
+}
+
+/// A ref created by this encode, not yet in the registry.
+struct Pending {
+    addr: usize,
+    id: u64,
+    obj: Py<PyAny>,
+}
+
+/// One encode of one result: memo, current path, created refs and depth.
+pub(crate) struct Encoder<'a, 'py> {
+    py: Python<'py>,
+    ctx: EncodeContext<'a>,
+    /// Objects that became refs in this encode, by address.
+    memo: HashMap<usize, pb::RefHandle>,
+    /// Containers being encoded (the current path), by address.
+    path: HashSet<usize>,
+    created: Vec<Pending>,
+    depth: usize,
+    /// A lower bound of the encoded size so far.
+    approx_bytes: usize,
+}
+
+/// A finished encode: the value and the refs to commit.
+pub(crate) struct Encoded {
+    pub(crate) value: pb::Value,
+    pub(crate) refs: Vec<(u64, Py<PyAny>)>,
+}
+
+impl<'a, 'py> Encoder<'a, 'py> {
+    pub(crate) fn new(py: Python<'py>, ctx: EncodeContext<'a>) -> Self {
+        Self {
+            py,
+            ctx,
+            memo: HashMap::new(),
+            path: HashSet::new(),
+            created: Vec::new(),
+            depth: 0,
+            approx_bytes: 0,
+        }
+    }
+
+    /// Encodes `obj`; a result nested too deeply becomes one ref as a whole.
+    pub(crate) fn encode(mut self, obj: &Bound<'py, PyAny>) -> Result<Encoded, Abort> {
+        let value = match self.value(obj) {
+            Ok(v) => v,
+            Err(Abort::Depth | Abort::Cycle(_)) => {
+                self.rollback(0);
+                self.path.clear();
+                self.depth = 0;
+                self.new_ref(obj)?
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(Encoded {
+            value,
+            refs: self.created.into_iter().map(|p| (p.id, p.obj)).collect(),
+        })
+    }
+
+    fn add_bytes(&mut self, n: usize) -> Result<(), Abort> {
+        self.approx_bytes = self.approx_bytes.saturating_add(n);
+        if self.approx_bytes > self.ctx.max_bytes {
+            Err(Abort::TooLarge(self.approx_bytes))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn value(&mut self, obj: &Bound<'py, PyAny>) -> Result<pb::Value, Abort> {
+        let kind = self.kind(obj)?;
+        Ok(pb::Value { kind: Some(kind) })
+    }
+
+    fn kind(&mut self, obj: &Bound<'py, PyAny>) -> Result<Kind, Abort> {
+        let addr = obj.as_ptr() as usize;
+        if let Some(handle) = self.memo.get(&addr) {
+            let handle = handle.clone();
+            self.add_bytes(handle.encoded_len_hint())?;
+            return Ok(Kind::Ref(handle));
+        }
+        self.add_bytes(2)?;
+        if obj.is_none() {
+            return Ok(Kind::None(pb::NoneValue {}));
+        }
+        if let Ok(b) = obj.cast_exact::<PyBool>() {
+            return Ok(Kind::Bool(b.is_true()));
+        }
+        if obj.is_exact_instance_of::<PyInt>() {
+            return self.int(obj);
+        }
+        if let Ok(f) = obj.cast_exact::<PyFloat>() {
+            return Ok(Kind::Float(f.value()));
+        }
+        if let Ok(s) = obj.cast_exact::<PyString>() {
+            return match s.to_str() {
+                Ok(s) => {
+                    self.add_bytes(s.len())?;
+                    Ok(Kind::Str(s.to_owned()))
+                }
+                // Lone surrogates: no UTF-8 form.
+                Err(_) => self.new_ref(obj).map(kind_of),
+            };
+        }
+        if let Ok(b) = obj.cast_exact::<PyBytes>() {
+            let data = b.as_bytes();
+            self.add_bytes(data.len())?;
+            return Ok(Kind::Bytes(Bytes::copy_from_slice(data)));
+        }
+        if let Ok(list) = obj.cast_exact::<PyList>() {
+            return self.container(obj, |enc| {
+                let mut items = Vec::with_capacity(list.len());
+                for item in list.iter() {
+                    items.push(enc.value(&item)?);
+                }
+                Ok(Kind::List(pb::Sequence { items }))
+            });
+        }
+        if let Ok(tuple) = obj.cast_exact::<PyTuple>() {
+            return self.container(obj, |enc| {
+                let mut items = Vec::with_capacity(tuple.len());
+                for item in tuple.iter() {
+                    items.push(enc.value(&item)?);
+                }
+                Ok(Kind::Tuple(pb::Sequence { items }))
+            });
+        }
+        if let Ok(dict) = obj.cast_exact::<PyDict>() {
+            return self.container(obj, |enc| {
+                // `items()` is a snapshot: encoding may run Python code (repr)
+                // that lets another thread mutate the dict.
+                let items = dict.items();
+                let mut entries = Vec::with_capacity(items.len());
+                for pair in items.iter() {
+                    let pair = pair.cast_into::<PyTuple>().map_err(PyErr::from)?;
+                    entries.push(pb::DictEntry {
+                        key: Some(enc.value(&pair.get_item(0)?)?),
+                        value: Some(enc.value(&pair.get_item(1)?)?),
+                    });
+                }
+                Ok(Kind::Dict(pb::Dict { entries }))
+            });
+        }
+        if obj.is_exact_instance_of::<PySet>() || obj.is_exact_instance_of::<PyFrozenSet>() {
+            let frozen = obj.is_exact_instance_of::<PyFrozenSet>();
+            return self.container(obj, |enc| {
+                // A snapshot, as for dicts.
+                let members = pyo3::types::PyList::new(enc.py, obj.try_iter()?)?;
+                let mut items = Vec::with_capacity(members.len());
+                for item in members.iter() {
+                    items.push(enc.value(&item)?);
+                }
+                let seq = pb::Sequence { items };
+                Ok(if frozen {
+                    Kind::Frozenset(seq)
+                } else {
+                    Kind::Set(seq)
+                })
+            });
+        }
+        if let Ok(c) = obj.cast_exact::<PyComplex>() {
+            return Ok(Kind::Complex(pb::Complex {
+                real: c.real(),
+                imag: c.imag(),
+            }));
+        }
+        if let Some(kind) = self.datetime_like(obj)? {
+            return Ok(kind);
+        }
+        if obj.get_type().is(self.ctx.types.decimal.bind(self.py)) {
+            let s = obj.str()?.to_str()?.to_owned();
+            self.add_bytes(s.len())?;
+            return Ok(Kind::Decimal(s));
+        }
+        if let Some(np) = self.ctx.types.numpy_if_loaded(self.py)
+            && let Some(kind) = self.ndarray(np, obj)?
+        {
+            return Ok(kind);
+        }
+        self.new_ref(obj).map(kind_of)
+    }
+
+    fn int(&mut self, obj: &Bound<'py, PyAny>) -> Result<Kind, Abort> {
+        if let Ok(i) = obj.extract::<i64>() {
+            return Ok(Kind::Int(i));
+        }
+        let big: BigInt = obj.extract()?;
+        let le_bytes = big.to_signed_bytes_le();
+        self.add_bytes(le_bytes.len())?;
+        Ok(Kind::BigInt(pb::BigInt {
+            le_bytes: Bytes::from(le_bytes),
+        }))
+    }
+
+    /// Encodes a container: detects cycles (the re-entered container becomes
+    /// one ref as a whole) and enforces the depth limit.
+    fn container(
+        &mut self,
+        obj: &Bound<'py, PyAny>,
+        body: impl FnOnce(&mut Self) -> Result<Kind, Abort>,
+    ) -> Result<Kind, Abort> {
+        let addr = obj.as_ptr() as usize;
+        if self.path.contains(&addr) {
+            return Err(Abort::Cycle(addr));
+        }
+        if self.depth >= self.ctx.max_depth {
+            return Err(Abort::Depth);
+        }
+        self.depth += 1;
+        self.path.insert(addr);
+        let mark = self.created.len();
+        let result = body(self);
+        self.path.remove(&addr);
+        self.depth -= 1;
+        match result {
+            Err(Abort::Cycle(at)) if at == addr => {
+                self.rollback(mark);
+                self.new_ref(obj).map(kind_of)
+            }
+            other => other,
+        }
+    }
+
+    /// Forgets the refs created after the first `mark`.
+    fn rollback(&mut self, mark: usize) {
+        for p in self.created.drain(mark..) {
+            self.memo.remove(&p.addr);
+        }
+    }
+
+    /// Makes `obj` a (pending) ref of the session.
+    fn new_ref(&mut self, obj: &Bound<'py, PyAny>) -> Result<pb::Value, Abort> {
+        if self.created.len() >= self.ctx.refs_left {
+            return Err(Abort::RefLimit);
+        }
+        let ty = obj.get_type();
+        let type_name = ty.qualname().map_or_else(|_| "?".to_owned(), py_string);
+        let type_module = ty.module().map_or_else(|_| "?".to_owned(), py_string);
+        let repr = match obj.repr() {
+            Ok(r) => truncate(&r.to_string_lossy(), self.ctx.repr_limit),
+            Err(_) => format!("<{type_name} object>"),
+        };
+        let id = self.ctx.registry.next_id();
+        let handle = pb::RefHandle {
+            id,
+            session_id: self.ctx.session.to_owned(),
+            worker_instance: self.ctx.instance,
+            type_name,
+            type_module,
+            repr,
+        };
+        self.add_bytes(handle.encoded_len_hint())?;
+        let addr = obj.as_ptr() as usize;
+        self.memo.insert(addr, handle.clone());
+        self.created.push(Pending {
+            addr,
+            id,
+            obj: obj.clone().unbind(),
+        });
+        Ok(pb::Value {
+            kind: Some(Kind::Ref(handle)),
+        })
+    }
+
+    /// datetime, date, time, timedelta of the exact types; `None` for other
+    /// objects. An aware value whose tzinfo has no exact form becomes a ref.
+    fn datetime_like(&mut self, obj: &Bound<'py, PyAny>) -> Result<Option<Kind>, Abort> {
+        if let Ok(dt) = obj.cast_exact::<PyDateTime>() {
+            let Some(tz) = self.tz(dt.get_tzinfo())? else {
+                return self.new_ref(obj).map(kind_of).map(Some);
+            };
+            let utc_offset_us = if tz.is_some() {
+                let off = obj.call_method0(pyo3::intern!(self.py, "utcoffset"))?;
+                Some(delta_us(off.cast::<PyDelta>().map_err(PyErr::from)?))
+            } else {
+                None
+            };
+            return Ok(Some(Kind::Datetime(pb::DateTime {
+                date: Some(pb::Date {
+                    year: dt.get_year(),
+                    month: dt.get_month().into(),
+                    day: dt.get_day().into(),
+                }),
+                time: Some(pb::Time {
+                    hour: dt.get_hour().into(),
+                    minute: dt.get_minute().into(),
+                    second: dt.get_second().into(),
+                    microsecond: dt.get_microsecond(),
+                    tz,
+                    fold: dt.get_fold().into(),
+                }),
+                utc_offset_us,
+            })));
+        }
+        if let Ok(d) = obj.cast_exact::<PyDate>() {
+            return Ok(Some(Kind::Date(pb::Date {
+                year: d.get_year(),
+                month: d.get_month().into(),
+                day: d.get_day().into(),
+            })));
+        }
+        if let Ok(t) = obj.cast_exact::<PyTime>() {
+            let Some(tz) = self.tz(t.get_tzinfo())? else {
+                return self.new_ref(obj).map(kind_of).map(Some);
+            };
+            return Ok(Some(Kind::Time(pb::Time {
+                hour: t.get_hour().into(),
+                minute: t.get_minute().into(),
+                second: t.get_second().into(),
+                microsecond: t.get_microsecond(),
+                tz,
+                fold: t.get_fold().into(),
+            })));
+        }
+        if let Ok(d) = obj.cast_exact::<PyDelta>() {
+            return Ok(Some(Kind::Timedelta(pb::TimeDelta {
+                days: d.get_days().into(),
+                seconds: d.get_seconds(),
+                microseconds: d.get_microseconds(),
+            })));
+        }
+        Ok(None)
+    }
+
+    /// The wire form of a tzinfo: `Some(None)` when naive, `Some(Some(_))`
+    /// for `datetime.timezone` and `zoneinfo.ZoneInfo`, `None` for any other.
+    #[allow(clippy::option_option)]
+    fn tz(
+        &mut self,
+        tz: Option<Bound<'py, pyo3::types::PyTzInfo>>,
+    ) -> Result<Option<Option<pb::TzInfo>>, Abort> {
+        use pb::tz_info::Kind as Tz;
+        let Some(tz) = tz else {
+            return Ok(Some(None));
+        };
+        let py = self.py;
+        let ty = tz.get_type();
+        let kind = if ty.is(self.ctx.types.timezone.bind(py)) {
+            let args = tz
+                .call_method0(pyo3::intern!(py, "__getinitargs__"))?
+                .cast_into::<PyTuple>()
+                .map_err(PyErr::from)?;
+            let offset = args.get_item(0)?;
+            let offset_us = delta_us(offset.cast::<PyDelta>().map_err(PyErr::from)?);
+            let name = if args.len() >= 2 {
+                Some(args.get_item(1)?.extract::<String>()?)
+            } else {
+                None
+            };
+            Tz::Fixed(pb::FixedOffset { offset_us, name })
+        } else if ty.is(self.ctx.types.zoneinfo.bind(py)) {
+            match tz.getattr(pyo3::intern!(py, "key"))?.extract::<Option<String>>()? {
+                Some(key) => Tz::Zone(key),
+                // A ZoneInfo made from a file has no key to rebuild it from.
+                None => return Ok(None),
+            }
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(Some(pb::TzInfo { kind: Some(kind) })))
+    }
+
+    /// A plain numpy array or scalar as an `NdArray`; `None` for anything else.
+    fn ndarray(&mut self, np: &Numpy, obj: &Bound<'py, PyAny>) -> Result<Option<Kind>, Abort> {
+        let py = self.py;
+        let ty = obj.get_type();
+        let is_array = ty.is(np.ndarray.bind(py));
+        if !is_array && !obj.is_instance(np.generic.bind(py))? {
+            return Ok(None);
+        }
+        let dtype = obj.getattr(pyo3::intern!(py, "dtype"))?;
+        if !dtype.getattr(pyo3::intern!(py, "fields"))?.is_none() {
+            return Ok(None);
+        }
+        let kind: String = dtype.getattr(pyo3::intern!(py, "kind"))?.extract()?;
+        if kind.len() != 1 || !PLAIN_DTYPE_KINDS.contains(kind.as_str()) {
+            return Ok(None);
+        }
+        // A scalar of a subclass of numpy's own scalar type has no exact form.
+        if !is_array && !ty.is(&dtype.getattr(pyo3::intern!(py, "type"))?) {
+            return Ok(None);
+        }
+        let dtype_str: String = dtype.getattr(pyo3::intern!(py, "str"))?.extract()?;
+        let array = np
+            .module
+            .bind(py)
+            .call_method1(pyo3::intern!(py, "ascontiguousarray"), (obj,))?;
+        let shape: Vec<u64> = if is_array {
+            obj.getattr(pyo3::intern!(py, "shape"))?.extract()?
+        } else {
+            Vec::new()
+        };
+        let nbytes: usize = array.getattr(pyo3::intern!(py, "nbytes"))?.extract()?;
+        self.add_bytes(nbytes.saturating_add(dtype_str.len()))?;
+        let data = contiguous_bytes(&array)?;
+        Ok(Some(Kind::Ndarray(pb::NdArray {
+            dtype: dtype_str,
+            shape,
+            data,
+            scalar: !is_array,
+        })))
+    }
+}
+
+/// The raw bytes of a C-contiguous numpy array, copied once through the
+/// buffer protocol; arrays that refuse a plain buffer (datetime64) go through
+/// `tobytes()`.
+fn contiguous_bytes(array: &Bound<'_, PyAny>) -> PyResult<Bytes> {
+    let mut view = std::mem::MaybeUninit::<ffi::Py_buffer>::zeroed();
+    // SAFETY: `view` is a valid out-pointer; on success it is released below
+    // exactly once, and `buf`/`len` describe memory owned by `array`, which
+    // is alive (and the GIL held) for the whole copy.
+    unsafe {
+        if ffi::PyObject_GetBuffer(array.as_ptr(), view.as_mut_ptr(), ffi::PyBUF_SIMPLE) == 0 {
+            let mut view = view.assume_init();
+            let len = usize::try_from(view.len).unwrap_or(0);
+            let data = if len == 0 || view.buf.is_null() {
+                Bytes::new()
+            } else {
+                Bytes::copy_from_slice(std::slice::from_raw_parts(view.buf.cast::<u8>(), len))
+            };
+            ffi::PyBuffer_Release(&mut view);
+            return Ok(data);
+        }
+        // Clear the BufferError and fall back.
+        drop(PyErr::take(array.py()));
+    }
+    let bytes = array.call_method0(pyo3::intern!(array.py(), "tobytes"))?;
+    let bytes = bytes.cast::<PyBytes>().map_err(PyErr::from)?;
+    Ok(Bytes::copy_from_slice(bytes.as_bytes()))
+}
+
+fn kind_of(v: pb::Value) -> Kind {
+    v.kind.unwrap_or(Kind::None(pb::NoneValue {}))
+}
+
+fn py_string(s: Bound<'_, PyString>) -> String {
+    s.to_string_lossy().into_owned()
+}
+
+/// A timedelta in microseconds.
+fn delta_us(d: &Bound<'_, PyDelta>) -> i64 {
+    i64::from(d.get_days()) * 86_400_000_000
+        + i64::from(d.get_seconds()) * 1_000_000
+        + i64::from(d.get_microseconds())
+}
+
+/// `s` cut to at most `limit` characters (on a char boundary), with "…"
+/// appended when cut.
+pub(crate) fn truncate(s: &str, limit: usize) -> String {
+    match s.char_indices().nth(limit) {
+        None => s.to_owned(),
+        Some((at, _)) => format!("{}…", &s[..at]),
+    }
+}
+
+/// A rough size of a message on the wire, for the early size check.
+trait EncodedLenHint {
+    fn encoded_len_hint(&self) -> usize;
+}
+
+impl EncodedLenHint for pb::RefHandle {
+    fn encoded_len_hint(&self) -> usize {
+        24 + self.session_id.len() + self.type_name.len() + self.type_module.len() + self.repr.len()
+    }
+}

@@ -1,0 +1,41 @@
+//! Shared fixtures: one runtime and one bridge per test binary.
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::sync::OnceLock;
+
+use snakebridge::{Bridge, BridgeConfig};
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("test runtime")
+    })
+}
+
+/// Runs a future on the shared runtime.
+pub fn run<F: Future>(future: F) -> F::Output {
+    runtime().block_on(future)
+}
+
+/// The shared two-worker bridge of this test binary.
+pub fn py() -> &'static Bridge {
+    static PY: OnceLock<Bridge> = OnceLock::new();
+    PY.get_or_init(|| run(async { Bridge::new(BridgeConfig::default().workers(2)).expect("bridge") }))
+}
+
+/// A bridge of its own, for tests that kill or limit workers.
+pub fn own_bridge(config: BridgeConfig) -> Bridge {
+    run(async { Bridge::new(config).expect("bridge") })
+}
+
+/// A directory next to the test binaries (`target/<profile>`), where the
+/// `snakebridge` CLI is built.
+pub fn bin_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    exe.parent().and_then(|p| p.parent()).expect("target dir").to_path_buf()
+}

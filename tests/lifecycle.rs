@@ -1,0 +1,240 @@
+//! Sessions, ref lifetimes, limits, crashes and protocol checks, each with a
+//! clear typed error and a worker that stays usable.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{own_bridge, py, run};
+use snakebridge::{Bridge, BridgeConfig, Error, args};
+
+async fn refs_on(py: &Bridge, slot: usize) -> u64 {
+    py.health().await.unwrap().iter().find(|h| h.slot == slot).map_or(0, |h| h.refs)
+}
+
+async fn wait_for_refs(py: &Bridge, slot: usize, want: u64) -> u64 {
+    for _ in 0..100 {
+        let n = refs_on(py, slot).await;
+        if n == want {
+            return n;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    refs_on(py, slot).await
+}
+
+#[test]
+fn dropping_the_last_clone_releases_the_object() {
+    let py = own_bridge(BridgeConfig::default().workers(1));
+    run(async {
+        let session = py.session();
+        let obj = session.call("builtins", "object", vec![]).await?.into_ref()?;
+        let clone = obj.clone();
+        assert_eq!(refs_on(&py, 0).await, 1);
+        drop(obj);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(refs_on(&py, 0).await, 1, "a clone still holds it");
+        drop(clone);
+        assert_eq!(wait_for_refs(&py, 0, 0).await, 0);
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_ref_from_another_session_is_rejected() {
+    run(async {
+        let a = py().session();
+        let b = py().session();
+        let obj = a.call("builtins", "object", vec![]).await?.into_ref()?;
+        let err = b.call("builtins", "id", args![obj.clone()]).await.unwrap_err();
+        match &err {
+            Error::SessionMismatch { ref_session, call_session, .. } => {
+                assert_eq!(ref_session, a.id());
+                assert_eq!(call_session, b.id());
+            }
+            other => panic!("expected SessionMismatch, got {other:?}"),
+        }
+        // The ref still works in its own session.
+        a.call("builtins", "id", args![obj]).await?;
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_released_ref_reports_it() {
+    run(async {
+        let obj = py().call("collections", "OrderedDict", vec![]).await?.into_ref()?;
+        let clone = obj.clone();
+        obj.release().await?;
+        let err = clone.method("keys", args![]).await.unwrap_err();
+        assert!(matches!(err, Error::RefReleased { ref type_name, .. } if type_name == "OrderedDict"), "{err:?}");
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn releasing_a_session_releases_its_refs() {
+    let py = own_bridge(BridgeConfig::default().workers(1));
+    run(async {
+        let session = py.session();
+        let a = session.call("builtins", "object", vec![]).await?.into_ref()?;
+        let _b = session.call("builtins", "object", vec![]).await?.into_ref()?;
+        assert_eq!(refs_on(&py, 0).await, 2);
+        assert_eq!(session.release().await?, 2);
+        assert_eq!(refs_on(&py, 0).await, 0);
+        assert!(matches!(a.attr("__class__").await, Err(Error::RefReleased { .. })));
+        assert!(matches!(session.call("math", "sqrt", args![4]).await, Err(Error::SessionReleased { .. })));
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn an_expired_ref_is_not_found() {
+    let py = own_bridge(BridgeConfig::default().workers(1).ref_ttl(Duration::from_millis(100)));
+    run(async {
+        let obj = py.call("builtins", "object", vec![]).await?.into_ref()?;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        py.call("math", "sqrt", args![4]).await?;
+        let err = py.call("builtins", "id", args![obj.clone()]).await.unwrap_err();
+        assert!(matches!(err, Error::RefNotFound { id, .. } if id == obj.id()), "{err:?}");
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn the_ref_limit_is_per_session_and_typed() {
+    let py = own_bridge(BridgeConfig::default().workers(1).max_refs_per_session(3));
+    run(async {
+        let s = py.session();
+        let mut keep = Vec::new();
+        for _ in 0..3 {
+            keep.push(s.call("builtins", "object", vec![]).await?);
+        }
+        let err = s.call("builtins", "object", vec![]).await.unwrap_err();
+        assert!(matches!(err, Error::RefLimit(_)), "{err:?}");
+        // Another session has its own budget.
+        py.session().call("builtins", "object", vec![]).await?;
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn an_explicit_session_sticks_to_one_worker() {
+    run(async {
+        let s = py().session();
+        let first: i64 = s.call("os", "getpid", vec![]).await?.extract()?;
+        for _ in 0..5 {
+            let pid: i64 = s.call("os", "getpid", vec![]).await?.extract()?;
+            assert_eq!(pid, first);
+        }
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn stateless_calls_spread_over_the_least_loaded_workers() {
+    let py = own_bridge(BridgeConfig::default().workers(2));
+    run(async {
+        py.start().await?;
+        let slow = "__import__('time').sleep(0.5) or __import__('os').getpid()";
+        let (a, b) = tokio::join!(py.call("builtins", "eval", args![slow]), py.call("builtins", "eval", args![slow]));
+        let (a, b): (i64, i64) = (a?.extract()?, b?.extract()?);
+        assert_ne!(a, b, "two concurrent calls should run on two workers");
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn refs_route_to_their_worker_and_mixed_workers_are_rejected() {
+    let py = own_bridge(BridgeConfig::default().workers(2));
+    run(async {
+        py.start().await?;
+        let make = "__import__('time').sleep(0.3) or object()";
+        let (a, b) = tokio::join!(py.call("builtins", "eval", args![make]), py.call("builtins", "eval", args![make]));
+        let (a, b) = (a?.into_ref()?, b?.into_ref()?);
+        assert_ne!(a.worker(), b.worker());
+        // Each ref works alone, whatever the load.
+        py.call("builtins", "id", args![a.clone()]).await?;
+        py.call("builtins", "id", args![b.clone()]).await?;
+        let err = py.call("operator", "is_", args![a, b]).await.unwrap_err();
+        assert!(matches!(err, Error::RefsOnDifferentWorkers { .. }), "{err:?}");
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_worker_killed_mid_call_fails_the_call_and_is_restarted() {
+    let py = own_bridge(BridgeConfig::default().workers(1));
+    run(async {
+        let survivor = py.call("builtins", "object", vec![]).await?.into_ref()?;
+        let pid = py.workers()[0].pid;
+        let call = tokio::spawn({
+            let py = py.clone();
+            async move { py.call("time", "sleep", args![30]).await }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // SAFETY: signalling the worker process this test started.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        let err = call.await.unwrap().unwrap_err();
+        assert!(matches!(err, Error::WorkerCrashed { worker: 0, .. }), "{err:?}");
+        let x: f64 = py.call("math", "sqrt", args![16]).await?.extract()?;
+        assert_eq!(x, 4.0);
+        assert_ne!(py.workers()[0].pid, pid, "a new worker process serves the slot");
+        let err = py.call("builtins", "id", args![survivor]).await.unwrap_err();
+        assert!(matches!(err, Error::RefWorkerGone { worker: 0, .. }), "{err:?}");
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn oversized_messages_are_typed_errors_and_the_worker_survives() {
+    let py = own_bridge(BridgeConfig::default().workers(1).max_message_bytes(1 << 20));
+    run(async {
+        let big = snakebridge::bytes(vec![7u8; 2 << 20]);
+        let err = py.call("builtins", "len", vec![big]).await.unwrap_err();
+        assert!(matches!(err, Error::MessageTooLarge { limit, size } if limit == 1 << 20 && size > 2 << 20), "{err:?}");
+        let err = py.call("builtins", "bytes", args![2 << 20]).await.unwrap_err();
+        assert!(matches!(err, Error::MessageTooLarge { limit, .. } if limit == 1 << 20), "{err:?}");
+        let n: i64 = py.call("builtins", "len", vec![snakebridge::bytes(vec![1u8; 1000])]).await?.extract()?;
+        assert_eq!(n, 1000);
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn an_unsupported_protocol_version_is_reported() {
+    let py = own_bridge(BridgeConfig::default().workers(1).protocol_versions(99..=99));
+    let err = run(async { py.call("math", "sqrt", args![4]).await }).unwrap_err();
+    match err {
+        Error::ProtocolMismatch { host_min: 99, host_max: 99, worker_min, worker_max } => {
+            assert!(worker_min <= worker_max && worker_max < 99);
+        }
+        other => panic!("expected ProtocolMismatch, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_workers_run_in_the_managed_venv() {
+    run(async {
+        py().start().await?;
+        for info in py().workers() {
+            assert!(info.python_prefix.ends_with(".snakebridge/venv"), "{info:?}");
+            assert!(info.python_version.starts_with("3."), "{info:?}");
+        }
+        let numpy_file: String = py().get("numpy", "__file__").await?.extract()?;
+        assert!(numpy_file.contains(".snakebridge/venv"), "{numpy_file}");
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+}
