@@ -12,17 +12,27 @@ async fn main() -> anyhow::Result<()> {
     // Plain calls: exact values both ways.
     let root: f64 = py.call("math", "sqrt", args![16]).await?.extract()?;
     let big = py.call("builtins", "pow", args![2, 100]).await?;
-    let rounded: f64 = py.call("builtins", "round", args![3.14159]).kwarg("ndigits", 2).await?.extract()?;
-    let joined: String = py.call("os.path", "join", args!["data", "f.txt"]).await?.extract()?;
+    let rounded: f64 = py
+        .call("builtins", "round", args![1.23456])
+        .kwarg("ndigits", 2)
+        .await?
+        .extract()?;
+    let joined: String = py
+        .call("os.path", "join", args!["data", "f.txt"])
+        .await?
+        .extract()?;
     let pi: f64 = py.get("math", "pi").await?.extract()?;
     println!("math.sqrt(16)            = {root}");
     println!("pow(2, 100)              = {big}");
-    println!("round(3.14159, 2)        = {rounded}");
+    println!("round(1.23456, 2)        = {rounded}");
     println!("os.path.join             = {joined}");
     println!("math.pi                  = {pi}");
 
     // A live object: pathlib.Path comes back as a ref.
-    let path = py.call("pathlib", "Path", args!["data/report.csv"]).await?.into_ref()?;
+    let path = py
+        .call("pathlib", "Path", args!["data/report.csv"])
+        .await?
+        .into_ref()?;
     let stem: String = path.attr("stem").await?.extract()?;
     let renamed = path.method("with_suffix", args![".json"]).await?;
     println!("pathlib.Path             = {path:?}");
@@ -30,21 +40,35 @@ async fn main() -> anyhow::Result<()> {
     println!("  .with_suffix('.json')  = {renamed}");
 
     // Bytes stay bytes.
-    let md5 = py.call("hashlib", "md5", args![Bytes::from_static(b"snakebridge")]).await?.into_ref()?;
+    let md5 = py
+        .call("hashlib", "md5", args![Bytes::from_static(b"snakebridge")])
+        .await?
+        .into_ref()?;
     let hex: String = md5.method("hexdigest", args![]).await?.extract()?;
     println!("hashlib.md5(b'...')      = {hex}");
 
     // numpy: arrays travel as raw buffers, results keep their dtype.
     let matrix = NdArray::from_vec(vec![2, 3], vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0])?;
-    let means = py.call("numpy", "mean", args![matrix.clone()]).kwargs(kwargs! {"axis" => 0}).await?;
-    let Value::NdArray(means) = means else { anyhow::bail!("numpy.mean returned {means}") };
+    let means = py
+        .call("numpy", "mean", args![matrix.clone()])
+        .kwargs(kwargs! {"axis" => 0})
+        .await?;
+    let Value::NdArray(means) = means else {
+        anyhow::bail!("numpy.mean returned {means}")
+    };
     let total: f64 = py.call("numpy", "sum", args![matrix]).await?.extract()?;
     let version: String = py.get("numpy", "__version__").await?.extract()?;
-    println!("numpy {version}: mean(axis=0) = {:?}, sum = {total}", means.to_vec::<f64>()?);
+    println!(
+        "numpy {version}: mean(axis=0) = {:?}, sum = {total}",
+        means.to_vec::<f64>()?
+    );
 
     // Python errors arrive typed.
     let err = py.call("math", "sqrt", args![-1]).await.unwrap_err();
-    println!("math.sqrt(-1)            -> {err} (ValueError: {})", err.is_instance("ValueError"));
+    println!(
+        "math.sqrt(-1)            -> {err} (ValueError: {})",
+        err.is_instance("ValueError")
+    );
 
     py.shutdown().await;
     Ok(())

@@ -7,8 +7,15 @@ use std::time::{Duration, Instant};
 
 fn snakebridge(args: &[&str]) -> Output {
     let bin = common::bin_dir().join("snakebridge");
-    assert!(bin.is_file(), "{} is missing: run `cargo build --workspace` first", bin.display());
-    Command::new(bin).args(args).output().expect("running snakebridge")
+    assert!(
+        bin.is_file(),
+        "{} is missing: run `cargo build --workspace` first",
+        bin.display()
+    );
+    Command::new(bin)
+        .args(args)
+        .output()
+        .expect("running snakebridge")
 }
 
 fn stdout(out: &Output) -> String {
@@ -17,7 +24,11 @@ fn stdout(out: &Output) -> String {
 
 fn check(args: &[&str], expected: &str) {
     let out = snakebridge(args);
-    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(stdout(&out), expected, "{args:?}");
 }
 
@@ -25,13 +36,35 @@ fn check(args: &[&str], expected: &str) {
 fn call_prints_results_in_the_json_view() {
     check(&["call", "math", "sqrt", "16"], "4.0");
     check(&["call", "math", "gcd", "12", "18"], "6");
-    check(&["call", "builtins", "eval", "\"2**100\""], "1267650600228229401496703205376");
-    check(&["call", "builtins", "eval", "\"(1, 'a')\""], r#"{"__type__":"tuple","elements":[1,"a"]}"#);
-    check(&["call", "builtins", "eval", "\"None\""], "null");
-    check(&["call", "builtins", "eval", "\"{1: 'x'}\""], r#"{"__type__":"dict","pairs":[[1,"x"]]}"#);
-    check(&["call", "builtins", "float", "\"inf\""], r#"{"__type__":"special_float","value":"infinity"}"#);
+    check(
+        &["call", "builtins", "eval", "\"2**100\"", "{}"],
+        "1267650600228229401496703205376",
+    );
+    check(
+        &["call", "builtins", "eval", "\"(1, 'a')\"", "{}"],
+        r#"{"__type__":"tuple","elements":[1,"a"]}"#,
+    );
+    check(&["call", "builtins", "eval", "\"None\"", "{}"], "null");
+    check(
+        &["call", "builtins", "eval", "\"{1: 'x'}\"", "{}"],
+        r#"{"__type__":"dict","pairs":[[1,"x"]]}"#,
+    );
+    check(
+        &["call", "builtins", "float", "\"inf\""],
+        r#"{"__type__":"special_float","value":"infinity"}"#,
+    );
     check(&["call", "os.path", "join", "\"a\"", "\"b\""], r#""a/b""#);
-    check(&["call", "builtins", "round", "3.14159", "--kwargs", r#"{"ndigits": 2}"#], "3.14");
+    check(
+        &[
+            "call",
+            "builtins",
+            "round",
+            "1.23456",
+            "--kwargs",
+            r#"{"ndigits": 2}"#,
+        ],
+        "1.23",
+    );
     check(&["call", "builtins", "abs", "-5"], "5");
 }
 
@@ -54,8 +87,19 @@ fn a_python_exception_exits_1_with_json_on_stderr() {
     assert_eq!(err["error"], "Python");
     assert_eq!(err["type"], "ZeroDivisionError");
     assert_eq!(err["module"], "builtins");
-    assert!(err["mro"].as_array().unwrap().iter().any(|m| m == "builtins.ArithmeticError"));
-    assert!(err["traceback"].as_str().unwrap().contains("ZeroDivisionError"));
+    assert!(
+        err["mro"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "builtins.ArithmeticError")
+    );
+    assert!(
+        err["traceback"]
+            .as_str()
+            .unwrap()
+            .contains("ZeroDivisionError")
+    );
 }
 
 #[test]
@@ -71,11 +115,18 @@ fn bad_arguments_are_usage_errors() {
 fn children_of(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
         // The command name may hold spaces; the fields after ')' are fixed.
         let after = stat.rsplit(')').next().unwrap_or("");
-        let ppid = after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());
+        let ppid = after
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
         if ppid == Some(pid) {
             out.push(child);
         }
@@ -86,7 +137,13 @@ fn children_of(pid: u32) -> Vec<u32> {
 fn alive(pid: u32) -> bool {
     // A zombie (exited, not yet reaped by init) counts as gone.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .map(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
         .unwrap_or(false)
 }
 
@@ -113,7 +170,10 @@ fn no_worker_outlives_a_sigkilled_host() {
     host.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while workers.iter().any(|&w| alive(w)) {
-        assert!(Instant::now() < deadline, "worker(s) {workers:?} outlived the killed host");
+        assert!(
+            Instant::now() < deadline,
+            "worker(s) {workers:?} outlived the killed host"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

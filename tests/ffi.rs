@@ -21,8 +21,13 @@ fn check(value: Value) {
     assert_eq!(back, value, "round trip changed the value");
 }
 
+/// `eval(expr, {})`: called from Rust there is no calling Python frame, so
+/// eval needs explicit globals.
 fn eval(expr: &str) -> snakebridge::Result<Value> {
-    run(async { py().call("builtins", "eval", args![expr]).await })
+    run(async {
+        py().call("builtins", "eval", args![expr, Value::Dict(vec![])])
+            .await
+    })
 }
 
 #[test]
@@ -62,12 +67,22 @@ fn big_integers_are_exact_both_ways() {
     let two_100 = BigInt::from(2).pow(100);
     assert_eq!(eval("2**100").unwrap(), Value::BigInt(two_100.clone()));
     assert_eq!(eval("-2**100").unwrap(), Value::BigInt(-two_100.clone()));
-    assert_eq!(eval("2**63").unwrap(), Value::BigInt(BigInt::from(2).pow(63)));
+    assert_eq!(
+        eval("2**63").unwrap(),
+        Value::BigInt(BigInt::from(2).pow(63))
+    );
     assert_eq!(eval("-2**63").unwrap(), Value::Int(i64::MIN));
     // Rust -> Python: Python computes with the exact value.
-    let doubled = run(async { py().call("operator", "mul", args![two_100.clone(), 2]).await }).unwrap();
+    let doubled = run(async {
+        py().call("operator", "mul", args![two_100.clone(), 2])
+            .await
+    })
+    .unwrap();
     assert_eq!(doubled, Value::BigInt(BigInt::from(2).pow(101)));
-    let s: String = run(async { py().call("builtins", "str", args![two_100]).await }).unwrap().extract().unwrap();
+    let s: String = run(async { py().call("builtins", "str", args![two_100]).await })
+        .unwrap()
+        .extract()
+        .unwrap();
     assert_eq!(s, "1267650600228229401496703205376");
 }
 
@@ -75,7 +90,10 @@ fn big_integers_are_exact_both_ways() {
 fn nan_survives() {
     let v = eval("float('nan')").unwrap();
     assert!(matches!(v, Value::Float(f) if f.is_nan()));
-    let is_nan: bool = run(async { py().call("math", "isnan", args![f64::NAN]).await }).unwrap().extract().unwrap();
+    let is_nan: bool = run(async { py().call("math", "isnan", args![f64::NAN]).await })
+        .unwrap()
+        .extract()
+        .unwrap();
     assert!(is_nan);
 }
 
@@ -87,10 +105,21 @@ fn containers_keep_their_kind() {
     check(Value::FrozenSet(vec![]));
     check(Value::Dict(vec![]));
     check(Value::Tuple(vec![Value::Int(1)]));
-    check(Value::List(vec![Value::Int(1), Value::Str("a".into()), Value::None, Value::Float(2.5)]));
-    assert_eq!(eval("(1, 'a')").unwrap(), Value::Tuple(vec![Value::Int(1), Value::Str("a".into())]));
+    check(Value::List(vec![
+        Value::Int(1),
+        Value::Str("a".into()),
+        Value::None,
+        Value::Float(2.5),
+    ]));
+    assert_eq!(
+        eval("(1, 'a')").unwrap(),
+        Value::Tuple(vec![Value::Int(1), Value::Str("a".into())])
+    );
     assert_eq!(eval("{3}").unwrap(), Value::Set(vec![Value::Int(3)]));
-    assert_eq!(eval("frozenset([3])").unwrap(), Value::FrozenSet(vec![Value::Int(3)]));
+    assert_eq!(
+        eval("frozenset([3])").unwrap(),
+        Value::FrozenSet(vec![Value::Int(3)])
+    );
 }
 
 #[test]
@@ -110,7 +139,11 @@ fn dict_with_tuple_keys_round_trips() {
 fn fifty_levels_of_nesting_stay_values() {
     let mut v = Value::Int(0);
     for i in 0..50 {
-        v = if i % 2 == 0 { Value::List(vec![v]) } else { Value::Dict(vec![(Value::Str("k".into()), v)]) };
+        v = if i % 2 == 0 {
+            Value::List(vec![v])
+        } else {
+            Value::Dict(vec![(Value::Str("k".into()), v)])
+        };
     }
     check(v);
     let deep = eval("(lambda: [x := [], [x := [x] for _ in range(49)], x][-1])()").unwrap();
@@ -129,23 +162,33 @@ fn fifty_levels_of_nesting_stay_values() {
 #[test]
 fn very_deep_structures_become_one_ref() {
     let v = eval("(lambda: [x := [], [x := [x] for _ in range(2000)], x][-1])()").unwrap();
-    let r = v.into_ref().expect("a structure deeper than the limit is one ref");
+    let r = v
+        .into_ref()
+        .expect("a structure deeper than the limit is one ref");
     assert_eq!(r.type_name(), "list");
-    let n: i64 = run(async { py().call("builtins", "len", args![r]).await }).unwrap().extract().unwrap();
+    let n: i64 = run(async { py().call("builtins", "len", args![r]).await })
+        .unwrap()
+        .extract()
+        .unwrap();
     assert_eq!(n, 1);
 }
 
 #[test]
 fn timezone_aware_datetimes_round_trip() {
     let paris = eval("__import__('datetime').datetime(2024, 7, 1, 12, 30, 5, 123456, tzinfo=__import__('zoneinfo').ZoneInfo('Europe/Paris'))").unwrap();
-    let Value::DateTime(dt) = &paris else { panic!("expected a datetime, got {paris:?}") };
+    let Value::DateTime(dt) = &paris else {
+        panic!("expected a datetime, got {paris:?}")
+    };
     assert_eq!((dt.date.year, dt.date.month, dt.date.day), (2024, 7, 1));
     assert_eq!(dt.utc_offset_us, Some(2 * 3600 * 1_000_000));
     check(paris.clone());
-    let iso: String = run(async { py().call("datetime", "datetime.isoformat", vec![paris]).await })
-        .unwrap()
-        .extract()
-        .unwrap();
+    let iso: String = run(async {
+        py().call("datetime", "datetime.isoformat", vec![paris])
+            .await
+    })
+    .unwrap()
+    .extract()
+    .unwrap();
     assert_eq!(iso, "2024-07-01T12:30:05.123456+02:00");
     for expr in [
         "__import__('datetime').datetime(2024, 1, 2, 3, 4, 5, tzinfo=__import__('datetime').timezone.utc)",
@@ -165,57 +208,107 @@ fn numpy_array_of_a_million_floats_round_trips_as_one_buffer() {
     let data: Vec<f64> = (0..1_000_000).map(|i| i as f64 * 0.5).collect();
     let array = snakebridge::NdArray::from_vec(vec![1000, 1000], data.clone()).unwrap();
     let back = run(async { py().call("numpy", "copy", args![array.clone()]).await }).unwrap();
-    let Value::NdArray(back) = back else { panic!("expected an ndarray") };
+    let Value::NdArray(back) = back else {
+        panic!("expected an ndarray")
+    };
     assert_eq!(back.dtype, "<f8");
     assert_eq!(back.shape, vec![1000, 1000]);
     assert_eq!(back.to_vec::<f64>().unwrap(), data);
-    let total: f64 = run(async { py().call("numpy", "sum", args![array]).await }).unwrap().extract().unwrap();
+    let total: f64 = run(async { py().call("numpy", "sum", args![array]).await })
+        .unwrap()
+        .extract()
+        .unwrap();
     assert_eq!(total, data.iter().sum::<f64>());
 }
 
 #[test]
 fn stdlib_results_and_constants() {
-    let gcd: i64 = run(async { py().call("math", "gcd", args![12, 18]).await }).unwrap().extract().unwrap();
-    assert_eq!(gcd, 6);
-    let pi: f64 = run(async { py().get("math", "pi").await }).unwrap().extract().unwrap();
-    assert_eq!(pi, std::f64::consts::PI);
-    let joined: String = run(async { py().call("os.path", "join", args!["a", "b"]).await }).unwrap().extract().unwrap();
-    assert_eq!(joined, "a/b");
-    let rounded: f64 = run(async { py().call("builtins", "round", args![3.14159]).kwarg("ndigits", 2).await })
+    let gcd: i64 = run(async { py().call("math", "gcd", args![12, 18]).await })
         .unwrap()
         .extract()
         .unwrap();
-    assert_eq!(rounded, 3.14);
-    let dumped: String =
-        run(async { py().call("json", "dumps", args![vec![1, 2]]).kwargs(kwargs! {"separators" => (",", ":")}).await })
-            .unwrap()
-            .extract()
-            .unwrap();
+    assert_eq!(gcd, 6);
+    let pi: f64 = run(async { py().get("math", "pi").await })
+        .unwrap()
+        .extract()
+        .unwrap();
+    assert_eq!(pi, std::f64::consts::PI);
+    let joined: String = run(async { py().call("os.path", "join", args!["a", "b"]).await })
+        .unwrap()
+        .extract()
+        .unwrap();
+    assert_eq!(joined, "a/b");
+    let rounded: f64 = run(async {
+        py().call("builtins", "round", args![1.23456])
+            .kwarg("ndigits", 2)
+            .await
+    })
+    .unwrap()
+    .extract()
+    .unwrap();
+    assert_eq!(rounded, 1.23);
+    let dumped: String = run(async {
+        py().call("json", "dumps", args![vec![1, 2]])
+            .kwargs(kwargs! {"separators" => (",", ":")})
+            .await
+    })
+    .unwrap()
+    .extract()
+    .unwrap();
     assert_eq!(dumped, "[1,2]");
-    let parsed: BTreeMap<String, i64> =
-        run(async { py().call("json", "loads", args![r#"{"a": 1, "b": 2}"#]).await }).unwrap().extract().unwrap();
+    let parsed: BTreeMap<String, i64> = run(async {
+        py().call("json", "loads", args![r#"{"a": 1, "b": 2}"#])
+            .await
+    })
+    .unwrap()
+    .extract()
+    .unwrap();
     assert_eq!(parsed, BTreeMap::from([("a".into(), 1), ("b".into(), 2)]));
 }
 
 #[test]
 fn pathlib_ref_with_method_and_attribute() {
     run(async {
-        let path = py().call("pathlib", "Path", args!["/tmp/snakebridge/data.txt"]).await?.into_ref()?;
+        let path = py()
+            .call("pathlib", "Path", args!["/tmp/snakebridge/data.txt"])
+            .await?
+            .into_ref()?;
         assert_eq!(path.type_name(), "PosixPath");
         assert_eq!(path.type_module(), "pathlib");
         assert_eq!(path.to_string(), "PosixPath('/tmp/snakebridge/data.txt')");
-        assert_eq!(format!("{path:?}"), format!("Ref<pathlib.PosixPath #{}>(PosixPath('/tmp/snakebridge/data.txt'))", path.id()));
+        assert_eq!(
+            format!("{path:?}"),
+            format!(
+                "Ref<pathlib.PosixPath #{}>(PosixPath('/tmp/snakebridge/data.txt'))",
+                path.id()
+            )
+        );
         let name: String = path.attr("name").await?.extract()?;
         assert_eq!(name, "data.txt");
         let suffix: String = path.attr("suffix").await?.extract()?;
         assert_eq!(suffix, ".txt");
         let parent = path.attr("parent").await?.into_ref()?;
-        let parent_str: String = py().call("builtins", "str", args![parent.clone()]).await?.extract()?;
+        let parent_str: String = py()
+            .call("builtins", "str", args![parent.clone()])
+            .await?
+            .extract()?;
         assert_eq!(parent_str, "/tmp/snakebridge");
-        let with_suffix = path.method("with_suffix", args![".csv"]).await?.into_ref()?;
-        let s: String = py().call("builtins", "str", args![with_suffix]).await?.extract()?;
+        let with_suffix = path
+            .method("with_suffix", args![".csv"])
+            .await?
+            .into_ref()?;
+        let s: String = py()
+            .call("builtins", "str", args![with_suffix])
+            .await?
+            .extract()?;
         assert_eq!(s, "/tmp/snakebridge/data.csv");
-        let root_exists: bool = py().call("pathlib", "Path", args!["/"]).await?.into_ref()?.method("exists", args![]).await?.extract()?;
+        let root_exists: bool = py()
+            .call("pathlib", "Path", args!["/"])
+            .await?
+            .into_ref()?
+            .method("exists", args![])
+            .await?
+            .extract()?;
         assert!(root_exists);
         Ok::<_, Error>(())
     })
@@ -225,10 +318,14 @@ fn pathlib_ref_with_method_and_attribute() {
 #[test]
 fn hashlib_with_bytes() {
     run(async {
-        let md5 = py().call("hashlib", "md5", args![Bytes::from_static(b"data")]).await?.into_ref()?;
+        let md5 = py()
+            .call("hashlib", "md5", args![Bytes::from_static(b"data")])
+            .await?
+            .into_ref()?;
         let hex: String = md5.method("hexdigest", args![]).await?.extract()?;
         assert_eq!(hex, "8d777f385d3dfec8815d20f7496026dc");
-        md5.method("update", args![snakebridge::bytes(b"more".to_vec())]).await?;
+        md5.method("update", args![snakebridge::bytes(b"more".to_vec())])
+            .await?;
         let digest = md5.method("digest", args![]).await?;
         assert!(matches!(&digest, Value::Bytes(b) if b.len() == 16));
         Ok::<_, Error>(())
@@ -239,7 +336,11 @@ fn hashlib_with_bytes() {
 #[test]
 fn set_attr_on_a_ref() {
     run(async {
-        let ns = py().call("types", "SimpleNamespace", vec![]).kwarg("a", 1).await?.into_ref()?;
+        let ns = py()
+            .call("types", "SimpleNamespace", vec![])
+            .kwarg("a", 1)
+            .await?
+            .into_ref()?;
         assert_eq!(ns.set_attr("b", "two").await?, Value::None);
         let b: String = ns.attr("b").await?.extract()?;
         assert_eq!(b, "two");
@@ -252,10 +353,17 @@ fn set_attr_on_a_ref() {
 
 #[test]
 fn construct_checks_for_a_class() {
-    let counter = run(async { py().construct("collections", "Counter", args!["abca"]).await }).unwrap();
+    let counter = run(async {
+        py().construct("collections", "Counter", args!["abca"])
+            .await
+    })
+    .unwrap();
     assert_eq!(counter.into_ref().unwrap().type_name(), "Counter");
     let err = run(async { py().construct("math", "sqrt", args![4]).await }).unwrap_err();
-    assert!(matches!(err, Error::InvalidRequest(ref m) if m.contains("not a class")), "{err}");
+    assert!(
+        matches!(err, Error::InvalidRequest(ref m) if m.contains("not a class")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -264,15 +372,21 @@ fn graceful_serialization_keeps_structure_with_refs_in_place() {
         "[{'name': n, 'pattern': __import__('re').compile(p), 'max': i} for i, (n, p) in enumerate([('a', 'a+'), ('b', 'b*'), ('c', '[c]')])]",
     )
     .unwrap();
-    let Value::List(items) = configs else { panic!("expected a list") };
+    let Value::List(items) = configs else {
+        panic!("expected a list")
+    };
     assert_eq!(items.len(), 3);
     for (i, item) in items.iter().enumerate() {
         assert_eq!(item.get("max"), Some(&Value::Int(i as i64)));
         assert!(matches!(item.get("name"), Some(Value::Str(_))));
-        let Some(Value::Ref(pattern)) = item.get("pattern") else { panic!("pattern should be a ref") };
+        let Some(Value::Ref(pattern)) = item.get("pattern") else {
+            panic!("pattern should be a ref")
+        };
         assert_eq!(pattern.type_name(), "Pattern");
     }
-    let Some(Value::Ref(pattern)) = items[0].get("pattern") else { unreachable!() };
+    let Some(Value::Ref(pattern)) = items[0].get("pattern") else {
+        unreachable!()
+    };
     run(async {
         let source: String = pattern.attr("pattern").await?.extract()?;
         assert_eq!(source, "a+");
@@ -288,7 +402,10 @@ fn graceful_serialization_keeps_structure_with_refs_in_place() {
 fn the_same_object_gives_the_same_ref() {
     let v = eval("(lambda o: [o, o, object()])(object())").unwrap();
     let Value::List(items) = v else { panic!() };
-    let ids: Vec<u64> = items.iter().map(|i| i.as_ref().expect("ref").id()).collect();
+    let ids: Vec<u64> = items
+        .iter()
+        .map(|i| i.as_ref().expect("ref").id())
+        .collect();
     assert_eq!(ids[0], ids[1]);
     assert_ne!(ids[0], ids[2]);
 }
@@ -303,20 +420,34 @@ fn a_self_referential_list_is_one_ref() {
 #[test]
 fn python_exceptions_are_typed() {
     let err = run(async { py().call("no_such_module_xyz", "f", vec![]).await }).unwrap_err();
-    assert!(err.is_instance("ModuleNotFoundError") && err.is_instance("ImportError"), "{err:?}");
+    assert!(
+        err.is_instance("ModuleNotFoundError") && err.is_instance("ImportError"),
+        "{err:?}"
+    );
     let err = run(async { py().call("math", "no_such_function", vec![]).await }).unwrap_err();
     assert!(err.is_instance("AttributeError"), "{err:?}");
     let err = run(async { py().call("math", "sqrt", args![1, 2]).await }).unwrap_err();
     assert!(err.is_instance("TypeError"), "{err:?}");
-    let err = run(async { py().call("operator", "getitem", args![std::collections::HashMap::<String, i64>::new(), "k"]).await })
-        .unwrap_err();
+    let err = run(async {
+        py().call(
+            "operator",
+            "getitem",
+            args![std::collections::HashMap::<String, i64>::new(), "k"],
+        )
+        .await
+    })
+    .unwrap_err();
     let py_err = err.python().expect("a Python exception");
     assert_eq!(py_err.type_name, "KeyError");
     assert_eq!(py_err.module, "builtins");
     assert!(err.is_instance("LookupError"));
     assert!(err.is_instance("builtins.Exception"));
     assert!(!err.is_instance("ValueError"));
-    assert!(py_err.traceback.contains("KeyError"), "{}", py_err.traceback);
+    assert!(
+        py_err.traceback.contains("KeyError"),
+        "{}",
+        py_err.traceback
+    );
     let err = run(async { py().call("math", "sqrt", args![-1]).await }).unwrap_err();
     assert_eq!(err.to_string(), "ValueError: math domain error");
 }
@@ -326,18 +457,34 @@ fn the_worker_stays_usable_after_errors() {
     for _ in 0..3 {
         assert!(run(async { py().call("math", "sqrt", args!["x"]).await }).is_err());
     }
-    let x: f64 = run(async { py().call("math", "sqrt", args![16]).await }).unwrap().extract().unwrap();
+    let x: f64 = run(async { py().call("math", "sqrt", args![16]).await })
+        .unwrap()
+        .extract()
+        .unwrap();
     assert_eq!(x, 4.0);
 }
 
 #[test]
 fn blocking_facade() {
-    let py = snakebridge::blocking::Bridge::new(snakebridge::BridgeConfig::default().workers(1)).unwrap();
-    let x: f64 = py.call("math", "sqrt", args![16]).unwrap().extract().unwrap();
+    let py = snakebridge::blocking::Bridge::new(snakebridge::BridgeConfig::default().workers(1))
+        .unwrap();
+    let x: f64 = py
+        .call("math", "sqrt", args![16])
+        .unwrap()
+        .extract()
+        .unwrap();
     assert_eq!(x, 4.0);
-    let path = py.call("pathlib", "PurePosixPath", args!["a/b.txt"]).unwrap().into_ref().unwrap();
+    let path = py
+        .call("pathlib", "PurePosixPath", args!["a/b.txt"])
+        .unwrap()
+        .into_ref()
+        .unwrap();
     let stem: String = py.attr(&path, "stem").unwrap().extract().unwrap();
     assert_eq!(stem, "b");
-    let r: f64 = py.call_kw("builtins", "round", args![2.675], kwargs! {"ndigits" => 1}).unwrap().extract().unwrap();
+    let r: f64 = py
+        .call_kw("builtins", "round", args![2.675], kwargs! {"ndigits" => 1})
+        .unwrap()
+        .extract()
+        .unwrap();
     assert_eq!(r, 2.7);
 }

@@ -6,10 +6,15 @@ mod common;
 use std::time::Duration;
 
 use common::{own_bridge, py, run};
-use snakebridge::{Bridge, BridgeConfig, Error, args};
+use snakebridge::{Bridge, BridgeConfig, Error, Value, args};
 
 async fn refs_on(py: &Bridge, slot: usize) -> u64 {
-    py.health().await.unwrap().iter().find(|h| h.slot == slot).map_or(0, |h| h.refs)
+    py.health()
+        .await
+        .unwrap()
+        .iter()
+        .find(|h| h.slot == slot)
+        .map_or(0, |h| h.refs)
 }
 
 async fn wait_for_refs(py: &Bridge, slot: usize, want: u64) -> u64 {
@@ -28,7 +33,10 @@ fn dropping_the_last_clone_releases_the_object() {
     let py = own_bridge(BridgeConfig::default().workers(1));
     run(async {
         let session = py.session();
-        let obj = session.call("builtins", "object", vec![]).await?.into_ref()?;
+        let obj = session
+            .call("builtins", "object", vec![])
+            .await?
+            .into_ref()?;
         let clone = obj.clone();
         assert_eq!(refs_on(&py, 0).await, 1);
         drop(obj);
@@ -47,9 +55,16 @@ fn a_ref_from_another_session_is_rejected() {
         let a = py().session();
         let b = py().session();
         let obj = a.call("builtins", "object", vec![]).await?.into_ref()?;
-        let err = b.call("builtins", "id", args![obj.clone()]).await.unwrap_err();
+        let err = b
+            .call("builtins", "id", args![obj.clone()])
+            .await
+            .unwrap_err();
         match &err {
-            Error::SessionMismatch { ref_session, call_session, .. } => {
+            Error::SessionMismatch {
+                ref_session,
+                call_session,
+                ..
+            } => {
                 assert_eq!(ref_session, a.id());
                 assert_eq!(call_session, b.id());
             }
@@ -65,11 +80,17 @@ fn a_ref_from_another_session_is_rejected() {
 #[test]
 fn a_released_ref_reports_it() {
     run(async {
-        let obj = py().call("collections", "OrderedDict", vec![]).await?.into_ref()?;
+        let obj = py()
+            .call("collections", "OrderedDict", vec![])
+            .await?
+            .into_ref()?;
         let clone = obj.clone();
         obj.release().await?;
         let err = clone.method("keys", args![]).await.unwrap_err();
-        assert!(matches!(err, Error::RefReleased { ref type_name, .. } if type_name == "OrderedDict"), "{err:?}");
+        assert!(
+            matches!(err, Error::RefReleased { ref type_name, .. } if type_name == "OrderedDict"),
+            "{err:?}"
+        );
         Ok::<_, Error>(())
     })
     .unwrap();
@@ -80,13 +101,25 @@ fn releasing_a_session_releases_its_refs() {
     let py = own_bridge(BridgeConfig::default().workers(1));
     run(async {
         let session = py.session();
-        let a = session.call("builtins", "object", vec![]).await?.into_ref()?;
-        let _b = session.call("builtins", "object", vec![]).await?.into_ref()?;
+        let a = session
+            .call("builtins", "object", vec![])
+            .await?
+            .into_ref()?;
+        let _b = session
+            .call("builtins", "object", vec![])
+            .await?
+            .into_ref()?;
         assert_eq!(refs_on(&py, 0).await, 2);
         assert_eq!(session.release().await?, 2);
         assert_eq!(refs_on(&py, 0).await, 0);
-        assert!(matches!(a.attr("__class__").await, Err(Error::RefReleased { .. })));
-        assert!(matches!(session.call("math", "sqrt", args![4]).await, Err(Error::SessionReleased { .. })));
+        assert!(matches!(
+            a.attr("__class__").await,
+            Err(Error::RefReleased { .. })
+        ));
+        assert!(matches!(
+            session.call("math", "sqrt", args![4]).await,
+            Err(Error::SessionReleased { .. })
+        ));
         Ok::<_, Error>(())
     })
     .unwrap();
@@ -94,13 +127,23 @@ fn releasing_a_session_releases_its_refs() {
 
 #[test]
 fn an_expired_ref_is_not_found() {
-    let py = own_bridge(BridgeConfig::default().workers(1).ref_ttl(Duration::from_millis(100)));
+    let py = own_bridge(
+        BridgeConfig::default()
+            .workers(1)
+            .ref_ttl(Duration::from_millis(100)),
+    );
     run(async {
         let obj = py.call("builtins", "object", vec![]).await?.into_ref()?;
         tokio::time::sleep(Duration::from_millis(1200)).await;
         py.call("math", "sqrt", args![4]).await?;
-        let err = py.call("builtins", "id", args![obj.clone()]).await.unwrap_err();
-        assert!(matches!(err, Error::RefNotFound { id, .. } if id == obj.id()), "{err:?}");
+        let err = py
+            .call("builtins", "id", args![obj.clone()])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::RefNotFound { id, .. } if id == obj.id()),
+            "{err:?}"
+        );
         Ok::<_, Error>(())
     })
     .unwrap();
@@ -144,7 +187,10 @@ fn stateless_calls_spread_over_the_least_loaded_workers() {
     run(async {
         py.start().await?;
         let slow = "__import__('time').sleep(0.5) or __import__('os').getpid()";
-        let (a, b) = tokio::join!(py.call("builtins", "eval", args![slow]), py.call("builtins", "eval", args![slow]));
+        let (a, b) = tokio::join!(
+            py.call("builtins", "eval", args![slow, Value::Dict(vec![])]),
+            py.call("builtins", "eval", args![slow, Value::Dict(vec![])])
+        );
         let (a, b): (i64, i64) = (a?.extract()?, b?.extract()?);
         assert_ne!(a, b, "two concurrent calls should run on two workers");
         Ok::<_, Error>(())
@@ -158,14 +204,20 @@ fn refs_route_to_their_worker_and_mixed_workers_are_rejected() {
     run(async {
         py.start().await?;
         let make = "__import__('time').sleep(0.3) or object()";
-        let (a, b) = tokio::join!(py.call("builtins", "eval", args![make]), py.call("builtins", "eval", args![make]));
+        let (a, b) = tokio::join!(
+            py.call("builtins", "eval", args![make, Value::Dict(vec![])]),
+            py.call("builtins", "eval", args![make, Value::Dict(vec![])])
+        );
         let (a, b) = (a?.into_ref()?, b?.into_ref()?);
         assert_ne!(a.worker(), b.worker());
         // Each ref works alone, whatever the load.
         py.call("builtins", "id", args![a.clone()]).await?;
         py.call("builtins", "id", args![b.clone()]).await?;
         let err = py.call("operator", "is_", args![a, b]).await.unwrap_err();
-        assert!(matches!(err, Error::RefsOnDifferentWorkers { .. }), "{err:?}");
+        assert!(
+            matches!(err, Error::RefsOnDifferentWorkers { .. }),
+            "{err:?}"
+        );
         Ok::<_, Error>(())
     })
     .unwrap();
@@ -185,12 +237,25 @@ fn a_worker_killed_mid_call_fails_the_call_and_is_restarted() {
         // SAFETY: signalling the worker process this test started.
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
         let err = call.await.unwrap().unwrap_err();
-        assert!(matches!(err, Error::WorkerCrashed { worker: 0, .. }), "{err:?}");
+        assert!(
+            matches!(err, Error::WorkerCrashed { worker: 0, .. }),
+            "{err:?}"
+        );
         let x: f64 = py.call("math", "sqrt", args![16]).await?.extract()?;
         assert_eq!(x, 4.0);
-        assert_ne!(py.workers()[0].pid, pid, "a new worker process serves the slot");
-        let err = py.call("builtins", "id", args![survivor]).await.unwrap_err();
-        assert!(matches!(err, Error::RefWorkerGone { worker: 0, .. }), "{err:?}");
+        assert_ne!(
+            py.workers()[0].pid,
+            pid,
+            "a new worker process serves the slot"
+        );
+        let err = py
+            .call("builtins", "id", args![survivor])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::RefWorkerGone { worker: 0, .. }),
+            "{err:?}"
+        );
         Ok::<_, Error>(())
     })
     .unwrap();
@@ -198,7 +263,11 @@ fn a_worker_killed_mid_call_fails_the_call_and_is_restarted() {
 
 #[test]
 fn oversized_messages_are_typed_errors_and_the_worker_survives() {
-    let py = own_bridge(BridgeConfig::default().workers(1).max_message_bytes(1 << 20));
+    let py = own_bridge(
+        BridgeConfig::default()
+            .workers(1)
+            .max_message_bytes(1 << 20),
+    );
     run(async {
         let big = snakebridge::bytes(vec![7u8; 2 << 20]);
         let err = py.call("builtins", "len", vec![big]).await.unwrap_err();
@@ -214,10 +283,19 @@ fn oversized_messages_are_typed_errors_and_the_worker_survives() {
 
 #[test]
 fn an_unsupported_protocol_version_is_reported() {
-    let py = own_bridge(BridgeConfig::default().workers(1).protocol_versions(99..=99));
+    let py = own_bridge(
+        BridgeConfig::default()
+            .workers(1)
+            .protocol_versions(99..=99),
+    );
     let err = run(async { py.call("math", "sqrt", args![4]).await }).unwrap_err();
     match err {
-        Error::ProtocolMismatch { host_min: 99, host_max: 99, worker_min, worker_max } => {
+        Error::ProtocolMismatch {
+            host_min: 99,
+            host_max: 99,
+            worker_min,
+            worker_max,
+        } => {
             assert!(worker_min <= worker_max && worker_max < 99);
         }
         other => panic!("expected ProtocolMismatch, got {other:?}"),
@@ -229,7 +307,10 @@ fn the_workers_run_in_the_managed_venv() {
     run(async {
         py().start().await?;
         for info in py().workers() {
-            assert!(info.python_prefix.ends_with(".snakebridge/venv"), "{info:?}");
+            assert!(
+                info.python_prefix.ends_with(".snakebridge/venv"),
+                "{info:?}"
+            );
             assert!(info.python_version.starts_with("3."), "{info:?}");
         }
         let numpy_file: String = py().get("numpy", "__file__").await?.extract()?;

@@ -25,17 +25,23 @@ pub fn run<F: Future>(future: F) -> F::Output {
 /// The shared two-worker bridge of this test binary.
 pub fn py() -> &'static Bridge {
     static PY: OnceLock<Bridge> = OnceLock::new();
-    PY.get_or_init(|| run(async { Bridge::new(BridgeConfig::default().workers(2)).expect("bridge") }))
+    PY.get_or_init(|| own_bridge(BridgeConfig::default().workers(2)))
 }
 
 /// A bridge of its own, for tests that kill or limit workers.
+/// (`Bridge::new` needs the runtime's context, not a `block_on`, so that it
+/// can be called from inside `run`.)
 pub fn own_bridge(config: BridgeConfig) -> Bridge {
-    run(async { Bridge::new(config).expect("bridge") })
+    let _guard = runtime().enter();
+    Bridge::new(config).expect("bridge")
 }
 
 /// A directory next to the test binaries (`target/<profile>`), where the
 /// `snakebridge` CLI is built.
 pub fn bin_dir() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    exe.parent().and_then(|p| p.parent()).expect("target dir").to_path_buf()
+    exe.parent()
+        .and_then(|p| p.parent())
+        .expect("target dir")
+        .to_path_buf()
 }

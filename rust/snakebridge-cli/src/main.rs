@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! snakebridge call math sqrt 16                 # 4.0
-//! snakebridge call builtins round 3.14159 --kwargs '{"ndigits": 2}'
+//! snakebridge call builtins round 1.23456 --kwargs '{"ndigits": 2}'
 //! snakebridge call os.path join '"a"' '"b"'      # each ARG is JSON
 //! ```
 //! Results print as one JSON line on stdout (the tagged JSON view of
@@ -17,7 +17,11 @@ use serde_json::json;
 use snakebridge::{Bridge, BridgeConfig, Error, Value};
 
 #[derive(Parser)]
-#[command(name = "snakebridge", version, about = "Call Python libraries through SnakeBridge")]
+#[command(
+    name = "snakebridge",
+    version,
+    about = "Call Python libraries through SnakeBridge"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,7 +40,7 @@ struct CallArgs {
     /// Function (or class) name; may be dotted, e.g. `Path.home`.
     function: String,
     /// Positional arguments, each one JSON value (quote strings: '"text"').
-    #[arg(allow_hyphen_values = true)]
+    #[arg(allow_negative_numbers = true)]
     args: Vec<String>,
     /// Keyword arguments as one JSON object.
     #[arg(long)]
@@ -77,7 +81,10 @@ async fn call(args: CallArgs) -> ExitCode {
         Ok(py) => py,
         Err(e) => return fail(&e),
     };
-    let result = py.call(&args.module, &args.function, positional).kwargs(kwargs).await;
+    let result = py
+        .call(&args.module, &args.function, positional)
+        .kwargs(kwargs)
+        .await;
     let code = match result {
         Ok(value) => {
             println!("{}", snakebridge::json::to_json(&value));
@@ -93,9 +100,14 @@ fn parse_arguments(args: &CallArgs) -> Result<(Vec<Value>, snakebridge::Kwargs),
     let mut positional = Vec::with_capacity(args.args.len());
     for (i, text) in args.args.iter().enumerate() {
         let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            format!("argument {} ({text:?}) is not JSON: {e}; quote strings, e.g. '\"{text}\"'", i + 1)
+            format!(
+                "argument {} ({text:?}) is not JSON: {e}; quote strings, e.g. '\"{text}\"'",
+                i + 1
+            )
         })?;
-        positional.push(snakebridge::json::from_json(json).map_err(|e| format!("argument {}: {e}", i + 1))?);
+        positional.push(
+            snakebridge::json::from_json(json).map_err(|e| format!("argument {}: {e}", i + 1))?,
+        );
     }
     let mut kwargs = snakebridge::Kwargs::new();
     if let Some(text) = &args.kwargs {
@@ -105,7 +117,8 @@ fn parse_arguments(args: &CallArgs) -> Result<(Vec<Value>, snakebridge::Kwargs),
             return Err("--kwargs must be a JSON object, e.g. '{\"ndigits\": 2}'".into());
         };
         for (name, value) in map {
-            let value = snakebridge::json::from_json(value).map_err(|e| format!("--kwargs {name}: {e}"))?;
+            let value =
+                snakebridge::json::from_json(value).map_err(|e| format!("--kwargs {name}: {e}"))?;
             kwargs.push(name, value);
         }
     }
@@ -130,7 +143,10 @@ fn fail(error: &Error) -> ExitCode {
             ExitCode::from(1)
         }
         None => {
-            eprintln!("{}", json!({"error": error.kind(), "message": error.to_string()}));
+            eprintln!(
+                "{}",
+                json!({"error": error.kind(), "message": error.to_string()})
+            );
             ExitCode::from(2)
         }
     }

@@ -57,9 +57,9 @@ pub(crate) struct Limits {
 
 impl Limits {
     pub(crate) fn new(config: &ExecutorConfig) -> Self {
-        let ttl_ms = config
-            .ref_ttl
-            .map_or(0, |ttl| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1));
+        let ttl_ms = config.ref_ttl.map_or(0, |ttl| {
+            u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+        });
         Self {
             ttl_ms: AtomicU64::new(ttl_ms),
             max_refs: AtomicU64::new(config.max_refs_per_session as u64),
@@ -75,7 +75,8 @@ impl Limits {
             self.ttl_ms.store(s.ref_ttl_ms, Ordering::Relaxed);
         }
         if s.max_refs_per_session != 0 {
-            self.max_refs.store(s.max_refs_per_session, Ordering::Relaxed);
+            self.max_refs
+                .store(s.max_refs_per_session, Ordering::Relaxed);
         }
         if s.max_message_bytes != 0 {
             self.max_message_bytes

@@ -91,14 +91,29 @@ impl<'a, 'py> Decoder<'a, 'py> {
     }
 
     /// Decodes one value.
+    ///
+    /// The recursive path (`value` -> `sequence`/`dict` -> `value`) is kept
+    /// to small functions: deep arguments must not overflow a 2 MiB thread
+    /// stack even in debug builds.
     pub(crate) fn value(&mut self, v: &pb::Value) -> Decoded<'py> {
-        let py = self.py;
-        let Some(kind) = &v.kind else {
-            return Err(bridge(
+        match &v.kind {
+            Some(Kind::List(seq)) => self.sequence(Seq::List, &seq.items),
+            Some(Kind::Tuple(seq)) => self.sequence(Seq::Tuple, &seq.items),
+            Some(Kind::Set(seq)) => self.sequence(Seq::Set, &seq.items),
+            Some(Kind::Frozenset(seq)) => self.sequence(Seq::Frozenset, &seq.items),
+            Some(Kind::Dict(dict)) => self.dict(dict),
+            Some(kind) => self.leaf(kind),
+            None => Err(bridge(
                 ErrorCode::Serialization,
                 "a Value has no kind set (sent by a newer or broken host?)",
-            ));
-        };
+            )),
+        }
+    }
+
+    /// Decodes a value that holds no other values.
+    #[inline(never)]
+    fn leaf(&mut self, kind: &Kind) -> Decoded<'py> {
+        let py = self.py;
         let obj = match kind {
             Kind::None(_) => py.None().into_bound(py),
             Kind::Bool(b) => wrap(py, *b)?,
@@ -107,27 +122,6 @@ impl<'a, 'py> Decoder<'a, 'py> {
             Kind::Float(f) => wrap(py, *f)?,
             Kind::Str(s) => PyString::new(py, s).into_any(),
             Kind::Bytes(b) => PyBytes::new(py, b).into_any(),
-            Kind::List(seq) => {
-                let items = self.nested(|d| d.items(&seq.items))?;
-                PyList::new(py, items).map_err(|e| ser(py, &e))?.into_any()
-            }
-            Kind::Tuple(seq) => {
-                let items = self.nested(|d| d.items(&seq.items))?;
-                PyTuple::new(py, items).map_err(|e| ser(py, &e))?.into_any()
-            }
-            Kind::Set(seq) => {
-                let items = self.nested(|d| d.items(&seq.items))?;
-                PySet::new(py, items)
-                    .map_err(|e| serialization(py, "cannot build a set", &e))?
-                    .into_any()
-            }
-            Kind::Frozenset(seq) => {
-                let items = self.nested(|d| d.items(&seq.items))?;
-                PyFrozenSet::new(py, items)
-                    .map_err(|e| serialization(py, "cannot build a frozenset", &e))?
-                    .into_any()
-            }
-            Kind::Dict(dict) => self.nested(|d| d.dict(dict))?,
             Kind::Complex(c) => PyComplex::from_doubles(py, c.real, c.imag).into_any(),
             Kind::Datetime(dt) => self.datetime(dt)?,
             Kind::Date(d) => date(py, d)?,
@@ -135,17 +129,7 @@ impl<'a, 'py> Decoder<'a, 'py> {
                 let tz = self.tz(t.tz.as_ref())?;
                 time(py, t, tz.as_ref())?
             }
-            Kind::Timedelta(td) => {
-                let days = i32::try_from(td.days).map_err(|_| {
-                    bridge(
-                        ErrorCode::Serialization,
-                        format!("timedelta of {} days is out of range", td.days),
-                    )
-                })?;
-                PyDelta::new(py, days, td.seconds, td.microseconds, true)
-                    .map_err(|e| serialization(py, "invalid timedelta", &e))?
-                    .into_any()
-            }
+            Kind::Timedelta(td) => timedelta(py, td)?,
             Kind::Decimal(s) => self
                 .ctx
                 .types
@@ -155,12 +139,18 @@ impl<'a, 'py> Decoder<'a, 'py> {
                 .map_err(|e| serialization(py, "invalid decimal", &e))?,
             Kind::Ndarray(a) => self.ndarray(a)?,
             Kind::Ref(handle) => self.resolve_ref(handle)?,
+            Kind::List(_) | Kind::Tuple(_) | Kind::Set(_) | Kind::Frozenset(_) | Kind::Dict(_) => {
+                return Err(bridge(
+                    ErrorCode::Serialization,
+                    "internal error: a container reached the leaf decoder",
+                ));
+            }
         };
         Ok(obj)
     }
 
-    /// Runs `f` one nesting level deeper, enforcing the depth limit.
-    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, Failure>) -> Result<T, Failure> {
+    /// Enters one nesting level, enforcing the depth limit.
+    fn enter(&mut self) -> Result<(), Failure> {
         if self.depth >= self.ctx.max_depth {
             return Err(bridge(
                 ErrorCode::Serialization,
@@ -171,25 +161,43 @@ impl<'a, 'py> Decoder<'a, 'py> {
             ));
         }
         self.depth += 1;
-        let r = f(self);
+        Ok(())
+    }
+
+    fn sequence(&mut self, seq: Seq, items: &[pb::Value]) -> Decoded<'py> {
+        self.enter()?;
+        let decoded = self.items(items);
         self.depth -= 1;
-        r
+        build_sequence(self.py, seq, decoded?)
     }
 
     fn items(&mut self, items: &[pb::Value]) -> Result<Vec<Bound<'py, PyAny>>, Failure> {
-        items.iter().map(|v| self.value(v)).collect()
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(self.value(item)?);
+        }
+        Ok(out)
     }
 
     fn dict(&mut self, dict: &pb::Dict) -> Decoded<'py> {
-        let py = self.py;
-        let out = PyDict::new(py);
-        for entry in &dict.entries {
+        self.enter()?;
+        let out = PyDict::new(self.py);
+        let result = self.entries(&out, &dict.entries);
+        self.depth -= 1;
+        result.map(|()| out.into_any())
+    }
+
+    fn entries(
+        &mut self,
+        out: &Bound<'py, PyDict>,
+        entries: &[pb::DictEntry],
+    ) -> Result<(), Failure> {
+        for entry in entries {
             let key = self.entry_part(entry.key.as_ref(), "key")?;
             let value = self.entry_part(entry.value.as_ref(), "value")?;
-            out.set_item(key, value)
-                .map_err(|e| serialization(py, "cannot build a dict", &e))?;
+            set_entry(out, key, value)?;
         }
-        Ok(out.into_any())
+        Ok(())
     }
 
     fn entry_part(&mut self, v: Option<&pb::Value>, what: &str) -> Decoded<'py> {
@@ -204,7 +212,12 @@ impl<'a, 'py> Decoder<'a, 'py> {
 
     fn datetime(&mut self, dt: &pb::DateTime) -> Decoded<'py> {
         let py = self.py;
-        let missing = |what| bridge(ErrorCode::Serialization, format!("a datetime has no {what}"));
+        let missing = |what| {
+            bridge(
+                ErrorCode::Serialization,
+                format!("a datetime has no {what}"),
+            )
+        };
         let d = dt.date.as_ref().ok_or_else(|| missing("date"))?;
         let t = dt.time.as_ref().ok_or_else(|| missing("time"))?;
         let tz = self.tz(t.tz.as_ref())?;
@@ -217,9 +230,10 @@ impl<'a, 'py> Decoder<'a, 'py> {
             narrow(t.minute, "minute")?,
             narrow(t.second, "second")?,
             t.microsecond,
-            tz.as_ref().map(|tz| tz.cast::<pyo3::types::PyTzInfo>()).transpose().map_err(|e| {
-                bridge(ErrorCode::Serialization, format!("invalid tzinfo: {e}"))
-            })?,
+            tz.as_ref()
+                .map(|tz| tz.cast::<pyo3::types::PyTzInfo>())
+                .transpose()
+                .map_err(|e| bridge(ErrorCode::Serialization, format!("invalid tzinfo: {e}")))?,
             t.fold != 0,
         )
         .map(Bound::into_any)
@@ -233,10 +247,7 @@ impl<'a, 'py> Decoder<'a, 'py> {
         let Some(tz) = tz else { return Ok(None) };
         let obj = match &tz.kind {
             None => {
-                return Err(bridge(
-                    ErrorCode::Serialization,
-                    "a TzInfo has no kind set",
-                ));
+                return Err(bridge(ErrorCode::Serialization, "a TzInfo has no kind set"));
             }
             Some(Tz::Fixed(f)) => {
                 let offset = delta_from_us(py, f.offset_us)?;
@@ -288,6 +299,56 @@ impl<'a, 'py> Decoder<'a, 'py> {
     }
 }
 
+/// The container kinds of `Sequence` values.
+#[derive(Clone, Copy)]
+enum Seq {
+    List,
+    Tuple,
+    Set,
+    Frozenset,
+}
+
+#[inline(never)]
+fn build_sequence<'py>(py: Python<'py>, seq: Seq, items: Vec<Bound<'py, PyAny>>) -> Decoded<'py> {
+    let built = match seq {
+        Seq::List => PyList::new(py, items).map(Bound::into_any),
+        Seq::Tuple => PyTuple::new(py, items).map(Bound::into_any),
+        Seq::Set => PySet::new(py, items).map(Bound::into_any),
+        Seq::Frozenset => PyFrozenSet::new(py, items).map(Bound::into_any),
+    };
+    built.map_err(|e| {
+        let what = match seq {
+            Seq::List => "cannot build a list",
+            Seq::Tuple => "cannot build a tuple",
+            Seq::Set => "cannot build a set",
+            Seq::Frozenset => "cannot build a frozenset",
+        };
+        serialization(py, what, &e)
+    })
+}
+
+#[inline(never)]
+fn set_entry<'py>(
+    out: &Bound<'py, PyDict>,
+    key: Bound<'py, PyAny>,
+    value: Bound<'py, PyAny>,
+) -> Result<(), Failure> {
+    out.set_item(key, value)
+        .map_err(|e| serialization(out.py(), "cannot build a dict", &e))
+}
+
+fn timedelta<'py>(py: Python<'py>, td: &pb::TimeDelta) -> Decoded<'py> {
+    let days = i32::try_from(td.days).map_err(|_| {
+        bridge(
+            ErrorCode::Serialization,
+            format!("timedelta of {} days is out of range", td.days),
+        )
+    })?;
+    PyDelta::new(py, days, td.seconds, td.microseconds, true)
+        .map(Bound::into_any)
+        .map_err(|e| serialization(py, "invalid timedelta", &e))
+}
+
 fn wrap<'py, T: IntoPyObjectExt<'py>>(py: Python<'py>, v: T) -> Decoded<'py> {
     v.into_bound_py_any(py).map_err(|e| ser(py, &e))
 }
@@ -328,8 +389,12 @@ fn time<'py>(py: Python<'py>, t: &pb::Time, tz: Option<&Bound<'py, PyAny>>) -> D
 fn delta_from_us(py: Python<'_>, us: i64) -> Result<Bound<'_, PyDelta>, Failure> {
     let days = us.div_euclid(86_400_000_000);
     let rest = us.rem_euclid(86_400_000_000);
-    let days = i32::try_from(days)
-        .map_err(|_| bridge(ErrorCode::Serialization, format!("offset of {us} µs is out of range")))?;
+    let days = i32::try_from(days).map_err(|_| {
+        bridge(
+            ErrorCode::Serialization,
+            format!("offset of {us} µs is out of range"),
+        )
+    })?;
     // rest < 86_400_000_000, so both parts fit in i32.
     let seconds = i32::try_from(rest / 1_000_000).unwrap_or(0);
     let micros = i32::try_from(rest % 1_000_000).unwrap_or(0);

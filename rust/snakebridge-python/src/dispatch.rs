@@ -17,11 +17,42 @@ pub(crate) fn run_call(shared: &Shared, py: Python<'_>, req: &pb::CallRequest) -
     }
     match call(shared, py, req) {
         Ok(response) => response,
-        Err(failure) => failure.into_response(),
+        Err(failure) => fit(failure, shared.limits.max_message_bytes()).into_response(),
     }
 }
 
-fn call(shared: &Shared, py: Python<'_>, req: &pb::CallRequest) -> Result<pb::CallResponse, Failure> {
+/// Shortens the message and traceback of a Python error whose response
+/// would exceed `max_bytes` (an exception can carry a huge message).
+fn fit(failure: Failure, max_bytes: usize) -> Failure {
+    let Failure::Python(mut e) = failure else {
+        return failure;
+    };
+    if e.encoded_len() + 16 > max_bytes {
+        let budget = max_bytes / 4;
+        e.message = truncate_bytes(&e.message, budget);
+        e.traceback = truncate_bytes(&e.traceback, budget);
+    }
+    Failure::Python(e)
+}
+
+/// `s` cut to at most `max` bytes on a char boundary, marked when cut.
+fn truncate_bytes(s: &str, max: usize) -> String {
+    const MARK: &str = "… (truncated)";
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max.saturating_sub(MARK.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{MARK}", &s[..end])
+}
+
+fn call(
+    shared: &Shared,
+    py: Python<'_>,
+    req: &pb::CallRequest,
+) -> Result<pb::CallResponse, Failure> {
     let kind = CallKind::try_from(req.kind).unwrap_or(CallKind::Unspecified);
     let mut decoder = Decoder::new(
         py,
@@ -80,11 +111,13 @@ fn call(shared: &Shared, py: Python<'_>, req: &pb::CallRequest) -> Result<pb::Ca
         }
         CallKind::SetAttr => {
             require_name(req)?;
-            let target = target(&decoder, req)?;
             let [value] = req.args.as_slice() else {
                 return Err(bridge(
                     ErrorCode::InvalidRequest,
-                    format!("SET_ATTR takes exactly one argument, got {}", req.args.len()),
+                    format!(
+                        "SET_ATTR takes exactly one argument, got {}",
+                        req.args.len()
+                    ),
                 ));
             };
             if !req.kwargs.is_empty() {
@@ -93,12 +126,12 @@ fn call(shared: &Shared, py: Python<'_>, req: &pb::CallRequest) -> Result<pb::Ca
                     "SET_ATTR takes no keyword arguments",
                 ));
             }
+            let target = target(&decoder, req)?;
             let value = decoder.value(value)?;
             target.setattr(req.name.as_str(), value).map_err(py_err)?;
             py.None().into_bound(py)
         }
     };
-    drop(decoder);
     respond(shared, py, &req.session_id, &result)
 }
 
@@ -200,7 +233,10 @@ fn no_arguments(req: &pb::CallRequest) -> Result<(), Failure> {
     }
 }
 
-fn target<'py>(decoder: &Decoder<'_, 'py>, req: &pb::CallRequest) -> Result<Bound<'py, PyAny>, Failure> {
+fn target<'py>(
+    decoder: &Decoder<'_, 'py>,
+    req: &pb::CallRequest,
+) -> Result<Bound<'py, PyAny>, Failure> {
     match &req.target {
         Some(handle) => decoder.resolve_ref(handle),
         None => Err(bridge(
@@ -221,7 +257,8 @@ fn arguments<'py>(
         .iter()
         .map(|v| decoder.value(v))
         .collect::<Result<Vec<_>, _>>()?;
-    let args = PyTuple::new(py, args).map_err(|e| serialization(py, "cannot build arguments", &e))?;
+    let args =
+        PyTuple::new(py, args).map_err(|e| serialization(py, "cannot build arguments", &e))?;
     if req.kwargs.is_empty() {
         return Ok((args, None));
     }
@@ -243,7 +280,11 @@ fn arguments<'py>(
 
 /// `module.name`, with `name` a dotted attribute path; an empty name is the
 /// module itself.
-fn resolve<'py>(shared: &Shared, py: Python<'py>, req: &pb::CallRequest) -> PyResult<Bound<'py, PyAny>> {
+fn resolve<'py>(
+    shared: &Shared,
+    py: Python<'py>,
+    req: &pb::CallRequest,
+) -> PyResult<Bound<'py, PyAny>> {
     let mut obj = import(shared, py, &req.module)?;
     if req.name.is_empty() {
         return Ok(obj);
@@ -259,11 +300,7 @@ fn import<'py>(shared: &Shared, py: Python<'py>, name: &str) -> PyResult<Bound<'
     if let Some(module) = shared.modules.lock().get(name) {
         return Ok(module.clone_ref(py).into_bound(py));
     }
-    let module = shared
-        .types
-        .import_module
-        .bind(py)
-        .call1((name,))?;
+    let module = shared.types.import_module.bind(py).call1((name,))?;
     let previous = shared
         .modules
         .lock()

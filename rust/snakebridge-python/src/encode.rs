@@ -12,9 +12,9 @@ use num_bigint::BigInt;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{
-    PyBool, PyBytes, PyComplex, PyDate, PyDateAccess, PyDateTime, PyDelta,
-    PyDeltaAccess, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString, PyTime,
-    PyTimeAccess, PyTuple, PyTzInfoAccess,
+    PyBool, PyBytes, PyComplex, PyDate, PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyDict,
+    PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString, PyTime, PyTimeAccess, PyTuple,
+    PyTzInfoAccess,
 };
 use snakebridge_proto::v1::{self as pb, value::Kind};
 
@@ -81,7 +81,7 @@ pub(crate) struct Encoder<'a, 'py> {
 /// A finished encode: the value and the refs to commit.
 pub(crate) struct Encoded {
     pub(crate) value: pb::Value,
-    pub(crate) refs: Vec<(u64, Py<PyAny>)>,
+    pub(crate) refs: crate::registry::NewRefs,
 }
 
 impl<'a, 'py> Encoder<'a, 'py> {
@@ -99,16 +99,17 @@ impl<'a, 'py> Encoder<'a, 'py> {
 
     /// Encodes `obj`; a result nested too deeply becomes one ref as a whole.
     pub(crate) fn encode(mut self, obj: &Bound<'py, PyAny>) -> Result<Encoded, Abort> {
-        let value = match self.value(obj) {
-            Ok(v) => v,
+        let mut value = pb::Value::default();
+        match self.value(obj, &mut value) {
+            Ok(()) => {}
             Err(Abort::Depth | Abort::Cycle(_)) => {
                 self.rollback(0);
                 self.path.clear();
                 self.depth = 0;
-                self.new_ref(obj)?
+                value = self.new_ref(obj)?;
             }
             Err(e) => return Err(e),
-        };
+        }
         Ok(Encoded {
             value,
             refs: self.created.into_iter().map(|p| (p.id, p.obj)).collect(),
@@ -124,19 +125,108 @@ impl<'a, 'py> Encoder<'a, 'py> {
         }
     }
 
-    fn value(&mut self, obj: &Bound<'py, PyAny>) -> Result<pb::Value, Abort> {
-        let kind = self.kind(obj)?;
-        Ok(pb::Value { kind: Some(kind) })
+    /// Encodes one object into `out`.
+    ///
+    /// The recursive path (`value` -> `container` -> `list`/`tuple`/`dict`/
+    /// `set` -> `value`) writes into output slots and returns only small
+    /// results, so that deep results fit a 2 MiB thread stack even in debug
+    /// builds (big `Kind` temporaries on that path cost kilobytes a level).
+    fn value(&mut self, obj: &Bound<'py, PyAny>, out: &mut pb::Value) -> Result<(), Abort> {
+        if let Ok(list) = obj.cast_exact::<PyList>() {
+            self.container(obj, out, |enc, out| enc.list(list, out))
+        } else if let Ok(tuple) = obj.cast_exact::<PyTuple>() {
+            self.container(obj, out, |enc, out| enc.tuple(tuple, out))
+        } else if let Ok(dict) = obj.cast_exact::<PyDict>() {
+            self.container(obj, out, |enc, out| enc.dict(dict, out))
+        } else if obj.is_exact_instance_of::<PySet>() || obj.is_exact_instance_of::<PyFrozenSet>() {
+            self.container(obj, out, |enc, out| enc.set(obj, out))
+        } else {
+            self.leaf(obj, out)
+        }
     }
 
-    fn kind(&mut self, obj: &Bound<'py, PyAny>) -> Result<Kind, Abort> {
+    fn list(&mut self, list: &Bound<'py, PyList>, out: &mut pb::Value) -> Result<(), Abort> {
+        let mut items = Vec::with_capacity(list.len());
+        for item in list.iter() {
+            self.push(&item, &mut items)?;
+        }
+        set_kind(out, Kind::List(pb::Sequence { items }));
+        Ok(())
+    }
+
+    fn tuple(&mut self, tuple: &Bound<'py, PyTuple>, out: &mut pb::Value) -> Result<(), Abort> {
+        let mut items = Vec::with_capacity(tuple.len());
+        for item in tuple.iter() {
+            self.push(&item, &mut items)?;
+        }
+        set_kind(out, Kind::Tuple(pb::Sequence { items }));
+        Ok(())
+    }
+
+    fn dict(&mut self, dict: &Bound<'py, PyDict>, out: &mut pb::Value) -> Result<(), Abort> {
+        // `items()` is a snapshot: encoding may run Python code (repr) that
+        // lets another thread mutate the dict.
+        let pairs = dict.items();
+        let mut entries = Vec::with_capacity(pairs.len());
+        for pair in pairs.iter() {
+            let pair = pair.cast_into::<PyTuple>().map_err(PyErr::from)?;
+            entries.push(pb::DictEntry {
+                key: Some(pb::Value::default()),
+                value: Some(pb::Value::default()),
+            });
+            let entry = entries.last_mut().map(|e| (&mut e.key, &mut e.value));
+            let Some((Some(key), Some(value))) = entry else {
+                unreachable!("an entry was just pushed");
+            };
+            self.value(&pair.get_item(0)?, key)?;
+            self.value(&pair.get_item(1)?, value)?;
+        }
+        set_kind(out, Kind::Dict(pb::Dict { entries }));
+        Ok(())
+    }
+
+    /// A set or frozenset (iterated from a snapshot, as dicts are).
+    fn set(&mut self, set: &Bound<'py, PyAny>, out: &mut pb::Value) -> Result<(), Abort> {
+        let members = set.try_iter()?.collect::<PyResult<Vec<_>>>()?;
+        let mut items = Vec::with_capacity(members.len());
+        for item in &members {
+            self.push(item, &mut items)?;
+        }
+        let seq = pb::Sequence { items };
+        let kind = if set.is_exact_instance_of::<PyFrozenSet>() {
+            Kind::Frozenset(seq)
+        } else {
+            Kind::Set(seq)
+        };
+        set_kind(out, kind);
+        Ok(())
+    }
+
+    /// Encodes `item` into a new last element of `items`.
+    fn push(&mut self, item: &Bound<'py, PyAny>, items: &mut Vec<pb::Value>) -> Result<(), Abort> {
+        items.push(pb::Value::default());
+        match items.last_mut() {
+            Some(slot) => self.value(item, slot),
+            None => unreachable!("an item was just pushed"),
+        }
+    }
+
+    /// Encodes an object that is not a container (or a memoized one).
+    #[inline(never)]
+    fn leaf(&mut self, obj: &Bound<'py, PyAny>, out: &mut pb::Value) -> Result<(), Abort> {
         let addr = obj.as_ptr() as usize;
         if let Some(handle) = self.memo.get(&addr) {
             let handle = handle.clone();
             self.add_bytes(handle.encoded_len_hint())?;
-            return Ok(Kind::Ref(handle));
+            out.kind = Some(Kind::Ref(handle));
+            return Ok(());
         }
         self.add_bytes(2)?;
+        out.kind = Some(self.leaf_kind(obj)?);
+        Ok(())
+    }
+
+    fn leaf_kind(&mut self, obj: &Bound<'py, PyAny>) -> Result<Kind, Abort> {
         if obj.is_none() {
             return Ok(Kind::None(pb::NoneValue {}));
         }
@@ -163,57 +253,6 @@ impl<'a, 'py> Encoder<'a, 'py> {
             let data = b.as_bytes();
             self.add_bytes(data.len())?;
             return Ok(Kind::Bytes(Bytes::copy_from_slice(data)));
-        }
-        if let Ok(list) = obj.cast_exact::<PyList>() {
-            return self.container(obj, |enc| {
-                let mut items = Vec::with_capacity(list.len());
-                for item in list.iter() {
-                    items.push(enc.value(&item)?);
-                }
-                Ok(Kind::List(pb::Sequence { items }))
-            });
-        }
-        if let Ok(tuple) = obj.cast_exact::<PyTuple>() {
-            return self.container(obj, |enc| {
-                let mut items = Vec::with_capacity(tuple.len());
-                for item in tuple.iter() {
-                    items.push(enc.value(&item)?);
-                }
-                Ok(Kind::Tuple(pb::Sequence { items }))
-            });
-        }
-        if let Ok(dict) = obj.cast_exact::<PyDict>() {
-            return self.container(obj, |enc| {
-                // `items()` is a snapshot: encoding may run Python code (repr)
-                // that lets another thread mutate the dict.
-                let items = dict.items();
-                let mut entries = Vec::with_capacity(items.len());
-                for pair in items.iter() {
-                    let pair = pair.cast_into::<PyTuple>().map_err(PyErr::from)?;
-                    entries.push(pb::DictEntry {
-                        key: Some(enc.value(&pair.get_item(0)?)?),
-                        value: Some(enc.value(&pair.get_item(1)?)?),
-                    });
-                }
-                Ok(Kind::Dict(pb::Dict { entries }))
-            });
-        }
-        if obj.is_exact_instance_of::<PySet>() || obj.is_exact_instance_of::<PyFrozenSet>() {
-            let frozen = obj.is_exact_instance_of::<PyFrozenSet>();
-            return self.container(obj, |enc| {
-                // A snapshot, as for dicts.
-                let members = pyo3::types::PyList::new(enc.py, obj.try_iter()?)?;
-                let mut items = Vec::with_capacity(members.len());
-                for item in members.iter() {
-                    items.push(enc.value(&item)?);
-                }
-                let seq = pb::Sequence { items };
-                Ok(if frozen {
-                    Kind::Frozenset(seq)
-                } else {
-                    Kind::Set(seq)
-                })
-            });
         }
         if let Ok(c) = obj.cast_exact::<PyComplex>() {
             return Ok(Kind::Complex(pb::Complex {
@@ -254,28 +293,43 @@ impl<'a, 'py> Encoder<'a, 'py> {
     fn container(
         &mut self,
         obj: &Bound<'py, PyAny>,
-        body: impl FnOnce(&mut Self) -> Result<Kind, Abort>,
-    ) -> Result<Kind, Abort> {
+        out: &mut pb::Value,
+        body: impl FnOnce(&mut Self, &mut pb::Value) -> Result<(), Abort>,
+    ) -> Result<(), Abort> {
         let addr = obj.as_ptr() as usize;
+        if self.memo.contains_key(&addr) {
+            return self.leaf(obj, out);
+        }
         if self.path.contains(&addr) {
             return Err(Abort::Cycle(addr));
         }
         if self.depth >= self.ctx.max_depth {
             return Err(Abort::Depth);
         }
+        self.add_bytes(2)?;
         self.depth += 1;
         self.path.insert(addr);
         let mark = self.created.len();
-        let result = body(self);
+        let result = body(self, out);
         self.path.remove(&addr);
         self.depth -= 1;
         match result {
-            Err(Abort::Cycle(at)) if at == addr => {
-                self.rollback(mark);
-                self.new_ref(obj).map(kind_of)
-            }
+            Err(Abort::Cycle(at)) if at == addr => self.cycle_ref(obj, mark, out),
             other => other,
         }
+    }
+
+    /// Replaces the aborted encoding of a re-entered container by one ref.
+    #[inline(never)]
+    fn cycle_ref(
+        &mut self,
+        obj: &Bound<'py, PyAny>,
+        mark: usize,
+        out: &mut pb::Value,
+    ) -> Result<(), Abort> {
+        self.rollback(mark);
+        *out = self.new_ref(obj)?;
+        Ok(())
     }
 
     /// Forgets the refs created after the first `mark`.
@@ -406,7 +460,10 @@ impl<'a, 'py> Encoder<'a, 'py> {
             };
             Tz::Fixed(pb::FixedOffset { offset_us, name })
         } else if ty.is(self.ctx.types.zoneinfo.bind(py)) {
-            match tz.getattr(pyo3::intern!(py, "key"))?.extract::<Option<String>>()? {
+            match tz
+                .getattr(pyo3::intern!(py, "key"))?
+                .extract::<Option<String>>()?
+            {
                 Some(key) => Tz::Zone(key),
                 // A ZoneInfo made from a file has no key to rebuild it from.
                 None => return Ok(None),
@@ -485,6 +542,11 @@ fn contiguous_bytes(array: &Bound<'_, PyAny>) -> PyResult<Bytes> {
     let bytes = array.call_method0(pyo3::intern!(array.py(), "tobytes"))?;
     let bytes = bytes.cast::<PyBytes>().map_err(PyErr::from)?;
     Ok(Bytes::copy_from_slice(bytes.as_bytes()))
+}
+
+#[inline(never)]
+fn set_kind(out: &mut pb::Value, kind: Kind) {
+    out.kind = Some(kind);
 }
 
 fn kind_of(v: pb::Value) -> Kind {

@@ -78,10 +78,12 @@ pub(crate) fn python_error(py: Python<'_>, types: &Types, err: PyErr) -> Failure
                 .collect()
         })
         .unwrap_or_default();
+    // Before Python 3.12 the traceback is not always attached to the value.
+    let tb = err.traceback(py);
     let traceback = types
         .format_exception
         .bind(py)
-        .call1((exc,))
+        .call1((&ty, exc, tb))
         .and_then(|lines| PyString::new(py, "").call_method1("join", (lines,)))
         .map_or_else(
             |_| format!("{}: {}", qualified_name(&ty), str_or(exc.as_any(), "")),
@@ -91,7 +93,9 @@ pub(crate) fn python_error(py: Python<'_>, types: &Types, err: PyErr) -> Failure
         type_name: ty
             .qualname()
             .map_or_else(|_| "?".to_owned(), |s| s.to_string()),
-        module: ty.module().map_or_else(|_| "?".to_owned(), |s| s.to_string()),
+        module: ty
+            .module()
+            .map_or_else(|_| "?".to_owned(), |s| s.to_string()),
         mro,
         message: str_or(exc.as_any(), "<str() of the exception failed>"),
         traceback,
@@ -100,7 +104,9 @@ pub(crate) fn python_error(py: Python<'_>, types: &Types, err: PyErr) -> Failure
 
 /// `module.qualname` of a class (`builtins.KeyError`).
 fn qualified_name(ty: &Bound<'_, PyType>) -> String {
-    let module = ty.module().map_or_else(|_| "?".to_owned(), |s| s.to_string());
+    let module = ty
+        .module()
+        .map_or_else(|_| "?".to_owned(), |s| s.to_string());
     let name = ty
         .qualname()
         .map_or_else(|_| "?".to_owned(), |s| s.to_string());
@@ -109,6 +115,8 @@ fn qualified_name(ty: &Bound<'_, PyType>) -> String {
 
 /// `str(obj)`, or `fallback` when that raises.
 fn str_or(obj: &Bound<'_, PyAny>, fallback: &str) -> String {
-    obj.str()
-        .map_or_else(|_| fallback.to_owned(), |s| s.to_string_lossy().into_owned())
+    obj.str().map_or_else(
+        |_| fallback.to_owned(),
+        |s| s.to_string_lossy().into_owned(),
+    )
 }

@@ -17,6 +17,9 @@ use pyo3::prelude::*;
 /// lock released).
 pub(crate) type Removed = Vec<Py<PyAny>>;
 
+/// New refs to insert: `(id, object)`.
+pub(crate) type NewRefs = Vec<(u64, Py<PyAny>)>;
+
 /// The longest time between two TTL sweeps of one session.
 const MAX_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -84,7 +87,7 @@ impl Registry {
             let Some(entry) = s.refs.get_mut(&id) else {
                 return Err(Lookup::NotFound);
             };
-            if !ttl.is_some_and(|ttl| now.duration_since(entry.last_access) > ttl) {
+            if ttl.is_none_or(|ttl| now.duration_since(entry.last_access) <= ttl) {
                 entry.last_access = now;
                 return Ok(entry.obj.clone_ref(py));
             }
@@ -99,7 +102,10 @@ impl Registry {
 
     /// How many refs `session` holds.
     pub(crate) fn count(&self, session: &str) -> usize {
-        self.sessions.lock().get(session).map_or(0, |s| s.refs.len())
+        self.sessions
+            .lock()
+            .get(session)
+            .map_or(0, |s| s.refs.len())
     }
 
     /// Inserts `refs` into `session` if it then holds at most `max` refs;
@@ -107,9 +113,9 @@ impl Registry {
     pub(crate) fn commit(
         &self,
         session: &str,
-        refs: Vec<(u64, Py<PyAny>)>,
+        refs: NewRefs,
         max: usize,
-    ) -> Result<(), (Vec<(u64, Py<PyAny>)>, usize)> {
+    ) -> Result<(), (NewRefs, usize)> {
         if refs.is_empty() {
             return Ok(());
         }
@@ -189,7 +195,10 @@ impl Registry {
     /// `(sessions, refs)`: sessions holding at least one ref, and all refs.
     pub(crate) fn stats(&self) -> (usize, usize) {
         let sessions = self.sessions.lock();
-        (sessions.len(), sessions.values().map(|s| s.refs.len()).sum())
+        (
+            sessions.len(),
+            sessions.values().map(|s| s.refs.len()).sum(),
+        )
     }
 
     /// Empties the registry, returning every object.

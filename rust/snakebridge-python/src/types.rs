@@ -26,14 +26,21 @@ pub(crate) struct Numpy {
 impl Types {
     pub(crate) fn load(py: Python<'_>) -> PyResult<Self> {
         let ty = |module: &str, name: &str| -> PyResult<Py<PyType>> {
-            Ok(py.import(module)?.getattr(name)?.cast_into::<PyType>()?.unbind())
+            Ok(py
+                .import(module)?
+                .getattr(name)?
+                .cast_into::<PyType>()?
+                .unbind())
         };
         Ok(Self {
             timezone: ty("datetime", "timezone")?,
             zoneinfo: ty("zoneinfo", "ZoneInfo")?,
             decimal: ty("decimal", "Decimal")?,
             import_module: py.import("importlib")?.getattr("import_module")?.unbind(),
-            format_exception: py.import("traceback")?.getattr("format_exception")?.unbind(),
+            format_exception: py
+                .import("traceback")?
+                .getattr("format_exception")?
+                .unbind(),
             sys_modules: py
                 .import("sys")?
                 .getattr("modules")?
@@ -48,12 +55,7 @@ impl Types {
         if let Some(np) = self.numpy.get(py) {
             return Some(np);
         }
-        let module = self
-            .sys_modules
-            .bind(py)
-            .get_item("numpy")
-            .ok()
-            .flatten()?;
+        let module = self.sys_modules.bind(py).get_item("numpy").ok().flatten()?;
         self.numpy_from(py, module).ok()
     }
 

@@ -15,7 +15,10 @@ use anyhow::Context;
 use clap::Parser;
 
 #[derive(Parser, Debug)]
-#[command(version, about = "SnakeBridge worker process (started by the snakebridge runtime)")]
+#[command(
+    version,
+    about = "SnakeBridge worker process (started by the snakebridge runtime)"
+)]
 struct Args {
     /// Unix socket path to listen on.
     #[arg(long)]
@@ -62,7 +65,12 @@ fn main() -> anyhow::Result<()> {
         .thread_name("snakebridge-io")
         .enable_all()
         .build()?;
-    runtime.block_on(service::serve(executor, &args.socket, args.max_message_bytes, args.slot))
+    runtime.block_on(service::serve(
+        executor,
+        &args.socket,
+        args.max_message_bytes,
+        args.slot,
+    ))
 }
 
 /// Exits the process when stdin closes: the host holds the write end, and the

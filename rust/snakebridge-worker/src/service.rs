@@ -83,7 +83,11 @@ impl pb::worker_server::Worker for WorkerService {
         let req = request.into_inner();
         let (ours_min, ours_max) = (*PROTOCOL_VERSIONS.start(), *PROTOCOL_VERSIONS.end());
         let chosen = req.max_version.min(ours_max);
-        let version = if chosen >= req.min_version.max(ours_min) { chosen } else { 0 };
+        let version = if chosen >= req.min_version.max(ours_min) {
+            chosen
+        } else {
+            0
+        };
         if version != 0 {
             if let Some(settings) = &req.settings {
                 self.executor.apply_settings(settings);
@@ -110,7 +114,9 @@ impl pb::worker_server::Worker for WorkerService {
         request: Request<pb::CallRequest>,
     ) -> Result<Response<pb::CallResponse>, Status> {
         self.check_ready()?;
-        Ok(Response::new(self.executor.call(request.into_inner()).await))
+        Ok(Response::new(
+            self.executor.call(request.into_inner()).await,
+        ))
     }
 
     async fn release_refs(
@@ -118,7 +124,9 @@ impl pb::worker_server::Worker for WorkerService {
         request: Request<pb::ReleaseRefsRequest>,
     ) -> Result<Response<pb::ReleaseRefsResponse>, Status> {
         self.check_ready()?;
-        Ok(Response::new(self.executor.release_refs(request.into_inner()).await))
+        Ok(Response::new(
+            self.executor.release_refs(request.into_inner()).await,
+        ))
     }
 
     async fn release_session(

@@ -16,7 +16,10 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use snakebridge::{Bridge, BridgeConfig, NdArray, args};
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn bridge(rt: &tokio::runtime::Runtime, workers: usize) -> Bridge {
@@ -35,7 +38,10 @@ fn sqrt(c: &mut Criterion) {
         b.iter(|| rt.block_on(py.health()).unwrap());
     });
     group.bench_function("math_sqrt_16", |b| {
-        b.iter(|| rt.block_on(py.call("math", "sqrt", args![16]).into_future_value()).unwrap());
+        b.iter(|| {
+            rt.block_on(py.call("math", "sqrt", args![16]).into_future_value())
+                .unwrap()
+        });
     });
     group.finish();
     rt.block_on(py.shutdown());
@@ -47,7 +53,9 @@ const CPU_BOUND: &str = "sum(i * i for i in range(300_000))";
 fn cpu_bound(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("cpu_bound");
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
     let calls = 8;
     group.throughput(Throughput::Elements(calls));
     for workers in [1, 2] {
@@ -57,7 +65,14 @@ fn cpu_bound(c: &mut Criterion) {
                 let start = Instant::now();
                 for _ in 0..iters {
                     rt.block_on(async {
-                        let calls = (0..calls).map(|_| py.call("builtins", "eval", args![CPU_BOUND]).into_future_value());
+                        let calls = (0..calls).map(|_| {
+                            py.call(
+                                "builtins",
+                                "eval",
+                                args![CPU_BOUND, snakebridge::Value::Dict(vec![])],
+                            )
+                            .into_future_value()
+                        });
                         for r in futures::future::join_all(calls).await {
                             r.unwrap();
                         }
@@ -81,7 +96,13 @@ fn ndarray_8mb(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(8 << 20));
     // `min([a])` returns `a` itself: no copy on the Python side.
     group.bench_function("round_trip", |b| {
-        b.iter(|| rt.block_on(py.call("builtins", "min", args![vec![array.clone()]]).into_future_value()).unwrap());
+        b.iter(|| {
+            rt.block_on(
+                py.call("builtins", "min", args![vec![array.clone()]])
+                    .into_future_value(),
+            )
+            .unwrap()
+        });
     });
     group.finish();
     rt.block_on(py.shutdown());

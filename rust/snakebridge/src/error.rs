@@ -19,7 +19,9 @@ pub enum Error {
 
     /// The worker has no object with this ref id in this session: it was
     /// released, expired after the session's TTL, or never existed there.
-    #[error("ref {id} not found in session `{session}` (released, expired, or never created there)")]
+    #[error(
+        "ref {id} not found in session `{session}` (released, expired, or never created there)"
+    )]
     RefNotFound {
         /// The ref id.
         id: u64,
@@ -28,7 +30,9 @@ pub enum Error {
     },
 
     /// A ref was used in a call of another session than the one that owns it.
-    #[error("ref {id} belongs to session `{ref_session}` but was used in session `{call_session}`; pass it within its own session")]
+    #[error(
+        "ref {id} belongs to session `{ref_session}` but was used in session `{call_session}`; pass it within its own session"
+    )]
     SessionMismatch {
         /// The ref id.
         id: u64,
@@ -48,7 +52,9 @@ pub enum Error {
     },
 
     /// The worker that held the ref exited; the object died with it.
-    #[error("ref {id} ({type_name}) died with its worker {worker}, which exited; create the object again")]
+    #[error(
+        "ref {id} ({type_name}) died with its worker {worker}, which exited; create the object again"
+    )]
     RefWorkerGone {
         /// The ref id.
         id: u64,
@@ -61,7 +67,9 @@ pub enum Error {
     /// Refs from different workers were passed to one call. Objects cannot
     /// move between worker processes; create related objects in one
     /// explicit [`Session`](crate::Session) so they share a worker.
-    #[error("the refs passed to this call live in different workers ({first} and {second}); create related objects in one explicit Session")]
+    #[error(
+        "the refs passed to this call live in different workers ({first} and {second}); create related objects in one explicit Session"
+    )]
     RefsOnDifferentWorkers {
         /// One worker slot.
         first: usize,
@@ -88,7 +96,9 @@ pub enum Error {
     },
 
     /// Host and worker share no protocol version.
-    #[error("protocol mismatch: host speaks versions {host_min}..={host_max}, worker speaks {worker_min}..={worker_max}; rebuild the worker and the host from one SnakeBridge version")]
+    #[error(
+        "protocol mismatch: host speaks versions {host_min}..={host_max}, worker speaks {worker_min}..={worker_max}; rebuild the worker and the host from one SnakeBridge version"
+    )]
     ProtocolMismatch {
         /// Lowest version the host speaks.
         host_min: u32,
@@ -105,7 +115,9 @@ pub enum Error {
     Serialization(String),
 
     /// An encoded message exceeds the configured maximum.
-    #[error("message of {size} bytes exceeds the maximum of {limit} bytes; raise BridgeConfig::max_message_bytes or pass a ref instead of the data")]
+    #[error(
+        "message of {size} bytes exceeds the maximum of {limit} bytes; raise BridgeConfig::max_message_bytes or pass a ref instead of the data"
+    )]
     MessageTooLarge {
         /// The encoded size.
         size: usize,

@@ -1,6 +1,67 @@
-//! placeholder while helpers write the value layer (lead restores the full lib.rs)
-#![allow(dead_code)]
+//! Call any Python library from Rust.
+//!
+//! SnakeBridge runs Python in a supervised pool of worker processes (each
+//! embeds CPython and serves gRPC on a private Unix socket) and gives you:
+//!
+//! - **calls** to any module function, attribute, class or method, by name:
+//!   [`Bridge::call`], [`Bridge::get`], [`Bridge::construct`],
+//!   [`Ref::method`], [`Ref::attr`], [`Ref::set_attr`];
+//! - **exact values** both ways ([`Value`]): ints of any size, NaN and ±inf,
+//!   tuples vs lists, sets, dicts with any keys, bytes, datetimes with time
+//!   zones, decimals, numpy arrays as raw buffers;
+//! - **refs** ([`Ref`]) to live Python objects that have no exact Rust form,
+//!   scoped to [`Session`]s and released when dropped;
+//! - **typed errors** ([`Error`]): a Python exception keeps its type, MRO,
+//!   message and traceback, and bridge failures have variants of their own.
+//!
+//! # Example
+//! ```no_run
+//! use snakebridge::{args, Bridge, BridgeConfig, Bytes};
+//!
+//! # async fn demo() -> snakebridge::Result<()> {
+//! let py = Bridge::new(BridgeConfig::default())?;
+//! let x: f64 = py.call("math", "sqrt", args![16]).await?.extract()?;
+//! let path = py.call("pathlib", "Path", args!["data/f.txt"]).await?.into_ref()?;
+//! let name: String = path.attr("name").await?.extract()?;
+//! let md5 = py.call("hashlib", "md5", args![Bytes::from_static(b"data")]).await?.into_ref()?;
+//! let hex: String = md5.method("hexdigest", args![]).await?.extract()?;
+//! # Ok(()) }
+//! ```
+//!
+//! From synchronous code, use [`blocking::Bridge`].
+#![warn(missing_docs)]
+
+pub mod blocking;
+mod bridge;
+mod call;
+mod codec;
+mod config;
+mod convert;
 mod error;
+pub mod json;
+mod macros;
+mod pool;
+mod process;
 mod reference;
+mod session;
+mod slot;
+mod value;
+
+pub use bridge::{Bridge, WorkerHealth, WorkerInfo};
+pub use bytes::Bytes;
+pub use call::Call;
+pub use config::BridgeConfig;
+pub use convert::{FromValue, IntoValue, Serde};
 pub use error::{Error, PythonException, Result};
+/// Arbitrary-precision integers, as in [`Value::BigInt`].
+pub use num_bigint::BigInt;
 pub use reference::Ref;
+pub use session::Session;
+pub use value::{
+    Complex, Date, DateTime, Element, Kwargs, NdArray, Time, TimeDelta, TzInfo, Value,
+};
+
+/// Python `bytes` from any byte buffer (a `Vec<u8>` on its own is a list of ints).
+pub fn bytes(data: impl Into<Bytes>) -> Value {
+    Value::Bytes(data.into())
+}

@@ -1,14 +1,35 @@
 //! `Ref`: a handle to a live Python object held by a worker.
-//! (Stub while the value layer is written; the lead swaps in the full version.)
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use snakebridge_proto::v1 as pb;
 
-use crate::error::Result;
+use crate::call::{Call, CallSpec};
+use crate::convert::IntoValue;
+use crate::error::{Error, Result};
+use crate::pool::Release;
+use crate::session::SessionInner;
+use crate::value::Value;
 
 /// A handle to a live Python object in a worker's session.
+///
+/// Results with no exact Rust form (a `pathlib.Path`, a compiled regex, a
+/// pandas DataFrame) come back as refs. Cloning is cheap; dropping the last
+/// clone releases the object (releases are batched). `Debug` and `Display`
+/// use the type name and short repr captured at creation, with no round trip.
+///
+/// ```no_run
+/// # async fn demo(py: &snakebridge::Bridge) -> snakebridge::Result<()> {
+/// use snakebridge::args;
+/// let path = py.call("pathlib", "Path", args!["/tmp/data.txt"]).await?.into_ref()?;
+/// let name: String = path.attr("name").await?.extract()?;
+/// let parent = path.attr("parent").await?.into_ref()?;
+/// let exists: bool = parent.method("exists", args![]).await?.extract()?;
+/// println!("{path}: {name} {exists}");
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Ref {
     pub(crate) inner: Arc<RefInner>,
@@ -16,6 +37,10 @@ pub struct Ref {
 
 pub(crate) struct RefInner {
     pub(crate) handle: pb::RefHandle,
+    pub(crate) session: Option<Arc<SessionInner>>,
+    pub(crate) slot: usize,
+    pub(crate) generation: u64,
+    released: AtomicBool,
 }
 
 /// Turns wire handles into live `Ref`s bound to the worker that sent them.
@@ -25,11 +50,13 @@ pub(crate) trait RefFactory {
 }
 
 /// A factory for values that must not contain refs (decoding fails on one).
+#[cfg(test)]
 pub(crate) struct NoRefs;
 
+#[cfg(test)]
 impl RefFactory for NoRefs {
     fn make_ref(&self, handle: pb::RefHandle) -> Result<Ref> {
-        Err(crate::Error::Serialization(format!(
+        Err(Error::Serialization(format!(
             "unexpected ref to a {} in a context without a worker",
             handle.type_name
         )))
@@ -37,40 +64,193 @@ impl RefFactory for NoRefs {
 }
 
 impl Ref {
+    pub(crate) fn bound(
+        handle: pb::RefHandle,
+        session: Arc<SessionInner>,
+        slot: usize,
+        generation: u64,
+    ) -> Ref {
+        Ref {
+            inner: Arc::new(RefInner {
+                handle,
+                session: Some(session),
+                slot,
+                generation,
+                released: AtomicBool::new(false),
+            }),
+        }
+    }
+
     /// A ref bound to no worker, for tests of the value layer.
     #[cfg(test)]
     pub(crate) fn detached(handle: pb::RefHandle) -> Ref {
-        Ref { inner: Arc::new(RefInner { handle }) }
+        Ref {
+            inner: Arc::new(RefInner {
+                handle,
+                session: None,
+                slot: 0,
+                generation: 0,
+                released: AtomicBool::new(false),
+            }),
+        }
     }
+
     /// The wire handle.
     pub(crate) fn handle(&self) -> &pb::RefHandle {
         &self.inner.handle
     }
-    /// The ref id.
+
+    /// The ref id, unique within its worker.
     pub fn id(&self) -> u64 {
         self.inner.handle.id
     }
+
     /// The session that owns the object.
     pub fn session_id(&self) -> &str {
         &self.inner.handle.session_id
     }
-    /// `type(obj).__qualname__`.
+
+    /// `type(obj).__qualname__`, e.g. `PosixPath`.
     pub fn type_name(&self) -> &str {
         &self.inner.handle.type_name
     }
-    /// `type(obj).__module__`.
+
+    /// `type(obj).__module__`, e.g. `pathlib`.
     pub fn type_module(&self) -> &str {
         &self.inner.handle.type_module
     }
-    /// `repr(obj)` as captured at creation.
+
+    /// `repr(obj)` as captured at creation, possibly truncated.
     pub fn repr_hint(&self) -> &str {
         &self.inner.handle.repr
+    }
+
+    /// The worker slot holding the object.
+    pub fn worker(&self) -> usize {
+        self.inner.slot
+    }
+
+    /// `obj.name(*args)`; add keyword arguments on the returned [`Call`].
+    pub fn method(&self, name: &str, args: Vec<Value>) -> Call {
+        self.call_on(CallSpec::on_ref(
+            snakebridge_proto::v1::CallKind::Method,
+            self.clone(),
+            name,
+            args,
+        ))
+    }
+
+    /// `obj.name`.
+    pub fn attr(&self, name: &str) -> Call {
+        self.call_on(CallSpec::on_ref(
+            snakebridge_proto::v1::CallKind::GetAttr,
+            self.clone(),
+            name,
+            Vec::new(),
+        ))
+    }
+
+    /// `obj.name = value`; the call returns `None`.
+    pub fn set_attr(&self, name: &str, value: impl IntoValue) -> Call {
+        self.call_on(CallSpec::on_ref(
+            snakebridge_proto::v1::CallKind::SetAttr,
+            self.clone(),
+            name,
+            vec![value.into_value()],
+        ))
+    }
+
+    /// Releases the object now. Every clone of this ref reports
+    /// [`Error::RefReleased`] afterwards. Releasing twice is a no-op.
+    pub async fn release(&self) -> Result<()> {
+        if self.inner.released.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let Some(session) = &self.inner.session else {
+            return Ok(());
+        };
+        let slot = &session.pool.slots[self.inner.slot];
+        if let Some(conn) = slot
+            .current()
+            .filter(|c| c.generation == self.inner.generation)
+        {
+            conn.client
+                .clone()
+                .release_refs(pb::ReleaseRefsRequest {
+                    session_id: self.session_id().to_string(),
+                    ids: vec![self.id()],
+                })
+                .await
+                .map_err(|s| Error::Transport(s.message().to_string()))?;
+        }
+        Ok(())
+    }
+
+    fn call_on(&self, spec: CallSpec) -> Call {
+        let session = self
+            .inner
+            .session
+            .clone()
+            .expect("refs in calls are bound to a session");
+        Call::new(session, spec)
+    }
+
+    /// Fails when the ref or its session was released.
+    pub(crate) fn check_usable(&self) -> Result<()> {
+        let session_released = self
+            .inner
+            .session
+            .as_ref()
+            .is_some_and(|s| s.released.load(Ordering::Acquire));
+        if self.inner.released.load(Ordering::Acquire) || session_released {
+            return Err(Error::RefReleased {
+                id: self.id(),
+                type_name: self.type_name().to_string(),
+            });
+        }
+        if self.inner.session.is_none() {
+            return Err(Error::Serialization(
+                "this ref is not bound to a worker".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn worker_gone(&self) -> Error {
+        Error::RefWorkerGone {
+            id: self.id(),
+            type_name: self.type_name().to_string(),
+            worker: self.inner.slot,
+        }
+    }
+}
+
+impl Drop for RefInner {
+    fn drop(&mut self) {
+        if self.released.load(Ordering::Acquire) {
+            return;
+        }
+        if let Some(session) = &self.session {
+            session.pool.release(Release::Ref {
+                slot: self.slot,
+                generation: self.generation,
+                session: self.handle.session_id.clone(),
+                id: self.handle.id,
+            });
+        }
     }
 }
 
 impl fmt::Debug for Ref {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Ref<{}.{} #{}>({})", self.type_module(), self.type_name(), self.id(), self.repr_hint())
+        write!(
+            f,
+            "Ref<{}.{} #{}>({})",
+            self.type_module(),
+            self.type_name(),
+            self.id(),
+            self.repr_hint()
+        )
     }
 }
 

@@ -1,0 +1,302 @@
+//! The executor: a pool of Python threads and the public entry points.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use snakebridge_proto::v1::{self as pb, ErrorCode};
+
+use crate::config::{ExecutorConfig, Limits};
+use crate::dispatch::run_call;
+use crate::init::PythonInfo;
+use crate::pyerror::bridge;
+use crate::registry::{Registry, Removed};
+use crate::types::Types;
+
+/// Stack size of executor threads: Python code and deep values recurse.
+const THREAD_STACK: usize = 16 * 1024 * 1024;
+
+/// Work for an executor thread, run attached.
+type Job = Box<dyn for<'py> FnOnce(Python<'py>, &Shared) + Send>;
+
+/// State shared by the executor's handles and threads.
+pub(crate) struct Shared {
+    pub(crate) types: Types,
+    pub(crate) registry: Registry,
+    pub(crate) limits: Limits,
+    pub(crate) instance: u64,
+    /// `importlib.import_module` results by module name.
+    pub(crate) modules: Mutex<HashMap<String, Py<PyAny>>>,
+    calls: AtomicU64,
+    info: PythonInfo,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let removed = self.registry.clear();
+        let modules = std::mem::take(&mut *self.modules.lock());
+        // Drop the objects attached when the interpreter is still usable;
+        // otherwise PyO3 defers the decrefs.
+        Python::try_attach(move |_py| {
+            drop(removed);
+            drop(modules);
+        });
+    }
+}
+
+struct Inner {
+    jobs: Sender<Job>,
+    shared: Arc<Shared>,
+}
+
+/// Runs calls against the embedded interpreter and holds the sessions' refs.
+///
+/// Cheap to clone (all clones share one pool). Dropping the last clone stops
+/// the threads once they finish the jobs already queued.
+#[derive(Clone)]
+pub struct Executor {
+    inner: Arc<Inner>,
+}
+
+impl Executor {
+    /// Starts `config.threads` executor threads (at least one).
+    ///
+    /// Python must already be initialized (see
+    /// [`initialize_python`](crate::initialize_python)); otherwise PyO3
+    /// initializes a plain interpreter.
+    ///
+    /// # Panics
+    /// If the standard library modules the executor needs (`datetime`,
+    /// `decimal`, `zoneinfo`, `importlib`, `traceback`) cannot be imported, or
+    /// an OS thread cannot be spawned.
+    pub fn start(config: ExecutorConfig) -> Executor {
+        let (types, info) = Python::attach(|py| {
+            let types = Types::load(py).unwrap_or_else(|e| {
+                panic!("snakebridge executor: importing the standard library failed: {e}")
+            });
+            (types, PythonInfo::read(py))
+        });
+        let shared = Arc::new(Shared {
+            types,
+            registry: Registry::new(),
+            limits: Limits::new(&config),
+            instance: new_instance(),
+            modules: Mutex::new(HashMap::new()),
+            calls: AtomicU64::new(0),
+            info,
+        });
+        let (jobs, rx) = crossbeam_channel::unbounded::<Job>();
+        for n in 0..config.threads.max(1) {
+            let rx = rx.clone();
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name(format!("snakebridge-exec-{n}"))
+                .stack_size(THREAD_STACK)
+                .spawn(move || thread_main(shared, rx))
+                .expect("spawning a snakebridge executor thread");
+        }
+        Executor {
+            inner: Arc::new(Inner { jobs, shared }),
+        }
+    }
+
+    /// This executor's worker instance: random, nonzero, different for every
+    /// executor (refs carry it, so refs of a previous worker are detected).
+    pub fn instance(&self) -> u64 {
+        self.inner.shared.instance
+    }
+
+    /// Applies the host's settings; a 0 field keeps the current value.
+    pub fn apply_settings(&self, s: &pb::WorkerSettings) {
+        self.inner.shared.limits.apply(s);
+    }
+
+    /// Runs `req` on an executor thread. Always answers: Python exceptions,
+    /// bridge failures and even panics come back as a `CallResponse`.
+    pub async fn call(&self, req: pb::CallRequest) -> pb::CallResponse {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |py, shared| {
+            let _ = tx.send(guarded_call(shared, py, &req));
+        });
+        if self.inner.jobs.send(job).is_err() {
+            return bridge(ErrorCode::InvalidRequest, "the executor has stopped").into_response();
+        }
+        rx.await.unwrap_or_else(|_| {
+            bridge(
+                ErrorCode::InvalidRequest,
+                "the executor thread failed before answering",
+            )
+            .into_response()
+        })
+    }
+
+    /// Runs `req` on the current thread (attaching it to Python for the
+    /// call). Always answers, as [`Executor::call`] does.
+    pub fn call_blocking(&self, req: pb::CallRequest) -> pb::CallResponse {
+        let shared = &self.inner.shared;
+        Python::attach(|py| guarded_call(shared, py, &req))
+    }
+
+    /// Releases refs of a session; answers how many were actually held
+    /// (unknown or already released ids count 0, so this is idempotent).
+    pub async fn release_refs(&self, req: pb::ReleaseRefsRequest) -> pb::ReleaseRefsResponse {
+        let removed = self
+            .inner
+            .shared
+            .registry
+            .release(&req.session_id, &req.ids);
+        let released = removed.len() as u64;
+        self.drop_attached(removed);
+        pb::ReleaseRefsResponse { released }
+    }
+
+    /// Releases every ref of a session; answers how many there were.
+    pub async fn release_session(
+        &self,
+        req: pb::ReleaseSessionRequest,
+    ) -> pb::ReleaseSessionResponse {
+        let removed = self.inner.shared.registry.release_session(&req.session_id);
+        let released = removed.len() as u64;
+        self.drop_attached(removed);
+        pb::ReleaseSessionResponse { released }
+    }
+
+    /// Live sessions (holding at least one ref), refs, and calls run so far.
+    pub fn health(&self) -> pb::HealthResponse {
+        let shared = &self.inner.shared;
+        let (sessions, refs) = shared.registry.stats();
+        pb::HealthResponse {
+            worker_instance: shared.instance,
+            sessions: sessions as u64,
+            refs: refs as u64,
+            calls: shared.calls.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Version, executable, prefix and platform of the embedded interpreter.
+    pub fn python_info(&self) -> PythonInfo {
+        self.inner.shared.info.clone()
+    }
+
+    /// Hands objects to an executor thread to drop (decrefs run attached,
+    /// without blocking the caller on the GIL).
+    fn drop_attached(&self, removed: Removed) {
+        if removed.is_empty() {
+            return;
+        }
+        let job: Job = Box::new(move |_py, _shared| drop(removed));
+        // If the pool is gone the job (and the objects) are dropped here,
+        // and PyO3 defers the decrefs.
+        let _ = self.inner.jobs.send(job);
+    }
+}
+
+/// An executor thread: attached to Python for its whole life, detached only
+/// while waiting for work.
+fn thread_main(shared: Arc<Shared>, jobs: Receiver<Job>) {
+    Python::attach(move |py| {
+        while let Ok(job) = py.detach(|| jobs.recv()) {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| job(py, &shared))) {
+                tracing::error!(
+                    "snakebridge executor job panicked: {}",
+                    panic_message(panic.as_ref())
+                );
+            }
+        }
+        drop(shared);
+    });
+}
+
+/// Runs a call, turning a panic into a bridge error.
+fn guarded_call(shared: &Shared, py: Python<'_>, req: &pb::CallRequest) -> pb::CallResponse {
+    shared.calls.fetch_add(1, Ordering::Relaxed);
+    guarded(|| run_call(shared, py, req))
+}
+
+/// Runs `f`, answering a bridge error if it panics.
+fn guarded(f: impl FnOnce() -> pb::CallResponse) -> pb::CallResponse {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(response) => response,
+        Err(panic) => {
+            let message = panic_message(panic.as_ref());
+            tracing::error!("snakebridge call panicked: {message}");
+            bridge(
+                ErrorCode::InvalidRequest,
+                format!("internal error in the SnakeBridge executor (panic: {message})"),
+            )
+            .into_response()
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
+}
+
+/// A random nonzero id: time, pid and a counter hashed with a randomly
+/// seeded hasher.
+fn new_instance() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    std::time::SystemTime::now().hash(&mut h);
+    std::process::id().hash(&mut h);
+    COUNTER.fetch_add(1, Ordering::Relaxed).hash(&mut h);
+    h.finish().max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snakebridge_proto::v1::call_response::Outcome;
+
+    fn bridge_message(resp: pb::CallResponse) -> String {
+        match resp.outcome {
+            Some(Outcome::BridgeError(e)) => {
+                assert_eq!(e.code, ErrorCode::InvalidRequest as i32);
+                e.message
+            }
+            other => panic!("expected a bridge error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_panicking_call_answers_a_bridge_error() {
+        let message = bridge_message(guarded(|| panic!("boom {}", 42)));
+        assert!(message.contains("boom 42"), "{message}");
+        let message = bridge_message(guarded(|| std::panic::panic_any(7_u8)));
+        assert!(message.contains("unknown panic"), "{message}");
+    }
+
+    #[test]
+    fn a_panicking_job_leaves_the_thread_running() {
+        let ex = Executor::start(ExecutorConfig {
+            threads: 1,
+            ..Default::default()
+        });
+        let job: Job = Box::new(|_py, _shared| panic!("job panic"));
+        ex.inner.jobs.send(job).expect("queue a job");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let resp = rt.block_on(ex.call(pb::CallRequest {
+            session_id: "s".into(),
+            kind: pb::CallKind::ModuleAttr as i32,
+            module: "math".into(),
+            name: "pi".into(),
+            ..Default::default()
+        }));
+        assert!(matches!(resp.outcome, Some(Outcome::Value(_))), "{resp:?}");
+    }
+}

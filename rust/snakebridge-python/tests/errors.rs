@@ -1,0 +1,377 @@
+//! Python exceptions, bridge errors, and the registry's limits.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use snakebridge_python::ExecutorConfig;
+
+fn obj_ref(ex: &snakebridge_python::Executor, session: &str) -> pb::RefHandle {
+    let req = in_session(function("sbtest", "make", vec![s("Obj(1)")]), session);
+    as_ref(&value(ex.call_blocking(req))).clone()
+}
+
+#[test]
+fn unknown_module_is_module_not_found() {
+    let ex = executor();
+    let e = python_error(ex.call_blocking(function("no_such_module_xyz", "f", vec![])));
+    assert_eq!(e.type_name, "ModuleNotFoundError");
+    assert_eq!(e.module, "builtins");
+    assert!(
+        e.mro.contains(&"builtins.ImportError".to_owned()),
+        "{:?}",
+        e.mro
+    );
+    assert!(e.message.contains("no_such_module_xyz"), "{}", e.message);
+    assert!(
+        e.traceback.contains("ModuleNotFoundError"),
+        "{}",
+        e.traceback
+    );
+}
+
+#[test]
+fn unknown_function_is_attribute_error() {
+    let ex = executor();
+    let e = python_error(ex.call_blocking(function("math", "no_such_function", vec![])));
+    assert_eq!(e.type_name, "AttributeError");
+    assert!(e.message.contains("no_such_function"));
+}
+
+#[test]
+fn wrong_arity_is_type_error() {
+    let ex = executor();
+    let e = python_error(ex.call_blocking(function("sbtest", "identity", vec![])));
+    assert_eq!(e.type_name, "TypeError");
+    assert!(e.message.contains("identity"), "{}", e.message);
+}
+
+#[test]
+fn raised_exception_has_mro_message_and_traceback() {
+    let ex = executor();
+    let e = python_error(ex.call_blocking(function("sbtest", "fail", vec![s("boom")])));
+    assert_eq!(e.type_name, "KeyError");
+    assert_eq!(
+        e.mro,
+        [
+            "builtins.KeyError",
+            "builtins.LookupError",
+            "builtins.Exception",
+            "builtins.BaseException",
+            "builtins.object"
+        ]
+    );
+    assert_eq!(e.message, "'boom'");
+    assert!(
+        e.traceback
+            .starts_with("Traceback (most recent call last):"),
+        "{}",
+        e.traceback
+    );
+    assert!(e.traceback.contains("in fail"), "{}", e.traceback);
+    assert!(
+        e.traceback.trim_end().ends_with("KeyError: 'boom'"),
+        "{}",
+        e.traceback
+    );
+}
+
+#[test]
+fn construct_requires_a_class() {
+    let ex = executor();
+    let req = pb::CallRequest {
+        kind: pb::CallKind::Construct as i32,
+        ..function("sbtest", "NOT_A_CLASS", vec![])
+    };
+    let e = bridge_error(ex.call_blocking(req));
+    assert_eq!(code(&e), pb::ErrorCode::NotAClass);
+    assert!(e.message.contains("NOT_A_CLASS"), "{}", e.message);
+}
+
+#[test]
+fn ref_from_another_session_is_a_mismatch() {
+    let ex = executor();
+    let h = obj_ref(&ex, "alpha");
+    let req = pb::CallRequest {
+        session_id: "beta".into(),
+        ..method(&h, "get", vec![])
+    };
+    let e = bridge_error(ex.call_blocking(req));
+    assert_eq!(code(&e), pb::ErrorCode::SessionMismatch);
+    assert!(
+        e.message.contains("alpha") && e.message.contains("beta"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.ref_id, h.id);
+    assert_eq!(e.ref_session_id, "alpha");
+
+    // As an argument too.
+    let req = in_session(function("sbtest", "identity", vec![ref_value(&h)]), "beta");
+    assert_eq!(
+        code(&bridge_error(ex.call_blocking(req))),
+        pb::ErrorCode::SessionMismatch
+    );
+}
+
+#[test]
+fn released_ref_is_not_found_and_release_is_idempotent() {
+    let ex = executor();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let h = obj_ref(&ex, SESSION);
+    let release = pb::ReleaseRefsRequest {
+        session_id: SESSION.into(),
+        ids: vec![h.id, 999_999],
+    };
+    assert_eq!(rt.block_on(ex.release_refs(release.clone())).released, 1);
+    assert_eq!(rt.block_on(ex.release_refs(release)).released, 0);
+    let e = bridge_error(ex.call_blocking(method(&h, "get", vec![])));
+    assert_eq!(code(&e), pb::ErrorCode::RefNotFound);
+    assert!(e.message.contains("released"), "{}", e.message);
+    assert_eq!(e.ref_id, h.id);
+}
+
+#[test]
+fn ref_of_another_instance_is_stale() {
+    let ex = executor();
+    let other = executor();
+    assert_ne!(ex.instance(), other.instance());
+    let h = obj_ref(&other, SESSION);
+    let e = bridge_error(ex.call_blocking(method(&h, "get", vec![])));
+    assert_eq!(code(&e), pb::ErrorCode::StaleRef);
+    assert!(
+        e.message.contains("another worker instance"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.ref_id, h.id);
+}
+
+#[test]
+fn ref_limit_is_an_error_and_rolls_back() {
+    let ex = executor_with(ExecutorConfig {
+        max_refs_per_session: 3,
+        ..Default::default()
+    });
+    let e = bridge_error(ex.call_blocking(function(
+        "sbtest",
+        "make",
+        vec![s("[Obj() for _ in range(4)]")],
+    )));
+    assert_eq!(code(&e), pb::ErrorCode::RefLimit);
+    assert!(
+        e.message.contains("\"default\"") && e.message.contains('3'),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("release"), "{}", e.message);
+    assert_eq!(ex.health().refs, 0);
+
+    let val = make(&ex, "[Obj() for _ in range(3)]");
+    assert!(matches!(val.kind, Some(Kind::List(_))));
+    let e = bridge_error(ex.call_blocking(function("sbtest", "make", vec![s("Obj()")])));
+    assert_eq!(code(&e), pb::ErrorCode::RefLimit);
+    assert_eq!(ex.health().refs, 3);
+
+    // Plain values still work, and other sessions have their own budget.
+    assert!(same_wire(&make(&ex, "1"), &int(1)));
+    obj_ref(&ex, "other");
+    assert_eq!(ex.health().refs, 4);
+}
+
+#[test]
+fn oversized_result_is_message_too_large() {
+    let ex = executor();
+    ex.apply_settings(&pb::WorkerSettings {
+        max_message_bytes: 1000,
+        ..Default::default()
+    });
+    let e = bridge_error(ex.call_blocking(function("sbtest", "big", vec![int(2000)])));
+    assert_eq!(code(&e), pb::ErrorCode::MessageTooLarge);
+    assert!(e.size > 1000, "{e:?}");
+    assert_eq!(e.limit, 1000);
+    assert!(
+        e.message.contains("exceeds the maximum of 1000 bytes"),
+        "{}",
+        e.message
+    );
+
+    let e = bridge_error(ex.call_blocking(function(
+        "sbtest",
+        "make",
+        vec![s("[Obj() for _ in range(100)]")],
+    )));
+    assert_eq!(code(&e), pb::ErrorCode::MessageTooLarge);
+    assert_eq!(
+        ex.health().refs,
+        0,
+        "refs of a rejected result must be rolled back"
+    );
+
+    // Just under the limit is fine.
+    assert!(matches!(
+        value(ex.call_blocking(function("sbtest", "big", vec![int(900)]))).kind,
+        Some(Kind::Bytes(_))
+    ));
+}
+
+#[test]
+fn settings_of_zero_keep_the_current_values() {
+    let ex = executor_with(ExecutorConfig {
+        max_refs_per_session: 1,
+        ..Default::default()
+    });
+    ex.apply_settings(&pb::WorkerSettings::default());
+    obj_ref(&ex, SESSION);
+    let e = bridge_error(ex.call_blocking(function("sbtest", "make", vec![s("Obj()")])));
+    assert_eq!(code(&e), pb::ErrorCode::RefLimit);
+    ex.apply_settings(&pb::WorkerSettings {
+        max_refs_per_session: 2,
+        ..Default::default()
+    });
+    obj_ref(&ex, SESSION);
+}
+
+#[test]
+fn idle_refs_expire_after_the_ttl() {
+    // Generous margins: a touched ref is idle ~40 ms against a 150 ms TTL.
+    let ex = executor_with(ExecutorConfig {
+        ref_ttl: Some(Duration::from_millis(150)),
+        ..Default::default()
+    });
+    let kept = obj_ref(&ex, SESSION);
+    let dropped = obj_ref(&ex, SESSION);
+    for _ in 0..6 {
+        std::thread::sleep(Duration::from_millis(40));
+        // Using a ref touches it.
+        value(ex.call_blocking(method(&kept, "get", vec![])));
+    }
+    let e = bridge_error(ex.call_blocking(method(&dropped, "get", vec![])));
+    assert_eq!(code(&e), pb::ErrorCode::RefNotFound);
+    assert!(e.message.contains("expired"), "{}", e.message);
+    value(ex.call_blocking(method(&kept, "get", vec![])));
+
+    std::thread::sleep(Duration::from_millis(300));
+    // Any call of the session sweeps it.
+    make(&ex, "None");
+    assert_eq!(ex.health().refs, 0);
+    assert_eq!(ex.health().sessions, 0);
+}
+
+#[test]
+fn ttl_set_by_the_host_applies() {
+    let ex = executor();
+    ex.apply_settings(&pb::WorkerSettings {
+        ref_ttl_ms: 30,
+        ..Default::default()
+    });
+    let h = obj_ref(&ex, SESSION);
+    std::thread::sleep(Duration::from_millis(80));
+    let e = bridge_error(ex.call_blocking(method(&h, "get", vec![])));
+    assert_eq!(code(&e), pb::ErrorCode::RefNotFound);
+}
+
+#[test]
+fn bad_arguments_are_serialization_errors() {
+    let ex = executor();
+    let cases = [
+        ("no kind", pb::Value { kind: None }, "no kind"),
+        (
+            "unhashable set member",
+            set(vec![list(vec![])]),
+            "unhashable",
+        ),
+        (
+            "unhashable dict key",
+            dict(vec![(list(vec![]), int(1))]),
+            "unhashable",
+        ),
+        (
+            "too deep",
+            nested(300, int(1)),
+            "deeper than the maximum of 256",
+        ),
+        (
+            "bad ndarray size",
+            ndarray("<f8", vec![2], vec![0; 7], false),
+            "ndarray",
+        ),
+        (
+            "bad dtype",
+            ndarray("nonsense", vec![1], vec![0], false),
+            "ndarray",
+        ),
+        ("bad date", date(2023, 2, 29), "date"),
+        (
+            "bad zone",
+            time(time_of(1, 0, 0, 0, Some(zone("No/Where")), 0)),
+            "time zone",
+        ),
+        ("bad decimal", decimal("1.2.3"), "decimal"),
+    ];
+    let mut failures = Vec::new();
+    for (name, val, needle) in cases {
+        let resp = ex.call_blocking(function("sbtest", "identity", vec![val]));
+        match resp.outcome {
+            Some(Outcome::BridgeError(e))
+                if code(&e) == pb::ErrorCode::Serialization && e.message.contains(needle) => {}
+            other => failures.push(format!("{name}: {other:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn malformed_requests_are_invalid() {
+    let ex = executor();
+    let h = obj_ref(&ex, SESSION);
+    let mut no_target = method(&h, "get", vec![]);
+    no_target.target = None;
+    let unspecified = pb::CallRequest {
+        kind: pb::CallKind::Unspecified as i32,
+        ..function("math", "sqrt", vec![])
+    };
+    let unknown_kind = pb::CallRequest {
+        kind: 99,
+        ..function("math", "sqrt", vec![])
+    };
+    let two_args = pb::CallRequest {
+        kind: pb::CallKind::SetAttr as i32,
+        ..method(&h, "value", vec![int(1), int(2)])
+    };
+    let no_args = pb::CallRequest {
+        kind: pb::CallKind::SetAttr as i32,
+        ..method(&h, "value", vec![])
+    };
+    let no_name = function("math", "", vec![]);
+    for req in [
+        no_target,
+        unspecified,
+        unknown_kind,
+        two_args,
+        no_args,
+        no_name,
+    ] {
+        let e = bridge_error(ex.call_blocking(req.clone()));
+        assert_eq!(code(&e), pb::ErrorCode::InvalidRequest, "{req:?}: {e:?}");
+    }
+}
+
+#[test]
+fn huge_exception_messages_are_truncated_to_fit() {
+    use prost::Message;
+    let ex = executor();
+    ex.apply_settings(&pb::WorkerSettings {
+        max_message_bytes: 2000,
+        ..Default::default()
+    });
+    let resp = ex.call_blocking(function("sbtest", "fail", vec![s(&"é".repeat(5000))]));
+    assert!(resp.encoded_len() <= 2000, "{} bytes", resp.encoded_len());
+    let e = python_error(resp);
+    assert_eq!(e.type_name, "KeyError");
+    assert!(e.message.ends_with("… (truncated)"), "{}", e.message);
+    assert!(e.traceback.ends_with("… (truncated)"), "{}", e.traceback);
+}

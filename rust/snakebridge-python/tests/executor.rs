@@ -1,0 +1,210 @@
+//! The executor's entry points: async and blocking calls, concurrency,
+//! health, releases, interpreter facts, the venv.
+
+mod common;
+
+use common::*;
+use snakebridge_python::{ExecutorConfig, initialize_python};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("tokio runtime")
+}
+
+#[test]
+fn async_call_answers() {
+    let ex = executor();
+    let rt = runtime();
+    let resp = rt.block_on(ex.call(function("sbtest", "identity", vec![int(6)])));
+    assert!(same_wire(&value(resp), &int(6)));
+    let resp = rt.block_on(ex.call(function("math", "nope", vec![])));
+    assert_eq!(python_error(resp).type_name, "AttributeError");
+}
+
+#[test]
+fn many_concurrent_async_calls() {
+    let ex = executor_with(ExecutorConfig {
+        threads: 3,
+        ..Default::default()
+    });
+    let rt = runtime();
+    let results = rt.block_on(async {
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let ex = ex.clone();
+                tokio::spawn(async move {
+                    let resp = ex.call(function("sbtest", "identity", vec![int(i)])).await;
+                    (i, value(resp))
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.expect("task"));
+        }
+        out
+    });
+    for (i, v) in results {
+        assert!(same_wire(&v, &int(i)));
+    }
+    assert!(ex.health().calls >= 200);
+}
+
+#[test]
+fn blocking_calls_from_many_threads() {
+    let ex = executor();
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let ex = ex.clone();
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    let n = t * 1000 + i;
+                    let got = value(ex.call_blocking(function("sbtest", "identity", vec![int(n)])));
+                    assert!(same_wire(&got, &int(n)));
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+}
+
+#[test]
+fn async_and_blocking_share_the_registry() {
+    let ex = executor();
+    let rt = runtime();
+    let made = rt.block_on(ex.call(function("sbtest", "make", vec![s("Obj(3)")])));
+    let h = as_ref(&value(made)).clone();
+    let got = value(ex.call_blocking(method(&h, "get", vec![])));
+    assert!(same_wire(&got, &int(3)));
+}
+
+#[test]
+fn health_counts_sessions_refs_and_calls() {
+    let ex = executor();
+    let rt = runtime();
+    let h0 = ex.health();
+    assert_eq!(h0.worker_instance, ex.instance());
+    assert_eq!((h0.sessions, h0.refs, h0.calls), (0, 0, 0));
+
+    for session in ["a", "b"] {
+        let req = in_session(
+            function("sbtest", "make", vec![s("[Obj(), Obj()]")]),
+            session,
+        );
+        value(ex.call_blocking(req));
+    }
+    let h1 = ex.health();
+    assert_eq!((h1.sessions, h1.refs, h1.calls), (2, 4, 2));
+
+    let released = rt.block_on(ex.release_session(pb::ReleaseSessionRequest {
+        session_id: "a".into(),
+    }));
+    assert_eq!(released.released, 2);
+    let again = rt.block_on(ex.release_session(pb::ReleaseSessionRequest {
+        session_id: "a".into(),
+    }));
+    assert_eq!(again.released, 0);
+    let h2 = ex.health();
+    assert_eq!((h2.sessions, h2.refs), (1, 2));
+}
+
+#[test]
+fn empty_session_id_is_a_session_too() {
+    let ex = executor();
+    let req = in_session(function("sbtest", "make", vec![s("Obj(9)")]), "");
+    let h = as_ref(&value(ex.call_blocking(req))).clone();
+    assert_eq!(h.session_id, "");
+    assert!(same_wire(
+        &value(ex.call_blocking(method(&h, "get", vec![]))),
+        &int(9)
+    ));
+}
+
+#[test]
+fn released_objects_are_freed() {
+    let ex = executor();
+    let rt = runtime();
+    let h = as_ref(&make(&ex, "Obj()")).clone();
+    // A weak reference tells whether the object is still alive.
+    let weak = value(ex.call_blocking(function("weakref", "ref", vec![ref_value(&h)])));
+    let weak = as_ref(&weak).clone();
+    let released = rt.block_on(ex.release_refs(pb::ReleaseRefsRequest {
+        session_id: SESSION.into(),
+        ids: vec![h.id],
+    }));
+    assert_eq!(released.released, 1);
+    // The decref runs on an executor thread; poll briefly.
+    let mut alive = true;
+    for _ in 0..100 {
+        // (Calling the weakref here would return, and so register, the
+        // object again.)
+        if check_py(&ex, ref_value(&weak), "x() is None") {
+            alive = false;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(!alive, "the released object is still alive");
+}
+
+#[test]
+fn python_runs_in_the_venv() {
+    let ex = executor();
+    let info = ex.python_info();
+    let venv = venv_python();
+    let venv_dir = venv.parent().and_then(|p| p.parent()).unwrap();
+    assert_eq!(
+        std::fs::canonicalize(&info.prefix).unwrap(),
+        std::fs::canonicalize(venv_dir).unwrap(),
+        "{info:?}"
+    );
+    assert!(info.version.starts_with("3."), "{info:?}");
+    assert!(info.executable.ends_with("bin/python"), "{info:?}");
+    assert_eq!(info.platform, "linux");
+    // numpy is only installed in the venv.
+    let np = value(ex.call_blocking(function("numpy", "zeros", vec![int(1)])));
+    assert!(matches!(np.kind, Some(Kind::Ndarray(_))));
+    // sys.argv is set for libraries that read it.
+    let argv = pb::CallRequest {
+        kind: pb::CallKind::ModuleAttr as i32,
+        ..function("sys", "argv", vec![])
+    };
+    assert!(same_wire(
+        &value(ex.call_blocking(argv)),
+        &list(vec![s("snakebridge-worker")])
+    ));
+}
+
+#[test]
+fn initialize_is_idempotent() {
+    init();
+    assert_eq!(initialize_python(Some(&venv_python())), Ok(()));
+    assert_eq!(initialize_python(None), Ok(()));
+}
+
+#[test]
+fn instances_are_random_and_nonzero() {
+    let a = executor();
+    let b = executor();
+    assert_ne!(a.instance(), 0);
+    assert_ne!(a.instance(), b.instance());
+    assert_eq!(a.clone().instance(), a.instance());
+}
+
+#[test]
+fn handles_and_futures_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    let ex = executor();
+    send_sync(&ex);
+    let call = ex.call(function("sbtest", "identity", vec![int(1)]));
+    send(&call);
+    let release = ex.release_refs(pb::ReleaseRefsRequest::default());
+    send(&release);
+    let session = ex.release_session(pb::ReleaseSessionRequest::default());
+    send(&session);
+}

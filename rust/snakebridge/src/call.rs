@@ -1,0 +1,147 @@
+//! `Call`: a pending Python call, configured with builder methods, run by `.await`.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use snakebridge_proto::v1 as pb;
+
+use crate::codec;
+use crate::convert::IntoValue;
+use crate::error::Result;
+use crate::reference::Ref;
+use crate::session::SessionInner;
+use crate::value::{Kwargs, Value};
+
+/// A Python call waiting to be sent. Add keyword arguments, then `.await` it.
+///
+/// ```no_run
+/// # async fn demo(py: &snakebridge::Bridge) -> snakebridge::Result<()> {
+/// use snakebridge::{args, kwargs};
+/// let r: f64 = py.call("builtins", "round", args![1.23456]).kwarg("ndigits", 2).await?.extract()?;
+/// let s: String = py
+///     .call("json", "dumps", args![vec![1, 2]])
+///     .kwargs(kwargs! {"indent" => 2})
+///     .await?
+///     .extract()?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a Call does nothing until it is awaited"]
+pub struct Call {
+    session: Arc<SessionInner>,
+    spec: CallSpec,
+}
+
+pub(crate) struct CallSpec {
+    kind: pb::CallKind,
+    module: String,
+    name: String,
+    target: Option<Ref>,
+    args: Vec<Value>,
+    kwargs: Kwargs,
+}
+
+impl Call {
+    pub(crate) fn new(session: Arc<SessionInner>, spec: CallSpec) -> Call {
+        Call { session, spec }
+    }
+
+    /// Adds keyword arguments (in order; later ones follow earlier ones).
+    pub fn kwargs(mut self, kwargs: Kwargs) -> Self {
+        for (name, value) in kwargs {
+            self.spec.kwargs.push(name, value);
+        }
+        self
+    }
+
+    /// Adds one keyword argument.
+    pub fn kwarg(mut self, name: impl Into<String>, value: impl IntoValue) -> Self {
+        self.spec.kwargs.push(name, value);
+        self
+    }
+
+    /// Adds one more positional argument.
+    pub fn arg(mut self, value: impl IntoValue) -> Self {
+        self.spec.args.push(value.into_value());
+        self
+    }
+}
+
+impl IntoFuture for Call {
+    type Output = Result<Value>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'static>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.session.execute(self.spec).await })
+    }
+}
+
+impl CallSpec {
+    pub(crate) fn module(
+        kind: pb::CallKind,
+        module: &str,
+        name: &str,
+        args: Vec<Value>,
+    ) -> CallSpec {
+        CallSpec {
+            kind,
+            module: module.to_string(),
+            name: name.to_string(),
+            target: None,
+            args,
+            kwargs: Kwargs::new(),
+        }
+    }
+
+    pub(crate) fn on_ref(
+        kind: pb::CallKind,
+        target: Ref,
+        name: &str,
+        args: Vec<Value>,
+    ) -> CallSpec {
+        CallSpec {
+            kind,
+            module: String::new(),
+            name: name.to_string(),
+            target: Some(target),
+            args,
+            kwargs: Kwargs::new(),
+        }
+    }
+
+    /// Every ref the call carries: its target and those inside arguments.
+    pub(crate) fn refs(&self) -> Vec<&Ref> {
+        let mut out = Vec::new();
+        out.extend(self.target.iter());
+        for v in self.args.iter().chain(self.kwargs.iter().map(|(_, v)| v)) {
+            collect_refs(v, &mut out);
+        }
+        out
+    }
+
+    pub(crate) fn to_request(&self, session_id: &str) -> pb::CallRequest {
+        pb::CallRequest {
+            session_id: session_id.to_string(),
+            kind: self.kind as i32,
+            module: self.module.clone(),
+            name: self.name.clone(),
+            target: self.target.as_ref().map(|r| r.handle().clone()),
+            args: codec::args_to_proto(&self.args),
+            kwargs: codec::kwargs_to_proto(&self.kwargs),
+        }
+    }
+}
+
+fn collect_refs<'a>(v: &'a Value, out: &mut Vec<&'a Ref>) {
+    match v {
+        Value::Ref(r) => out.push(r),
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
+            items.iter().for_each(|i| collect_refs(i, out));
+        }
+        Value::Dict(entries) => entries.iter().for_each(|(k, v)| {
+            collect_refs(k, out);
+            collect_refs(v, out);
+        }),
+        _ => {}
+    }
+}

@@ -1,0 +1,835 @@
+//! The tagged JSON view of values, used by the CLI and in logs.
+//!
+//! Values with a natural JSON form print as plain JSON: `None` → `null`,
+//! bools, ints of any size (exact digits), finite floats (always with a
+//! fraction or exponent: `4.0`, never `4`), strings, lists → arrays, dicts
+//! with all-`str` keys → objects. Everything else is an object tagged with
+//! `"__type__"` (the original system's names):
+//!
+//! | Python | JSON |
+//! |---|---|
+//! | NaN, ±inf | `{"__type__": "special_float", "value": "nan" \| "infinity" \| "neg_infinity"}` |
+//! | `bytes` | `{"__type__": "bytes", "data": BASE64}` |
+//! | `tuple`, `set`, `frozenset` | `{"__type__": "tuple", "elements": [...]}` |
+//! | other `dict`s | `{"__type__": "dict", "pairs": [[k, v], ...]}` |
+//! | `complex` | `{"__type__": "complex", "real": 1.0, "imag": 2.0}` |
+//! | `datetime`, `date`, `time`, `timedelta` | `{"__type__": "datetime", "value": ISO 8601}`, plus `"tz"` (a zoneinfo key), `"tz_name"` (a named fixed offset), `"fold": 1` when set |
+//! | `Decimal` | `{"__type__": "decimal", "value": "1.10"}` |
+//! | numpy | `{"__type__": "ndarray", "dtype": "<f8", "shape": [2], "data": BASE64, "scalar": false}` |
+//! | refs | `{"__type__": "ref", "id": 1, "session_id": .., "type_name": .., "type_module": .., "repr": ..}` |
+//!
+//! [`from_json`] inverts [`to_json`] for everything but refs.
+//!
+//! ```
+//! use snakebridge::json::{from_json, to_json};
+//! use snakebridge::{IntoValue, Value};
+//! let v = (1, 4.0, "s").into_value();
+//! let j = to_json(&v);
+//! assert_eq!(j.to_string(), r#"{"__type__":"tuple","elements":[1,4.0,"s"]}"#);
+//! assert_eq!(from_json(j).unwrap(), v);
+//! ```
+
+use std::str::FromStr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use num_bigint::BigInt;
+use serde_json::{Map, Number, Value as J, json};
+
+use crate::error::{Error, Result};
+use crate::value::{Complex, Date, DateTime, NdArray, Time, TimeDelta, TzInfo, Value};
+
+/// The tag key of tagged objects.
+const TAG: &str = "__type__";
+
+/// The JSON view of a value.
+pub fn to_json(v: &Value) -> J {
+    match v {
+        Value::None => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(n) => J::from(*n),
+        Value::BigInt(n) => J::Number(big_number(n)),
+        Value::Float(x) => float_json(*x),
+        Value::Str(s) => J::String(s.clone()),
+        Value::Bytes(b) => json!({TAG: "bytes", "data": BASE64.encode(b)}),
+        Value::List(items) => J::Array(items.iter().map(to_json).collect()),
+        Value::Tuple(items) => elements("tuple", items),
+        Value::Set(items) => elements("set", items),
+        Value::FrozenSet(items) => elements("frozenset", items),
+        Value::Dict(entries) => dict_json(entries),
+        Value::Complex(c) => {
+            json!({TAG: "complex", "real": float_json(c.re), "imag": float_json(c.im)})
+        }
+        Value::DateTime(dt) => {
+            let mut obj = tagged("datetime", dt.to_string());
+            tz_fields(&mut obj, &dt.time);
+            J::Object(obj)
+        }
+        Value::Date(d) => J::Object(tagged("date", d.to_string())),
+        Value::Time(t) => {
+            let mut obj = tagged("time", t.to_string());
+            tz_fields(&mut obj, t);
+            J::Object(obj)
+        }
+        Value::TimeDelta(t) => J::Object(tagged("timedelta", t.to_string())),
+        Value::Decimal(s) => J::Object(tagged("decimal", s.clone())),
+        Value::NdArray(a) => json!({
+            TAG: "ndarray",
+            "dtype": a.dtype,
+            "shape": a.shape,
+            "data": BASE64.encode(&a.data),
+            "scalar": a.scalar,
+        }),
+        Value::Ref(r) => json!({
+            TAG: "ref",
+            "id": r.id(),
+            "session_id": r.session_id(),
+            "type_name": r.type_name(),
+            "type_module": r.type_module(),
+            "repr": r.repr_hint(),
+        }),
+    }
+}
+
+fn tagged(tag: &str, value: String) -> Map<String, J> {
+    let mut obj = Map::new();
+    obj.insert(TAG.to_owned(), J::from(tag));
+    obj.insert("value".to_owned(), J::String(value));
+    obj
+}
+
+fn tz_fields(obj: &mut Map<String, J>, t: &Time) {
+    match &t.tz {
+        Some(TzInfo::Zone(key)) => {
+            obj.insert("tz".to_owned(), J::String(key.clone()));
+        }
+        Some(TzInfo::Fixed {
+            name: Some(name), ..
+        }) => {
+            obj.insert("tz_name".to_owned(), J::String(name.clone()));
+        }
+        _ => {}
+    }
+    if t.fold {
+        obj.insert("fold".to_owned(), J::from(1));
+    }
+}
+
+fn elements(tag: &str, items: &[Value]) -> J {
+    json!({TAG: tag, "elements": items.iter().map(to_json).collect::<Vec<_>>()})
+}
+
+/// A plain object when every key is a `str`, none is `"__type__"` and none
+/// repeats; tagged pairs otherwise.
+fn dict_json(entries: &[(Value, Value)]) -> J {
+    let mut obj = Map::with_capacity(entries.len());
+    for (k, v) in entries {
+        match k {
+            Value::Str(s) if s != TAG && !obj.contains_key(s) => {
+                obj.insert(s.clone(), to_json(v));
+            }
+            _ => {
+                let pairs: Vec<J> = entries
+                    .iter()
+                    .map(|(k, v)| J::Array(vec![to_json(k), to_json(v)]))
+                    .collect();
+                return json!({TAG: "dict", "pairs": pairs});
+            }
+        }
+    }
+    J::Object(obj)
+}
+
+/// A finite float as a JSON number that keeps its fraction (`4.0`), a
+/// non-finite one as a `special_float`.
+fn float_json(x: f64) -> J {
+    if x.is_nan() {
+        json!({TAG: "special_float", "value": "nan"})
+    } else if x.is_infinite() {
+        json!({TAG: "special_float", "value": if x > 0.0 { "infinity" } else { "neg_infinity" }})
+    } else {
+        // Rust's `{:?}` is the shortest round-trip form and always has a
+        // fraction or an exponent ("4.0", "1e16", "-0.0"): valid JSON.
+        match Number::from_str(&format!("{x:?}")) {
+            Ok(n) => J::Number(n),
+            Err(_) => Number::from_f64(x).map_or(J::Null, J::Number),
+        }
+    }
+}
+
+/// An integer of any size as an exact JSON number.
+pub(crate) fn big_number(n: &BigInt) -> Number {
+    // Any integer literal parses; with `arbitrary_precision` it keeps every digit.
+    Number::from_str(&n.to_string()).unwrap_or_else(|_| Number::from(0))
+}
+
+/// A JSON number as `int` (any size, exact) or, with a fraction or an
+/// exponent, `float`.
+pub(crate) fn number_to_value(n: &Number) -> Value {
+    let text = n.to_string();
+    if text.contains(['.', 'e', 'E']) {
+        return Value::Float(parse_float(&text));
+    }
+    if let Some(i) = n.as_i64() {
+        return Value::Int(i);
+    }
+    match text.parse::<BigInt>() {
+        Ok(big) => Value::big(big),
+        Err(_) => Value::Float(parse_float(&text)),
+    }
+}
+
+fn parse_float(text: &str) -> f64 {
+    // JSON number syntax is a subset of Rust's float syntax.
+    text.parse().unwrap_or(f64::NAN)
+}
+
+fn ser(msg: impl Into<String>) -> Error {
+    Error::Serialization(msg.into())
+}
+
+/// The value of a JSON view; fails with [`Error::Serialization`] on
+/// malformed tagged objects, unknown tags and refs (which only a worker can
+/// create).
+pub fn from_json(j: J) -> Result<Value> {
+    Ok(match j {
+        J::Null => Value::None,
+        J::Bool(b) => Value::Bool(b),
+        J::Number(n) => number_to_value(&n),
+        J::String(s) => Value::Str(s),
+        J::Array(items) => Value::List(from_items(items)?),
+        J::Object(obj) if obj.contains_key(TAG) => from_tagged(obj)?,
+        J::Object(obj) => Value::Dict(
+            obj.into_iter()
+                .map(|(k, v)| Ok((Value::Str(k), from_json(v)?)))
+                .collect::<Result<_>>()?,
+        ),
+    })
+}
+
+fn from_items(items: Vec<J>) -> Result<Vec<Value>> {
+    items.into_iter().map(from_json).collect()
+}
+
+/// A tagged object's fields.
+struct Fields {
+    tag: String,
+    obj: Map<String, J>,
+}
+
+impl Fields {
+    fn take(&mut self, name: &str) -> Result<J> {
+        self.obj
+            .remove(name)
+            .ok_or_else(|| ser(format!("a {} object needs a \"{name}\" field", self.tag)))
+    }
+
+    fn bad(&self, name: &str, expected: &str) -> Error {
+        ser(format!(
+            "the \"{name}\" field of a {} object must be {expected}",
+            self.tag
+        ))
+    }
+
+    fn string(&mut self, name: &str) -> Result<String> {
+        match self.take(name)? {
+            J::String(s) => Ok(s),
+            _ => Err(self.bad(name, "a string")),
+        }
+    }
+
+    fn opt_string(&mut self, name: &str) -> Result<Option<String>> {
+        match self.obj.remove(name) {
+            None | Some(J::Null) => Ok(None),
+            Some(J::String(s)) => Ok(Some(s)),
+            Some(_) => Err(self.bad(name, "a string")),
+        }
+    }
+
+    fn array(&mut self, name: &str) -> Result<Vec<J>> {
+        match self.take(name)? {
+            J::Array(a) => Ok(a),
+            _ => Err(self.bad(name, "an array")),
+        }
+    }
+
+    fn base64(&mut self, name: &str) -> Result<bytes::Bytes> {
+        let text = self.string(name)?;
+        BASE64
+            .decode(text.as_bytes())
+            .map(bytes::Bytes::from)
+            .map_err(|e| self.bad(name, &format!("standard base64 ({e})")))
+    }
+
+    fn float(&mut self, name: &str) -> Result<f64> {
+        match from_json(self.take(name)?) {
+            Ok(Value::Float(x)) => Ok(x),
+            Ok(Value::Int(n)) => Ok(n as f64),
+            _ => Err(self.bad(name, "a number or a special_float")),
+        }
+    }
+
+    fn fold(&mut self) -> Result<bool> {
+        match self.obj.remove("fold") {
+            None => Ok(false),
+            Some(J::Bool(b)) => Ok(b),
+            Some(J::Number(n)) if n.as_u64().is_some_and(|f| f <= 1) => Ok(n.as_u64() == Some(1)),
+            Some(_) => Err(self.bad("fold", "0 or 1")),
+        }
+    }
+
+    /// The time zone of a parsed time: a zone key from `"tz"`, else the
+    /// parsed offset named by `"tz_name"`.
+    fn tz(&mut self, parsed: Option<TzInfo>) -> Result<Option<TzInfo>> {
+        let zone = self.opt_string("tz")?;
+        let name = self.opt_string("tz_name")?;
+        match (zone, parsed, name) {
+            (Some(_), _, Some(_)) => Err(ser(format!(
+                "a {} object has both \"tz\" and \"tz_name\"",
+                self.tag
+            ))),
+            (Some(key), _, None) => Ok(Some(TzInfo::Zone(key))),
+            (None, Some(TzInfo::Fixed { offset_us, .. }), name) => {
+                Ok(Some(TzInfo::Fixed { offset_us, name }))
+            }
+            (None, None | Some(TzInfo::Zone(_)), Some(_)) => Err(ser(format!(
+                "a {} object has a \"tz_name\" but its value has no UTC offset",
+                self.tag
+            ))),
+            (None, other, None) => Ok(other),
+        }
+    }
+
+    fn parse<T: FromStr<Err = Error>>(&mut self) -> Result<T> {
+        let text = self.string("value")?;
+        text.parse()
+            .map_err(|e: Error| ser(format!("{}: {e}", self.tag)))
+    }
+}
+
+fn from_tagged(mut obj: Map<String, J>) -> Result<Value> {
+    let tag = match obj.remove(TAG) {
+        Some(J::String(tag)) => tag,
+        _ => return Err(ser("\"__type__\" must be a string naming the type")),
+    };
+    let mut f = Fields { tag, obj };
+    Ok(match f.tag.as_str() {
+        "special_float" => Value::Float(match f.string("value")?.as_str() {
+            "nan" | "NaN" => f64::NAN,
+            "infinity" | "inf" | "Infinity" => f64::INFINITY,
+            "neg_infinity" | "-inf" | "-Infinity" => f64::NEG_INFINITY,
+            other => {
+                return Err(ser(format!(
+                    "unknown special_float {other:?}: use \"nan\", \"infinity\" or \"neg_infinity\""
+                )));
+            }
+        }),
+        "bytes" => Value::Bytes(f.base64("data")?),
+        "tuple" => Value::Tuple(from_items(f.array("elements")?)?),
+        "set" => Value::Set(from_items(f.array("elements")?)?),
+        "frozenset" => Value::FrozenSet(from_items(f.array("elements")?)?),
+        "dict" => Value::Dict(
+            f.array("pairs")?
+                .into_iter()
+                .map(|pair| match pair {
+                    J::Array(kv) if kv.len() == 2 => {
+                        let mut kv = kv.into_iter();
+                        let (k, v) = (kv.next().unwrap_or(J::Null), kv.next().unwrap_or(J::Null));
+                        Ok((from_json(k)?, from_json(v)?))
+                    }
+                    _ => Err(f.bad("pairs", "an array of [key, value] arrays")),
+                })
+                .collect::<Result<_>>()?,
+        ),
+        "complex" => Value::Complex(Complex {
+            re: f.float("real")?,
+            im: f.float("imag")?,
+        }),
+        "datetime" => {
+            // The parsed offset stays in `utc_offset_us`, whatever the tz.
+            let mut dt: DateTime = f.parse()?;
+            let parsed = dt.time.tz.take();
+            dt.time.tz = f.tz(parsed)?;
+            dt.time.fold = f.fold()?;
+            Value::DateTime(dt)
+        }
+        "date" => Value::Date(f.parse::<Date>()?),
+        "time" => {
+            let mut t: Time = f.parse()?;
+            let parsed = t.tz.take();
+            if parsed.is_some() && f.obj.contains_key("tz") {
+                return Err(ser(
+                    "a time object with a zoneinfo \"tz\" has no fixed UTC offset in its value",
+                ));
+            }
+            t.tz = f.tz(parsed)?;
+            t.fold = f.fold()?;
+            Value::Time(t)
+        }
+        "timedelta" => Value::TimeDelta(f.parse::<TimeDelta>()?),
+        "decimal" => Value::Decimal(f.string("value")?),
+        "ndarray" => {
+            let dtype = f.string("dtype")?;
+            let shape = f
+                .array("shape")?
+                .iter()
+                .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| f.bad("shape", "an array of non-negative integers"))?;
+            let data = f.base64("data")?;
+            let scalar = match f.obj.remove("scalar") {
+                None | Some(J::Null) => false,
+                Some(J::Bool(b)) => b,
+                Some(_) => return Err(f.bad("scalar", "a bool")),
+            };
+            let array = NdArray {
+                dtype,
+                shape,
+                data,
+                scalar,
+            };
+            array
+                .check_layout()
+                .map_err(|why| ser(format!("ndarray: {why}")))?;
+            Value::NdArray(array)
+        }
+        "ref" => {
+            let id = f.obj.get("id").map(ToString::to_string).unwrap_or_default();
+            let type_name = f
+                .obj
+                .get("type_name")
+                .and_then(J::as_str)
+                .unwrap_or("object");
+            return Err(ser(format!(
+                "refs cannot be created from JSON (ref {id} to a {type_name}): a ref names a live object in a worker; \
+                 pass the Ref itself within its session"
+            )));
+        }
+        other => {
+            return Err(ser(format!(
+                "unknown __type__ {other:?}; known: special_float, bytes, tuple, set, frozenset, dict, complex, \
+                 datetime, date, time, timedelta, decimal, ndarray"
+            )));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::Ref;
+    use bytes::Bytes;
+    use snakebridge_proto::v1 as pb;
+
+    fn s(x: &str) -> Value {
+        Value::Str(x.into())
+    }
+
+    fn big(text: &str) -> Value {
+        Value::big(text.parse().unwrap())
+    }
+
+    fn time(h: u8, m: u8, sec: u8, us: u32, tz: Option<TzInfo>) -> Time {
+        Time {
+            hour: h,
+            minute: m,
+            second: sec,
+            microsecond: us,
+            tz,
+            fold: false,
+        }
+    }
+
+    fn date() -> Date {
+        Date::new(2024, 1, 2).unwrap()
+    }
+
+    /// Equal, or both NaN-carrying values with the same shape.
+    fn same(a: &Value, b: &Value) -> bool {
+        a == b || format!("{a:?}") == format!("{b:?}")
+    }
+
+    /// `to_json(value)` prints `text`, and `from_json(text)` gives `value` back.
+    fn check(value: Value, text: &str) {
+        assert_eq!(to_json(&value).to_string(), text, "to_json({value})");
+        let parsed: J = serde_json::from_str(text).unwrap();
+        let back = from_json(parsed).unwrap();
+        assert!(
+            same(&back, &value),
+            "from_json({text}) = {back:?}, want {value:?}"
+        );
+    }
+
+    /// `from_json(text)` gives `value` (inputs `to_json` does not produce).
+    fn reads(text: &str, value: Value) {
+        let back = from_json(serde_json::from_str(text).unwrap()).unwrap();
+        assert!(
+            same(&back, &value),
+            "from_json({text}) = {back:?}, want {value:?}"
+        );
+    }
+
+    /// `from_json(text)` fails with a message containing `want`.
+    fn rejects(text: &str, want: &str) {
+        let err = from_json(serde_json::from_str(text).unwrap()).unwrap_err();
+        assert!(matches!(err, Error::Serialization(_)), "{err:?}");
+        assert!(
+            err.to_string().contains(want),
+            "from_json({text}): {err} should contain {want:?}"
+        );
+    }
+
+    #[test]
+    fn plain_json_values() {
+        check(Value::None, "null");
+        check(Value::Bool(true), "true");
+        check(Value::Int(0), "0");
+        check(Value::Int(-42), "-42");
+        check(Value::Int(i64::MAX), "9223372036854775807");
+        check(Value::Int(i64::MIN), "-9223372036854775808");
+        check(big("9223372036854775808"), "9223372036854775808");
+        check(big("18446744073709551616"), "18446744073709551616");
+        check(
+            big("1267650600228229401496703205376"),
+            "1267650600228229401496703205376",
+        );
+        check(
+            big("-1267650600228229401496703205376"),
+            "-1267650600228229401496703205376",
+        );
+        check(Value::Float(4.0), "4.0");
+        check(Value::Float(-0.0), "-0.0");
+        check(Value::Float(1.5), "1.5");
+        check(Value::Float(0.1), "0.1");
+        check(Value::Float(1e16), "1e+16");
+        check(Value::Float(1.5e-7), "1.5e-7");
+        check(Value::Float(f64::MAX), "1.7976931348623157e+308");
+        check(Value::Float(5e-324), "5e-324");
+        check(s("héllo \"q\""), r#""héllo \"q\"""#);
+        check(Value::List(vec![]), "[]");
+        check(
+            Value::List(vec![Value::Int(1), Value::Float(2.0), s("x"), Value::None]),
+            r#"[1,2.0,"x",null]"#,
+        );
+        check(Value::Dict(vec![]), "{}");
+        check(
+            Value::Dict(vec![
+                (s("b"), Value::Int(1)),
+                (s("a"), Value::List(vec![Value::Bool(false)])),
+            ]),
+            r#"{"b":1,"a":[false]}"#,
+        );
+    }
+
+    #[test]
+    fn json_numbers_read_exactly() {
+        reads("4", Value::Int(4));
+        reads("4.0", Value::Float(4.0));
+        reads("4e0", Value::Float(4.0));
+        reads("4E2", Value::Float(400.0));
+        reads("-0", Value::Int(0));
+        reads("0.30000000000000004", Value::Float(0.30000000000000004));
+        reads("1e400", Value::Float(f64::INFINITY));
+        reads(
+            "123456789012345678901234567890",
+            big("123456789012345678901234567890"),
+        );
+        reads(
+            r#"{"__type__":"special_float","value":"inf"}"#,
+            Value::Float(f64::INFINITY),
+        );
+    }
+
+    #[test]
+    fn tagged_values() {
+        check(
+            Value::Float(f64::NAN),
+            r#"{"__type__":"special_float","value":"nan"}"#,
+        );
+        check(
+            Value::Float(f64::INFINITY),
+            r#"{"__type__":"special_float","value":"infinity"}"#,
+        );
+        check(
+            Value::Float(f64::NEG_INFINITY),
+            r#"{"__type__":"special_float","value":"neg_infinity"}"#,
+        );
+        check(
+            Value::Bytes(Bytes::from_static(b"\x00\xffhi")),
+            r#"{"__type__":"bytes","data":"AP9oaQ=="}"#,
+        );
+        check(
+            Value::Bytes(Bytes::new()),
+            r#"{"__type__":"bytes","data":""}"#,
+        );
+        check(
+            Value::Tuple(vec![Value::Int(1), s("a")]),
+            r#"{"__type__":"tuple","elements":[1,"a"]}"#,
+        );
+        check(
+            Value::Tuple(vec![]),
+            r#"{"__type__":"tuple","elements":[]}"#,
+        );
+        check(
+            Value::Set(vec![Value::Int(1)]),
+            r#"{"__type__":"set","elements":[1]}"#,
+        );
+        check(
+            Value::FrozenSet(vec![s("z")]),
+            r#"{"__type__":"frozenset","elements":["z"]}"#,
+        );
+        check(
+            Value::Dict(vec![(Value::Int(1), s("one")), (s("two"), Value::Int(2))]),
+            r#"{"__type__":"dict","pairs":[[1,"one"],["two",2]]}"#,
+        );
+        check(
+            Value::Dict(vec![(Value::Tuple(vec![Value::Int(1)]), Value::None)]),
+            r#"{"__type__":"dict","pairs":[[{"__type__":"tuple","elements":[1]},null]]}"#,
+        );
+        // A real "__type__" key, or a repeated key, must not read back as a tag.
+        check(
+            Value::Dict(vec![
+                (s("__type__"), s("tuple")),
+                (s("elements"), Value::List(vec![])),
+            ]),
+            r#"{"__type__":"dict","pairs":[["__type__","tuple"],["elements",[]]]}"#,
+        );
+        check(
+            Value::Dict(vec![(s("a"), Value::Int(1)), (s("a"), Value::Int(2))]),
+            r#"{"__type__":"dict","pairs":[["a",1],["a",2]]}"#,
+        );
+        check(
+            Value::Complex(Complex::new(1.0, -2.5)),
+            r#"{"__type__":"complex","real":1.0,"imag":-2.5}"#,
+        );
+        check(
+            Value::Complex(Complex::new(f64::NAN, f64::INFINITY)),
+            r#"{"__type__":"complex","real":{"__type__":"special_float","value":"nan"},"imag":{"__type__":"special_float","value":"infinity"}}"#,
+        );
+        reads(
+            r#"{"__type__":"complex","real":1,"imag":2}"#,
+            Value::Complex(Complex::new(1.0, 2.0)),
+        );
+        check(
+            Value::Decimal("1.10".into()),
+            r#"{"__type__":"decimal","value":"1.10"}"#,
+        );
+        check(
+            Value::Decimal("-Infinity".into()),
+            r#"{"__type__":"decimal","value":"-Infinity"}"#,
+        );
+        check(
+            Value::NdArray(NdArray::from_vec(vec![2], vec![1.0f64, 2.0]).unwrap()),
+            r#"{"__type__":"ndarray","dtype":"<f8","shape":[2],"data":"AAAAAAAA8D8AAAAAAAAAQA==","scalar":false}"#,
+        );
+        check(
+            Value::NdArray(NdArray::scalar(true)),
+            r#"{"__type__":"ndarray","dtype":"|b1","shape":[],"data":"AQ==","scalar":true}"#,
+        );
+        reads(
+            r#"{"__type__":"ndarray","dtype":"|u1","shape":[2,1],"data":"AQI="}"#,
+            Value::NdArray(NdArray::from_vec(vec![2, 1], vec![1u8, 2]).unwrap()),
+        );
+    }
+
+    #[test]
+    fn dates_and_times() {
+        check(
+            Value::Date(date()),
+            r#"{"__type__":"date","value":"2024-01-02"}"#,
+        );
+        check(
+            Value::DateTime(DateTime::new(
+                date(),
+                time(3, 4, 5, 6, Some(TzInfo::fixed(3_600_000_000))),
+            )),
+            r#"{"__type__":"datetime","value":"2024-01-02T03:04:05.000006+01:00"}"#,
+        );
+        check(
+            Value::DateTime(DateTime::new(date(), time(3, 4, 5, 0, None))),
+            r#"{"__type__":"datetime","value":"2024-01-02T03:04:05"}"#,
+        );
+        check(
+            Value::DateTime(DateTime::new(date(), time(3, 4, 5, 0, Some(TzInfo::utc())))),
+            r#"{"__type__":"datetime","value":"2024-01-02T03:04:05+00:00"}"#,
+        );
+        check(
+            Value::DateTime(DateTime {
+                date: date(),
+                time: Time {
+                    fold: true,
+                    ..time(3, 4, 5, 0, Some(TzInfo::zone("Europe/Paris")))
+                },
+                utc_offset_us: Some(3_600_000_000),
+            }),
+            r#"{"__type__":"datetime","value":"2024-01-02T03:04:05+01:00","tz":"Europe/Paris","fold":1}"#,
+        );
+        check(
+            Value::DateTime(DateTime {
+                date: date(),
+                time: time(3, 4, 5, 0, Some(TzInfo::zone("Europe/Paris"))),
+                utc_offset_us: None,
+            }),
+            r#"{"__type__":"datetime","value":"2024-01-02T03:04:05","tz":"Europe/Paris"}"#,
+        );
+        let cet = TzInfo::Fixed {
+            offset_us: 3_600_000_000,
+            name: Some("CET".into()),
+        };
+        check(
+            Value::DateTime(DateTime::new(date(), time(3, 4, 5, 0, Some(cet.clone())))),
+            r#"{"__type__":"datetime","value":"2024-01-02T03:04:05+01:00","tz_name":"CET"}"#,
+        );
+        check(
+            Value::Time(time(3, 4, 5, 6, None)),
+            r#"{"__type__":"time","value":"03:04:05.000006"}"#,
+        );
+        check(
+            Value::Time(time(3, 4, 5, 0, Some(TzInfo::fixed(-19_800_000_000)))),
+            r#"{"__type__":"time","value":"03:04:05-05:30"}"#,
+        );
+        check(
+            Value::Time(time(3, 4, 5, 0, Some(cet))),
+            r#"{"__type__":"time","value":"03:04:05+01:00","tz_name":"CET"}"#,
+        );
+        check(
+            Value::Time(time(3, 4, 5, 0, Some(TzInfo::zone("Asia/Tokyo")))),
+            r#"{"__type__":"time","value":"03:04:05","tz":"Asia/Tokyo"}"#,
+        );
+        check(
+            Value::TimeDelta(TimeDelta::new(1, 7384, 5)),
+            r#"{"__type__":"timedelta","value":"P1DT2H3M4.000005S"}"#,
+        );
+        check(
+            Value::TimeDelta(TimeDelta::new(0, -1, 0)),
+            r#"{"__type__":"timedelta","value":"-PT1S"}"#,
+        );
+        check(
+            Value::TimeDelta(TimeDelta::default()),
+            r#"{"__type__":"timedelta","value":"PT0S"}"#,
+        );
+        reads(
+            r#"{"__type__":"datetime","value":"2024-01-02T03:04:05Z"}"#,
+            Value::DateTime(DateTime::new(date(), time(3, 4, 5, 0, Some(TzInfo::utc())))),
+        );
+        reads(
+            r#"{"__type__":"time","value":"03:04","fold":true}"#,
+            Value::Time(Time {
+                fold: true,
+                ..time(3, 4, 0, 0, None)
+            }),
+        );
+    }
+
+    #[test]
+    fn nested_round_trip() {
+        let v = Value::Dict(vec![(
+            s("k"),
+            Value::List(vec![
+                Value::Tuple(vec![Value::Float(f64::NAN), big("-99999999999999999999")]),
+                Value::Set(vec![Value::Bytes(Bytes::from_static(b"a"))]),
+                Value::Dict(vec![(Value::None, Value::Date(date()))]),
+            ]),
+        )]);
+        let text = to_json(&v).to_string();
+        let back = from_json(serde_json::from_str(&text).unwrap()).unwrap();
+        assert_eq!(to_json(&back).to_string(), text);
+        assert!(same(&back, &v));
+    }
+
+    #[test]
+    fn refs_print_but_do_not_parse() {
+        let r = Ref::detached(pb::RefHandle {
+            id: 12,
+            session_id: "sess".into(),
+            worker_instance: 99,
+            type_name: "Pattern".into(),
+            type_module: "re".into(),
+            repr: "re.compile('a')".into(),
+        });
+        let text = r#"{"__type__":"ref","id":12,"session_id":"sess","type_name":"Pattern","type_module":"re","repr":"re.compile('a')"}"#;
+        assert_eq!(to_json(&Value::Ref(r)).to_string(), text);
+        rejects(
+            text,
+            "refs cannot be created from JSON (ref 12 to a Pattern)",
+        );
+    }
+
+    #[test]
+    fn malformed_tags_are_rejected() {
+        rejects(r#"{"__type__":"mystery"}"#, "unknown __type__ \"mystery\"");
+        rejects(r#"{"__type__":5}"#, "\"__type__\" must be a string");
+        rejects(
+            r#"{"__type__":"special_float","value":"big"}"#,
+            "unknown special_float \"big\"",
+        );
+        rejects(
+            r#"{"__type__":"special_float"}"#,
+            "a special_float object needs a \"value\" field",
+        );
+        rejects(
+            r#"{"__type__":"bytes","data":"!!"}"#,
+            "the \"data\" field of a bytes object must be standard base64",
+        );
+        rejects(r#"{"__type__":"bytes","data":5}"#, "must be a string");
+        rejects(
+            r#"{"__type__":"tuple","elements":{}}"#,
+            "the \"elements\" field of a tuple object must be an array",
+        );
+        rejects(
+            r#"{"__type__":"dict","pairs":[[1]]}"#,
+            "an array of [key, value] arrays",
+        );
+        rejects(
+            r#"{"__type__":"complex","real":"1","imag":0}"#,
+            "a number or a special_float",
+        );
+        rejects(
+            r#"{"__type__":"date","value":"2024-13-01"}"#,
+            "date: expected an ISO 8601 date, got \"2024-13-01\" (no such date)",
+        );
+        rejects(
+            r#"{"__type__":"date","value":"yesterday"}"#,
+            "expected YYYY-MM-DD",
+        );
+        rejects(
+            r#"{"__type__":"datetime","value":"2024-01-02T25:00:00"}"#,
+            "out of range",
+        );
+        rejects(
+            r#"{"__type__":"datetime","value":"2024-01-02T03:04:05","tz_name":"CET"}"#,
+            "has no UTC offset",
+        );
+        rejects(
+            r#"{"__type__":"datetime","value":"2024-01-02T03:04:05","tz":"A","tz_name":"B"}"#,
+            "both",
+        );
+        rejects(
+            r#"{"__type__":"datetime","value":"2024-01-02T03:04:05","fold":2}"#,
+            "0 or 1",
+        );
+        rejects(
+            r#"{"__type__":"time","value":"03:04:05+01:00","tz":"Europe/Paris"}"#,
+            "no fixed UTC offset",
+        );
+        rejects(
+            r#"{"__type__":"timedelta","value":"1 day"}"#,
+            "ISO 8601 duration",
+        );
+        rejects(r#"{"__type__":"decimal","value":1.1}"#, "must be a string");
+        rejects(
+            r#"{"__type__":"ndarray","dtype":"<f8","shape":[2],"data":"AAAAAAAA8D8="}"#,
+            "ndarray: 8 bytes of data",
+        );
+        rejects(
+            r#"{"__type__":"ndarray","dtype":"<f8","shape":[-1],"data":""}"#,
+            "non-negative integers",
+        );
+        rejects(
+            r#"{"__type__":"ndarray","dtype":"<f8","shape":[],"data":"AAAAAAAA8D8=","scalar":1}"#,
+            "must be a bool",
+        );
+        rejects(r#"[1, {"__type__":"nope"}]"#, "unknown __type__");
+        rejects(r#"{"a": {"__type__":"nope"}}"#, "unknown __type__");
+    }
+}

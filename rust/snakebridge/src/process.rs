@@ -1,0 +1,179 @@
+//! Starting one worker process and waiting until it is ready.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+
+use hyper_util::rt::TokioIo;
+use parking_lot::Mutex;
+use snakebridge_proto::v1::worker_client::WorkerClient;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tonic::transport::{Channel, Endpoint, Uri};
+
+use crate::error::{Error, Result};
+
+/// Lines of worker stderr kept to explain a failed start.
+const STDERR_TAIL: usize = 30;
+
+/// What a started worker process gives back.
+pub(crate) struct Process {
+    pub(crate) child: Child,
+    /// Held open for the worker's life: its EOF tells the worker to exit.
+    pub(crate) stdin: ChildStdin,
+    pub(crate) pid: u32,
+    pub(crate) stderr_tail: Arc<Mutex<VecDeque<String>>>,
+}
+
+/// Everything needed to start a worker.
+pub(crate) struct Launch<'a> {
+    pub(crate) program: &'a Path,
+    pub(crate) venv_python: Option<&'a Path>,
+    pub(crate) socket: &'a Path,
+    pub(crate) slot: usize,
+    pub(crate) threads: usize,
+    pub(crate) max_message_bytes: usize,
+    pub(crate) env: &'a [(String, String)],
+    pub(crate) startup_timeout: std::time::Duration,
+}
+
+impl Launch<'_> {
+    /// Spawns the worker and waits for its ready line.
+    pub(crate) async fn spawn(&self) -> Result<Process> {
+        let mut cmd = Command::new(self.program);
+        cmd.arg("--socket")
+            .arg(self.socket)
+            .arg("--threads")
+            .arg(self.threads.to_string())
+            .arg("--max-message-bytes")
+            .arg(self.max_message_bytes.to_string())
+            .arg("--slot")
+            .arg(self.slot.to_string())
+            .arg("--exit-on-stdin-eof")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(python) = self.venv_python {
+            cmd.arg("--venv-python").arg(python);
+        }
+        for (k, v) in self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| self.fail(format!("spawning {}: {e}", self.program.display())))?;
+        let pid = child.id().unwrap_or(0);
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+        forward_stderr(stderr, self.slot, stderr_tail.clone());
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(self.startup_timeout, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.starts_with("SNAKEBRIDGE_WORKER_READY") {
+                    return true;
+                }
+                eprintln!("[snakebridge-worker {}] {line}", self.slot);
+            }
+            false
+        })
+        .await;
+        match ready {
+            Ok(true) => {
+                forward_stdout(lines, self.slot);
+                Ok(Process {
+                    child,
+                    stdin,
+                    pid,
+                    stderr_tail,
+                })
+            }
+            Ok(false) => {
+                let status = child
+                    .wait()
+                    .await
+                    .map(|s| s.to_string())
+                    .unwrap_or_default();
+                // Give the stderr forwarder a moment to drain the last lines.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                Err(self.fail(format!(
+                    "the worker exited before it was ready ({status}); its stderr ended with:\n{}",
+                    tail_text(&stderr_tail)
+                )))
+            }
+            Err(_) => Err(self.fail(format!(
+                "the worker was not ready within {:?}; its stderr ended with:\n{}",
+                self.startup_timeout,
+                tail_text(&stderr_tail)
+            ))),
+        }
+    }
+
+    fn fail(&self, detail: String) -> Error {
+        Error::WorkerStart {
+            worker: self.slot,
+            detail,
+        }
+    }
+}
+
+pub(crate) fn tail_text(tail: &Mutex<VecDeque<String>>) -> String {
+    tail.lock().iter().cloned().collect::<Vec<_>>().join("\n")
+}
+
+/// Worker stdout (Python `print`) goes to the host's stderr: the host's
+/// stdout belongs to the host program.
+fn forward_stdout(
+    mut lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    slot: usize,
+) {
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("[snakebridge-worker {slot}] {line}");
+        }
+    });
+}
+
+fn forward_stderr(
+    stderr: tokio::process::ChildStderr,
+    slot: usize,
+    tail: Arc<Mutex<VecDeque<String>>>,
+) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("[snakebridge-worker {slot}] {line}");
+            let mut tail = tail.lock();
+            if tail.len() == STDERR_TAIL {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+    });
+}
+
+/// Opens an HTTP/2 channel to a worker's Unix socket.
+pub(crate) async fn connect(
+    socket: &Path,
+    max_message_bytes: usize,
+) -> Result<WorkerClient<Channel>> {
+    let path: PathBuf = socket.to_path_buf();
+    // The URI is required by the API but unused: the connector dials the socket.
+    let channel = Endpoint::try_from("http://[::]:50051")
+        .map_err(|e| Error::Transport(e.to_string()))?
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let path = path.clone();
+            async move {
+                Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(path).await?))
+            }
+        }))
+        .await
+        .map_err(|e| Error::Transport(format!("connecting to {}: {e}", socket.display())))?;
+    let ceiling = max_message_bytes.saturating_add(1 << 20);
+    Ok(WorkerClient::new(channel)
+        .max_decoding_message_size(ceiling)
+        .max_encoding_message_size(ceiling))
+}
