@@ -319,3 +319,42 @@ fn the_workers_run_in_the_managed_venv() {
     })
     .unwrap();
 }
+
+#[test]
+fn a_venv_of_another_python_version_is_refused_with_a_clear_error() {
+    let real_python = std::env::var("SNAKEBRIDGE_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.snakebridge/venv")
+        })
+        .join("bin/python");
+    let fake = std::env::temp_dir().join(format!("sb-fake-venv-{}", std::process::id()));
+    std::fs::create_dir_all(fake.join("bin")).unwrap();
+    std::fs::write(
+        fake.join("pyvenv.cfg"),
+        "home = /nowhere\nversion_info = 3.99.0\n",
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(fake.join("bin/python"));
+    std::os::unix::fs::symlink(&real_python, fake.join("bin/python")).unwrap();
+    let py = own_bridge(BridgeConfig::default().workers(1).venv(&fake));
+    let err = run(async { py.call("math", "sqrt", args![4]).await }).unwrap_err();
+    let _ = std::fs::remove_dir_all(&fake);
+    match err {
+        Error::WorkerStart { detail, .. } => {
+            assert!(detail.contains("made by Python 3.99.0"), "{detail}");
+            assert!(detail.contains("recreate the venv"), "{detail}");
+        }
+        other => panic!("expected WorkerStart, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_missing_venv_names_the_setup_command() {
+    let err =
+        run(async { Bridge::new(BridgeConfig::default().venv("/nonexistent/venv")) }).unwrap_err();
+    assert!(
+        matches!(&err, Error::Config(m) if m.contains("snakebridge setup")),
+        "{err}"
+    );
+}

@@ -86,6 +86,7 @@ fn start(venv_python: Option<&Path>) -> Result<(), String> {
             path.display()
         ));
     }
+    check_venv_version(path)?;
     let c_path = path_to_cstring(path)?;
     // SAFETY: the PyConfig is initialized by PyConfig_InitPythonConfig before
     // any use, cleared exactly once, and only used on this thread before the
@@ -119,6 +120,70 @@ fn start(venv_python: Option<&Path>) -> Result<(), String> {
     // Let PyO3 know (its own initialization sees a running interpreter).
     Python::initialize();
     Ok(())
+}
+
+/// Refuses a venv made by another Python version than the embedded one: its
+/// stdlib and extension modules would not match the libpython in use.
+fn check_venv_version(venv_python: &Path) -> Result<(), String> {
+    let Some(cfg_path) = venv_python
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("pyvenv.cfg"))
+    else {
+        return Ok(());
+    };
+    let Ok(cfg) = std::fs::read_to_string(&cfg_path) else {
+        return Ok(());
+    };
+    // SAFETY: Py_GetVersion is documented as safe before initialization; it
+    // returns a static NUL-terminated string.
+    let runtime = unsafe { CStr::from_ptr(ffi::Py_GetVersion()) }
+        .to_string_lossy()
+        .into_owned();
+    match venv_version_mismatch(&cfg, &runtime) {
+        Some(venv) => Err(format!(
+            "the venv at {} was made by Python {venv}, but this worker embeds Python {}; \
+             recreate the venv with the same interpreter (snakebridge setup, or tools/setup-venv.sh) \
+             or rebuild the worker with PYO3_PYTHON pointing at Python {venv}",
+            cfg_path.parent().unwrap_or(&cfg_path).display(),
+            runtime.split_whitespace().next().unwrap_or("?"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The venv's Python version when its major.minor differs from `runtime`'s.
+fn venv_version_mismatch(pyvenv_cfg: &str, runtime: &str) -> Option<String> {
+    let venv = pyvenv_cfg.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        matches!(key.trim(), "version" | "version_info").then(|| value.trim().to_string())
+    })?;
+    let major_minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+    let runtime = runtime.split_whitespace().next().unwrap_or("");
+    (major_minor(&venv) != major_minor(runtime)).then_some(venv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::venv_version_mismatch;
+
+    #[test]
+    fn venv_versions_compare_by_major_minor() {
+        let cases = [
+            ("home = /x\nversion = 3.11.2\n", "3.11.7 (main)", None),
+            ("version_info = 3.11.7\n", "3.11.7 (main)", None),
+            ("version_info = 3.12.1\n", "3.11.7 (main)", Some("3.12.1")),
+            ("version = 3.1.4\n", "3.11.7 (main)", Some("3.1.4")),
+            ("home = /x\n", "3.11.7 (main)", None),
+        ];
+        for (cfg, runtime, want) in cases {
+            assert_eq!(
+                venv_version_mismatch(cfg, runtime).as_deref(),
+                want,
+                "{cfg:?}"
+            );
+        }
+    }
 }
 
 #[cfg(unix)]

@@ -45,6 +45,8 @@ mod process;
 mod reference;
 mod session;
 mod slot;
+#[cfg(test)]
+pub(crate) mod test_support;
 mod value;
 
 pub use bridge::{Bridge, WorkerHealth, WorkerInfo};

@@ -175,3 +175,15 @@ async fn release_loop(mut rx: mpsc::UnboundedReceiver<Release>, slots: Vec<Arc<S
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_socket_directory_is_private() {
+        let dir = super::private_socket_dir().unwrap();
+        let mode = std::fs::metadata(dir.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+}

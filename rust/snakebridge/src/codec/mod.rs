@@ -1,0 +1,294 @@
+//! [`Value`] <-> wire `pb::Value` (`proto/snakebridge/v1/value.proto`).
+//!
+//! Encoding cannot fail. Decoding checks what Python would reject (dates,
+//! times, offsets, timedeltas out of range, inconsistent arrays, missing
+//! fields) and reports it as [`Error::Serialization`]; refs are made by the
+//! caller's [`RefFactory`], which binds them to the worker that sent them.
+
+use num_bigint::BigInt;
+use snakebridge_proto::v1 as pb;
+use snakebridge_proto::v1::value::Kind;
+
+use crate::error::{Error, Result};
+use crate::reference::RefFactory;
+use crate::value::{Complex, Date, DateTime, Kwargs, NdArray, Time, TimeDelta, TzInfo, Value};
+
+/// Encodes a value for the wire.
+pub(crate) fn to_proto(v: &Value) -> pb::Value {
+    pb::Value {
+        kind: Some(kind_of(v)),
+    }
+}
+
+/// Encodes positional arguments.
+pub(crate) fn args_to_proto(args: &[Value]) -> Vec<pb::Value> {
+    args.iter().map(to_proto).collect()
+}
+
+/// Encodes keyword arguments, in order.
+pub(crate) fn kwargs_to_proto(k: &Kwargs) -> Vec<pb::Kwarg> {
+    k.iter()
+        .map(|(name, value)| pb::Kwarg {
+            name: name.clone(),
+            value: Some(to_proto(value)),
+        })
+        .collect()
+}
+
+fn sequence(items: &[Value]) -> pb::Sequence {
+    pb::Sequence {
+        items: items.iter().map(to_proto).collect(),
+    }
+}
+
+fn kind_of(v: &Value) -> Kind {
+    match v {
+        Value::None => Kind::None(pb::NoneValue {}),
+        Value::Bool(b) => Kind::Bool(*b),
+        Value::Int(n) => Kind::Int(*n),
+        Value::BigInt(n) => match i64::try_from(n) {
+            // Keeps the wire canonical even if someone built BigInt(5) by hand.
+            Ok(n) => Kind::Int(n),
+            Err(_) => Kind::BigInt(pb::BigInt {
+                le_bytes: n.to_signed_bytes_le().into(),
+            }),
+        },
+        Value::Float(x) => Kind::Float(*x),
+        Value::Str(s) => Kind::Str(s.clone()),
+        Value::Bytes(b) => Kind::Bytes(b.clone()),
+        Value::List(items) => Kind::List(sequence(items)),
+        Value::Tuple(items) => Kind::Tuple(sequence(items)),
+        Value::Set(items) => Kind::Set(sequence(items)),
+        Value::FrozenSet(items) => Kind::Frozenset(sequence(items)),
+        Value::Dict(entries) => Kind::Dict(pb::Dict {
+            entries: entries
+                .iter()
+                .map(|(k, v)| pb::DictEntry {
+                    key: Some(to_proto(k)),
+                    value: Some(to_proto(v)),
+                })
+                .collect(),
+        }),
+        Value::Complex(c) => Kind::Complex(pb::Complex {
+            real: c.re,
+            imag: c.im,
+        }),
+        Value::DateTime(dt) => Kind::Datetime(pb::DateTime {
+            date: Some(date_to_proto(&dt.date)),
+            time: Some(time_to_proto(&dt.time)),
+            utc_offset_us: dt.utc_offset_us,
+        }),
+        Value::Date(d) => Kind::Date(date_to_proto(d)),
+        Value::Time(t) => Kind::Time(time_to_proto(t)),
+        Value::TimeDelta(t) => Kind::Timedelta(pb::TimeDelta {
+            days: t.days,
+            seconds: t.seconds,
+            microseconds: t.microseconds,
+        }),
+        Value::Decimal(s) => Kind::Decimal(s.clone()),
+        Value::NdArray(a) => Kind::Ndarray(pb::NdArray {
+            dtype: a.dtype.clone(),
+            shape: a.shape.iter().map(|&d| d as u64).collect(),
+            data: a.data.clone(),
+            scalar: a.scalar,
+        }),
+        Value::Ref(r) => Kind::Ref(r.handle().clone()),
+    }
+}
+
+fn date_to_proto(d: &Date) -> pb::Date {
+    pb::Date {
+        year: d.year,
+        month: u32::from(d.month),
+        day: u32::from(d.day),
+    }
+}
+
+fn time_to_proto(t: &Time) -> pb::Time {
+    pb::Time {
+        hour: u32::from(t.hour),
+        minute: u32::from(t.minute),
+        second: u32::from(t.second),
+        microsecond: t.microsecond,
+        tz: t.tz.as_ref().map(|tz| pb::TzInfo {
+            kind: Some(match tz {
+                TzInfo::Fixed { offset_us, name } => pb::tz_info::Kind::Fixed(pb::FixedOffset {
+                    offset_us: *offset_us,
+                    name: name.clone(),
+                }),
+                TzInfo::Zone(key) => pb::tz_info::Kind::Zone(key.clone()),
+            }),
+        }),
+        fold: u32::from(t.fold),
+    }
+}
+
+fn invalid(what: impl std::fmt::Display) -> Error {
+    Error::Serialization(format!("invalid value from the worker: {what}"))
+}
+
+/// Decodes a value from the wire; refs are made by `refs`.
+pub(crate) fn from_proto(v: pb::Value, refs: &dyn RefFactory) -> Result<Value> {
+    let Some(kind) = v.kind else {
+        return Err(invalid(
+            "a value with no kind (unknown to this protocol version, or empty)",
+        ));
+    };
+    Ok(match kind {
+        Kind::None(_) => Value::None,
+        Kind::Bool(b) => Value::Bool(b),
+        Kind::Int(n) => Value::Int(n),
+        // Non-minimal encodings decode to the same number; small ones to Int.
+        Kind::BigInt(b) => Value::big(BigInt::from_signed_bytes_le(&b.le_bytes)),
+        Kind::Float(x) => Value::Float(x),
+        Kind::Str(s) => Value::Str(s),
+        Kind::Bytes(b) => Value::Bytes(b),
+        Kind::List(s) => Value::List(items(s, refs)?),
+        Kind::Tuple(s) => Value::Tuple(items(s, refs)?),
+        Kind::Set(s) => Value::Set(items(s, refs)?),
+        Kind::Frozenset(s) => Value::FrozenSet(items(s, refs)?),
+        Kind::Dict(d) => Value::Dict(
+            d.entries
+                .into_iter()
+                .map(|e| {
+                    let key = e.key.ok_or_else(|| invalid("a dict entry without a key"))?;
+                    let value = e
+                        .value
+                        .ok_or_else(|| invalid("a dict entry without a value"))?;
+                    Ok((from_proto(key, refs)?, from_proto(value, refs)?))
+                })
+                .collect::<Result<_>>()?,
+        ),
+        Kind::Complex(c) => Value::Complex(Complex {
+            re: c.real,
+            im: c.imag,
+        }),
+        Kind::Datetime(dt) => {
+            let date = date_from_proto(
+                dt.date
+                    .ok_or_else(|| invalid("a datetime without a date"))?,
+            )?;
+            let time = time_from_proto(
+                dt.time
+                    .ok_or_else(|| invalid("a datetime without a time"))?,
+            )?;
+            Value::DateTime(DateTime {
+                date,
+                time,
+                utc_offset_us: dt.utc_offset_us,
+            })
+        }
+        Kind::Date(d) => Value::Date(date_from_proto(d)?),
+        Kind::Time(t) => Value::Time(time_from_proto(t)?),
+        Kind::Timedelta(t) => {
+            let td = TimeDelta {
+                days: t.days,
+                seconds: t.seconds,
+                microseconds: t.microseconds,
+            };
+            if !td.is_normalized() {
+                return Err(invalid(format_args!(
+                    "timedelta(days={}, seconds={}, microseconds={}) is not normalized",
+                    t.days, t.seconds, t.microseconds
+                )));
+            }
+            Value::TimeDelta(td)
+        }
+        Kind::Decimal(s) => Value::Decimal(s),
+        Kind::Ndarray(a) => {
+            let shape = a
+                .shape
+                .iter()
+                .map(|&d| usize::try_from(d))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|_| invalid("an ndarray dimension larger than this platform's usize"))?;
+            let array = NdArray {
+                dtype: a.dtype,
+                shape,
+                data: a.data,
+                scalar: a.scalar,
+            };
+            array
+                .check_layout()
+                .map_err(|why| invalid(format_args!("ndarray: {why}")))?;
+            Value::NdArray(array)
+        }
+        Kind::Ref(handle) => Value::Ref(refs.make_ref(handle)?),
+    })
+}
+
+fn items(s: pb::Sequence, refs: &dyn RefFactory) -> Result<Vec<Value>> {
+    s.items.into_iter().map(|v| from_proto(v, refs)).collect()
+}
+
+fn date_from_proto(d: pb::Date) -> Result<Date> {
+    let bad = || {
+        invalid(format_args!(
+            "no such date: year {}, month {}, day {}",
+            d.year, d.month, d.day
+        ))
+    };
+    let date = Date {
+        year: d.year,
+        month: u8::try_from(d.month).map_err(|_| bad())?,
+        day: u8::try_from(d.day).map_err(|_| bad())?,
+    };
+    if date.is_valid() {
+        Ok(date)
+    } else {
+        Err(bad())
+    }
+}
+
+fn time_from_proto(t: pb::Time) -> Result<Time> {
+    let bad = || {
+        invalid(format_args!(
+            "time out of range: {}:{}:{}.{} fold={}",
+            t.hour, t.minute, t.second, t.microsecond, t.fold
+        ))
+    };
+    let narrow = |x: u32| u8::try_from(x).map_err(|_| bad());
+    let tz = match t.tz {
+        None => None,
+        Some(tz) => Some(match tz.kind {
+            Some(pb::tz_info::Kind::Fixed(f)) => TzInfo::Fixed {
+                offset_us: f.offset_us,
+                name: f.name,
+            },
+            Some(pb::tz_info::Kind::Zone(key)) => TzInfo::Zone(key),
+            None => return Err(invalid("a tzinfo with no kind")),
+        }),
+    };
+    if let Some(tz) = &tz {
+        match tz {
+            TzInfo::Fixed { offset_us, .. } if offset_us.abs() >= 86_400_000_000 => {
+                return Err(invalid(format_args!(
+                    "a UTC offset of {offset_us} microseconds (must be within ±24 hours)"
+                )));
+            }
+            TzInfo::Zone(key) if key.is_empty() => {
+                return Err(invalid("a zoneinfo zone with an empty key"));
+            }
+            _ => {}
+        }
+    }
+    if t.fold > 1 {
+        return Err(bad());
+    }
+    let time = Time {
+        hour: narrow(t.hour)?,
+        minute: narrow(t.minute)?,
+        second: narrow(t.second)?,
+        microsecond: t.microsecond,
+        tz,
+        fold: t.fold == 1,
+    };
+    if time.is_valid() {
+        Ok(time)
+    } else {
+        Err(bad())
+    }
+}
+
+#[cfg(test)]
+mod tests;

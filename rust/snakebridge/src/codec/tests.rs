@@ -1,0 +1,389 @@
+use super::*;
+use crate::reference::{NoRefs, Ref};
+use crate::test_support::{self, big, handle, s};
+use bytes::Bytes;
+
+/// Makes detached refs, as a worker connection would make bound ones.
+struct Detached;
+
+impl RefFactory for Detached {
+    fn make_ref(&self, handle: pb::RefHandle) -> Result<Ref> {
+        Ok(Ref::detached(handle))
+    }
+}
+
+fn wire(kind: Kind) -> pb::Value {
+    pb::Value { kind: Some(kind) }
+}
+
+fn decode(v: pb::Value) -> Result<Value> {
+    from_proto(v, &Detached)
+}
+
+fn decode_err(v: pb::Value) -> String {
+    let err = decode(v).unwrap_err();
+    assert!(matches!(err, Error::Serialization(_)), "{err:?}");
+    err.to_string()
+}
+
+fn time(h: u8, m: u8, s: u8, us: u32, tz: Option<TzInfo>, fold: bool) -> Time {
+    Time {
+        fold,
+        ..test_support::time(h, m, s, us, tz)
+    }
+}
+
+fn every_kind() -> Vec<Value> {
+    let d = Date {
+        year: 2024,
+        month: 2,
+        day: 29,
+    };
+    vec![
+        Value::None,
+        Value::Bool(false),
+        Value::Int(i64::MIN),
+        big("9223372036854775808"),
+        big("-9223372036854775809"),
+        big("1267650600228229401496703205376"),
+        Value::Float(-0.0),
+        Value::Float(f64::INFINITY),
+        s("héllo"),
+        Value::Bytes(Bytes::from_static(b"\x00\xff")),
+        Value::List(vec![Value::Int(1), Value::List(vec![])]),
+        Value::Tuple(vec![s("a")]),
+        Value::Set(vec![Value::Int(1), Value::Int(2)]),
+        Value::FrozenSet(vec![]),
+        Value::Dict(vec![
+            (s("a"), Value::Int(1)),
+            (
+                Value::Tuple(vec![Value::Int(1), Value::None]),
+                Value::Dict(vec![]),
+            ),
+            (Value::Int(1), Value::Float(1.0)),
+        ]),
+        Value::Complex(Complex::new(1.5, -2.0)),
+        Value::DateTime(DateTime::new(
+            d,
+            time(3, 4, 5, 6, Some(TzInfo::fixed(3_600_000_000)), false),
+        )),
+        Value::DateTime(DateTime {
+            date: d,
+            time: time(1, 30, 0, 0, Some(TzInfo::zone("America/New_York")), true),
+            utc_offset_us: Some(-18_000_000_000),
+        }),
+        Value::DateTime(DateTime::new(d, time(0, 0, 0, 0, None, false))),
+        Value::Date(d),
+        Value::Time(time(
+            23,
+            59,
+            59,
+            999_999,
+            Some(TzInfo::Fixed {
+                offset_us: -3_600_000_000,
+                name: Some("X".into()),
+            }),
+            false,
+        )),
+        Value::Time(time(0, 0, 0, 0, None, false)),
+        Value::TimeDelta(TimeDelta::new(-1, 5, 7)),
+        Value::Decimal("-0".into()),
+        Value::NdArray(NdArray::from_vec(vec![2, 2], vec![1.0f64, 2.0, 3.0, 4.0]).unwrap()),
+        Value::NdArray(NdArray::scalar(7u8)),
+        Value::NdArray(
+            NdArray::new("<U2", vec![1], Bytes::from_static(b"a\0\0\0b\0\0\0")).unwrap(),
+        ),
+        Value::Ref(Ref::detached(handle(3, "re.compile('a')"))),
+        Value::List(vec![
+            Value::Ref(Ref::detached(handle(4, "re.compile('a')"))),
+            Value::Dict(vec![(
+                s("k"),
+                Value::Ref(Ref::detached(handle(5, "re.compile('a')"))),
+            )]),
+        ]),
+    ]
+}
+
+#[test]
+fn every_kind_round_trips() {
+    for v in every_kind() {
+        let back = decode(to_proto(&v)).unwrap();
+        assert_eq!(back, v);
+        if let (Value::Ref(a), Value::Ref(b)) = (&back, &v) {
+            assert_eq!(a.handle(), b.handle());
+        }
+    }
+    let nan = decode(to_proto(&Value::Float(f64::NAN))).unwrap();
+    assert!(nan.as_f64().is_some_and(f64::is_nan));
+}
+
+#[test]
+fn wire_forms() {
+    let cases = [
+        (Value::Int(5), Kind::Int(5)),
+        (
+            big("9223372036854775808"),
+            Kind::BigInt(pb::BigInt {
+                le_bytes: Bytes::from_static(&[0, 0, 0, 0, 0, 0, 0, 0x80, 0]),
+            }),
+        ),
+        (
+            big("-9223372036854775809"),
+            Kind::BigInt(pb::BigInt {
+                le_bytes: Bytes::from_static(&[
+                    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff,
+                ]),
+            }),
+        ),
+        (
+            big("-18446744073709551616"),
+            Kind::BigInt(pb::BigInt {
+                le_bytes: Bytes::from_static(&[0, 0, 0, 0, 0, 0, 0, 0, 0xff]),
+            }),
+        ),
+        // A hand-built small BigInt still goes out canonical.
+        (Value::BigInt(5.into()), Kind::Int(5)),
+        (Value::None, Kind::None(pb::NoneValue {})),
+        (
+            Value::Time(time(1, 2, 3, 4, Some(TzInfo::zone("UTC")), true)),
+            Kind::Time(pb::Time {
+                hour: 1,
+                minute: 2,
+                second: 3,
+                microsecond: 4,
+                tz: Some(pb::TzInfo {
+                    kind: Some(pb::tz_info::Kind::Zone("UTC".into())),
+                }),
+                fold: 1,
+            }),
+        ),
+        (
+            Value::NdArray(NdArray::scalar(1i16)),
+            Kind::Ndarray(pb::NdArray {
+                dtype: "<i2".into(),
+                shape: vec![],
+                data: Bytes::from_static(&[1, 0]),
+                scalar: true,
+            }),
+        ),
+    ];
+    for (v, kind) in cases {
+        assert_eq!(to_proto(&v), wire(kind));
+    }
+}
+
+#[test]
+fn big_ints_decode_leniently() {
+    let cases: [(&[u8], Value); 5] = [
+        (&[5, 0, 0], Value::Int(5)),
+        (&[0xff, 0xff], Value::Int(-1)),
+        (&[], Value::Int(0)),
+        (
+            &[0, 0, 0, 0, 0, 0, 0, 0x80, 0, 0, 0],
+            big("9223372036854775808"),
+        ),
+        (
+            &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10],
+            big("1267650600228229401496703205376"),
+        ),
+    ];
+    for (bytes, want) in cases {
+        let v = decode(wire(Kind::BigInt(pb::BigInt {
+            le_bytes: Bytes::copy_from_slice(bytes),
+        })))
+        .unwrap();
+        assert_eq!(v, want, "{bytes:?}");
+    }
+}
+
+#[test]
+fn kwargs_encode_in_order() {
+    let kw = crate::kwargs! {"axis" => 0, "name" => "x"};
+    let got = kwargs_to_proto(&kw);
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        (got[0].name.as_str(), got[0].value.clone()),
+        ("axis", Some(wire(Kind::Int(0))))
+    );
+    assert_eq!(
+        (got[1].name.as_str(), got[1].value.clone()),
+        ("name", Some(wire(Kind::Str("x".into()))))
+    );
+    assert!(kwargs_to_proto(&Kwargs::new()).is_empty());
+    assert_eq!(
+        args_to_proto(&crate::args![1, true]),
+        vec![wire(Kind::Int(1)), wire(Kind::Bool(true))]
+    );
+}
+
+#[test]
+fn invalid_wire_values_are_rejected() {
+    let date = |year, month, day| pb::Date { year, month, day };
+    let t = |hour, minute, second, microsecond, fold| pb::Time {
+        hour,
+        minute,
+        second,
+        microsecond,
+        tz: None,
+        fold,
+    };
+    let cases: Vec<(pb::Value, &str)> = vec![
+        (pb::Value { kind: None }, "a value with no kind"),
+        (
+            wire(Kind::Date(date(2024, 13, 1))),
+            "no such date: year 2024, month 13, day 1",
+        ),
+        (wire(Kind::Date(date(2023, 2, 29))), "no such date"),
+        (wire(Kind::Date(date(0, 1, 1))), "no such date"),
+        (wire(Kind::Date(date(2024, 1, 300))), "no such date"),
+        (wire(Kind::Time(t(24, 0, 0, 0, 0))), "time out of range"),
+        (
+            wire(Kind::Time(t(1, 0, 0, 1_000_000, 0))),
+            "time out of range",
+        ),
+        (wire(Kind::Time(t(1, 0, 0, 0, 2))), "time out of range"),
+        (wire(Kind::Time(t(300, 0, 0, 0, 0))), "time out of range"),
+        (
+            wire(Kind::Time(pb::Time {
+                tz: Some(pb::TzInfo { kind: None }),
+                ..t(1, 0, 0, 0, 0)
+            })),
+            "a tzinfo with no kind",
+        ),
+        (
+            wire(Kind::Time(pb::Time {
+                tz: Some(pb::TzInfo {
+                    kind: Some(pb::tz_info::Kind::Fixed(pb::FixedOffset {
+                        offset_us: 86_400_000_000,
+                        name: None,
+                    })),
+                }),
+                ..t(1, 0, 0, 0, 0)
+            })),
+            "within ±24 hours",
+        ),
+        (
+            wire(Kind::Time(pb::Time {
+                tz: Some(pb::TzInfo {
+                    kind: Some(pb::tz_info::Kind::Zone(String::new())),
+                }),
+                ..t(1, 0, 0, 0, 0)
+            })),
+            "empty key",
+        ),
+        (
+            wire(Kind::Datetime(pb::DateTime {
+                date: None,
+                time: Some(t(0, 0, 0, 0, 0)),
+                utc_offset_us: None,
+            })),
+            "without a date",
+        ),
+        (
+            wire(Kind::Datetime(pb::DateTime {
+                date: Some(date(2024, 1, 1)),
+                time: None,
+                utc_offset_us: None,
+            })),
+            "without a time",
+        ),
+        (
+            wire(Kind::Datetime(pb::DateTime {
+                date: Some(date(2024, 1, 32)),
+                time: Some(t(0, 0, 0, 0, 0)),
+                utc_offset_us: None,
+            })),
+            "no such date",
+        ),
+        (
+            wire(Kind::Timedelta(pb::TimeDelta {
+                days: 0,
+                seconds: 86400,
+                microseconds: 0,
+            })),
+            "not normalized",
+        ),
+        (
+            wire(Kind::Timedelta(pb::TimeDelta {
+                days: 0,
+                seconds: -1,
+                microseconds: 0,
+            })),
+            "not normalized",
+        ),
+        (
+            wire(Kind::Timedelta(pb::TimeDelta {
+                days: 0,
+                seconds: 0,
+                microseconds: 1_000_000,
+            })),
+            "not normalized",
+        ),
+        (
+            wire(Kind::Dict(pb::Dict {
+                entries: vec![pb::DictEntry {
+                    key: None,
+                    value: Some(wire(Kind::Int(1))),
+                }],
+            })),
+            "a dict entry without a key",
+        ),
+        (
+            wire(Kind::Dict(pb::Dict {
+                entries: vec![pb::DictEntry {
+                    key: Some(wire(Kind::Int(1))),
+                    value: None,
+                }],
+            })),
+            "a dict entry without a value",
+        ),
+        (
+            wire(Kind::List(pb::Sequence {
+                items: vec![pb::Value { kind: None }],
+            })),
+            "a value with no kind",
+        ),
+        (
+            wire(Kind::Ndarray(pb::NdArray {
+                dtype: "<f8".into(),
+                shape: vec![2],
+                data: Bytes::from_static(&[0; 8]),
+                scalar: false,
+            })),
+            "ndarray: 8 bytes of data for dtype <f8 and shape (2,) (expected 16)",
+        ),
+        (
+            wire(Kind::Ndarray(pb::NdArray {
+                dtype: "<f8".into(),
+                shape: vec![1],
+                data: Bytes::from_static(&[0; 8]),
+                scalar: true,
+            })),
+            "ndarray: a numpy scalar with shape (1,)",
+        ),
+        (
+            wire(Kind::Ndarray(pb::NdArray {
+                dtype: "<f8".into(),
+                shape: vec![u64::MAX, 4],
+                data: Bytes::new(),
+                scalar: false,
+            })),
+            "ndarray",
+        ),
+    ];
+    for (v, want) in cases {
+        let got = decode_err(v);
+        assert!(
+            got.starts_with("serialization: invalid value from the worker: "),
+            "{got}"
+        );
+        assert!(got.contains(want), "{got:?} should contain {want:?}");
+    }
+}
+
+#[test]
+fn refs_need_a_factory() {
+    let err = from_proto(wire(Kind::Ref(handle(1, "re.compile('a')"))), &NoRefs).unwrap_err();
+    assert!(matches!(err, Error::Serialization(_)));
+    assert!(from_proto(wire(Kind::Int(1)), &NoRefs).is_ok());
+}
