@@ -163,29 +163,6 @@ fn venv_version_mismatch(pyvenv_cfg: &str, runtime: &str) -> Option<String> {
     (major_minor(&venv) != major_minor(runtime)).then_some(venv)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::venv_version_mismatch;
-
-    #[test]
-    fn venv_versions_compare_by_major_minor() {
-        let cases = [
-            ("home = /x\nversion = 3.11.2\n", "3.11.7 (main)", None),
-            ("version_info = 3.11.7\n", "3.11.7 (main)", None),
-            ("version_info = 3.12.1\n", "3.11.7 (main)", Some("3.12.1")),
-            ("version = 3.1.4\n", "3.11.7 (main)", Some("3.1.4")),
-            ("home = /x\n", "3.11.7 (main)", None),
-        ];
-        for (cfg, runtime, want) in cases {
-            assert_eq!(
-                venv_version_mismatch(cfg, runtime).as_deref(),
-                want,
-                "{cfg:?}"
-            );
-        }
-    }
-}
-
 #[cfg(unix)]
 fn path_to_cstring(path: &Path) -> Result<CString, String> {
     use std::os::unix::ffi::OsStrExt;
@@ -214,5 +191,28 @@ fn status_message(status: &ffi::PyStatus) -> String {
         (None, Some(msg)) => msg,
         (Some(func), None) => format!("{func}: failed (exit code {})", status.exitcode),
         (None, None) => format!("failed (exit code {})", status.exitcode),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::venv_version_mismatch;
+
+    #[test]
+    fn venv_versions_compare_by_major_minor() {
+        let cases = [
+            ("home = /x\nversion = 3.11.2\n", "3.11.7 (main)", None),
+            ("version_info = 3.11.7\n", "3.11.7 (main)", None),
+            ("version_info = 3.12.1\n", "3.11.7 (main)", Some("3.12.1")),
+            ("version = 3.1.4\n", "3.11.7 (main)", Some("3.1.4")),
+            ("home = /x\n", "3.11.7 (main)", None),
+        ];
+        for (cfg, runtime, want) in cases {
+            assert_eq!(
+                venv_version_mismatch(cfg, runtime).as_deref(),
+                want,
+                "{cfg:?}"
+            );
+        }
     }
 }
