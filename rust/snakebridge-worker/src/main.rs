@@ -68,8 +68,10 @@ fn run(args: Args) -> anyhow::Result<()> {
     snakebridge_python::initialize_python(args.venv_python.as_deref())
         .map_err(anyhow::Error::msg)
         .context("initializing the embedded Python interpreter")?;
+    // Calls run inline on the runtime threads below; the executor's own
+    // thread only drops released objects off the request path.
     let executor = snakebridge_python::Executor::start(snakebridge_python::ExecutorConfig {
-        threads: args.threads.max(1),
+        threads: 1,
         max_message_bytes: args.max_message_bytes,
         ..Default::default()
     });

@@ -114,8 +114,9 @@ impl pb::worker_server::Worker for WorkerService {
         request: Request<pb::CallRequest>,
     ) -> Result<Response<pb::CallResponse>, Status> {
         self.check_ready()?;
+        // Inline on this runtime thread, which holds a Python thread state.
         Ok(Response::new(
-            self.executor.call(request.into_inner()).await,
+            self.executor.call_blocking(request.into_inner()),
         ))
     }
 
