@@ -3,11 +3,13 @@
 //! Run it with `./tools/quickstart.sh` (sets up the managed venv first), or
 //! `cargo run -p snakebridge-examples --example quickstart` once it exists.
 
-use snakebridge::{Bridge, BridgeConfig, Bytes, NdArray, Value, args, kwargs};
+use snakebridge::{Bridge, Bytes, NdArray, Value, args, kwargs};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let py = Bridge::new(BridgeConfig::default().workers(2))?;
+    // snakebridge.toml (found by walking up) names the venv and the pool;
+    // `snakebridge setup` made the venv. Workers start on first use.
+    let py = Bridge::from_config()?;
 
     // Plain calls: exact values both ways.
     let root: f64 = py.call("math", "sqrt", args![16]).await?.extract()?;

@@ -2,9 +2,13 @@
 # Runs every check and test: formatting, lints, the Rust tests against real
 # worker processes, and doc tests. CI runs exactly this (.ci/run).
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+step() { echo; echo "==> $*"; }
+step "snakebridge setup (managed venv from snakebridge.toml)"
 "$ROOT/tools/setup-venv.sh"
 cd "$ROOT"
-step() { echo; echo "==> $*"; }
+step "snakebridge setup --check / verify"
+"$ROOT/target/debug/snakebridge" setup --check --config "$ROOT/snakebridge.toml"
+"$ROOT/target/debug/snakebridge" verify --config "$ROOT/snakebridge.toml"
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
@@ -13,3 +17,9 @@ step "cargo build (binaries the tests spawn)"
 cargo build --workspace --quiet
 step "cargo test"
 cargo test --workspace --quiet
+step "pytest (python/)"
+if compgen -G "$ROOT/python/tests/test_*.py" >/dev/null; then
+    "$SNAKEBRIDGE_VENV/bin/python" -m pytest -q -W error "$ROOT/python/tests"
+else
+    echo "no Python tests yet"
+fi

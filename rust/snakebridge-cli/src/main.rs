@@ -4,6 +4,9 @@
 //! snakebridge call math sqrt 16                 # 4.0
 //! snakebridge call builtins round 1.23456 --kwargs '{"ndigits": 2}'
 //! snakebridge call os.path join '"a"' '"b"'      # each ARG is JSON
+//! snakebridge setup                             # venv + packages of snakebridge.toml, writes snakebridge.lock
+//! snakebridge setup --check                     # differences only, installs nothing
+//! snakebridge verify --strict                   # the lock's hardware against this machine's
 //! ```
 //! Results print as one JSON line on stdout (the tagged JSON view of
 //! `snakebridge::json`). A Python exception exits with status 1 and prints
@@ -11,6 +14,9 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod setup;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -31,6 +37,10 @@ struct Cli {
 enum Command {
     /// Call MODULE.FUNCTION with JSON arguments and print the result as JSON.
     Call(CallArgs),
+    /// Create the managed venv from snakebridge.toml and write snakebridge.lock.
+    Setup(setup::SetupArgs),
+    /// Check the lock's platform and hardware (CUDA, ROCm, MPS, CPU) against this machine.
+    Verify(verify::VerifyArgs),
 }
 
 #[derive(clap::Args)]
@@ -52,6 +62,18 @@ struct CallArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Call(args) => return call_main(args),
+        Command::Setup(args) => setup::run(args),
+        Command::Verify(args) => verify::run(args),
+    };
+    outcome.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::from(1)
+    })
+}
+
+fn call_main(args: CallArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -60,9 +82,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&Error::Config(e.to_string())),
     };
-    match cli.command {
-        Command::Call(args) => runtime.block_on(call(args)),
-    }
+    runtime.block_on(call(args))
 }
 
 async fn call(args: CallArgs) -> ExitCode {

@@ -62,6 +62,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    tune_malloc();
     if args.exit_on_stdin_eof {
         watch_stdin();
     }
@@ -93,6 +94,21 @@ fn run(args: Args) -> anyhow::Result<()> {
         args.max_message_bytes,
         args.slot,
     ))
+}
+
+/// Keeps large buffers in the heap instead of mapping and unmapping them on
+/// every call: with glibc's defaults each multi-MiB argument or result is a
+/// fresh mmap that page-faults on first touch, which halved the throughput
+/// of 8 MiB arrays (docs/performance.md). Freed memory above 256 MiB is
+/// still returned to the system.
+fn tune_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; it is called before
+    // any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+    }
 }
 
 /// Exits the process when stdin closes: the host holds the write end, and the

@@ -38,7 +38,10 @@ pub(crate) async fn serve(
     );
     use std::io::Write;
     std::io::stdout().flush()?;
+    // Large flow-control windows, as on the host side (16 MiB per stream).
     tonic::transport::Server::builder()
+        .initial_stream_window_size(Some(16 << 20))
+        .initial_connection_window_size(Some(32 << 20))
         .add_service(server)
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown_signal())
         .await?;

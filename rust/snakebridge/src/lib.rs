@@ -38,15 +38,19 @@ mod codec;
 mod config;
 mod convert;
 mod error;
+mod from_config;
 pub mod json;
 mod macros;
 mod pool;
+mod private;
 mod process;
 mod reference;
+mod script;
 mod session;
 mod slot;
 #[cfg(test)]
 pub(crate) mod test_support;
+pub mod testing;
 mod value;
 
 pub use bridge::{Bridge, WorkerHealth, WorkerInfo};
@@ -57,7 +61,9 @@ pub use convert::{FromValue, IntoValue, Serde};
 pub use error::{Error, PythonException, Result};
 /// Arbitrary-precision integers, as in [`Value::BigInt`].
 pub use num_bigint::BigInt;
+pub use private::{__private, default_bridge, set_default_bridge};
 pub use reference::Ref;
+pub use script::{script, script_with};
 pub use session::Session;
 pub use value::{
     Complex, Date, DateTime, Element, Kwargs, NdArray, Time, TimeDelta, TzInfo, Value,

@@ -1,0 +1,323 @@
+//! The introspection IR, version 1: what `python/snakebridge/introspect.py`
+//! emits and the renderer reads. The schema is documented in `docs/ir.md`.
+//!
+//! The IR is a versioned contract: [`Ir::from_json`] refuses any
+//! `ir_version` other than [`IR_VERSION`], and unknown fields, so that an
+//! introspector and a renderer that disagree fail loudly instead of
+//! generating wrong code.
+
+use serde::{Deserialize, Serialize};
+
+/// The IR version this crate reads and writes.
+pub const IR_VERSION: u32 = 1;
+
+/// Why an IR document could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum IrError {
+    /// The document has no integer `ir_version` field.
+    #[error("not a SnakeBridge IR document: no integer `ir_version` field")]
+    MissingVersion,
+    /// The document is of a version this crate does not know.
+    #[error(
+        "unsupported IR version {found}: this snakebridge-codegen reads version {supported}; \
+         regenerate the IR with the introspect.py that ships with this crate"
+    )]
+    UnsupportedVersion {
+        /// The version found in the document.
+        found: u64,
+        /// The version this crate reads.
+        supported: u32,
+    },
+    /// The document is not valid JSON, or does not match the schema.
+    #[error("invalid IR (version {IR_VERSION}): {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// One introspected package: its root module and any submodules.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ir {
+    /// Always [`IR_VERSION`].
+    pub ir_version: u32,
+    /// The module given to `--module`, e.g. `numpy`.
+    pub package: String,
+    /// The distribution version (`importlib.metadata`), else `__version__`.
+    pub version: Option<String>,
+    /// The options introspection ran with.
+    pub options: Options,
+    /// The root module first, then submodules sorted by name.
+    pub modules: Vec<Module>,
+    /// What could not be introspected (a submodule import, a lazy export).
+    pub errors: Vec<IntrospectionError>,
+}
+
+/// Introspection options, recorded for caching and review.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// Every public submodule was walked.
+    pub all_submodules: bool,
+    /// Only `__all__` where a module has one.
+    pub public_api: bool,
+    /// Submodules asked for explicitly (absolute names).
+    pub submodules: Vec<String>,
+}
+
+/// One module (or submodule).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Module {
+    /// Absolute dotted name.
+    pub name: String,
+    /// The module docstring.
+    pub doc: Option<String>,
+    /// Callables that are not classes, sorted by name.
+    pub functions: Vec<Callable>,
+    /// Classes, sorted by name.
+    pub classes: Vec<Class>,
+    /// Other values (constants), sorted by name.
+    pub attributes: Vec<Attribute>,
+    /// Child modules reachable as attributes (not necessarily introspected).
+    pub submodules: Vec<String>,
+    /// The module defines `__all__`.
+    pub has_all: bool,
+    /// A `.pyi` stub was found for the module.
+    pub stub: bool,
+}
+
+/// Where a callable's parameter list (names, kinds, defaults) came from, best first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureTier {
+    /// `inspect.signature` of Python code (or an explicit `__signature__`).
+    Runtime,
+    /// `inspect.signature` from a C function's `__text_signature__`.
+    TextSignature,
+    /// Only `typing.get_type_hints`: names and types, no kinds or defaults.
+    RuntimeHints,
+    /// A `.pyi` stub (bundled, or a `*-stubs` / `types-*` package).
+    Stub,
+    /// Nothing: `(*args, **kwargs)`.
+    Variadic,
+}
+
+impl SignatureTier {
+    /// The name used in the IR and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureTier::Runtime => "runtime",
+            SignatureTier::TextSignature => "text_signature",
+            SignatureTier::RuntimeHints => "runtime_hints",
+            SignatureTier::Stub => "stub",
+            SignatureTier::Variadic => "variadic",
+        }
+    }
+}
+
+/// Where a callable's annotations came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnnotationSource {
+    /// Runtime annotations (resolved with `typing.get_type_hints`).
+    Runtime,
+    /// A stub: stubs win over runtime annotations where both exist.
+    Stub,
+    /// No annotations at all.
+    None,
+}
+
+/// How a callable is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallableKind {
+    /// A module-level callable.
+    Function,
+    /// An instance method (`self` already dropped).
+    Method,
+    /// A `@staticmethod`.
+    Staticmethod,
+    /// A `@classmethod` (`cls` already dropped).
+    Classmethod,
+    /// A class's constructor (`inspect.signature(cls)`).
+    Constructor,
+}
+
+/// A function, method or constructor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Callable {
+    /// The Python name (may be a Rust keyword or not an identifier at all).
+    pub name: String,
+    /// How it is reached.
+    pub kind: CallableKind,
+    /// The docstring (`inspect.getdoc`; the stub's when the runtime has none).
+    pub doc: Option<String>,
+    /// Where the parameter list came from.
+    pub signature_tier: SignatureTier,
+    /// Why better tiers failed, e.g. `runtime: no signature found for builtin`.
+    pub fallback_reasons: Vec<String>,
+    /// Where the annotations came from.
+    pub annotations_from: AnnotationSource,
+    /// Parameters in signature order (`self`/`cls` dropped for methods).
+    pub parameters: Vec<Parameter>,
+    /// The return annotation (a union over overloads).
+    pub returns: Option<String>,
+    /// Every stub overload, when the stub has two or more.
+    pub overloads: Vec<Overload>,
+    /// `async def`.
+    pub is_async: bool,
+}
+
+/// One `@overload` of a stub.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overload {
+    /// Parameters as the stub declares them (defaults are usually `...`).
+    pub parameters: Vec<Parameter>,
+    /// The return annotation.
+    pub returns: Option<String>,
+}
+
+/// The five kinds of Python parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamKind {
+    /// Before `/`.
+    PositionalOnly,
+    /// Positional or by name.
+    PositionalOrKeyword,
+    /// `*args`.
+    VarPositional,
+    /// After `*` or `*args`.
+    KeywordOnly,
+    /// `**kwargs`.
+    VarKeyword,
+}
+
+/// One parameter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parameter {
+    /// The Python name.
+    pub name: String,
+    /// Its kind.
+    pub kind: ParamKind,
+    /// `None` when required (or variadic).
+    pub default: Option<DefaultValue>,
+    /// The annotation as source text (`int | None`, `ArrayLike`).
+    pub annotation: Option<String>,
+}
+
+impl Parameter {
+    /// Required: a positional or keyword-only parameter without a default.
+    pub fn is_required(&self) -> bool {
+        self.default.is_none()
+            && !matches!(self.kind, ParamKind::VarPositional | ParamKind::VarKeyword)
+    }
+}
+
+/// A default value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultValue {
+    /// `value` holds the default (None, bool, int, finite float or str).
+    pub literal: bool,
+    /// `repr()` of the default, memory addresses removed.
+    pub repr: String,
+    /// The default as JSON when `literal`, else `null`.
+    pub value: serde_json::Value,
+}
+
+/// A class.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Class {
+    /// The name in its module's namespace.
+    pub name: String,
+    /// Where the class is defined (`module.Qualname`).
+    pub python_path: String,
+    /// The class's own docstring.
+    pub doc: Option<String>,
+    /// Direct bases other than `object`.
+    pub bases: Vec<String>,
+    /// The constructor's signature.
+    pub constructor: Callable,
+    /// Public methods, inherited ones included, sorted by name.
+    pub methods: Vec<Callable>,
+    /// Properties and descriptors.
+    pub properties: Vec<Property>,
+    /// Class-level values.
+    pub attributes: Vec<Attribute>,
+    /// Protocol dunders the class defines (`__len__`, `__iter__`, ...).
+    pub dunders: Vec<String>,
+    /// More public methods existed than the introspector keeps.
+    pub methods_truncated: bool,
+}
+
+/// A property (or a C-level getset/member descriptor).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Property {
+    /// The Python name.
+    pub name: String,
+    /// Its docstring.
+    pub doc: Option<String>,
+    /// The getter's return annotation.
+    pub annotation: Option<String>,
+    /// No setter.
+    pub readonly: bool,
+}
+
+/// A module or class value that is not callable.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attribute {
+    /// The Python name.
+    pub name: String,
+    /// The value's type (`float`, `numpy.dtype`).
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// `value` holds the value.
+    pub literal: bool,
+    /// The value as JSON when `literal`, else `null`.
+    pub value: serde_json::Value,
+    /// The stub's annotation, if any.
+    pub annotation: Option<String>,
+}
+
+/// Something introspection could not do; recorded, not fatal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntrospectionError {
+    /// The module concerned.
+    pub module: String,
+    /// The attribute concerned, if any.
+    pub name: Option<String>,
+    /// `import` or `getattr`.
+    pub stage: String,
+    /// `ExceptionType: message`.
+    pub error: String,
+}
+
+impl Ir {
+    /// Parses an IR document, refusing versions other than [`IR_VERSION`].
+    pub fn from_json(text: &str) -> Result<Ir, IrError> {
+        let raw: serde_json::Value = serde_json::from_str(text)?;
+        let found = raw
+            .get("ir_version")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or(IrError::MissingVersion)?;
+        if found != u64::from(IR_VERSION) {
+            return Err(IrError::UnsupportedVersion {
+                found,
+                supported: IR_VERSION,
+            });
+        }
+        Ok(serde_json::from_value(raw)?)
+    }
+
+    /// The root module (introspection always emits it first).
+    pub fn root(&self) -> Option<&Module> {
+        self.modules.first()
+    }
+}

@@ -1,0 +1,28 @@
+//! SnakeBridge code generation: the introspection IR (JSON, see
+//! `docs/ir.md`) to typed Rust wrappers over `::snakebridge::__private`.
+//!
+//! Pure: no I/O, no Python. The build-time front ends (build.rs helper,
+//! CLI) run `introspect.py`, hand its output to [`render`], and write the
+//! result.
+//!
+//! # Example
+//! ```
+//! let ir = snakebridge_codegen::Ir::from_json(
+//!     r#"{"ir_version": 1, "package": "m", "version": null, "errors": [],
+//!         "options": {"all_submodules": false, "public_api": false, "submodules": []},
+//!         "modules": [{"name": "m", "doc": null, "functions": [], "classes": [],
+//!                      "attributes": [], "submodules": [], "has_all": false, "stub": false}]}"#,
+//! )?;
+//! let source = snakebridge_codegen::render(&ir);
+//! assert!(source.contains("pub mod m"));
+//! # Ok::<(), snakebridge_codegen::IrError>(())
+//! ```
+
+mod docs;
+pub mod ir;
+mod names;
+mod render;
+mod types;
+
+pub use ir::{IR_VERSION, Ir, IrError};
+pub use render::render;

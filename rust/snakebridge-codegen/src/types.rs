@@ -1,0 +1,242 @@
+//! Python annotations (source text) to Rust return types.
+//!
+//! int -> `i64`, float -> `f64`, str -> `String`, bool, bytes -> `Bytes`,
+//! None -> `()`, `list[T]`/`Sequence[T]` -> `Vec<T>`, `dict[K, V]` ->
+//! `HashMap<K, V>`, `tuple[A, B]` -> `(A, B)`, `tuple[T, ...]` -> `Vec<T>`,
+//! `Optional[T]` / `T | None` -> `Option<T>`, a class of the same module ->
+//! its wrapper; other unions and everything else -> `Value`.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// A parsed annotation: a dotted name with optional subscripts, or a union.
+#[derive(Debug, PartialEq)]
+enum Ann {
+    Name(String, Vec<Ann>),
+    Union(Vec<Ann>),
+    Ellipsis,
+}
+
+/// The Rust type for an annotation; `lookup` maps a class name of the
+/// module being rendered to its wrapper type.
+pub(crate) fn rust_type(
+    annotation: Option<&str>,
+    lookup: &dyn Fn(&str) -> Option<TokenStream>,
+) -> TokenStream {
+    let parsed = annotation.and_then(|a| Parser::new(a).parse_all());
+    match parsed {
+        Some(ann) => map(&ann, lookup),
+        None => value(),
+    }
+}
+
+fn value() -> TokenStream {
+    quote!(::snakebridge::__private::Value)
+}
+
+fn map(ann: &Ann, lookup: &dyn Fn(&str) -> Option<TokenStream>) -> TokenStream {
+    match ann {
+        Ann::Union(members) => {
+            let (none, rest): (Vec<&Ann>, Vec<&Ann>) = members
+                .iter()
+                .partition(|m| matches!(m, Ann::Name(n, _) if is_none(n)));
+            match (none.is_empty(), rest.as_slice()) {
+                (false, [one]) => {
+                    let inner = map(one, lookup);
+                    quote!(::core::option::Option<#inner>)
+                }
+                _ => value(),
+            }
+        }
+        Ann::Ellipsis => value(),
+        Ann::Name(name, args) => named(name, args, lookup),
+    }
+}
+
+fn is_none(name: &str) -> bool {
+    matches!(name, "None" | "NoneType" | "types.NoneType")
+}
+
+fn named(name: &str, args: &[Ann], lookup: &dyn Fn(&str) -> Option<TokenStream>) -> TokenStream {
+    let base = name
+        .strip_prefix("builtins.")
+        .or_else(|| name.strip_prefix("typing."))
+        .or_else(|| name.strip_prefix("collections.abc."))
+        .unwrap_or(name);
+    let arg = |i: usize| args.get(i).map_or_else(value, |a| map(a, lookup));
+    match (base, args.len()) {
+        ("int", 0) => quote!(i64),
+        ("float", 0) => quote!(f64),
+        ("str", 0) => quote!(::std::string::String),
+        ("bool", 0) => quote!(bool),
+        ("bytes", 0) => quote!(::snakebridge::__private::Bytes),
+        (n, 0) if is_none(n) => quote!(()),
+        ("list" | "List" | "Sequence" | "MutableSequence", 1) => {
+            let t = arg(0);
+            quote!(::std::vec::Vec<#t>)
+        }
+        ("dict" | "Dict" | "Mapping" | "MutableMapping", 2) => {
+            let (k, v) = (arg(0), arg(1));
+            if is_hashable(&args[0]) {
+                quote!(::std::collections::HashMap<#k, #v>)
+            } else {
+                value()
+            }
+        }
+        ("tuple" | "Tuple", 2) if args[1] == Ann::Ellipsis => {
+            let t = arg(0);
+            quote!(::std::vec::Vec<#t>)
+        }
+        ("tuple" | "Tuple", 1..=8) if !args.contains(&Ann::Ellipsis) => {
+            let items = args.iter().map(|a| map(a, lookup));
+            quote!((#(#items,)*))
+        }
+        ("Optional", 1) => {
+            let t = arg(0);
+            quote!(::core::option::Option<#t>)
+        }
+        ("Union", _) => map(&Ann::Union(args.iter().map(clone_ann).collect()), lookup),
+        (n, 0) => lookup(n).unwrap_or_else(value),
+        _ => value(),
+    }
+}
+
+fn is_hashable(key: &Ann) -> bool {
+    matches!(key, Ann::Name(n, a) if a.is_empty() && matches!(n.as_str(), "str" | "int" | "bool"))
+}
+
+fn clone_ann(a: &Ann) -> Ann {
+    match a {
+        Ann::Name(n, args) => Ann::Name(n.clone(), args.iter().map(clone_ann).collect()),
+        Ann::Union(m) => Ann::Union(m.iter().map(clone_ann).collect()),
+        Ann::Ellipsis => Ann::Ellipsis,
+    }
+}
+
+/// A tiny recursive-descent parser over annotation text.
+struct Parser<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn new(text: &'a str) -> Self {
+        let text = text.trim();
+        let text = text
+            .strip_prefix(['\'', '"'])
+            .and_then(|t| t.strip_suffix(['\'', '"']))
+            .unwrap_or(text);
+        Parser { text, pos: 0 }
+    }
+
+    fn parse_all(mut self) -> Option<Ann> {
+        let ann = self.union()?;
+        self.skip_ws();
+        (self.pos == self.text.len()).then_some(ann)
+    }
+
+    fn skip_ws(&mut self) {
+        while self.text[self.pos..].starts_with(' ') {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, token: &str) -> bool {
+        self.skip_ws();
+        let found = self.text[self.pos..].starts_with(token);
+        if found {
+            self.pos += token.len();
+        }
+        found
+    }
+
+    fn union(&mut self) -> Option<Ann> {
+        let mut members = vec![self.atom()?];
+        while self.eat("|") {
+            members.push(self.atom()?);
+        }
+        Some(if members.len() == 1 {
+            members.remove(0)
+        } else {
+            Ann::Union(members)
+        })
+    }
+
+    fn atom(&mut self) -> Option<Ann> {
+        if self.eat("...") {
+            return Some(Ann::Ellipsis);
+        }
+        self.skip_ws();
+        let rest = &self.text[self.pos..];
+        let len = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+            .unwrap_or(rest.len());
+        if len == 0 {
+            return None;
+        }
+        let name = rest[..len].to_string();
+        self.pos += len;
+        let mut args = Vec::new();
+        if self.eat("[") && !self.eat("]") {
+            loop {
+                if self.eat("[") {
+                    // Callable[[A, B], R]: give up on the argument list.
+                    while !self.eat("]") {
+                        self.union()?;
+                        self.eat(",");
+                    }
+                    args.push(Ann::Ellipsis);
+                } else {
+                    args.push(self.union()?);
+                }
+                if self.eat("]") {
+                    break;
+                }
+                if !self.eat(",") {
+                    return None;
+                }
+            }
+        }
+        Some(Ann::Name(name, args))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(annotation: &str, expected: &str) {
+        let lookup = |n: &str| (n == "Counter").then(|| quote!(Counter));
+        let got = rust_type(Some(annotation), &lookup)
+            .to_string()
+            .replace(' ', "");
+        assert_eq!(got, expected.replace(' ', ""), "{annotation}");
+    }
+
+    #[test]
+    fn annotations_map_to_rust_types() {
+        check("int", "i64");
+        check("float", "f64");
+        check("str", "::std::string::String");
+        check("builtins.bool", "bool");
+        check("bytes", "::snakebridge::__private::Bytes");
+        check("None", "()");
+        check("list[int]", "::std::vec::Vec<i64>");
+        check("List[str]", "::std::vec::Vec<::std::string::String>");
+        check(
+            "dict[str, float]",
+            "::std::collections::HashMap<::std::string::String, f64>",
+        );
+        check("dict[object, int]", "::snakebridge::__private::Value");
+        check("tuple[int, str]", "(i64, ::std::string::String,)");
+        check("tuple[int, ...]", "::std::vec::Vec<i64>");
+        check("Optional[int]", "::core::option::Option<i64>");
+        check("int | None", "::core::option::Option<i64>");
+        check("typing.Union[int, None]", "::core::option::Option<i64>");
+        check("int | str", "::snakebridge::__private::Value");
+        check("'Counter'", "Counter");
+        check("ArrayLike", "::snakebridge::__private::Value");
+        check("Callable[[int], str]", "::snakebridge::__private::Value");
+        check("list[", "::snakebridge::__private::Value");
+    }
+}

@@ -1,0 +1,212 @@
+//! snakebridge.toml: every option parses; every bad input names file:line:column.
+
+use std::path::Path;
+
+use snakebridge_env::{Config, Generate, SignatureTier, Submodules, VersionSpec};
+
+fn parse(text: &str) -> Result<Config, String> {
+    Config::parse(text, Path::new("/p/snakebridge.toml")).map_err(|e| e.to_string())
+}
+
+/// The error message for `text`.
+fn check_error(text: &str, expected: &str) {
+    let error = parse(text).expect_err("should fail");
+    assert_eq!(error, expected, "for input:\n{text}");
+}
+
+#[test]
+fn every_option_parses() {
+    let config = parse(
+        r#"
+[python]
+interpreter = "/usr/bin/python3.12"
+venv = "env/py"
+
+[pools.default]
+size = 2
+threads = 8
+env = { OMP_NUM_THREADS = "1" }
+
+[pools.gpu]
+size = 1
+
+[packages]
+json = "stdlib"
+numpy = "2.4.6"
+pandas = { version = ">=2.2,<3", pypi_package = "pandas", extras = ["performance", "excel"], include = ["read_csv"], exclude = ["read_pickle"], submodules = ["io", "api"], public_api = true, generate = "all", streaming = ["read_csv_chunks"], min_signature_tier = "text_signature" }
+scipy = { version = "~=1.14", submodules = true }
+"#,
+    )
+    .unwrap();
+    assert_eq!(config.interpreter.as_deref(), Some("/usr/bin/python3.12"));
+    assert_eq!(config.venv, Path::new("/p/env/py"));
+    assert_eq!(config.pool("default").size, Some(2));
+    assert_eq!(config.pool("default").threads, Some(8));
+    assert_eq!(config.pool("default").env["OMP_NUM_THREADS"], "1");
+    assert_eq!(config.pool("gpu").size, Some(1));
+    assert_eq!(config.pool("missing").size, None);
+    assert_eq!(
+        config.requirements(),
+        [
+            "numpy==2.4.6",
+            "pandas[performance,excel]>=2.2,<3",
+            "scipy~=1.14"
+        ]
+    );
+    let pandas = &config.packages[2];
+    assert_eq!(pandas.include, ["read_csv"]);
+    assert_eq!(pandas.exclude, ["read_pickle"]);
+    assert_eq!(
+        pandas.submodules,
+        Submodules::Only(vec!["io".into(), "api".into()])
+    );
+    assert!(pandas.public_api);
+    assert_eq!(pandas.generate, Generate::All);
+    assert_eq!(pandas.streaming, ["read_csv_chunks"]);
+    assert_eq!(
+        pandas.min_signature_tier,
+        Some(SignatureTier::TextSignature)
+    );
+    assert_eq!(pandas.location, "/p/snakebridge.toml:17:10");
+    assert_eq!(config.packages[0].version, VersionSpec::Stdlib);
+    assert_eq!(config.packages[3].submodules, Submodules::All(true));
+    assert_eq!(config.lock_path(), Path::new("/p/snakebridge.lock"));
+}
+
+#[test]
+fn defaults() {
+    let config = parse("").unwrap();
+    assert_eq!(config.venv, Path::new("/p/.snakebridge/venv"));
+    assert!(config.packages.is_empty());
+    assert_eq!(config.packages.len(), 0);
+    assert_eq!(config.pools.len(), 0);
+}
+
+#[test]
+fn env_hash_follows_requirements_and_interpreter_only() {
+    let base = parse("[packages]\nnumpy = \"2.4.6\"\n").unwrap().env_hash();
+    let pools = parse("[pools.default]\nsize = 3\n[packages]\nnumpy = \"2.4.6\"\n").unwrap();
+    let codegen =
+        parse("[packages]\nnumpy = { version = \"2.4.6\", generate = \"all\" }\n").unwrap();
+    assert_eq!(pools.env_hash(), base);
+    assert_eq!(codegen.env_hash(), base);
+    assert_ne!(
+        parse("[packages]\nnumpy = \"2.4.5\"\n").unwrap().env_hash(),
+        base
+    );
+    let interp =
+        parse("[python]\ninterpreter = \"python3.12\"\n[packages]\nnumpy = \"2.4.6\"\n").unwrap();
+    assert_ne!(interp.env_hash(), base);
+}
+
+#[test]
+fn malformed_toml() {
+    check_error(
+        "[packages]\nnumpy = \"2.4.6\nscipy = \"1\"\n",
+        "/p/snakebridge.toml:2:15: invalid basic string, expected `\"`",
+    );
+    check_error(
+        "[packages\n",
+        "/p/snakebridge.toml:1:10: unclosed table, expected `]`",
+    );
+}
+
+#[test]
+fn unknown_keys() {
+    check_error(
+        "[pythn]\n",
+        "/p/snakebridge.toml:1:2: unknown field `pythn`, expected one of `python`, `pools`, `packages`",
+    );
+    check_error(
+        "[python]\nvenv = \"v\"\ninterpeter = \"python3\"\n",
+        "/p/snakebridge.toml:3:1: unknown field `interpeter`, expected `interpreter` or `venv`",
+    );
+    check_error(
+        "[packages]\nnumpy = { version = \"2\", extra = [\"x\"] }\n",
+        "/p/snakebridge.toml:2:26: unknown field `extra`, expected one of `version`, `pypi_package`, `extras`, `include`, `exclude`, `submodules`, `public_api`, `generate`, `streaming`, `min_signature_tier`",
+    );
+    check_error(
+        "[pools.default]\nworkers = 2\n",
+        "/p/snakebridge.toml:2:1: unknown field `workers`, expected one of `size`, `threads`, `env`",
+    );
+}
+
+#[test]
+fn bad_values() {
+    check_error(
+        "[packages]\nnumpy = { version = \"2\", generate = \"some\" }\n",
+        "/p/snakebridge.toml:2:37: unknown variant `some`, expected `used` or `all`",
+    );
+    check_error(
+        "[packages]\nnumpy = { version = \"2\", min_signature_tier = \"best\" }\n",
+        "/p/snakebridge.toml:2:47: unknown variant `best`, expected one of `runtime`, `text_signature`, `runtime_hints`, `stub`, `stubgen`, `variadic`",
+    );
+    check_error(
+        "[packages]\nnumpy = { version = \"2\", submodules = \"yes\" }\n",
+        "/p/snakebridge.toml:2:39: true, false, or a list of submodule names",
+    );
+    check_error(
+        "[packages]\nnumpy = 2\n",
+        "/p/snakebridge.toml:2:9: invalid type: integer `2`, expected a version (\"2.4.6\", \">=2.0\"), \"stdlib\", or a table { version = \"2.4.6\", ... }",
+    );
+    check_error(
+        "[packages]\nnumpy = \"latest\"\n",
+        "/p/snakebridge.toml:2:9: package `numpy`: `latest` is not a version; write \"2.4.6\", \">=2.0,<3\", \"~=2.4\" or \"stdlib\"",
+    );
+    check_error(
+        "[packages]\nnumpy = { extras = [\"x\"] }\n",
+        "/p/snakebridge.toml:2:9: package `numpy` has no version: write `numpy = { version = \"1.2.3\" }`, or \"stdlib\"",
+    );
+    check_error(
+        "[packages]\n\"num py\" = \"1\"\n",
+        "/p/snakebridge.toml:2:12: package name `num py` is not a valid Python package name (letters, digits, `.`, `_`, `-`)",
+    );
+    check_error(
+        "[packages]\njson = { version = \"stdlib\", extras = [\"x\"] }\n",
+        "/p/snakebridge.toml:2:8: package `json` is \"stdlib\" and cannot have pypi_package or extras",
+    );
+    check_error(
+        "[pools.default]\nsize = 0\n",
+        "/p/snakebridge.toml:2:8: must be at least 1",
+    );
+}
+
+#[test]
+fn version_specifiers() {
+    for (input, expected) in [
+        ("2.4.6", "x==2.4.6"),
+        ("==2.4.6", "x==2.4.6"),
+        (">=2.0", "x>=2.0"),
+        (">=2.0, <3", "x>=2.0,<3"),
+        ("~=2.4", "x~=2.4"),
+        ("!=1.0", "x!=1.0"),
+        ("2.*", "x==2.*"),
+        ("1.0rc1", "x==1.0rc1"),
+    ] {
+        let config = parse(&format!("[packages]\nx = \"{input}\"\n")).unwrap();
+        assert_eq!(config.requirements(), [expected], "for {input}");
+    }
+}
+
+#[test]
+fn discovery_walks_up() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("snakebridge.toml"),
+        "[packages]\nnumpy = \"2.4.6\"\n",
+    )
+    .unwrap();
+    let deep = dir.path().join("a/b/c");
+    std::fs::create_dir_all(&deep).unwrap();
+    let config = Config::discover_from(&deep).unwrap();
+    assert_eq!(config.path, dir.path().join("snakebridge.toml"));
+    let empty = tempfile::tempdir().unwrap();
+    let error = Config::discover_from(empty.path()).unwrap_err().to_string();
+    assert_eq!(
+        error,
+        format!(
+            "no snakebridge.toml in {} or any parent directory; create one (see docs/configuration.md) or pass --config PATH",
+            empty.path().display()
+        )
+    );
+}

@@ -1,0 +1,139 @@
+//! `BridgeConfig` and `Bridge` from `snakebridge.toml` and its managed venv.
+
+use std::path::Path;
+
+use snakebridge_env::{Config, Lock, Venv};
+
+use crate::bridge::Bridge;
+use crate::config::BridgeConfig;
+use crate::error::{Error, Result};
+
+impl BridgeConfig {
+    /// The configuration of `snakebridge.toml` at `path`: its venv and its
+    /// `[pools.default]` (size, threads, env).
+    ///
+    /// Fails with [`Error::Config`] naming `snakebridge setup` when the venv
+    /// is missing, or stale: no lock, a lock made from another config, or a
+    /// venv whose Python differs from the lock's.
+    ///
+    /// ```no_run
+    /// use snakebridge::{Bridge, BridgeConfig};
+    /// # async fn demo() -> snakebridge::Result<()> {
+    /// let config = BridgeConfig::from_file("snakebridge.toml")?.workers(1);
+    /// let py = Bridge::new(config)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_file(path: impl AsRef<Path>) -> Result<BridgeConfig> {
+        let config = Config::load(path.as_ref()).map_err(config_error)?;
+        BridgeConfig::from_env_config(&config, "default")
+    }
+
+    /// [`BridgeConfig::from_file`] on the nearest `snakebridge.toml`, from the
+    /// working directory upwards.
+    pub fn discover() -> Result<BridgeConfig> {
+        let config = Config::discover().map_err(config_error)?;
+        BridgeConfig::from_env_config(&config, "default")
+    }
+
+    /// The configuration of one `[pools.<name>]` of a parsed config.
+    pub fn from_env_config(config: &Config, pool: &str) -> Result<BridgeConfig> {
+        ensure_fresh(config)?;
+        let settings = config.pool(pool);
+        let mut bridge = BridgeConfig::default().venv(&config.venv);
+        if let Some(size) = settings.size {
+            bridge = bridge.workers(size);
+        }
+        if let Some(threads) = settings.threads {
+            bridge = bridge.threads_per_worker(threads);
+        }
+        for (key, value) in settings.env {
+            bridge = bridge.env(key, value);
+        }
+        Ok(bridge)
+    }
+}
+
+impl Bridge {
+    /// A bridge for the nearest `snakebridge.toml` and its managed venv
+    /// ([`BridgeConfig::discover`]). Must be called inside a tokio runtime.
+    ///
+    /// ```no_run
+    /// use snakebridge::{args, Bridge};
+    /// # async fn demo() -> snakebridge::Result<()> {
+    /// let py = Bridge::from_config()?;
+    /// let mean: f64 = py.call("statistics", "mean", args![vec![1, 2, 3]]).await?.extract()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_config() -> Result<Bridge> {
+        Bridge::new(BridgeConfig::discover()?)
+    }
+}
+
+/// The nearest `snakebridge.toml`'s configuration, or the defaults when
+/// there is none (a bad or stale one is an error).
+pub(crate) fn discover_or_default() -> Result<BridgeConfig> {
+    match Config::discover() {
+        Ok(config) => BridgeConfig::from_env_config(&config, "default"),
+        Err(snakebridge_env::EnvError::ConfigNotFound { .. }) => Ok(BridgeConfig::default()),
+        Err(e) => Err(config_error(e)),
+    }
+}
+
+/// Refuses a venv that `snakebridge setup` did not make from this config.
+fn ensure_fresh(config: &Config) -> Result<()> {
+    let setup = format!("run `snakebridge setup` (in {})", config.dir().display());
+    let lock_path = config.lock_path();
+    let lock = Lock::read(&lock_path).map_err(config_error)?;
+    let Some(lock) = lock else {
+        return Err(Error::Config(format!(
+            "{} has no lock ({} is missing): {setup}",
+            config.path.display(),
+            lock_path.display()
+        )));
+    };
+    if lock.config_hash != config.env_hash() {
+        return Err(Error::Config(format!(
+            "the environment is stale: {} changed since {} was written; {setup}",
+            config.path.display(),
+            lock_path.display()
+        )));
+    }
+    let Some(venv) = Venv::inspect(&config.venv) else {
+        return Err(Error::Config(format!(
+            "no Python venv at {}: {setup}",
+            config.venv.display()
+        )));
+    };
+    if !same_python(&venv.version, &lock.python.version) {
+        return Err(Error::Config(format!(
+            "the venv {} runs Python {} but the lock has {}: {setup}",
+            config.venv.display(),
+            venv.version,
+            lock.python.version
+        )));
+    }
+    let installed = venv.installed();
+    let wrong: Vec<String> = lock
+        .packages
+        .iter()
+        .filter(|p| installed.get(&p.name) != Some(&p.version))
+        .map(|p| format!("{}=={}", p.name, p.version))
+        .collect();
+    if !wrong.is_empty() {
+        return Err(Error::Config(format!(
+            "the venv {} lacks locked packages ({}): {setup}",
+            config.venv.display(),
+            wrong.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn same_python(venv: &str, locked: &str) -> bool {
+    let short = |v: &str| v.split('.').take(3).collect::<Vec<_>>().join(".");
+    short(venv) == short(locked)
+}
+
+fn config_error(error: snakebridge_env::EnvError) -> Error {
+    Error::Config(error.to_string())
+}

@@ -1,0 +1,277 @@
+//! Support for generated wrappers (`snakebridge-codegen`), and the
+//! process-wide default bridge they use.
+//!
+//! Generated code names only `::snakebridge::__private::*`, so users of
+//! generated bindings depend on `snakebridge` alone. Nothing in
+//! [`__private`] is a stable API for hand-written code.
+
+use parking_lot::Mutex;
+
+use crate::{Bridge, BridgeConfig, Result};
+
+static DEFAULT_BRIDGE: Mutex<Option<Bridge>> = Mutex::new(None);
+
+/// Makes `bridge` the one generated wrappers use when no
+/// `.session(&session)` is given (replacing any earlier one).
+pub fn set_default_bridge(bridge: Bridge) {
+    *DEFAULT_BRIDGE.lock() = Some(bridge);
+}
+
+/// The bridge generated wrappers use: the one given to
+/// [`set_default_bridge`], else one made with `BridgeConfig::default()` at
+/// first use (which must happen inside a tokio runtime).
+pub fn default_bridge() -> Result<Bridge> {
+    let mut slot = DEFAULT_BRIDGE.lock();
+    if let Some(bridge) = slot.as_ref() {
+        return Ok(bridge.clone());
+    }
+    let bridge = Bridge::new(BridgeConfig::default())?;
+    *slot = Some(bridge.clone());
+    Ok(bridge)
+}
+
+/// What generated code uses. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    use std::future::{Future, IntoFuture};
+    use std::marker::PhantomData;
+    use std::pin::Pin;
+
+    pub use super::default_bridge;
+    pub use crate::{
+        Bytes, Call, Error, FromValue, IntoValue, Kwargs, Ref, Result, Session, Value,
+    };
+
+    /// The future of a generated call.
+    pub type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'static>>;
+
+    enum Target {
+        Module(ModuleOp, &'static str, &'static str),
+        Ref(RefOp, Ref, &'static str),
+    }
+
+    enum ModuleOp {
+        Call,
+        Construct,
+        Get,
+    }
+
+    enum RefOp {
+        Method,
+        Attr,
+        SetAttr(Value),
+    }
+
+    /// An optional positional parameter: its name and its default, when
+    /// the default has a value form (needed to fill gaps before later ones).
+    struct Slot {
+        name: &'static str,
+        default: Option<Value>,
+        value: Option<Value>,
+    }
+
+    /// A call being built by a generated wrapper; resolves to `T`.
+    #[must_use = "a call does nothing until it is awaited"]
+    pub struct Pending<T> {
+        target: Target,
+        args: Vec<Value>,
+        slots: Vec<Slot>,
+        extra_args: Vec<Value>,
+        kwargs: Kwargs,
+        session: Option<Session>,
+        output: PhantomData<fn() -> T>,
+    }
+
+    impl<T> Pending<T> {
+        fn new(target: Target, args: Vec<Value>) -> Self {
+            Pending {
+                target,
+                args,
+                slots: Vec::new(),
+                extra_args: Vec::new(),
+                kwargs: Kwargs::new(),
+                session: None,
+                output: PhantomData,
+            }
+        }
+
+        /// `module.name(*args)`; `name` may be dotted (`Class.method`).
+        pub fn function(module: &'static str, name: &'static str, args: Vec<Value>) -> Self {
+            Pending::new(Target::Module(ModuleOp::Call, module, name), args)
+        }
+
+        /// `module.Class(*args)`.
+        pub fn construct(module: &'static str, class: &'static str, args: Vec<Value>) -> Self {
+            Pending::new(Target::Module(ModuleOp::Construct, module, class), args)
+        }
+
+        /// `module.name`.
+        pub fn get(module: &'static str, name: &'static str) -> Self {
+            Pending::new(Target::Module(ModuleOp::Get, module, name), Vec::new())
+        }
+
+        /// `target.name(*args)`.
+        pub fn method(target: &Ref, name: &'static str, args: Vec<Value>) -> Self {
+            Pending::new(Target::Ref(RefOp::Method, target.clone(), name), args)
+        }
+
+        /// `target.name`.
+        pub fn attr(target: &Ref, name: &'static str) -> Self {
+            Pending::new(Target::Ref(RefOp::Attr, target.clone(), name), Vec::new())
+        }
+
+        /// `target.name = value`.
+        pub fn set_attr(target: &Ref, name: &'static str, value: Value) -> Self {
+            Pending::new(
+                Target::Ref(RefOp::SetAttr(value), target.clone(), name),
+                Vec::new(),
+            )
+        }
+
+        /// Declares the optional positional parameters, in order.
+        pub fn slots(mut self, slots: Vec<(&'static str, Option<Value>)>) -> Self {
+            self.slots = slots
+                .into_iter()
+                .map(|(name, default)| Slot {
+                    name,
+                    default,
+                    value: None,
+                })
+                .collect();
+            self
+        }
+
+        /// Sets optional positional parameter `index`.
+        pub fn set_slot(&mut self, index: usize, value: impl IntoValue) {
+            self.slots[index].value = Some(value.into_value());
+        }
+
+        /// Adds a keyword argument.
+        pub fn kwarg(&mut self, name: &str, value: impl IntoValue) {
+            self.kwargs.push(name, value);
+        }
+
+        /// Adds keyword arguments (`**kwargs`).
+        pub fn extend_kwargs(&mut self, kwargs: Kwargs) {
+            for (name, value) in kwargs {
+                self.kwargs.push(name, value);
+            }
+        }
+
+        /// Adds extra positional arguments (`*args`).
+        pub fn extend_args<V: IntoValue>(&mut self, values: impl IntoIterator<Item = V>) {
+            self.extra_args
+                .extend(values.into_iter().map(IntoValue::into_value));
+        }
+
+        /// Runs the call in `session` instead of the default bridge's.
+        pub fn session(&mut self, session: &Session) {
+            self.session = Some(session.clone());
+        }
+
+        /// The positional arguments: required ones, the optional ones up to
+        /// the last one set (gaps filled with defaults), then `*args`.
+        fn positional(&mut self) -> Result<Vec<Value>> {
+            let mut args = std::mem::take(&mut self.args);
+            let last = if self.extra_args.is_empty() {
+                self.slots.iter().rposition(|s| s.value.is_some())
+            } else {
+                self.slots.len().checked_sub(1)
+            };
+            if let Some(last) = last {
+                for slot in self.slots.drain(..=last) {
+                    match slot.value.or(slot.default) {
+                        Some(v) => args.push(v),
+                        None => {
+                            return Err(Error::InvalidRequest(format!(
+                                "positional parameter `{}` has a default without a value form; \
+                                 set it explicitly to pass later positional arguments",
+                                slot.name
+                            )));
+                        }
+                    }
+                }
+            }
+            args.append(&mut self.extra_args);
+            Ok(args)
+        }
+
+        fn into_call(mut self) -> Result<Call> {
+            let args = self.positional()?;
+            let call = match self.target {
+                Target::Ref(RefOp::Method, r, n) => r.method(n, args),
+                Target::Ref(RefOp::Attr, r, n) => r.attr(n),
+                Target::Ref(RefOp::SetAttr(v), r, n) => r.set_attr(n, v),
+                Target::Module(op, m, n) => {
+                    let session = match self.session.take() {
+                        Some(session) => session,
+                        None => default_bridge()?.default_session().clone(),
+                    };
+                    match op {
+                        ModuleOp::Call => session.call(m, n, args),
+                        ModuleOp::Construct => session.construct(m, n, args),
+                        ModuleOp::Get => session.get(m, n),
+                    }
+                }
+            };
+            Ok(call.kwargs(self.kwargs))
+        }
+    }
+
+    impl<T: FromValue + Send + 'static> IntoFuture for Pending<T> {
+        type Output = Result<T>;
+        type IntoFuture = BoxFuture<T>;
+
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move { self.into_call()?.await?.extract::<T>() })
+        }
+    }
+
+    /// One search result of a generated module's `search`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct SearchHit {
+        /// The Python name.
+        pub name: &'static str,
+        /// `"function"` or `"class"`.
+        pub kind: &'static str,
+        /// The first line of its docstring.
+        pub summary: &'static str,
+        /// 3 exact, 2 prefix, 1 substring (case-insensitive).
+        pub rank: u8,
+    }
+
+    /// Ranks names against `query`: exact > prefix > substring, then by name.
+    pub fn search(
+        functions: &'static [(&'static str, &'static str)],
+        classes: &'static [(&'static str, &'static str)],
+        query: &str,
+    ) -> Vec<SearchHit> {
+        let query = query.to_lowercase();
+        let all = functions
+            .iter()
+            .map(|e| (e, "function"))
+            .chain(classes.iter().map(|e| (e, "class")));
+        let mut hits: Vec<SearchHit> = all
+            .filter_map(|(&(name, summary), kind)| {
+                let lower = name.to_lowercase();
+                let rank = if lower == query {
+                    3
+                } else if lower.starts_with(&query) {
+                    2
+                } else if lower.contains(&query) {
+                    1
+                } else {
+                    return None;
+                };
+                Some(SearchHit {
+                    name,
+                    kind,
+                    summary,
+                    rank,
+                })
+            })
+            .collect();
+        hits.sort_by(|a, b| b.rank.cmp(&a.rank).then(a.name.cmp(b.name)));
+        hits
+    }
+}
