@@ -316,6 +316,32 @@ fn pathlib_ref_with_method_and_attribute() {
 }
 
 #[test]
+fn a_file_handle_is_a_ref_with_working_methods() {
+    let path = std::env::temp_dir().join(format!("sb-file-{}.txt", std::process::id()));
+    std::fs::write(&path, "first line\nsecond line\n").unwrap();
+    let path_str = path.to_str().unwrap().to_string();
+    let lines: Vec<String> = run(async {
+        let file = py()
+            .call("builtins", "open", args![path_str])
+            .await?
+            .into_ref()?;
+        assert_eq!(file.type_name(), "TextIOWrapper");
+        let first: String = file.method("readline", args![]).await?.extract()?;
+        assert_eq!(first, "first line\n");
+        let rest: Vec<String> = file.method("readlines", args![]).await?.extract()?;
+        let closed: bool = {
+            file.method("close", args![]).await?;
+            file.attr("closed").await?.extract()?
+        };
+        assert!(closed);
+        Ok::<_, Error>(rest)
+    })
+    .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(lines, vec!["second line\n".to_string()]);
+}
+
+#[test]
 fn hashlib_with_bytes() {
     run(async {
         let md5 = py()
