@@ -358,3 +358,23 @@ fn a_missing_venv_names_the_setup_command() {
         "{err}"
     );
 }
+
+#[test]
+fn a_cancelled_call_does_not_count_as_in_flight() {
+    let py = own_bridge(BridgeConfig::default().workers(1));
+    run(async {
+        py.start().await?;
+        let cancelled = tokio::time::timeout(
+            Duration::from_millis(200),
+            py.call("time", "sleep", args![1]),
+        )
+        .await;
+        assert!(
+            cancelled.is_err(),
+            "the call should have been cancelled by the timeout"
+        );
+        assert_eq!(py.workers()[0].inflight, 0);
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+}

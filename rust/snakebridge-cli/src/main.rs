@@ -7,6 +7,7 @@
 //! snakebridge setup                             # venv + packages of snakebridge.toml, writes snakebridge.lock
 //! snakebridge setup --check                     # differences only, installs nothing
 //! snakebridge verify --strict                   # the lock's hardware against this machine's
+//! snakebridge generate --package numpy          # IR + Rust into bindings/, coverage reports
 //! ```
 //! Results print as one JSON line on stdout (the tagged JSON view of
 //! `snakebridge::json`). A Python exception exits with status 1 and prints
@@ -15,6 +16,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod generate;
 mod setup;
 mod verify;
 
@@ -41,6 +43,8 @@ enum Command {
     Setup(setup::SetupArgs),
     /// Check the lock's platform and hardware (CUDA, ROCm, MPS, CPU) against this machine.
     Verify(verify::VerifyArgs),
+    /// Introspect the packages of snakebridge.toml and write their IR, Rust and coverage reports.
+    Generate(generate::GenerateArgs),
 }
 
 #[derive(clap::Args)]
@@ -58,6 +62,10 @@ struct CallArgs {
     /// The venv to run Python in (default: $SNAKEBRIDGE_VENV or the nearest .snakebridge/venv).
     #[arg(long)]
     venv: Option<PathBuf>,
+    /// Stream the result: print each item of a generator or other iterable
+    /// as one JSON line, as it arrives (a non-iterable result is one line).
+    #[arg(long)]
+    stream: bool,
 }
 
 fn main() -> ExitCode {
@@ -66,6 +74,7 @@ fn main() -> ExitCode {
         Command::Call(args) => return call_main(args),
         Command::Setup(args) => setup::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Generate(args) => generate::run(args),
     };
     outcome.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
@@ -101,6 +110,11 @@ async fn call(args: CallArgs) -> ExitCode {
         Ok(py) => py,
         Err(e) => return fail(&e),
     };
+    if args.stream {
+        let code = stream(&py, &args, positional, kwargs).await;
+        py.shutdown().await;
+        return code;
+    }
     let result = py
         .call(&args.module, &args.function, positional)
         .kwargs(kwargs)
@@ -114,6 +128,28 @@ async fn call(args: CallArgs) -> ExitCode {
     };
     py.shutdown().await;
     code
+}
+
+/// `call --stream`: one JSON line per item, flushed as each arrives.
+async fn stream(
+    py: &Bridge,
+    args: &CallArgs,
+    positional: Vec<Value>,
+    kwargs: snakebridge::Kwargs,
+) -> ExitCode {
+    use std::io::Write;
+    let result = py
+        .stream(&args.module, &args.function, positional, kwargs, |item| {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", snakebridge::json::to_json(&item))
+                .and_then(|()| out.flush())
+                .map_err(|e| Error::Transport(format!("writing to stdout: {e}")))
+        })
+        .await;
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
 }
 
 fn parse_arguments(args: &CallArgs) -> Result<(Vec<Value>, snakebridge::Kwargs), String> {

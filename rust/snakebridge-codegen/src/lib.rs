@@ -18,11 +18,18 @@
 //! # Ok::<(), snakebridge_codegen::IrError>(())
 //! ```
 
+mod coverage;
 mod docs;
 pub mod ir;
 mod names;
 mod render;
+mod select;
+mod symbols;
 mod types;
 
+pub use coverage::{Coverage, Fallback};
+pub use ir::SignatureTier;
 pub use ir::{IR_VERSION, Ir, IrError};
 pub use render::render;
+pub use select::{SelectError, Selection, select};
+pub use symbols::{DISCOVERY_ITEMS, ModuleSymbols, module_symbols, package_module};

@@ -563,7 +563,7 @@ fn render_attributes(module: &Module, values: &mut Names) -> TokenStream {
 }
 
 /// A Rust constant for a literal module attribute.
-fn const_of(a: &Attribute) -> Option<(TokenStream, TokenStream)> {
+pub(crate) fn const_of(a: &Attribute) -> Option<(TokenStream, TokenStream)> {
     if !a.literal {
         return None;
     }

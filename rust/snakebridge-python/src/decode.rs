@@ -139,6 +139,15 @@ impl<'a, 'py> Decoder<'a, 'py> {
                 .map_err(|e| serialization(py, "invalid decimal", &e))?,
             Kind::Ndarray(a) => self.ndarray(a)?,
             Kind::Ref(handle) => self.resolve_ref(handle)?,
+            Kind::Stream(stream) => match &stream.r#ref {
+                Some(handle) => self.resolve_ref(handle)?,
+                None => {
+                    return Err(bridge(
+                        ErrorCode::Serialization,
+                        "a stream handle without its ref",
+                    ));
+                }
+            },
             Kind::List(_) | Kind::Tuple(_) | Kind::Set(_) | Kind::Frozenset(_) | Kind::Dict(_) => {
                 return Err(bridge(
                     ErrorCode::Serialization,

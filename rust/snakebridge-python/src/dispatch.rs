@@ -142,6 +142,24 @@ fn respond(
     session: &str,
     result: &Bound<'_, PyAny>,
 ) -> Result<pb::CallResponse, Failure> {
+    // A CallResponse is the value as field 1: tag, length, then the value.
+    let value = encode_committed(shared, py, session, result, |v| {
+        prost::encoding::message::encoded_len(1, v)
+    })?;
+    Ok(pb::CallResponse {
+        outcome: Some(Outcome::Value(value)),
+    })
+}
+
+/// Encodes `result` gracefully, checks that `framed_len(&value)` fits the
+/// message limit, and commits the new refs to `session`.
+pub(crate) fn encode_committed(
+    shared: &Shared,
+    py: Python<'_>,
+    session: &str,
+    result: &Bound<'_, PyAny>,
+    framed_len: impl FnOnce(&pb::Value) -> usize,
+) -> Result<pb::Value, Failure> {
     let max_refs = shared.limits.max_refs();
     let max_bytes = shared.limits.max_message_bytes();
     let held = shared.registry.count(session);
@@ -174,16 +192,13 @@ fn respond(
             ));
         }
     };
-    let response = pb::CallResponse {
-        outcome: Some(Outcome::Value(encoded.value)),
-    };
-    let size = response.encoded_len();
+    let size = framed_len(&encoded.value);
     if size > max_bytes {
         // `encoded.refs` is dropped here, attached: nothing was committed.
         return Err(too_large(size, max_bytes, ""));
     }
     match shared.registry.commit(session, encoded.refs, max_refs) {
-        Ok(()) => Ok(response),
+        Ok(()) => Ok(encoded.value),
         Err((refs, held)) => {
             drop(refs);
             Err(ref_limit(session, max_refs, held))

@@ -68,8 +68,9 @@ struct Pending {
 pub(crate) struct Encoder<'a, 'py> {
     py: Python<'py>,
     ctx: EncodeContext<'a>,
-    /// Objects that became refs in this encode, by address.
-    memo: HashMap<usize, pb::RefHandle>,
+    /// Objects that became refs (or stream handles) in this encode, by
+    /// address.
+    memo: HashMap<usize, Kind>,
     /// Containers being encoded (the current path), by address.
     path: HashSet<usize>,
     created: Vec<Pending>,
@@ -215,10 +216,14 @@ impl<'a, 'py> Encoder<'a, 'py> {
     #[inline(never)]
     fn leaf(&mut self, obj: &Bound<'py, PyAny>, out: &mut pb::Value) -> Result<(), Abort> {
         let addr = obj.as_ptr() as usize;
-        if let Some(handle) = self.memo.get(&addr) {
-            let handle = handle.clone();
-            self.add_bytes(handle.encoded_len_hint())?;
-            out.kind = Some(Kind::Ref(handle));
+        if let Some(kind) = self.memo.get(&addr) {
+            let kind = kind.clone();
+            if let Kind::Ref(h) = &kind {
+                self.add_bytes(h.encoded_len_hint())?;
+            } else if let Kind::Stream(pb::StreamHandle { r#ref: Some(h), .. }) = &kind {
+                self.add_bytes(h.encoded_len_hint())?;
+            }
+            out.kind = Some(kind);
             return Ok(());
         }
         self.add_bytes(2)?;
@@ -362,15 +367,20 @@ impl<'a, 'py> Encoder<'a, 'py> {
         };
         self.add_bytes(handle.encoded_len_hint())?;
         let addr = obj.as_ptr() as usize;
-        self.memo.insert(addr, handle.clone());
+        let kind = match stream_kind(obj) {
+            Some(is_async) => Kind::Stream(pb::StreamHandle {
+                r#ref: Some(handle),
+                is_async,
+            }),
+            None => Kind::Ref(handle),
+        };
+        self.memo.insert(addr, kind.clone());
         self.created.push(Pending {
             addr,
             id,
             obj: obj.clone().unbind(),
         });
-        Ok(pb::Value {
-            kind: Some(Kind::Ref(handle)),
-        })
+        Ok(pb::Value { kind: Some(kind) })
     }
 
     /// datetime, date, time, timedelta of the exact types; `None` for other
@@ -542,6 +552,29 @@ fn contiguous_bytes(array: &Bound<'_, PyAny>) -> PyResult<Bytes> {
     let bytes = array.call_method0(pyo3::intern!(array.py(), "tobytes"))?;
     let bytes = bytes.cast::<PyBytes>().map_err(PyErr::from)?;
     Ok(Bytes::copy_from_slice(bytes.as_bytes()))
+}
+
+/// Whether `obj` travels as a stream handle: `Some(false)` for a sync
+/// iterator (a generator, `map`, `itertools.count`...), `Some(true)` for an
+/// async iterator (an async generator), `None` for anything else. Iterators
+/// that are also context managers (files, sockets) or containers (they have
+/// `__len__`) stay plain refs: their other protocols matter more.
+pub(crate) fn stream_kind(obj: &Bound<'_, PyAny>) -> Option<bool> {
+    let py = obj.py();
+    let ty = obj.get_type();
+    let has = |name: &Bound<'_, PyString>| ty.hasattr(name).unwrap_or(false);
+    // SAFETY: PyIter_Check only reads the type's tp_iternext slot.
+    let sync = unsafe { ffi::PyIter_Check(obj.as_ptr()) } != 0;
+    if sync {
+        if has(pyo3::intern!(py, "__enter__")) || has(pyo3::intern!(py, "__len__")) {
+            return None;
+        }
+        return Some(false);
+    }
+    if has(pyo3::intern!(py, "__anext__")) && !has(pyo3::intern!(py, "__aenter__")) {
+        return Some(true);
+    }
+    None
 }
 
 #[inline(never)]

@@ -184,6 +184,10 @@ impl Executor {
         self.inner.shared.info.clone()
     }
 
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
     /// Hands objects to an executor thread to drop (decrefs run attached,
     /// without blocking the caller on the GIL).
     fn drop_attached(&self, removed: Removed) {

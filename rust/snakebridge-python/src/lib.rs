@@ -44,8 +44,10 @@ mod executor;
 mod init;
 mod pyerror;
 mod registry;
+mod stream;
 mod types;
 
 pub use config::ExecutorConfig;
 pub use executor::Executor;
 pub use init::{PythonInfo, initialize_python};
+pub use stream::PyIter;

@@ -1,14 +1,18 @@
 //! The gRPC service: handshake gate, then calls handed to the executor.
 
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use snakebridge_proto::PROTOCOL_VERSIONS;
 use snakebridge_proto::v1::{self as pb, worker_server::WorkerServer};
 use snakebridge_python::Executor;
 use tokio::net::UnixListener;
-use tokio_stream::wrappers::UnixListenerStream;
-use tonic::{Request, Response, Status};
+use tokio_stream::wrappers::{ReceiverStream, UnixListenerStream};
+use tonic::{Request, Response, Status, Streaming};
+
+/// The default prefetch window of `Iterate` (when the host sends 0).
+const DEFAULT_WINDOW: usize = 16;
 
 /// Serves until SIGTERM or SIGINT.
 pub(crate) async fn serve(
@@ -77,8 +81,34 @@ impl WorkerService {
     }
 }
 
+type IterateStream =
+    Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::IterateResponse, Status>> + Send>>;
+
 #[tonic::async_trait]
 impl pb::worker_server::Worker for WorkerService {
+    type IterateStream = IterateStream;
+
+    async fn iterate(
+        &self,
+        request: Request<Streaming<pb::IterateRequest>>,
+    ) -> Result<Response<IterateStream>, Status> {
+        self.check_ready()?;
+        let mut requests = request.into_inner();
+        let open = match requests.message().await? {
+            Some(pb::IterateRequest {
+                msg: Some(pb::iterate_request::Msg::Open(open)),
+            }) => open,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "the first Iterate message must open the stream",
+                ));
+            }
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(produce(self.executor.clone(), open, requests, tx));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
     async fn handshake(
         &self,
         request: Request<pb::HandshakeRequest>,
@@ -148,5 +178,55 @@ impl pb::worker_server::Worker for WorkerService {
         _request: Request<pb::HealthRequest>,
     ) -> Result<Response<pb::HealthResponse>, Status> {
         Ok(Response::new(self.executor.health()))
+    }
+}
+
+/// Drives one `Iterate` stream: produces items only while it holds credit,
+/// inline on this runtime thread (which holds a persistent Python thread
+/// state), and closes the iterator when the stream ends for any reason.
+async fn produce(
+    executor: Executor,
+    open: pb::IterateOpen,
+    mut requests: Streaming<pb::IterateRequest>,
+    tx: tokio::sync::mpsc::Sender<Result<pb::IterateResponse, Status>>,
+) {
+    let Some(target) = open.target else {
+        let _ = tx
+            .send(Err(Status::invalid_argument("Iterate needs a target ref")))
+            .await;
+        return;
+    };
+    let mut credit = match open.window {
+        0 => DEFAULT_WINDOW,
+        n => n as usize,
+    };
+    let mut it = match executor.open_iter(&open.session_id, &target) {
+        Ok(it) => it,
+        Err(last) => {
+            let _ = tx.send(Ok(*last)).await;
+            return;
+        }
+    };
+    loop {
+        while credit == 0 {
+            match requests.message().await {
+                Ok(Some(pb::IterateRequest {
+                    msg: Some(pb::iterate_request::Msg::Credit(n)),
+                })) => credit = credit.saturating_add(n as usize),
+                Ok(Some(_)) => {}
+                // The host closed its side or went away: cancelled.
+                Ok(None) | Err(_) => {
+                    executor.close_iter(it);
+                    return;
+                }
+            }
+        }
+        let batch = executor.next_items(&mut it, credit);
+        credit = credit.saturating_sub(batch.items.len());
+        let ended = it.finished();
+        if tx.send(Ok(batch)).await.is_err() || ended {
+            executor.close_iter(it);
+            return;
+        }
     }
 }

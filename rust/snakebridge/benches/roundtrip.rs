@@ -119,5 +119,61 @@ impl IntoFutureValue for snakebridge::Call {
     }
 }
 
-criterion_group!(benches, sqrt, cpu_bound, ndarray_8mb);
+/// 100k small ints: streamed from a generator (default window, and a
+/// larger one) vs the same items returned as one list.
+fn stream(c: &mut Criterion) {
+    use futures::StreamExt;
+    const N: u64 = 100_000;
+    let rt = runtime();
+    let py = bridge(&rt, 1);
+    let mut group = c.benchmark_group("stream");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(N));
+    group.bench_function("list_100k", |b| {
+        b.iter(|| {
+            let v = rt
+                .block_on(
+                    py.call("builtins", "list", args![])
+                        .arg(snakebridge::Value::Ref(
+                            rt.block_on(py.call("builtins", "range", args![N]).into_future_value())
+                                .unwrap()
+                                .into_ref()
+                                .unwrap(),
+                        ))
+                        .into_future_value(),
+                )
+                .unwrap();
+            assert!(matches!(v, snakebridge::Value::List(ref items) if items.len() == N as usize));
+        });
+    });
+    for window in [snakebridge::DEFAULT_WINDOW, 256] {
+        group.bench_with_input(
+            BenchmarkId::new("generator_100k_window", window),
+            &window,
+            |b, &window| {
+                b.iter(|| {
+                    rt.block_on(async {
+                        let range = py
+                            .call("builtins", "range", args![N])
+                            .await
+                            .unwrap()
+                            .into_ref()
+                            .unwrap();
+                        let mut stream = range.iter().window(window);
+                        let mut n = 0u64;
+                        while let Some(item) = stream.next().await {
+                            item.unwrap();
+                            n += 1;
+                        }
+                        assert_eq!(n, N);
+                    });
+                });
+            },
+        );
+    }
+    group.finish();
+    rt.block_on(py.shutdown());
+}
+
+criterion_group!(benches, sqrt, cpu_bound, ndarray_8mb, stream);
 criterion_main!(benches);

@@ -17,6 +17,7 @@ use crate::convert::IntoValue;
 use crate::error::{Error, Result};
 use crate::reference::Ref;
 use crate::session::Session;
+use crate::stream::Stream;
 use crate::value::{Kwargs, Value};
 
 /// A [`crate::Bridge`] with its own tokio runtime; every method blocks.
@@ -117,8 +118,89 @@ impl Bridge {
         self.wait(call)
     }
 
+    /// A [`Stream`] as a blocking iterator. Dropping it (or stopping early)
+    /// cancels the stream and closes the Python iterator.
+    pub fn iter(&self, stream: Stream) -> BlockingStream<'_> {
+        BlockingStream {
+            runtime: &self.runtime,
+            stream,
+        }
+    }
+
+    /// [`crate::Bridge::stream`]: calls `module.function` and hands each item
+    /// of the result to `on_item`.
+    pub fn stream<F>(
+        &self,
+        module: &str,
+        function: &str,
+        args: Vec<Value>,
+        kwargs: Kwargs,
+        on_item: F,
+    ) -> Result<u64>
+    where
+        F: FnMut(Value) -> Result<()>,
+    {
+        self.wait(self.inner.stream(module, function, args, kwargs, on_item))
+    }
+
+    /// `repr(obj)`, asked of Python.
+    pub fn repr(&self, target: &Ref) -> Result<String> {
+        self.wait(target.repr())
+    }
+
+    /// `str(obj)`.
+    pub fn str_(&self, target: &Ref) -> Result<String> {
+        self.wait(target.str_())
+    }
+
+    /// `len(obj)`.
+    pub fn len(&self, target: &Ref) -> Result<usize> {
+        self.wait(target.len())
+    }
+
+    /// `item in obj`.
+    pub fn contains(&self, target: &Ref, item: impl IntoValue) -> Result<bool> {
+        self.wait(target.contains(item))
+    }
+
+    /// `obj[key]`.
+    pub fn getitem(&self, target: &Ref, key: impl IntoValue) -> Result<Value> {
+        self.wait(target.getitem(key))
+    }
+
+    /// `obj[key] = value`.
+    pub fn setitem(&self, target: &Ref, key: impl IntoValue, value: impl IntoValue) -> Result<()> {
+        self.wait(target.setitem(key, value))
+    }
+
+    /// [`crate::with_python`] with a blocking body: `__enter__`, the body,
+    /// then always `__exit__` (with the exception when the body fails).
+    pub fn with_python<T>(&self, cm: &Ref, body: impl FnOnce(Value) -> Result<T>) -> Result<T> {
+        let entered = self.wait(cm.method("__enter__", Vec::new()))?;
+        let result = body(entered);
+        let (result, exit) = self.wait(crate::protocols::exit(cm, result));
+        exit?;
+        result
+    }
+
     /// Stops the workers now (also done on drop).
     pub fn shutdown(&self) {
         self.runtime.block_on(self.inner.shutdown());
+    }
+}
+
+/// A [`Stream`] driven by a blocking bridge's runtime: an `Iterator` of
+/// `Result<Value>`.
+pub struct BlockingStream<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    stream: Stream,
+}
+
+impl Iterator for BlockingStream<'_> {
+    type Item = Result<Value>;
+
+    fn next(&mut self) -> Option<Result<Value>> {
+        use futures::StreamExt;
+        self.runtime.block_on(self.stream.next())
     }
 }

@@ -39,6 +39,9 @@ pub(crate) struct CallSpec {
     target: Option<Ref>,
     args: Vec<Value>,
     kwargs: Kwargs,
+    /// For a call with no refs: run it on this worker slot (so that its
+    /// result can be combined with refs living there).
+    near: Option<usize>,
 }
 
 impl Call {
@@ -90,6 +93,7 @@ impl CallSpec {
             target: None,
             args,
             kwargs: Kwargs::new(),
+            near: None,
         }
     }
 
@@ -106,7 +110,18 @@ impl CallSpec {
             target: Some(target),
             args,
             kwargs: Kwargs::new(),
+            near: None,
         }
+    }
+
+    /// Runs the call on worker `slot` when it carries no refs.
+    pub(crate) fn near(&self) -> Option<usize> {
+        self.near
+    }
+
+    pub(crate) fn with_near(mut self, slot: usize) -> CallSpec {
+        self.near = Some(slot);
+        self
     }
 
     /// Every ref the call carries: its target and those inside arguments.

@@ -161,6 +161,17 @@ pub enum Error {
     /// A transport failure that is not a worker crash.
     #[error("transport: {0}")]
     Transport(String),
+
+    /// A stream waited longer than its idle timeout for the next item, or
+    /// ran past its total timeout (see [`Stream::idle_timeout`](crate::Stream::idle_timeout)).
+    /// The stream is cancelled and its Python iterator closed.
+    #[error("stream timed out: {}", if *.idle { format!("no item within the idle timeout of {:?}", .limit) } else { format!("the stream ran past its total timeout of {:?}", .limit) })]
+    StreamTimeout {
+        /// The timeout that expired.
+        limit: std::time::Duration,
+        /// True for the idle timeout, false for the total timeout.
+        idle: bool,
+    },
 }
 
 impl Error {
@@ -204,6 +215,7 @@ impl Error {
             Error::InvalidRequest(_) => "InvalidRequest",
             Error::Shutdown => "Shutdown",
             Error::Transport(_) => "Transport",
+            Error::StreamTimeout { .. } => "StreamTimeout",
         }
     }
 

@@ -31,6 +31,7 @@
 //! From synchronous code, use [`blocking::Bridge`].
 #![warn(missing_docs)]
 
+mod bindings;
 pub mod blocking;
 mod bridge;
 mod call;
@@ -44,10 +45,12 @@ mod macros;
 mod pool;
 mod private;
 mod process;
+mod protocols;
 mod reference;
 mod script;
 mod session;
 mod slot;
+mod stream;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub mod testing;
@@ -62,9 +65,11 @@ pub use error::{Error, PythonException, Result};
 /// Arbitrary-precision integers, as in [`Value::BigInt`].
 pub use num_bigint::BigInt;
 pub use private::{__private, default_bridge, set_default_bridge};
+pub use protocols::with_python;
 pub use reference::Ref;
 pub use script::{script, script_with};
 pub use session::Session;
+pub use stream::{DEFAULT_WINDOW, Stream};
 pub use value::{
     Complex, Date, DateTime, Element, Kwargs, NdArray, Time, TimeDelta, TzInfo, Value,
 };

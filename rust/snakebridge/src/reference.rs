@@ -40,6 +40,8 @@ pub(crate) struct RefInner {
     pub(crate) session: Option<Arc<SessionInner>>,
     pub(crate) slot: usize,
     pub(crate) generation: u64,
+    /// `Some(is_async)` when the worker sent a stream handle (an iterator).
+    pub(crate) stream: Option<bool>,
     released: AtomicBool,
 }
 
@@ -76,6 +78,7 @@ impl Ref {
                 session: Some(session),
                 slot,
                 generation,
+                stream: None,
                 released: AtomicBool::new(false),
             }),
         }
@@ -90,9 +93,30 @@ impl Ref {
                 session: None,
                 slot: 0,
                 generation: 0,
+                stream: None,
                 released: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// Marks a freshly made ref as a stream handle (an iterator).
+    pub(crate) fn into_stream_handle(mut self, is_async: bool) -> Ref {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.stream = Some(is_async);
+        }
+        self
+    }
+
+    /// True when the object is an iterator the worker sent as a stream
+    /// handle (a generator, an async generator, `map`, `itertools.count`...):
+    /// iterate it with [`Ref::iter`] or [`Value::into_stream`](crate::Value::into_stream).
+    pub fn is_stream(&self) -> bool {
+        self.inner.stream.is_some()
+    }
+
+    /// True for an async iterator (an async generator) sent as a stream handle.
+    pub fn is_async_stream(&self) -> bool {
+        self.inner.stream == Some(true)
     }
 
     /// The wire handle.
@@ -186,7 +210,7 @@ impl Ref {
         Ok(())
     }
 
-    fn call_on(&self, spec: CallSpec) -> Call {
+    pub(crate) fn call_on(&self, spec: CallSpec) -> Call {
         let session = self
             .inner
             .session

@@ -134,7 +134,7 @@ impl SessionInner {
 
     /// Picks the worker: the refs' worker, else the pinned one, else the
     /// least loaded (which an explicit session then sticks to).
-    fn route(&self, refs: &[&Ref]) -> Result<usize> {
+    fn route(&self, refs: &[&Ref], near: Option<usize>) -> Result<usize> {
         if let Some(first) = refs.first() {
             let slot = first.inner.slot;
             if let Some(other) = refs.iter().find(|r| r.inner.slot != slot) {
@@ -145,11 +145,12 @@ impl SessionInner {
             }
             return Ok(slot);
         }
+        let near = near.filter(|&s| s < self.pool.slots.len());
         if !self.explicit {
-            return Ok(self.pool.least_loaded());
+            return Ok(near.unwrap_or_else(|| self.pool.least_loaded()));
         }
         let mut pinned = self.pinned.lock();
-        Ok(*pinned.get_or_insert_with(|| self.pool.least_loaded()))
+        Ok(*pinned.get_or_insert_with(|| near.unwrap_or_else(|| self.pool.least_loaded())))
     }
 
     pub(crate) async fn execute(self: &Arc<Self>, spec: CallSpec) -> Result<Value> {
@@ -169,7 +170,7 @@ impl SessionInner {
                 session: self.id.clone(),
             });
         }
-        let slot_index = self.route(&refs)?;
+        let slot_index = self.route(&refs, spec.near())?;
         let slot = &self.pool.slots[slot_index];
         let conn = slot.conn().await?;
         for r in &refs {
@@ -183,9 +184,9 @@ impl SessionInner {
         if size > limit {
             return Err(Error::MessageTooLarge { size, limit });
         }
-        slot.inflight.fetch_add(1, Ordering::Relaxed);
+        let inflight = slot.enter();
         let reply = conn.client.clone().call(request).await;
-        slot.inflight.fetch_sub(1, Ordering::Relaxed);
+        drop(inflight);
         let outcome = match reply {
             Ok(reply) => reply.into_inner().outcome,
             Err(status) => return Err(status_error(status, &conn, slot_index, limit).await),
@@ -225,10 +226,10 @@ impl Drop for SessionInner {
 }
 
 /// Binds refs arriving in a result to the worker and session of the call.
-struct CallRefs<'a> {
-    session: &'a Arc<SessionInner>,
-    slot: usize,
-    generation: u64,
+pub(crate) struct CallRefs<'a> {
+    pub(crate) session: &'a Arc<SessionInner>,
+    pub(crate) slot: usize,
+    pub(crate) generation: u64,
 }
 
 impl RefFactory for CallRefs<'_> {
@@ -242,7 +243,7 @@ impl RefFactory for CallRefs<'_> {
     }
 }
 
-fn python_error(e: pb::PythonError) -> Error {
+pub(crate) fn python_error(e: pb::PythonError) -> Error {
     Error::from(PythonException {
         type_name: e.type_name,
         module: e.module,
@@ -252,7 +253,7 @@ fn python_error(e: pb::PythonError) -> Error {
     })
 }
 
-fn bridge_error(e: pb::BridgeError, session: &str, refs: &[&Ref], slot: usize) -> Error {
+pub(crate) fn bridge_error(e: pb::BridgeError, session: &str, refs: &[&Ref], slot: usize) -> Error {
     use pb::ErrorCode as C;
     match C::try_from(e.code).unwrap_or(C::Unspecified) {
         C::RefNotFound => Error::RefNotFound {
@@ -283,7 +284,12 @@ fn bridge_error(e: pb::BridgeError, session: &str, refs: &[&Ref], slot: usize) -
 }
 
 /// Maps a transport-level failure, telling a crashed worker from the rest.
-async fn status_error(status: tonic::Status, conn: &Conn, slot: usize, limit: usize) -> Error {
+pub(crate) async fn status_error(
+    status: tonic::Status,
+    conn: &Conn,
+    slot: usize,
+    limit: usize,
+) -> Error {
     use tonic::Code;
     let maybe_crash = matches!(
         status.code(),

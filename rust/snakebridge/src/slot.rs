@@ -51,6 +51,17 @@ struct StartState {
     last_crash: Option<Instant>,
 }
 
+/// See [`Slot::enter`].
+pub(crate) struct Inflight(Arc<Slot>);
+
+impl Drop for Inflight {
+    fn drop(&mut self) {
+        self.0
+            .inflight
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 pub(crate) struct Slot {
     pub(crate) index: usize,
     pub(crate) inflight: AtomicUsize,
@@ -68,6 +79,14 @@ impl Slot {
             start: Mutex::new(StartState::default()),
             shared,
         }
+    }
+
+    /// Counts one call or stream as in flight on this worker until the
+    /// guard drops, even when the caller's future is cancelled.
+    pub(crate) fn enter(self: &Arc<Self>) -> Inflight {
+        self.inflight
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Inflight(self.clone())
     }
 
     /// The live connection, if the worker is up (never starts one).

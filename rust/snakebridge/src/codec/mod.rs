@@ -92,7 +92,13 @@ fn kind_of(v: &Value) -> Kind {
             data: a.data.clone(),
             scalar: a.scalar,
         }),
-        Value::Ref(r) => Kind::Ref(r.handle().clone()),
+        Value::Ref(r) => match r.inner.stream {
+            Some(is_async) => Kind::Stream(pb::StreamHandle {
+                r#ref: Some(r.handle().clone()),
+                is_async,
+            }),
+            None => Kind::Ref(r.handle().clone()),
+        },
     }
 }
 
@@ -214,6 +220,12 @@ pub(crate) fn from_proto(v: pb::Value, refs: &dyn RefFactory) -> Result<Value> {
             Value::NdArray(array)
         }
         Kind::Ref(handle) => Value::Ref(refs.make_ref(handle)?),
+        Kind::Stream(stream) => {
+            let handle = stream
+                .r#ref
+                .ok_or_else(|| invalid("a stream handle without its ref"))?;
+            Value::Ref(refs.make_ref(handle)?.into_stream_handle(stream.is_async))
+        }
     })
 }
 

@@ -81,7 +81,7 @@ pub fn to_json(v: &Value) -> J {
             "scalar": a.scalar,
         }),
         Value::Ref(r) => json!({
-            TAG: "ref",
+            TAG: if r.is_stream() { "stream_ref" } else { "ref" },
             "id": r.id(),
             "session_id": r.session_id(),
             "type_name": r.type_name(),

@@ -1,0 +1,191 @@
+//! The generated wrappers, called through real workers, give what Python
+//! itself gives for the same call (made by name with `Bridge::call`).
+
+snakebridge::include_bindings!("json");
+snakebridge::include_bindings!("math");
+snakebridge::include_bindings!("numpy");
+snakebridge::include_bindings!("pathlib");
+
+use std::future::Future;
+use std::sync::OnceLock;
+
+use snakebridge::{Bridge, BridgeConfig, Kwargs, Value, args};
+
+/// One runtime per test binary; its bridge is also the wrappers' default.
+fn run<F: Future>(future: F) -> F::Output {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    let rt = RT.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let bridge = {
+            let _guard = rt.enter();
+            Bridge::new(BridgeConfig::default().workers(1)).expect("bridge")
+        };
+        snakebridge::set_default_bridge(bridge);
+        rt
+    });
+    rt.block_on(future)
+}
+
+fn py() -> Bridge {
+    snakebridge::default_bridge().expect("default bridge")
+}
+
+/// `module.function(*args, **kwargs)` called by name: Python's own answer.
+async fn python(module: &str, function: &str, args: Vec<Value>, kwargs: Kwargs) -> Value {
+    py().call(module, function, args)
+        .kwargs(kwargs)
+        .await
+        .expect(function)
+}
+
+#[test]
+fn numpy_mean_matches_python() {
+    run(async {
+        let ours: f64 = numpy::mean(vec![1, 2, 3, 4])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        let theirs: f64 = python("numpy", "mean", args![vec![1, 2, 3, 4]], Kwargs::new())
+            .await
+            .extract()
+            .unwrap();
+        assert_eq!(ours, 2.5);
+        assert_eq!(ours, theirs);
+    });
+}
+
+#[test]
+fn numpy_mean_axis_is_a_builder_method() {
+    run(async {
+        let data = vec![vec![1, 2], vec![3, 4]];
+        let ours: Vec<f64> = numpy::mean(data.clone())
+            .axis(0)
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        let mut kwargs = Kwargs::new();
+        kwargs.push("axis", 0);
+        let theirs: Vec<f64> = python("numpy", "mean", args![data], kwargs)
+            .await
+            .extract()
+            .unwrap();
+        assert_eq!(ours, [2.0, 3.0]);
+        assert_eq!(ours, theirs);
+    });
+}
+
+#[test]
+fn numpy_functions_with_several_required_arguments() {
+    run(async {
+        let ours: Vec<i64> = numpy::arange(0)
+            .stop(10)
+            .step(3)
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(ours, [0, 3, 6, 9]);
+        let clipped: Vec<i64> = numpy::clip(vec![1, 5, 9])
+            .a_min(2)
+            .a_max(6)
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(clipped, [2, 5, 6]);
+        let theirs: Vec<i64> = python("numpy", "clip", args![vec![1, 5, 9], 2, 6], Kwargs::new())
+            .await
+            .extract()
+            .unwrap();
+        assert_eq!(clipped, theirs);
+    });
+}
+
+#[test]
+fn math_functions_match_python() {
+    run(async {
+        for x in [0.0, 2.0, 1e6] {
+            let ours = math::sqrt(x).await.unwrap();
+            assert_eq!(ours, python("math", "sqrt", args![x], Kwargs::new()).await);
+        }
+        assert_eq!(math::PI, std::f64::consts::PI);
+        let gcd = math::gcd().integers([12, 18]).await.unwrap();
+        assert_eq!(gcd, Value::Int(6));
+    });
+}
+
+#[test]
+fn math_errors_keep_the_python_exception() {
+    run(async {
+        let err = math::sqrt(-1.0).await.unwrap_err();
+        assert_eq!(
+            err.python().expect("a Python exception").type_name,
+            "ValueError"
+        );
+    });
+}
+
+#[test]
+fn json_round_trips_like_python() {
+    run(async {
+        let text = json::dumps(vec![1, 2]).indent(2).await.unwrap();
+        let mut kwargs = Kwargs::new();
+        kwargs.push("indent", 2);
+        assert_eq!(
+            text,
+            python("json", "dumps", args![vec![1, 2]], kwargs).await
+        );
+        let back = json::loads(text).await.unwrap();
+        assert_eq!(back, Value::List(vec![Value::Int(1), Value::Int(2)]));
+    });
+}
+
+#[test]
+fn pathlib_classes_are_typed_refs() {
+    run(async {
+        let path = pathlib::PurePosixPath::new()
+            .args(["data", "f.txt"])
+            .await
+            .unwrap();
+        assert_eq!(path.name().await.unwrap(), Value::Str("f.txt".into()));
+        assert_eq!(path.suffix().await.unwrap(), Value::Str(".txt".into()));
+        let parent = path.parent().await.unwrap();
+        let theirs = py()
+            .call("pathlib", "PurePosixPath", args!["data", "f.txt"])
+            .await
+            .unwrap()
+            .into_ref()
+            .unwrap()
+            .attr("parent")
+            .await
+            .unwrap()
+            .into_ref()
+            .unwrap()
+            .method("__str__", args![])
+            .await
+            .unwrap();
+        let ours = parent
+            .into_ref()
+            .unwrap()
+            .method("__str__", args![])
+            .await
+            .unwrap();
+        assert_eq!(ours, theirs);
+    });
+}
+
+#[test]
+fn discovery_lists_and_searches_functions() {
+    assert!(numpy::FUNCTIONS.iter().any(|(name, _)| *name == "mean"));
+    assert_eq!(
+        numpy::search("mean").first().map(|hit| hit.name),
+        Some("mean")
+    );
+    assert!(pathlib::CLASSES.iter().any(|(name, _)| *name == "Path"));
+}

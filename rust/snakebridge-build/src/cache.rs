@@ -1,0 +1,77 @@
+//! The IR cache: `.snakebridge/ir/<pkg>.ir.json` beside a `<pkg>.inputs`
+//! file holding the hash of what decided it (package version, options,
+//! interpreter, generator). See docs/adr/0004-codegen-caching.md.
+
+use std::path::{Path, PathBuf};
+
+use snakebridge_env::{Package, Venv, VersionSpec, sha256_hex};
+
+use crate::error::{Error, Result};
+use crate::introspect::{INTROSPECT_PY, arguments};
+
+/// Where cached IR lives, relative to the config's directory.
+pub const CACHE_DIR: &str = ".snakebridge/ir";
+
+/// The hash of everything that decides a package's IR.
+pub(crate) fn inputs_hash(package: &Package, venv: &Venv) -> String {
+    let version = match &package.version {
+        VersionSpec::Stdlib => "stdlib".to_string(),
+        VersionSpec::Requirement(_) => venv
+            .installed()
+            .get(&snakebridge_env::normalize(package.pypi_name()))
+            .cloned()
+            .unwrap_or_else(|| "not-installed".into()),
+    };
+    let text = format!(
+        "generator=snakebridge-build {}\nir={}\nintrospect={}\npython={}\npackage={}\nversion={version}\nargs={:?}\n",
+        env!("CARGO_PKG_VERSION"),
+        snakebridge_codegen::IR_VERSION,
+        sha256_hex(INTROSPECT_PY.as_bytes()),
+        venv.version,
+        package.name,
+        arguments(package),
+    );
+    sha256_hex(text.as_bytes())
+}
+
+/// The cache files of one package.
+pub(crate) struct CacheEntry {
+    pub(crate) ir: PathBuf,
+    inputs: PathBuf,
+}
+
+impl CacheEntry {
+    pub(crate) fn new(config_dir: &Path, package: &str) -> CacheEntry {
+        let dir = config_dir.join(CACHE_DIR);
+        CacheEntry {
+            ir: dir.join(format!("{package}.ir.json")),
+            inputs: dir.join(format!("{package}.inputs")),
+        }
+    }
+
+    /// The cached IR text, when it was made from `hash`.
+    pub(crate) fn get(&self, hash: &str) -> Option<String> {
+        let stored = std::fs::read_to_string(&self.inputs).ok()?;
+        (stored.trim() == hash).then(|| std::fs::read_to_string(&self.ir).ok())?
+    }
+
+    /// Stores `ir` for `hash` (IR first, then the hash, each atomically).
+    pub(crate) fn put(&self, hash: &str, ir: &str) -> Result<()> {
+        write_atomic(&self.ir, ir)?;
+        write_atomic(&self.inputs, &format!("{hash}\n"))
+    }
+}
+
+/// Writes `text` to `path` through a temporary file and a rename; an
+/// unchanged file is left alone (its mtime too).
+pub(crate) fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    if std::fs::read_to_string(path).ok().as_deref() == Some(text) {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}

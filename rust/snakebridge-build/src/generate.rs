@@ -1,0 +1,253 @@
+//! One package: IR (cached, introspected or committed) -> selection ->
+//! coverage and tier check -> Rust.
+
+use std::path::{Path, PathBuf};
+
+use snakebridge_codegen::{
+    Coverage, Ir, Selection, SignatureTier, module_symbols, package_module, render, select,
+};
+use snakebridge_env::{Config, Generate, Package, Venv, VersionSpec};
+
+use crate::cache::{CacheEntry, inputs_hash};
+use crate::error::{Error, Result};
+use crate::introspect;
+use crate::uses::{Use, resolve};
+
+/// Where a package's IR came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IrSource {
+    /// Introspected now with the venv's interpreter (and cached).
+    Introspected,
+    /// The cache in `.snakebridge/ir/`, made from the same inputs.
+    Cache,
+    /// The committed IR directory (offline mode).
+    Committed,
+}
+
+/// What was generated for one package.
+#[derive(Clone, Debug)]
+pub struct Generated {
+    /// The package name, as in `[packages]`.
+    pub package: String,
+    /// The IR's JSON text, whole (before `include`/`exclude`): what to commit.
+    pub ir_json: String,
+    /// Where the IR came from.
+    pub source: IrSource,
+    /// The coverage of the symbols generated.
+    pub coverage: Coverage,
+    /// The generated Rust source (`pub mod <package> { ... }`).
+    pub rust: String,
+    /// Callables below `min_signature_tier` (empty in strict mode, which fails instead).
+    pub below_min_tier: Vec<String>,
+}
+
+/// How to get IR.
+pub(crate) struct Mode<'a> {
+    pub(crate) offline: bool,
+    pub(crate) ir_dir: &'a Path,
+    pub(crate) strict: bool,
+    /// The paths of the consuming crate's source, when it was scanned.
+    pub(crate) uses: Option<&'a [Use]>,
+}
+
+pub(crate) fn generate(config: &Config, package: &Package, mode: &Mode<'_>) -> Result<Generated> {
+    let (ir_json, source, path) = if mode.offline {
+        committed(package, mode.ir_dir)?
+    } else {
+        introspected(config, package)?
+    };
+    let ir = Ir::from_json(&ir_json).map_err(|source| Error::Ir {
+        path: path.clone(),
+        source,
+    })?;
+    if mode.offline {
+        check_pinned_version(package, &ir, &path)?;
+    }
+    let selection = match mode.uses {
+        Some(uses) if scans(package) => used_selection(package, &ir, uses, mode, &path)?,
+        _ => selection(package),
+    };
+    let selected = select(&ir, &selection)?;
+    let coverage = Coverage::of(&selected);
+    let below_min_tier = offenders(package, &coverage);
+    if mode.strict && !below_min_tier.is_empty() {
+        return Err(Error::BelowMinTier {
+            package: package.name.clone(),
+            location: package.location.clone(),
+            min: tier_name(package),
+            offenders: below_min_tier,
+        });
+    }
+    Ok(Generated {
+        package: package.name.clone(),
+        rust: render(&selected),
+        ir_json,
+        source,
+        coverage,
+        below_min_tier,
+    })
+}
+
+fn committed(package: &Package, dir: &Path) -> Result<(String, IrSource, PathBuf)> {
+    let path = dir.join(format!("{}.ir.json", package.name));
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok((text, IrSource::Committed, path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::MissingIr {
+            package: package.name.clone(),
+            path,
+            dir: dir.to_path_buf(),
+        }),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+fn introspected(config: &Config, package: &Package) -> Result<(String, IrSource, PathBuf)> {
+    let venv = Venv::inspect(&config.venv).ok_or_else(|| Error::NoVenv {
+        package: package.name.clone(),
+        venv: config.venv.clone(),
+    })?;
+    let hash = inputs_hash(package, &venv);
+    let cache = CacheEntry::new(config.dir(), &package.name);
+    if let Some(text) = cache.get(&hash) {
+        return Ok((text, IrSource::Cache, cache.ir));
+    }
+    // Absolute, since introspection runs in the config's directory (a
+    // relative `--config` would otherwise name the wrong interpreter).
+    let python = absolute(&venv.python())?;
+    let text = introspect::run(&python, package, &absolute(config.dir())?)?;
+    cache.put(&hash, &text)?;
+    Ok((text, IrSource::Introspected, python))
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    std::path::absolute(path).map_err(|e| Error::io(path, e))
+}
+
+/// `numpy = "==2.4.6"` and an IR of another version: the committed IR is stale.
+fn check_pinned_version(package: &Package, ir: &Ir, path: &Path) -> Result<()> {
+    let VersionSpec::Requirement(spec) = &package.version else {
+        return Ok(());
+    };
+    let (Some(wanted), Some(found)) = (spec.strip_prefix("=="), ir.version.as_deref()) else {
+        return Ok(());
+    };
+    if wanted.contains(',') || wanted == found {
+        return Ok(());
+    }
+    Err(Error::StaleIr {
+        package: package.name.clone(),
+        path: path.to_path_buf(),
+        found: found.to_string(),
+        wanted: wanted.to_string(),
+    })
+}
+
+/// Whether the package's used symbols come from scanning the crate's
+/// source: `generate = "used"` without an `include` list.
+pub(crate) fn scans(package: &Package) -> bool {
+    package.generate == Generate::Used && package.include.is_empty()
+}
+
+/// `generate = "used"` with a scanned crate: exactly the symbols its source
+/// names (a class with its methods), less `exclude`. A name the IR lacks
+/// where the path starts at the package's module fails with its `file:line`.
+fn used_selection(
+    package: &Package,
+    ir: &Ir,
+    uses: &[Use],
+    mode: &Mode<'_>,
+    path: &Path,
+) -> Result<Selection> {
+    let (used, missing) = resolve(uses, &package_module(ir), &module_symbols(ir));
+    if !missing.is_empty() {
+        let version = ir.version.as_deref().unwrap_or("unknown");
+        let (ir, hint) = if mode.offline {
+            (
+                format!("the committed IR {} ({} {version})", path.display(), package.name),
+                "regenerate it with `snakebridge generate` where Python is available (and commit it) \
+                 if the package has them, or fix the code"
+                    .to_string(),
+            )
+        } else {
+            (
+                format!("{} {version}", package.name),
+                "check the spelling; to choose the names yourself, list them in `include` \
+                 (which turns the scan of the code off)"
+                    .to_string(),
+            )
+        };
+        return Err(Error::UsedSymbolsMissing {
+            package: package.name.clone(),
+            ir,
+            uses: missing,
+            hint,
+        });
+    }
+    Ok(Selection {
+        include: used.into_iter().collect(),
+        exclude: package.exclude.clone(),
+        only_included: true,
+    })
+}
+
+/// `generate = "all"`: everything but `exclude` (`include` must exist).
+/// `generate = "used"` with an `include` list: exactly those; without one
+/// and without a scanned crate (the CLI): everything.
+pub(crate) fn selection(package: &Package) -> Selection {
+    Selection {
+        include: package.include.clone(),
+        exclude: package.exclude.clone(),
+        only_included: package.generate == Generate::Used && !package.include.is_empty(),
+    }
+}
+
+fn offenders(package: &Package, coverage: &Coverage) -> Vec<String> {
+    let Some(min) = package.min_signature_tier.map(codegen_tier) else {
+        return Vec::new();
+    };
+    coverage
+        .below(min)
+        .into_iter()
+        .map(|f| {
+            let why = f.reasons.join("; ");
+            format!("{}: {} ({why})", f.symbol, f.tier.as_str())
+        })
+        .collect()
+}
+
+/// The codegen tier with the same offenders (`stubgen` is not produced by
+/// introspection, so `stubgen` accepts what `stub` accepts).
+fn codegen_tier(tier: snakebridge_env::SignatureTier) -> SignatureTier {
+    use snakebridge_env::SignatureTier as Env;
+    match tier {
+        Env::Runtime => SignatureTier::Runtime,
+        Env::TextSignature => SignatureTier::TextSignature,
+        Env::RuntimeHints => SignatureTier::RuntimeHints,
+        Env::Stub | Env::Stubgen => SignatureTier::Stub,
+        Env::Variadic => SignatureTier::Variadic,
+    }
+}
+
+fn tier_name(package: &Package) -> String {
+    package
+        .min_signature_tier
+        .map(|t| format!("{t:?}"))
+        .map(|t| snake(&t))
+        .unwrap_or_default()
+}
+
+fn snake(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}

@@ -1,0 +1,283 @@
+//! build.rs support for SnakeBridge: typed Rust wrappers for the Python
+//! packages of `snakebridge.toml`, generated into `OUT_DIR`.
+//!
+//! For each package, the IR is introspected with the managed venv's
+//! interpreter (or reused from `.snakebridge/ir/` when the package version,
+//! options, interpreter and generator are unchanged), filtered by `include`
+//! / `exclude`, checked against `min_signature_tier`, rendered by
+//! `snakebridge-codegen` and written to `OUT_DIR/<package>.rs`, which
+//! `snakebridge::include_bindings!("<package>")` includes. Coverage reports
+//! go to `.snakebridge/coverage/`. Offline (`SNAKEBRIDGE_OFFLINE=1` or
+//! [`Builder::offline`]) the IR comes from committed files instead, and no
+//! Python runs. With `generate = "used"` and no `include` list, only the
+//! symbols the crate's source names (`numpy::mean`, `use pandas::DataFrame`)
+//! are generated; build.rs reruns when that source changes. See
+//! `docs/codegen.md`.
+//!
+//! # Example
+//! ```no_run
+//! // in build.rs's `main`:
+//! snakebridge_build::configure()
+//!     .packages(["json", "numpy"])
+//!     .compile()
+//!     .unwrap_or_else(|e| panic!("{e}"));
+//! ```
+//! and in the crate: `snakebridge::include_bindings!("numpy");`.
+#![warn(missing_docs)]
+
+mod cache;
+mod error;
+mod generate;
+mod introspect;
+mod uses;
+
+use std::path::{Path, PathBuf};
+
+use snakebridge_env::Config;
+
+pub use cache::CACHE_DIR;
+pub use error::{Error, Result};
+pub use generate::{Generated, IrSource};
+pub use introspect::INTROSPECT_PY;
+pub use uses::{MissingUse, SCANNED_DIRS};
+
+/// Where committed IR is read from offline (and `snakebridge generate`
+/// writes by default), relative to the config's directory.
+pub const IR_DIR: &str = "bindings";
+/// Where coverage reports go, relative to the config's directory.
+pub const COVERAGE_DIR: &str = ".snakebridge/coverage";
+
+/// A [`Builder`] with the defaults.
+pub fn configure() -> Builder {
+    Builder::default()
+}
+
+/// Options of a generation run.
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    config: Option<PathBuf>,
+    packages: Option<Vec<String>>,
+    offline: Option<bool>,
+    strict: Option<bool>,
+    ir_dir: Option<PathBuf>,
+    out_dir: Option<PathBuf>,
+    crate_dir: Option<PathBuf>,
+}
+
+impl Builder {
+    /// The `snakebridge.toml` to read (default: the nearest one from
+    /// `CARGO_MANIFEST_DIR`, else the working directory, upwards).
+    pub fn config(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config = Some(path.into());
+        self
+    }
+
+    /// Generate only these packages (default: all of `[packages]`).
+    pub fn packages<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.packages = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Build from committed IR, without Python (default: `SNAKEBRIDGE_OFFLINE=1`).
+    pub fn offline(mut self, offline: bool) -> Self {
+        self.offline = Some(offline);
+        self
+    }
+
+    /// Fail when a callable is below its package's `min_signature_tier`
+    /// (default: `SNAKEBRIDGE_STRICT=1`; otherwise a warning).
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = Some(strict);
+        self
+    }
+
+    /// The committed IR directory (default: [`IR_DIR`] beside the config).
+    pub fn ir_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.ir_dir = Some(dir.into());
+        self
+    }
+
+    /// Where [`compile`](Self::compile) writes `<package>.rs` (default: `OUT_DIR`).
+    pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// The crate whose source decides what `generate = "used"` generates
+    /// (its `src/`, `tests/`, `examples/`, `benches/`). Default: in
+    /// [`compile`](Self::compile), `CARGO_MANIFEST_DIR`; in
+    /// [`generate`](Self::generate), none (everything is generated).
+    pub fn crate_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.crate_dir = Some(dir.into());
+        self
+    }
+
+    /// For build.rs: generates every package into the out dir, writes
+    /// coverage reports, and prints the `cargo:` lines (rerun triggers,
+    /// warnings for callables below `min_signature_tier`).
+    pub fn compile(self) -> Result<()> {
+        let out_dir = match &self.out_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or_else(|| {
+                    Error::io(
+                        "OUT_DIR",
+                        "not set: call compile() from build.rs, or set out_dir()",
+                    )
+                })?,
+        };
+        let config = self.load_config()?;
+        let crate_dir = self
+            .crate_dir
+            .clone()
+            .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from));
+        let scan = self.scan(&config, crate_dir.as_deref())?;
+        for line in self.rerun_lines_with(&config, scan.as_ref()) {
+            println!("{line}");
+        }
+        for generated in self.generate_with(&config, scan.as_ref())? {
+            cache::write_atomic(
+                &out_dir.join(format!("{}.rs", generated.package)),
+                &generated.rust,
+            )?;
+            write_coverage(config.dir(), &generated)?;
+            if !generated.below_min_tier.is_empty() {
+                println!(
+                    "cargo:warning=snakebridge: `{}` has {} callable(s) below min_signature_tier; see {}/{}.coverage.md",
+                    generated.package,
+                    generated.below_min_tier.len(),
+                    config.dir().join(COVERAGE_DIR).display(),
+                    generated.package
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Generates every package and returns the results (what the CLI writes).
+    pub fn generate(self) -> Result<Vec<Generated>> {
+        let config = self.load_config()?;
+        let scan = self.scan(&config, self.crate_dir.as_deref())?;
+        self.generate_with(&config, scan.as_ref())
+    }
+
+    /// The `cargo:rerun-if-...` lines [`compile`](Self::compile) prints
+    /// (with the crate of [`crate_dir`](Self::crate_dir), if set, scanned).
+    pub fn rerun_lines(&self) -> Result<Vec<String>> {
+        let config = self.load_config()?;
+        let scan = self.scan(&config, self.crate_dir.as_deref())?;
+        Ok(self.rerun_lines_with(&config, scan.as_ref()))
+    }
+
+    /// Scans the crate when a package to generate needs it.
+    fn scan(&self, config: &Config, crate_dir: Option<&Path>) -> Result<Option<uses::Scan>> {
+        let Some(dir) = crate_dir else {
+            return Ok(None);
+        };
+        let names = self.package_names(config);
+        let needed = config
+            .packages
+            .iter()
+            .any(|p| names.contains(&p.name) && generate::scans(p));
+        needed.then(|| uses::scan_crate(dir)).transpose()
+    }
+
+    fn is_offline(&self) -> bool {
+        self.offline
+            .unwrap_or_else(|| env_flag("SNAKEBRIDGE_OFFLINE"))
+    }
+
+    fn generate_with(&self, config: &Config, scan: Option<&uses::Scan>) -> Result<Vec<Generated>> {
+        let ir_dir = self.resolved_ir_dir(config);
+        let mode = generate::Mode {
+            offline: self.is_offline(),
+            strict: self
+                .strict
+                .unwrap_or_else(|| env_flag("SNAKEBRIDGE_STRICT")),
+            ir_dir: &ir_dir,
+            uses: scan.map(|s| s.uses.as_slice()),
+        };
+        let mut out = Vec::new();
+        for name in self.package_names(config) {
+            let package = config
+                .packages
+                .iter()
+                .find(|p| p.name == name)
+                .ok_or_else(|| Error::UnknownPackage {
+                    name: name.clone(),
+                    config: config.path.clone(),
+                })?;
+            out.push(generate::generate(config, package, &mode)?);
+        }
+        Ok(out)
+    }
+
+    fn load_config(&self) -> Result<Config> {
+        Ok(match &self.config {
+            Some(path) => Config::load(path)?,
+            None => {
+                let start = std::env::var_os("CARGO_MANIFEST_DIR")
+                    .map(PathBuf::from)
+                    .map_or_else(std::env::current_dir, Ok)
+                    .map_err(|e| Error::io(".", e))?;
+                Config::discover_from(&start)?
+            }
+        })
+    }
+
+    fn package_names(&self, config: &Config) -> Vec<String> {
+        self.packages
+            .clone()
+            .unwrap_or_else(|| config.packages.iter().map(|p| p.name.clone()).collect())
+    }
+
+    fn resolved_ir_dir(&self, config: &Config) -> PathBuf {
+        match &self.ir_dir {
+            Some(dir) if dir.is_relative() => config.dir().join(dir),
+            Some(dir) => dir.clone(),
+            None => config.dir().join(IR_DIR),
+        }
+    }
+
+    /// Cargo reruns a build script whose `rerun-if-changed` file does not
+    /// exist on every build, so only existing files are named: the lock
+    /// when there is one, the committed IR offline (where a missing one
+    /// fails the build anyway), and the scanned directories and files.
+    fn rerun_lines_with(&self, config: &Config, scan: Option<&uses::Scan>) -> Vec<String> {
+        let mut lines = vec![
+            format!("cargo:rerun-if-changed={}", config.path.display()),
+            "cargo:rerun-if-env-changed=SNAKEBRIDGE_OFFLINE".to_string(),
+            "cargo:rerun-if-env-changed=SNAKEBRIDGE_STRICT".to_string(),
+        ];
+        let mut files = vec![config.lock_path()];
+        if self.is_offline() {
+            let ir_dir = self.resolved_ir_dir(config);
+            for name in self.package_names(config) {
+                files.push(ir_dir.join(format!("{name}.ir.json")));
+            }
+        }
+        if let Some(scan) = scan {
+            files.extend(scan.dirs.iter().chain(&scan.files).cloned());
+        }
+        for file in files.iter().filter(|f| f.exists()) {
+            lines.push(format!("cargo:rerun-if-changed={}", file.display()));
+        }
+        lines
+    }
+}
+
+/// Writes `<dir>/.snakebridge/coverage/<package>.coverage.json` and `.md`;
+/// returns the two paths.
+pub fn write_coverage(config_dir: &Path, generated: &Generated) -> Result<[PathBuf; 2]> {
+    let dir = config_dir.join(COVERAGE_DIR);
+    let json = dir.join(format!("{}.coverage.json", generated.package));
+    let md = dir.join(format!("{}.coverage.md", generated.package));
+    cache::write_atomic(&json, &generated.coverage.to_json())?;
+    cache::write_atomic(&md, &generated.coverage.to_markdown())?;
+    Ok([json, md])
+}
+
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"))
+}

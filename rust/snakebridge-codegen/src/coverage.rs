@@ -1,0 +1,194 @@
+//! Coverage of an IR: how many callables got each signature tier, how many
+//! symbols have a docstring, and every symbol that fell back to a variadic
+//! signature or has no doc, with the reasons. Shared by `snakebridge-build`
+//! and `snakebridge generate`, written as `<pkg>.coverage.json` and `.md`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::ir::{Callable, Ir, SignatureTier};
+
+/// The coverage report of one package.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Coverage {
+    /// The package.
+    pub package: String,
+    /// Its version, when known.
+    pub version: Option<String>,
+    /// Functions, constructors and methods.
+    pub callables: usize,
+    /// Callables per signature tier (every tier listed, best first).
+    pub tiers: BTreeMap<SignatureTier, usize>,
+    /// Functions, classes and methods (the symbols that carry rustdoc).
+    pub symbols: usize,
+    /// Those with a docstring.
+    pub documented: usize,
+    /// Every callable below the best tiers, worst first: `variadic` ones, then
+    /// the rest that needed a fallback.
+    pub fallbacks: Vec<Fallback>,
+    /// Symbols without a docstring.
+    pub undocumented: Vec<String>,
+    /// What introspection could not do (`module: stage: error`).
+    pub errors: Vec<String>,
+}
+
+/// One callable and where its signature came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Fallback {
+    /// `module.function` or `module.Class.method`.
+    pub symbol: String,
+    /// The tier it got.
+    pub tier: SignatureTier,
+    /// Why better tiers failed.
+    pub reasons: Vec<String>,
+}
+
+impl Coverage {
+    /// Computes the report of `ir`.
+    pub fn of(ir: &Ir) -> Coverage {
+        let mut report = Coverage {
+            package: ir.package.clone(),
+            version: ir.version.clone(),
+            callables: 0,
+            tiers: ALL_TIERS.iter().map(|t| (*t, 0)).collect(),
+            symbols: 0,
+            documented: 0,
+            fallbacks: Vec::new(),
+            undocumented: Vec::new(),
+            errors: ir
+                .errors
+                .iter()
+                .map(|e| {
+                    let at = e
+                        .name
+                        .as_ref()
+                        .map_or(e.module.clone(), |n| format!("{}.{n}", e.module));
+                    format!("{at}: {}: {}", e.stage, e.error)
+                })
+                .collect(),
+        };
+        for module in &ir.modules {
+            for function in &module.functions {
+                report.callable(
+                    &format!("{}.{}", module.name, function.name),
+                    function,
+                    true,
+                );
+            }
+            for class in &module.classes {
+                let path = format!("{}.{}", module.name, class.name);
+                report.doc(&path, class.doc.as_deref());
+                report.callable(&path, &class.constructor, false);
+                for method in &class.methods {
+                    report.callable(&format!("{path}.{}", method.name), method, true);
+                }
+            }
+        }
+        report
+            .fallbacks
+            .sort_by(|a, b| b.tier.cmp(&a.tier).then(a.symbol.cmp(&b.symbol)));
+        report
+    }
+
+    fn callable(&mut self, symbol: &str, callable: &Callable, has_doc: bool) {
+        self.callables += 1;
+        *self.tiers.entry(callable.signature_tier).or_default() += 1;
+        if callable.signature_tier > SignatureTier::TextSignature {
+            self.fallbacks.push(Fallback {
+                symbol: symbol.to_string(),
+                tier: callable.signature_tier,
+                reasons: callable.fallback_reasons.clone(),
+            });
+        }
+        if has_doc {
+            self.doc(symbol, callable.doc.as_deref());
+        }
+    }
+
+    fn doc(&mut self, symbol: &str, doc: Option<&str>) {
+        self.symbols += 1;
+        if doc.is_some_and(|d| !d.trim().is_empty()) {
+            self.documented += 1;
+        } else {
+            self.undocumented.push(symbol.to_string());
+        }
+    }
+
+    /// Callables whose tier is worse than `min` (the `min_signature_tier` offenders).
+    pub fn below(&self, min: SignatureTier) -> Vec<&Fallback> {
+        self.fallbacks.iter().filter(|f| f.tier > min).collect()
+    }
+
+    /// The report as pretty JSON (ends with a newline).
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// The report as Markdown.
+    pub fn to_markdown(&self) -> String {
+        let mut md = String::new();
+        let version = self.version.as_deref().unwrap_or("(unknown version)");
+        let _ = writeln!(md, "# Coverage of `{}` {version}\n", self.package);
+        let _ = writeln!(md, "| signature tier | callables |\n|---|---|");
+        for (tier, count) in &self.tiers {
+            let _ = writeln!(md, "| {} | {count} |", tier.as_str());
+        }
+        let _ = writeln!(md, "| **total** | {} |\n", self.callables);
+        let _ = writeln!(
+            md,
+            "Documented: {} of {} symbols ({}).\n",
+            self.documented,
+            self.symbols,
+            percent(self.documented, self.symbols)
+        );
+        section(
+            &mut md,
+            "Fallbacks (below `text_signature`)",
+            &self.fallbacks,
+            |f| {
+                let why = if f.reasons.is_empty() {
+                    "no reason recorded".into()
+                } else {
+                    f.reasons.join("; ")
+                };
+                format!("`{}`: {} ({why})", f.symbol, f.tier.as_str())
+            },
+        );
+        section(&mut md, "Without a docstring", &self.undocumented, |s| {
+            format!("`{s}`")
+        });
+        section(&mut md, "Introspection errors", &self.errors, |e| e.clone());
+        md
+    }
+}
+
+const ALL_TIERS: [SignatureTier; 5] = [
+    SignatureTier::Runtime,
+    SignatureTier::TextSignature,
+    SignatureTier::RuntimeHints,
+    SignatureTier::Stub,
+    SignatureTier::Variadic,
+];
+
+fn section<T>(md: &mut String, title: &str, items: &[T], line: impl Fn(&T) -> String) {
+    let _ = writeln!(md, "## {title} ({})\n", items.len());
+    if items.is_empty() {
+        md.push_str("None.\n\n");
+        return;
+    }
+    for item in items {
+        let _ = writeln!(md, "- {}", line(item));
+    }
+    md.push('\n');
+}
+
+fn percent(part: usize, whole: usize) -> String {
+    if whole == 0 {
+        return "100%".into();
+    }
+    format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+}

@@ -1,0 +1,336 @@
+//! `Stream`: the items of a Python iterator, pulled lazily over
+//! `Worker.Iterate` with a bounded prefetch window.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::channel::mpsc;
+use futures::stream::BoxStream;
+use futures::{SinkExt, StreamExt};
+use snakebridge_proto::v1 as pb;
+
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::reference::Ref;
+use crate::session::{CallRefs, SessionInner, bridge_error, python_error, status_error};
+use crate::slot::Conn;
+use crate::value::Value;
+
+/// The default prefetch window: items Python may produce ahead of the
+/// consumer.
+pub const DEFAULT_WINDOW: usize = 16;
+
+/// The items of a Python iterator, as a [`futures::Stream`] of
+/// `Result<Value>`.
+///
+/// Made by [`Ref::iter`] (any iterable ref: `iter(obj)`, or `aiter(obj)` for
+/// an async iterable) or [`Value::into_stream`] (a generator result arrives
+/// as a stream handle). Nothing runs until the stream is first polled; then
+/// the worker iterates the object on one of its Python threads and sends the
+/// items, never more than the prefetch window ahead of what was consumed
+/// here, so `take(5)` of `itertools.count()` asks Python for at most
+/// `5 + window` items. Items keep their exact types (`"123"` stays a str);
+/// objects with no exact form arrive as refs.
+///
+/// Dropping the stream cancels the RPC, and the worker closes the Python
+/// iterator (`close()`, or `aclose()` for an async generator). A Python
+/// exception raised by the iterator is the last item, as
+/// [`Error::Python`](crate::Error::Python).
+///
+/// Streams have their own timeouts, unrelated to any call timeout: none by
+/// default, [`Stream::idle_timeout`] between items and
+/// [`Stream::total_timeout`] for the whole stream.
+///
+/// ```no_run
+/// # async fn demo(py: &snakebridge::Bridge) -> snakebridge::Result<()> {
+/// use futures::StreamExt;
+/// use snakebridge::args;
+/// let counter = py.call("itertools", "count", args![1]).await?.into_stream()?;
+/// let first: Vec<i64> = counter
+///     .take(5)
+///     .map(|item| item?.extract::<i64>())
+///     .collect::<Vec<_>>()
+///     .await
+///     .into_iter()
+///     .collect::<snakebridge::Result<_>>()?;
+/// assert_eq!(first, [1, 2, 3, 4, 5]);
+/// # Ok(()) }
+/// ```
+#[must_use = "a Stream does nothing until it is polled"]
+pub struct Stream {
+    source: Ref,
+    options: Options,
+    running: Option<BoxStream<'static, Result<Value>>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Options {
+    window: u32,
+    idle_timeout: Option<Duration>,
+    total_timeout: Option<Duration>,
+}
+
+impl Stream {
+    pub(crate) fn new(source: Ref) -> Stream {
+        Stream {
+            source,
+            options: Options {
+                window: DEFAULT_WINDOW as u32,
+                idle_timeout: None,
+                total_timeout: None,
+            },
+            running: None,
+        }
+    }
+
+    /// The prefetch window: how many items the worker may produce ahead of
+    /// the consumer (at least 1; default [`DEFAULT_WINDOW`]). Larger windows
+    /// mean fewer round trips; smaller ones keep Python closer to the
+    /// consumer. Set it before the first poll.
+    pub fn window(mut self, items: usize) -> Self {
+        self.options.window = u32::try_from(items.max(1)).unwrap_or(u32::MAX);
+        self
+    }
+
+    /// Fails the stream with [`Error::StreamTimeout`] when no item arrives
+    /// within `timeout` (measured from the first poll, then from each item).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.options.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Fails the stream with [`Error::StreamTimeout`] once it has run for
+    /// `timeout` since its first poll.
+    pub fn total_timeout(mut self, timeout: Duration) -> Self {
+        self.options.total_timeout = Some(timeout);
+        self
+    }
+
+    /// The ref being iterated.
+    pub fn source(&self) -> &Ref {
+        &self.source
+    }
+
+    /// Reads every item (stopping at the first error).
+    pub async fn collect_values(mut self) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        while let Some(item) = self.next().await {
+            out.push(item?);
+        }
+        Ok(out)
+    }
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("source", &self.source)
+            .field("window", &self.options.window)
+            .field("started", &self.running.is_some())
+            .finish()
+    }
+}
+
+impl futures::Stream for Stream {
+    type Item = Result<Value>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let running = this
+            .running
+            .get_or_insert_with(|| run(this.source.clone(), this.options).boxed());
+        running.poll_next_unpin(cx)
+    }
+}
+
+enum State {
+    Start(Ref, Options),
+    Open(Box<Open>),
+    Done,
+}
+
+/// An open `Iterate` RPC.
+struct Open {
+    source: Ref,
+    session: Arc<SessionInner>,
+    conn: Arc<Conn>,
+    credits: mpsc::UnboundedSender<pb::IterateRequest>,
+    responses: tonic::Streaming<pb::IterateResponse>,
+    buffered: VecDeque<pb::Value>,
+    /// How the stream ends once `buffered` is drained.
+    end: Option<Result<()>>,
+    /// Items consumed since credit was last granted.
+    consumed: u32,
+    grant_every: u32,
+    options: Options,
+    deadline: Option<Instant>,
+    _inflight: crate::slot::Inflight,
+}
+
+fn run(source: Ref, options: Options) -> impl futures::Stream<Item = Result<Value>> + Send {
+    futures::stream::unfold(State::Start(source, options), |state| async move {
+        match state {
+            State::Done => None,
+            State::Start(source, options) => match open(source, options).await {
+                Ok(open) => step(open).await,
+                Err(e) => Some((Err(e), State::Done)),
+            },
+            State::Open(open) => step(open).await,
+        }
+    })
+}
+
+async fn open(source: Ref, options: Options) -> Result<Box<Open>> {
+    source.check_usable()?;
+    let session = source
+        .inner
+        .session
+        .clone()
+        .ok_or_else(|| Error::Serialization("this ref is not bound to a worker".into()))?;
+    if session.released.load(Ordering::Acquire) {
+        return Err(Error::SessionReleased {
+            session: session.id.clone(),
+        });
+    }
+    let deadline = options.total_timeout.map(|t| Instant::now() + t);
+    let slot = session.pool.slots[source.inner.slot].clone();
+    let conn = slot.conn().await?;
+    if source.inner.generation != conn.generation {
+        return Err(source.worker_gone());
+    }
+    let (mut credits, requests) = mpsc::unbounded();
+    credits
+        .send(pb::IterateRequest {
+            msg: Some(pb::iterate_request::Msg::Open(pb::IterateOpen {
+                session_id: session.id.clone(),
+                target: Some(source.handle().clone()),
+                window: options.window,
+            })),
+        })
+        .await
+        .map_err(|e| Error::Transport(e.to_string()))?;
+    let inflight = slot.enter();
+    let limit = session.pool.shared.config.max_message_bytes;
+    let reply = within(
+        wait_for(&options, deadline),
+        &options,
+        conn.client.clone().iterate(requests),
+    )
+    .await?;
+    let responses = match reply {
+        Ok(r) => r.into_inner(),
+        Err(status) => return Err(status_error(status, &conn, source.inner.slot, limit).await),
+    };
+    Ok(Box::new(Open {
+        session,
+        conn,
+        credits,
+        responses,
+        buffered: VecDeque::new(),
+        end: None,
+        consumed: 0,
+        grant_every: (options.window / 2).max(1),
+        options,
+        deadline,
+        source,
+        _inflight: inflight,
+    }))
+}
+
+/// How long to wait for the next message: the idle timeout, cut to the
+/// total deadline.
+fn wait_for(options: &Options, deadline: Option<Instant>) -> Option<(Duration, bool)> {
+    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    match (options.idle_timeout, left) {
+        (Some(idle), Some(left)) if idle < left => Some((idle, true)),
+        (_, Some(left)) => Some((left, false)),
+        (Some(idle), None) => Some((idle, true)),
+        (None, None) => None,
+    }
+}
+
+async fn within<F: std::future::Future>(
+    wait: Option<(Duration, bool)>,
+    options: &Options,
+    future: F,
+) -> Result<F::Output> {
+    let Some((wait, idle)) = wait else {
+        return Ok(future.await);
+    };
+    tokio::time::timeout(wait, future)
+        .await
+        .map_err(|_| Error::StreamTimeout {
+            limit: if idle {
+                options.idle_timeout.unwrap_or(wait)
+            } else {
+                options.total_timeout.unwrap_or(wait)
+            },
+            idle,
+        })
+}
+
+async fn step(mut open: Box<Open>) -> Option<(Result<Value>, State)> {
+    loop {
+        if let Some(value) = open.buffered.pop_front() {
+            open.consumed += 1;
+            if open.consumed >= open.grant_every {
+                let grant = pb::IterateRequest {
+                    msg: Some(pb::iterate_request::Msg::Credit(open.consumed)),
+                };
+                // Fails only when the RPC is over; the end comes from responses.
+                let _ = open.credits.unbounded_send(grant);
+                open.consumed = 0;
+            }
+            let factory = CallRefs {
+                session: &open.session,
+                slot: open.source.inner.slot,
+                generation: open.conn.generation,
+            };
+            let item = codec::from_proto(value, &factory);
+            return Some((item, State::Open(open)));
+        }
+        if let Some(end) = open.end.take() {
+            return match end {
+                Ok(()) => None,
+                Err(e) => Some((Err(e), State::Done)),
+            };
+        }
+        let wait = wait_for(&open.options, open.deadline);
+        let message = match within(wait, &open.options, open.responses.message()).await {
+            Ok(message) => message,
+            Err(timeout) => return Some((Err(timeout), State::Done)),
+        };
+        match message {
+            Ok(Some(batch)) => {
+                open.buffered.extend(batch.items);
+                if let Some(e) = batch.python_error {
+                    open.end = Some(Err(python_error(e)));
+                } else if let Some(e) = batch.bridge_error {
+                    let source = open.source.clone();
+                    open.end = Some(Err(bridge_error(
+                        e,
+                        &open.session.id,
+                        &[&source],
+                        source.inner.slot,
+                    )));
+                } else if batch.done {
+                    open.end = Some(Ok(()));
+                }
+            }
+            Ok(None) => {
+                open.end = Some(Err(Error::Transport(
+                    "the worker ended the stream without finishing it".into(),
+                )));
+            }
+            Err(status) => {
+                let limit = open.session.pool.shared.config.max_message_bytes;
+                let e = status_error(status, &open.conn, open.source.inner.slot, limit).await;
+                open.end = Some(Err(e));
+            }
+        }
+    }
+}
