@@ -30,6 +30,10 @@ pub struct Coverage {
     pub fallbacks: Vec<Fallback>,
     /// Symbols without a docstring.
     pub undocumented: Vec<String>,
+    /// Every callable whose tier is below `runtime` (for `below`); the
+    /// report lists only `fallbacks`.
+    #[serde(skip)]
+    below_runtime: Vec<Fallback>,
     /// What introspection could not do (`module: stage: error`).
     pub errors: Vec<String>,
 }
@@ -56,6 +60,7 @@ impl Coverage {
             symbols: 0,
             documented: 0,
             fallbacks: Vec::new(),
+            below_runtime: Vec::new(),
             undocumented: Vec::new(),
             errors: ir
                 .errors
@@ -86,21 +91,25 @@ impl Coverage {
                 }
             }
         }
-        report
-            .fallbacks
-            .sort_by(|a, b| b.tier.cmp(&a.tier).then(a.symbol.cmp(&b.symbol)));
+        for list in [&mut report.fallbacks, &mut report.below_runtime] {
+            list.sort_by(|a, b| b.tier.cmp(&a.tier).then(a.symbol.cmp(&b.symbol)));
+        }
         report
     }
 
     fn callable(&mut self, symbol: &str, callable: &Callable, has_doc: bool) {
         self.callables += 1;
         *self.tiers.entry(callable.signature_tier).or_default() += 1;
+        let entry = Fallback {
+            symbol: symbol.to_string(),
+            tier: callable.signature_tier,
+            reasons: callable.fallback_reasons.clone(),
+        };
         if callable.signature_tier > SignatureTier::TextSignature {
-            self.fallbacks.push(Fallback {
-                symbol: symbol.to_string(),
-                tier: callable.signature_tier,
-                reasons: callable.fallback_reasons.clone(),
-            });
+            self.fallbacks.push(entry.clone());
+        }
+        if callable.signature_tier > SignatureTier::Runtime {
+            self.below_runtime.push(entry);
         }
         if has_doc {
             self.doc(symbol, callable.doc.as_deref());
@@ -118,7 +127,7 @@ impl Coverage {
 
     /// Callables whose tier is worse than `min` (the `min_signature_tier` offenders).
     pub fn below(&self, min: SignatureTier) -> Vec<&Fallback> {
-        self.fallbacks.iter().filter(|f| f.tier > min).collect()
+        self.below_runtime.iter().filter(|f| f.tier > min).collect()
     }
 
     /// The report as pretty JSON (ends with a newline).
