@@ -32,6 +32,7 @@ CASES = {
     "fx_keywords": [],
     "fx_broken_submodule": ["--all-submodules"],
     "fx_tiers": [],
+    "fx_streaming": [],
 }
 
 

@@ -97,6 +97,10 @@ pub enum Error {
     #[error(transparent)]
     Select(#[from] snakebridge_codegen::SelectError),
 
+    /// A `streaming` name is not a module function of the IR.
+    #[error(transparent)]
+    Streaming(#[from] snakebridge_codegen::StreamingError),
+
     /// `generate = "used"`: the crate's source names symbols the package's
     /// IR does not have.
     #[error(

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use snakebridge_codegen::{
-    Coverage, Ir, Selection, SignatureTier, module_symbols, package_module, render, select,
+    Coverage, Ir, RenderOptions, Selection, SignatureTier, check_streaming, module_symbols_with,
+    package_module, render_with, select,
 };
 use snakebridge_env::{Config, Generate, Package, Venv, VersionSpec};
 
@@ -63,10 +64,16 @@ pub(crate) fn generate(config: &Config, package: &Package, mode: &Mode<'_>) -> R
     if mode.offline {
         check_pinned_version(package, &ir, &path)?;
     }
-    let selection = match mode.uses {
-        Some(uses) if scans(package) => used_selection(package, &ir, uses, mode, &path)?,
+    check_streaming(&ir, &package.streaming)?;
+    let options = RenderOptions {
+        streaming: package.streaming.clone(),
+    };
+    let mut selection = match mode.uses {
+        Some(uses) if scans(package) => used_selection(package, &ir, uses, mode, &path, &options)?,
         _ => selection(package),
     };
+    // Streamed functions are always generated (with their `_stream` variants).
+    selection.include.extend(package.streaming.iter().cloned());
     let selected = select(&ir, &selection)?;
     let coverage = Coverage::of(&selected);
     let below_min_tier = offenders(package, &coverage);
@@ -80,7 +87,7 @@ pub(crate) fn generate(config: &Config, package: &Package, mode: &Mode<'_>) -> R
     }
     Ok(Generated {
         package: package.name.clone(),
-        rust: render(&selected),
+        rust: render_with(&selected, &options),
         ir_json,
         source,
         coverage,
@@ -162,8 +169,10 @@ fn used_selection(
     uses: &[Use],
     mode: &Mode<'_>,
     path: &Path,
+    options: &RenderOptions,
 ) -> Result<Selection> {
-    let (used, missing) = resolve(uses, &package_module(ir), &module_symbols(ir));
+    let symbols = module_symbols_with(ir, options);
+    let (used, missing) = resolve(uses, &package_module(ir), &symbols);
     if !missing.is_empty() {
         let version = ir.version.as_deref().unwrap_or("unknown");
         let (ir, hint) = if mode.offline {

@@ -201,3 +201,51 @@ fn build_rs_reruns_when_the_scanned_source_changes() {
         ]
     );
 }
+
+#[test]
+fn streaming_functions_are_generated_with_stream_variants() {
+    let lib = "snakebridge::include_bindings!(\"math\");\n\npub fn f() {\n    let _ = math::sqrt(2.0);\n    let _ = math::FactorialStreamCall::window;\n}\n";
+    let dir = fixture(
+        "math = { version = \"stdlib\", streaming = [\"factorial\", \"math.comb\"] }\n",
+        &[("src/lib.rs", lib)],
+    );
+    let generated = offline(dir.path()).generate().unwrap();
+    let rust = &generated[0].rust;
+    // Listed functions are always generated, with their `_stream` variants;
+    // the scan still decides the rest.
+    for wanted in [
+        "pub fn sqrt(",
+        "pub fn factorial(",
+        "pub fn factorial_stream(",
+        "pub struct FactorialStreamCall(",
+        "pub fn comb(",
+        "pub fn comb_stream(",
+    ] {
+        assert!(rust.contains(wanted), "{wanted} missing");
+    }
+    assert!(!rust.contains("pub fn sqrt_stream("));
+    assert!(!rust.contains("pub fn cos("));
+    // A `_stream` variant named in the code selects its function.
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub fn f() { math::factorial_stream(3); }\n",
+    )
+    .unwrap();
+    let generated = offline(dir.path()).generate().unwrap();
+    assert!(generated[0].rust.contains("pub fn factorial_stream("));
+    assert!(!generated[0].rust.contains("pub fn sqrt("));
+    // A name that is not a module function fails, naming it.
+    std::fs::write(
+        dir.path().join("snakebridge.toml"),
+        "[packages]\nmath = { version = \"stdlib\", streaming = [\"factorail\", \"pi\"] }\n",
+    )
+    .unwrap();
+    let err = offline(dir.path()).generate().unwrap_err();
+    assert!(matches!(err, Error::Streaming(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "`math`: `streaming` lists factorail, pi, not functions of math unknown; `streaming` \
+         takes module-level functions (`read_chunks`, `io.read_chunks`): check the spelling in \
+         snakebridge.toml, or regenerate the IR (`snakebridge generate`) if the package gained them"
+    );
+}

@@ -30,6 +30,8 @@ mod types;
 pub use coverage::{Coverage, Fallback};
 pub use ir::SignatureTier;
 pub use ir::{IR_VERSION, Ir, IrError};
-pub use render::render;
-pub use select::{SelectError, Selection, select};
-pub use symbols::{DISCOVERY_ITEMS, ModuleSymbols, module_symbols, package_module};
+pub use render::{RenderOptions, render, render_with};
+pub use select::{SelectError, Selection, StreamingError, check_streaming, select};
+pub use symbols::{
+    DISCOVERY_ITEMS, ModuleSymbols, module_symbols, module_symbols_with, package_module,
+};

@@ -4,7 +4,9 @@
 //! (required parameters are arguments; optional, keyword-only, `*args` and
 //! `**kwargs` are builder methods; `.await` runs it); one newtype over `Ref`
 //! per class; constants; and discovery (`FUNCTIONS`, `CLASSES`, `search`).
-//! Generated code names only `::snakebridge::__private`.
+//! Functions listed under `streaming` also get a `<name>_stream` variant
+//! (see [`RenderOptions::streaming`]). Generated code names only
+//! `::snakebridge::__private`.
 
 use std::collections::BTreeMap;
 
@@ -14,12 +16,31 @@ use quote::{format_ident, quote};
 use crate::docs;
 use crate::ir::{Attribute, Callable, CallableKind, Class, Ir, Module, ParamKind, Parameter};
 use crate::names::{Names, assign, camel, ident, snake, upper};
+use crate::select::streamed;
 use crate::types::rust_type;
+
+/// What the renderer takes from `snakebridge.toml` besides the IR.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Functions (package-relative Python names: `read_chunks`,
+    /// `io.read_chunks`; `pkg.io.read_chunks` is accepted too) that also get
+    /// a `<name>_stream` variant: the same arguments and builder methods plus
+    /// `.window(n)`, resolving to a stream of the result's items
+    /// (`__private::ItemStream`). Names that are not module functions of the
+    /// IR are ignored here; [`check_streaming`](crate::check_streaming)
+    /// reports them.
+    pub streaming: Vec<String>,
+}
 
 /// Renders a whole IR as one Rust source file: `pub mod <package> { ... }`
 /// with submodules nested inside, ready for `include!`.
 pub fn render(ir: &Ir) -> String {
-    let tokens = render_tree(ir);
+    render_with(ir, &RenderOptions::default())
+}
+
+/// [`render`] with options from `snakebridge.toml`.
+pub fn render_with(ir: &Ir, options: &RenderOptions) -> String {
+    let tokens = render_tree(ir, options);
     let file: syn::File = match syn::parse2(tokens) {
         Ok(file) => file,
         Err(err) => panic!("snakebridge-codegen produced invalid Rust ({err}); please report this"),
@@ -43,7 +64,7 @@ struct Tree<'a> {
     children: BTreeMap<String, Tree<'a>>,
 }
 
-fn render_tree(ir: &Ir) -> TokenStream {
+fn render_tree(ir: &Ir, options: &RenderOptions) -> TokenStream {
     let mut root = Tree::default();
     let base = ir.package.split('.').count() - 1;
     for module in &ir.modules {
@@ -56,15 +77,26 @@ fn render_tree(ir: &Ir) -> TokenStream {
     let items = root
         .children
         .iter()
-        .map(|(name, tree)| render_node(name, tree, true));
+        .map(|(name, tree)| render_node(ir, options, name, tree, true));
     quote!(#(#items)*)
 }
 
-fn render_node(name: &str, tree: &Tree<'_>, top: bool) -> TokenStream {
+fn render_node(
+    ir: &Ir,
+    options: &RenderOptions,
+    name: &str,
+    tree: &Tree<'_>,
+    top: bool,
+) -> TokenStream {
     let mod_ident = ident(&snake(name));
     let children: Vec<&String> = tree.children.keys().collect();
-    let body = tree.module.map(|m| render_module(m, &children));
-    let subs = tree.children.iter().map(|(n, t)| render_node(n, t, false));
+    let body = tree
+        .module
+        .map(|m| render_module(m, &children, &streamed(ir, m, &options.streaming)));
+    let subs = tree
+        .children
+        .iter()
+        .map(|(n, t)| render_node(ir, options, n, t, false));
     let doc = doc_attrs(tree.module.and_then(|m| m.doc.as_deref()), None);
     let allow = top.then(|| {
         quote! {
@@ -106,7 +138,7 @@ impl Scope<'_> {
     }
 }
 
-fn render_module(module: &Module, children: &[&String]) -> TokenStream {
+fn render_module(module: &Module, children: &[&String], streaming: &[&str]) -> TokenStream {
     let child_mods: Vec<String> = children.iter().map(|c| snake(c)).collect();
     let mut types = Names::default();
     for c in &child_mods {
@@ -135,7 +167,7 @@ fn render_module(module: &Module, children: &[&String]) -> TokenStream {
         .map(|(f, rust)| {
             let builder = scope.types.take(format!("{}Call", camel(rust)));
             let target = Target::Function(&f.name);
-            render_callable(&scope, f, rust, &builder, target, None)
+            render_callable(&scope, f, rust, &builder, target, None, None)
         })
         .collect();
     let classes: Vec<TokenStream> = module
@@ -147,12 +179,27 @@ fn render_module(module: &Module, children: &[&String]) -> TokenStream {
         })
         .collect();
     let attributes = render_attributes(module, &mut values);
+    // Named last, so that listing a function under `streaming` renames
+    // nothing else.
+    let streams: Vec<TokenStream> = module
+        .functions
+        .iter()
+        .zip(&fn_idents)
+        .filter(|(f, _)| streaming.contains(&f.name.as_str()))
+        .map(|(f, rust)| {
+            let stream_rust = values.take(format!("{rust}_stream"));
+            let builder = scope.types.take(format!("{}Call", camel(&stream_rust)));
+            let target = Target::Function(&f.name);
+            render_callable(&scope, f, &stream_rust, &builder, target, None, Some(rust))
+        })
+        .collect();
     let discovery = render_discovery(module);
     let python_module = &module.name;
     quote! {
         /// The Python module these bindings call.
         pub const PYTHON_MODULE: &str = #python_module;
         #(#functions)*
+        #(#streams)*
         #(#classes)*
         #attributes
         #discovery
@@ -203,6 +250,8 @@ fn roles(params: &[Parameter]) -> Vec<Role> {
 
 const SB: fn() -> TokenStream = || quote!(::snakebridge::__private);
 
+/// `streams`: render the `_stream` variant of the function whose plain
+/// wrapper is called `streams`.
 fn render_callable(
     scope: &Scope<'_>,
     f: &Callable,
@@ -210,6 +259,7 @@ fn render_callable(
     builder: &str,
     target: Target<'_>,
     class: Option<&Ident>,
+    streams: Option<&str>,
 ) -> TokenStream {
     let sb = SB();
     let module = &scope.module.name;
@@ -217,7 +267,10 @@ fn render_callable(
     let builder_ident = format_ident!("{}", builder);
     let roles = roles(&f.parameters);
     let mut locals = Names::default();
-    let mut methods = Names::reserving(&["session", "kwarg", "into_future"]);
+    let mut methods = match streams {
+        Some(_) => Names::reserving(&["session", "kwarg", "into_future", "window"]),
+        None => Names::reserving(&["session", "kwarg", "into_future"]),
+    };
     let mut args = Vec::new();
     let mut fn_params = Vec::new();
     let mut kw_required = Vec::new();
@@ -304,6 +357,10 @@ fn render_callable(
         }
     };
     let (receiver, pending) = match target {
+        Target::Function(name) if streams.is_some() => (
+            None,
+            quote!(#sb::PendingStream::function(#module, #name, args)),
+        ),
         Target::Function(name) => (None, quote!(#sb::Pending::function(#module, #name, args))),
         Target::Construct(name) => (None, quote!(#sb::Pending::construct(#module, #name, args))),
         Target::Static(class_name, name) => {
@@ -328,14 +385,43 @@ fn render_callable(
         }
     });
     let python = python_signature(f, target);
-    let doc = doc_attrs(f.doc.as_deref(), Some(&python));
-    let builder_doc =
-        format!(" The pending call of [`{rust_name}`]: set optional arguments, then `.await` it.");
-    let builder_doc = if class.is_some() {
+    let doc = match streams {
+        Some(plain) => {
+            let text = format!(
+                "The items of [`{plain}`]'s result, as a stream (`{}` is listed under \
+                 `streaming`): a generator or other iterator is iterated lazily, with a \
+                 bounded prefetch window (`.window(n)`); a list, tuple or set result gives \
+                 its elements; any other result is one item. See `ItemStream`.",
+                f.name
+            );
+            doc_attrs(Some(&text), Some(&python))
+        }
+        None => doc_attrs(f.doc.as_deref(), Some(&python)),
+    };
+    let builder_doc = if streams.is_some() {
+        format!(
+            " The pending call of [`{rust_name}`]: set optional arguments and `.window(n)`, \
+             then `.await` it for the stream of items."
+        )
+    } else if class.is_some() {
         format!(" The pending call `{python}`: set optional arguments, then `.await` it.")
     } else {
-        builder_doc
+        format!(" The pending call of [`{rust_name}`]: set optional arguments, then `.await` it.")
     };
+    let (pending_ty, output) = match streams {
+        Some(_) => (quote!(#sb::PendingStream), quote!(#sb::ItemStream)),
+        None => (quote!(#sb::Pending<#output>), output),
+    };
+    let window = streams.is_some().then(|| {
+        quote! {
+            /// The prefetch window: how many items Python may produce ahead
+            /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
+            pub fn window(mut self, items: usize) -> Self {
+                self.0.window(items);
+                self
+            }
+        }
+    });
     let kw_mut = if kw_required.is_empty() {
         quote!()
     } else {
@@ -353,11 +439,12 @@ fn render_callable(
 
         #[doc = #builder_doc]
         #[must_use = "a call does nothing until it is awaited"]
-        pub struct #builder_ident(#sb::Pending<#output>);
+        pub struct #builder_ident(#pending_ty);
 
         impl #builder_ident {
             #(#builder_methods)*
             #session
+            #window
         }
 
         impl ::core::future::IntoFuture for #builder_ident {
@@ -382,6 +469,7 @@ fn render_class(scope: &mut Scope<'_>, class: &Class, rust: &str) -> TokenStream
         &ctor_builder,
         Target::Construct(&class.name),
         Some(&ty),
+        None,
     );
     let method_names: Vec<&str> = class.methods.iter().map(|m| m.name.as_str()).collect();
     let method_idents = assign(&method_names, snake, &mut members);
@@ -397,7 +485,7 @@ fn render_class(scope: &mut Scope<'_>, class: &Class, rust: &str) -> TokenStream
                 }
                 _ => Target::Method(&m.name),
             };
-            render_callable(scope, m, rust_name, &builder, target, Some(&ty))
+            render_callable(scope, m, rust_name, &builder, target, Some(&ty), None)
         })
         .collect();
     let (ctor_fn, ctor_rest) = split_fn(constructor);

@@ -82,6 +82,70 @@ pub fn select(ir: &Ir, selection: &Selection) -> Result<Ir, SelectError> {
     Ok(out)
 }
 
+/// A `streaming` name that is not a module function of the IR.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "`{package}`: `streaming` lists {}, not {} of {package} {version}; `streaming` takes \
+     module-level functions (`read_chunks`, `io.read_chunks`): check the spelling in \
+     snakebridge.toml, or regenerate the IR (`snakebridge generate`) if the package gained {}",
+    missing.join(", "),
+    if missing.len() == 1 { "a function" } else { "functions" },
+    if missing.len() == 1 { "it" } else { "them" }
+)]
+pub struct StreamingError {
+    /// The package.
+    pub package: String,
+    /// Its version in the IR (`unknown` when absent).
+    pub version: String,
+    /// The names that are not functions, in `streaming` order.
+    pub missing: Vec<String>,
+}
+
+/// Checks that every `streaming` name is a module-level function of `ir`
+/// (before [`select`]: a typo fails instead of silently streaming nothing).
+///
+/// ```
+/// # let ir = snakebridge_codegen::Ir::from_json(r#"{"ir_version": 1, "package": "m", "version": null,
+/// #   "errors": [], "options": {"all_submodules": false, "public_api": false, "submodules": []},
+/// #   "modules": [{"name": "m", "doc": null, "functions": [], "classes": [], "attributes": [],
+/// #                "submodules": [], "has_all": false, "stub": false}]}"#)?;
+/// let err = snakebridge_codegen::check_streaming(&ir, &["rows".into()]).unwrap_err();
+/// assert_eq!(err.missing, ["rows"]);
+/// # Ok::<(), snakebridge_codegen::IrError>(())
+/// ```
+pub fn check_streaming(ir: &Ir, streaming: &[String]) -> Result<(), StreamingError> {
+    let missing: Vec<String> = streaming
+        .iter()
+        .filter(|name| {
+            let rel = relative(ir, name);
+            !ir.modules
+                .iter()
+                .any(|m| m.functions.iter().any(|f| qualified(ir, m, &f.name) == rel))
+        })
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(StreamingError {
+        package: ir.package.clone(),
+        version: ir.version.clone().unwrap_or_else(|| "unknown".into()),
+        missing,
+    })
+}
+
+/// The Python names of `module`'s functions listed in `streaming`, in the
+/// module's order.
+pub(crate) fn streamed<'a>(ir: &Ir, module: &'a Module, streaming: &[String]) -> Vec<&'a str> {
+    let wanted: Vec<String> = streaming.iter().map(|n| relative(ir, n)).collect();
+    module
+        .functions
+        .iter()
+        .filter(|f| wanted.contains(&qualified(ir, module, &f.name)))
+        .map(|f| f.name.as_str())
+        .collect()
+}
+
 /// `name` relative to the package (`numpy.linalg.norm` -> `linalg.norm`).
 fn relative(ir: &Ir, name: &str) -> String {
     name.strip_prefix(&format!("{}.", ir.package))

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use crate::ir::{Ir, Module};
 use crate::names::{Names, assign, camel, snake, upper};
-use crate::render::const_of;
+use crate::render::{RenderOptions, const_of};
+use crate::select::streamed;
 
 /// Names the renderer puts in every module that are not Python symbols.
 pub const DISCOVERY_ITEMS: &[&str] = &["FUNCTIONS", "CLASSES", "PYTHON_MODULE", "search"];
@@ -57,6 +58,13 @@ pub fn package_module(ir: &Ir) -> String {
 /// The Rust names of every module of `ir`, as [`render`](crate::render)
 /// assigns them (the same conversions, collision order and reserved names).
 pub fn module_symbols(ir: &Ir) -> Vec<ModuleSymbols> {
+    module_symbols_with(ir, &RenderOptions::default())
+}
+
+/// [`module_symbols`] as [`render_with`](crate::render_with) assigns them:
+/// with `options.streaming`, also the `<name>_stream` variants (and their
+/// builder types), which map to the streamed function.
+pub fn module_symbols_with(ir: &Ir, options: &RenderOptions) -> Vec<ModuleSymbols> {
     let base = ir.package.split('.').count() - 1;
     let paths: Vec<Vec<String>> = ir
         .modules
@@ -76,7 +84,8 @@ pub fn module_symbols(ir: &Ir) -> Vec<ModuleSymbols> {
                 .collect();
             children.sort();
             children.dedup();
-            of_module(ir, module, path.clone(), &children)
+            let streaming = streamed(ir, module, &options.streaming);
+            of_module(ir, module, path.clone(), &children, &streaming)
         })
         .collect()
 }
@@ -86,6 +95,7 @@ fn of_module(
     module: &Module,
     rust_path: Vec<String>,
     children: &[String],
+    streaming: &[&str],
 ) -> ModuleSymbols {
     let relative = |name: &str| match module.name.strip_prefix(&format!("{}.", ir.package)) {
         Some(sub) => format!("{sub}.{name}"),
@@ -103,18 +113,27 @@ fn of_module(
         types.take(child.clone());
     }
     let class_names: Vec<&str> = module.classes.iter().map(|c| c.name.as_str()).collect();
-    for (python, rust) in class_names
-        .iter()
-        .zip(assign(&class_names, camel, &mut types))
-    {
-        add(rust, format!("type:{}", camel(python)), python);
+    let class_idents = assign(&class_names, camel, &mut types);
+    for (python, rust) in class_names.iter().zip(&class_idents) {
+        add(rust.clone(), format!("type:{}", camel(python)), python);
     }
     let mut values = Names::reserving(DISCOVERY_ITEMS);
     let fn_names: Vec<&str> = module.functions.iter().map(|f| f.name.as_str()).collect();
-    for (python, rust) in fn_names.iter().zip(assign(&fn_names, snake, &mut values)) {
-        let builder = types.take(format!("{}Call", camel(&rust)));
+    let fn_idents = assign(&fn_names, snake, &mut values);
+    for (python, rust) in fn_names.iter().zip(&fn_idents) {
+        let builder = types.take(format!("{}Call", camel(rust)));
         add(builder, String::new(), python);
-        add(rust, format!("value:{}", snake(python)), python);
+        add(rust.clone(), format!("value:{}", snake(python)), python);
+    }
+    // The builder types of the classes, as `render_class` takes them: the
+    // stream builders come after them.
+    for (class, rust) in module.classes.iter().zip(&class_idents) {
+        types.take(format!("{rust}NewCall"));
+        let mut members = Names::reserving(&["new", "py_ref", "into_py_ref"]);
+        let method_names: Vec<&str> = class.methods.iter().map(|m| m.name.as_str()).collect();
+        for method in assign(&method_names, snake, &mut members) {
+            types.take(format!("{rust}{}Call", camel(&method)));
+        }
     }
     let (consts, getters): (Vec<_>, Vec<_>) = module
         .attributes
@@ -133,6 +152,14 @@ fn of_module(
         .zip(assign(&getter_names, snake, &mut values))
     {
         add(rust, format!("value:{}", snake(python)), python);
+    }
+    for (python, rust) in fn_names.iter().zip(&fn_idents) {
+        if streaming.contains(python) {
+            let stream = values.take(format!("{rust}_stream"));
+            let builder = types.take(format!("{}Call", camel(&stream)));
+            add(builder, String::new(), python);
+            add(stream, String::new(), python);
+        }
     }
     let mut collisions = BTreeMap::new();
     bases.remove("");
@@ -207,6 +234,45 @@ mod tests {
         assert_eq!(root.python_name("search"), None);
         assert_eq!(root.collisions["fooBar"], ["foo_bar"]);
         assert_eq!(symbols[1].python_name("norm"), Some("sub.norm"));
+    }
+
+    /// `_stream` variants map to their function, are rendered, and rename
+    /// nothing else.
+    #[test]
+    fn stream_variants_are_named_last_and_map_to_their_function() {
+        let ir = ir(&[
+            module("p", &["feed", "feed_stream", "other"], ""),
+            module("p.sub", &["rows"], ""),
+        ]
+        .join(","));
+        let options = RenderOptions {
+            streaming: vec!["feed".into(), "p.sub.rows".into()],
+        };
+        let plain = module_symbols(&ir);
+        let symbols = module_symbols_with(&ir, &options);
+        for (before, after) in plain.iter().zip(&symbols) {
+            for (rust, python) in &before.items {
+                assert_eq!(after.items.get(rust), Some(python), "{rust} renamed");
+            }
+        }
+        let root = &symbols[0];
+        assert_eq!(root.python_name("feed_stream"), Some("feed_stream"));
+        assert_eq!(root.python_name("feed_stream_2"), Some("feed"));
+        assert_eq!(root.python_name("FeedStream2Call"), Some("feed"));
+        assert_eq!(root.python_name("other_stream"), None);
+        assert_eq!(symbols[1].python_name("rows_stream"), Some("sub.rows"));
+        assert_eq!(symbols[1].python_name("RowsStreamCall"), Some("sub.rows"));
+        let rendered = crate::render_with(&ir, &options);
+        for module in &symbols {
+            for rust in module.items.keys() {
+                assert!(
+                    rendered.contains(&format!("pub fn {rust}("))
+                        || rendered.contains(&format!("pub struct {rust}(")),
+                    "{rust} is not rendered"
+                );
+            }
+        }
+        assert!(rendered.contains("pub fn feed_stream_2("));
     }
 
     /// Every name of every golden and stdlib IR is an item the renderer emits.

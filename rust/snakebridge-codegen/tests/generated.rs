@@ -12,6 +12,7 @@ include!("golden/fx_lazy_exports.rs");
 include!("golden/fx_overloads.rs");
 include!("golden/fx_posonly.rs");
 include!("golden/fx_stub_only.rs");
+include!("golden/fx_streaming.rs");
 include!("golden/fx_tiers.rs");
 include!("golden/fx_varargs.rs");
 
@@ -113,6 +114,97 @@ fn fixtures_through_generated_wrappers() {
             .await
             .unwrap();
         assert_eq!(one, Value::Int(255));
+    });
+}
+
+/// `fx_streaming` is rendered with `streaming` = every generator function
+/// plus `squares` and `settings` (see `STREAMING` in `golden.rs`).
+#[test]
+fn streaming_wrappers_deliver_the_items_of_the_result() {
+    use futures::StreamExt;
+    let ints = |items: &[i64]| items.iter().map(|&i| Value::Int(i)).collect::<Vec<_>>();
+    let strs = |items: &[&str]| {
+        items
+            .iter()
+            .map(|&s| Value::Str(s.into()))
+            .collect::<Vec<_>>()
+    };
+    run(async {
+        // A generator's items, with the optional arguments of `countdown`.
+        let stream = fx_streaming::countdown_stream(5).step(2).await.unwrap();
+        assert!(stream.is_lazy());
+        assert_eq!(stream.collect_values().await.unwrap(), ints(&[5, 3, 1]));
+        let labelled = fx_streaming::countdown_stream(2)
+            .label("n")
+            .window(1)
+            .await
+            .unwrap();
+        assert_eq!(
+            labelled.collect_values().await.unwrap(),
+            strs(&["n2", "n1"])
+        );
+        // A Python parameter named `window` is `py_window` on the stream
+        // builder (`window` is the prefetch window there).
+        let batches = fx_streaming::batches_stream(vec![1, 2, 3])
+            .py_window(2)
+            .window(1)
+            .await
+            .unwrap();
+        assert_eq!(
+            batches.collect_values().await.unwrap(),
+            [Value::List(ints(&[1, 2])), Value::List(ints(&[3]))]
+        );
+        // On the plain wrapper it keeps its name; the generator arrives as a ref.
+        let plain = fx_streaming::batches(vec![1]).window(1).await.unwrap();
+        assert!(
+            matches!(&plain, Value::Ref(r) if r.is_stream()),
+            "{plain:?}"
+        );
+        // Strings stay strings, "123" too.
+        let words = fx_streaming::words_stream("a 123 b").await.unwrap();
+        assert_eq!(
+            words.collect_values().await.unwrap(),
+            strs(&["a", "123", "b"])
+        );
+        // Lazy: five items of an endless generator.
+        let naturals = fx_streaming::naturals_stream().window(2).await.unwrap();
+        let first: Vec<Value> = naturals.take(5).map(|item| item.unwrap()).collect().await;
+        assert_eq!(first, ints(&[1, 2, 3, 4, 5]));
+        // An exception raised mid-way is the last item.
+        let items: Vec<snakebridge::Result<Value>> = fx_streaming::fails_after_stream(2)
+            .await
+            .unwrap()
+            .collect()
+            .await;
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert_eq!(items[0].as_ref().unwrap(), &Value::Int(0));
+        assert_eq!(items[1].as_ref().unwrap(), &Value::Int(1));
+        let err = items[2].as_ref().unwrap_err();
+        assert!(err.is_instance("ValueError"), "{err}");
+        assert!(err.to_string().contains("failed after 2"), "{err}");
+        // Async generators too.
+        let ticks = fx_streaming::ticks_stream(3).await.unwrap();
+        assert_eq!(
+            ticks.collect_values().await.unwrap(),
+            strs(&["tick 0", "tick 1", "tick 2"])
+        );
+        // Not generators: a list gives its elements, a dict is one item
+        // (not its keys).
+        let squares = fx_streaming::squares_stream(4).await.unwrap();
+        assert!(!squares.is_lazy());
+        assert_eq!(squares.collect_values().await.unwrap(), ints(&[0, 1, 4, 9]));
+        let settings = fx_streaming::settings_stream().await.unwrap();
+        assert_eq!(
+            settings.collect_values().await.unwrap(),
+            [Value::Dict(vec![
+                (Value::Str("a".into()), Value::Int(1)),
+                (Value::Str("b".into()), Value::Int(2)),
+            ])]
+        );
+        // The plain wrappers are unchanged.
+        assert_eq!(fx_streaming::plain(7).await.unwrap(), Value::Int(7));
+        let list = fx_streaming::squares(3).await.unwrap();
+        assert_eq!(list, Value::List(ints(&[0, 1, 4])));
     });
 }
 

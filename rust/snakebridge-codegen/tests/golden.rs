@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use snakebridge_codegen::{Ir, IrError, render};
+use snakebridge_codegen::{Ir, IrError, RenderOptions, render_with};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -37,6 +37,32 @@ fn cases() -> Vec<(PathBuf, PathBuf)> {
     out
 }
 
+/// The `streaming` option of the fixtures that have one (in a real build it
+/// comes from snakebridge.toml).
+pub const STREAMING: &[(&str, &[&str])] = &[(
+    "fx_streaming",
+    &[
+        "countdown",
+        "batches",
+        "words",
+        "naturals",
+        "fails_after",
+        "ticks",
+        "squares",
+        "settings",
+    ],
+)];
+
+fn options(ir_path: &Path) -> RenderOptions {
+    let name = ir_path.file_name().unwrap().to_string_lossy();
+    let streaming = STREAMING
+        .iter()
+        .filter(|(fixture, _)| name == format!("{fixture}.ir.json"))
+        .flat_map(|(_, names)| names.iter().map(|n| n.to_string()))
+        .collect();
+    RenderOptions { streaming }
+}
+
 fn read_ir(path: &Path) -> Ir {
     let text = std::fs::read_to_string(path).expect("read IR");
     Ir::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -62,7 +88,7 @@ fn rendering_matches_golden_rust() {
     let bless = std::env::var("BLESS").is_ok_and(|v| v == "1");
     let mut stale = Vec::new();
     for (ir_path, rs_path) in cases() {
-        let source = render(&read_ir(&ir_path));
+        let source = render_with(&read_ir(&ir_path), &options(&ir_path));
         if bless {
             std::fs::write(&rs_path, &source).expect("write golden");
         } else if std::fs::read_to_string(&rs_path).ok().as_deref() != Some(source.as_str()) {

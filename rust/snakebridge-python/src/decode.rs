@@ -24,6 +24,9 @@ pub(crate) struct DecodeContext<'a> {
     pub(crate) instance: u64,
     pub(crate) ttl: Option<Duration>,
     pub(crate) max_depth: usize,
+    /// The callback link of a `CallDuplex` call; `None` for plain calls,
+    /// where a callback handle is an error.
+    pub(crate) callbacks: Option<&'a std::sync::Arc<crate::callback::CallLink>>,
 }
 
 /// Decodes the values of one call.
@@ -145,6 +148,17 @@ impl<'a, 'py> Decoder<'a, 'py> {
                     return Err(bridge(
                         ErrorCode::Serialization,
                         "a stream handle without its ref",
+                    ));
+                }
+            },
+            Kind::Callback(cb) => match self.ctx.callbacks {
+                Some(link) => Bound::new(py, crate::callback::RustCallback::new(cb.id, link))
+                    .map(Bound::into_any)
+                    .map_err(|e| serialization(py, "cannot build a callback", &e))?,
+                None => {
+                    return Err(bridge(
+                        ErrorCode::InvalidRequest,
+                        "a callback handle is only valid in a CallDuplex call",
                     ));
                 }
             },

@@ -1,21 +1,29 @@
 //! Running one `CallRequest`: resolve, decode, call, encode.
 
+use std::sync::Arc;
+
 use prost::Message;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 use snakebridge_proto::v1::{self as pb, CallKind, ErrorCode, call_response::Outcome};
 
+use crate::callback::CallLink;
 use crate::decode::{DecodeContext, Decoder};
 use crate::encode::{Abort, EncodeContext, Encoder};
 use crate::executor::Shared;
 use crate::pyerror::{Failure, bridge, python_error, serialization};
 
 /// Runs `req` on the current (attached) thread.
-pub(crate) fn run_call(shared: &Shared, py: Python<'_>, req: &pb::CallRequest) -> pb::CallResponse {
+pub(crate) fn run_call(
+    shared: &Shared,
+    py: Python<'_>,
+    req: &pb::CallRequest,
+    callbacks: Option<&Arc<CallLink>>,
+) -> pb::CallResponse {
     if let Some(ttl) = shared.limits.ttl() {
         drop(shared.registry.sweep(&req.session_id, ttl));
     }
-    match call(shared, py, req) {
+    match call(shared, py, req, callbacks) {
         Ok(response) => response,
         Err(failure) => fit(failure, shared.limits.max_message_bytes()).into_response(),
     }
@@ -52,6 +60,7 @@ fn call(
     shared: &Shared,
     py: Python<'_>,
     req: &pb::CallRequest,
+    callbacks: Option<&Arc<CallLink>>,
 ) -> Result<pb::CallResponse, Failure> {
     let kind = CallKind::try_from(req.kind).unwrap_or(CallKind::Unspecified);
     let mut decoder = Decoder::new(
@@ -63,6 +72,7 @@ fn call(
             instance: shared.instance,
             ttl: shared.limits.ttl(),
             max_depth: shared.limits.max_depth,
+            callbacks,
         },
     );
     let py_err = |e: PyErr| python_error(py, &shared.types, e);

@@ -143,6 +143,24 @@ impl Executor {
         Python::attach(|py| guarded_call(shared, py, &req))
     }
 
+    /// Runs `req`, whose arguments may hold callback handles, on the
+    /// current thread, as [`Executor::call_blocking`] does. The callbacks
+    /// stop working when this returns (`channel` is dropped).
+    pub fn call_with_callbacks(
+        &self,
+        req: pb::CallRequest,
+        channel: crate::CallbackChannel,
+    ) -> pb::CallResponse {
+        let shared = &self.inner.shared;
+        let response = Python::attach(|py| {
+            shared.calls.fetch_add(1, Ordering::Relaxed);
+            guarded(|| run_call(shared, py, &req, Some(channel.link())))
+        });
+        // Callables still held by Python now see the call as ended.
+        drop(channel);
+        response
+    }
+
     /// Releases refs of a session; answers how many were actually held
     /// (unknown or already released ids count 0, so this is idempotent).
     pub async fn release_refs(&self, req: pb::ReleaseRefsRequest) -> pb::ReleaseRefsResponse {
@@ -184,6 +202,10 @@ impl Executor {
         self.inner.shared.info.clone()
     }
 
+    pub(crate) fn shared_arc(&self) -> Arc<Shared> {
+        Arc::clone(&self.inner.shared)
+    }
+
     pub(crate) fn shared(&self) -> &Shared {
         &self.inner.shared
     }
@@ -220,7 +242,7 @@ fn thread_main(shared: Arc<Shared>, jobs: Receiver<Job>) {
 /// Runs a call, turning a panic into a bridge error.
 fn guarded_call(shared: &Shared, py: Python<'_>, req: &pb::CallRequest) -> pb::CallResponse {
     shared.calls.fetch_add(1, Ordering::Relaxed);
-    guarded(|| run_call(shared, py, req))
+    guarded(|| run_call(shared, py, req, None))
 }
 
 /// Runs `f`, answering a bridge error if it panics.

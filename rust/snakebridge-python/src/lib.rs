@@ -36,6 +36,7 @@
 //! assert!(matches!(response.outcome, Some(pb::call_response::Outcome::Value(_))));
 //! ```
 
+mod callback;
 mod config;
 mod decode;
 mod dispatch;
@@ -47,6 +48,7 @@ mod registry;
 mod stream;
 mod types;
 
+pub use callback::{CallbackChannel, CallbackDelivery};
 pub use config::ExecutorConfig;
 pub use executor::Executor;
 pub use init::{PythonInfo, initialize_python};

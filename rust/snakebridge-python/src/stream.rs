@@ -97,6 +97,7 @@ fn open(
             instance: shared.instance,
             ttl: shared.limits.ttl(),
             max_depth: shared.limits.max_depth,
+            callbacks: None,
         },
     );
     let obj = decoder.resolve_ref(target)?;

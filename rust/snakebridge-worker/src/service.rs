@@ -81,12 +81,66 @@ impl WorkerService {
     }
 }
 
+type DuplexStream =
+    Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::WorkerMessage, Status>> + Send>>;
+
 type IterateStream =
     Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::IterateResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl pb::worker_server::Worker for WorkerService {
     type IterateStream = IterateStream;
+    type CallDuplexStream = DuplexStream;
+
+    async fn call_duplex(
+        &self,
+        request: Request<Streaming<pb::HostMessage>>,
+    ) -> Result<Response<DuplexStream>, Status> {
+        use pb::host_message::Msg;
+        use tokio_stream::StreamExt;
+        self.check_ready()?;
+        let mut requests = request.into_inner();
+        let call = match requests.message().await? {
+            Some(pb::HostMessage {
+                msg: Some(Msg::Call(call)),
+            }) => call,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "the first CallDuplex message must be the call",
+                ));
+            }
+        };
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let channel = self.executor.callback_channel(&call.session_id, tx.clone());
+        let delivery = channel.delivery();
+        // Callback results, delivered to the callables waiting for them
+        // (on the call's thread, with the GIL released).
+        tokio::spawn(async move {
+            loop {
+                match requests.message().await {
+                    Ok(Some(pb::HostMessage {
+                        msg: Some(Msg::CallbackResult(result)),
+                    })) => delivery.deliver(result),
+                    Ok(Some(_)) => {}
+                    Ok(None) | Err(_) => {
+                        delivery.close();
+                        return;
+                    }
+                }
+            }
+        });
+        // The call itself, inline on a runtime thread (which holds a Python
+        // thread state), as for `Call`.
+        let executor = self.executor.clone();
+        tokio::spawn(async move {
+            let response = executor.call_with_callbacks(call, channel);
+            let _ = tx.send(pb::WorkerMessage {
+                msg: Some(pb::worker_message::Msg::Response(response)),
+            });
+        });
+        let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(rx).map(Ok);
+        Ok(Response::new(Box::pin(stream)))
+    }
 
     async fn iterate(
         &self,

@@ -1,11 +1,13 @@
 //! `Call`: a pending Python call, configured with builder methods, run by `.await`.
 
+use std::collections::HashMap;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::Arc;
 
 use snakebridge_proto::v1 as pb;
 
+use crate::callback::CallbackFn;
 use crate::codec;
 use crate::convert::IntoValue;
 use crate::error::Result;
@@ -134,6 +136,15 @@ impl CallSpec {
         out
     }
 
+    /// The closures of the callback handles among the arguments, by id.
+    pub(crate) fn callbacks(&self) -> HashMap<u64, Arc<CallbackFn>> {
+        let mut out = HashMap::new();
+        for v in self.args.iter().chain(self.kwargs.iter().map(|(_, v)| v)) {
+            collect_callbacks(v, &mut out);
+        }
+        out
+    }
+
     pub(crate) fn to_request(&self, session_id: &str) -> pb::CallRequest {
         pb::CallRequest {
             session_id: session_id.to_string(),
@@ -147,8 +158,27 @@ impl CallSpec {
     }
 }
 
+fn collect_callbacks(v: &Value, out: &mut HashMap<u64, Arc<CallbackFn>>) {
+    match v {
+        Value::Ref(r) => {
+            if let Some(f) = &r.inner.callback {
+                out.insert(r.id(), f.clone());
+            }
+        }
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
+            items.iter().for_each(|i| collect_callbacks(i, out));
+        }
+        Value::Dict(entries) => entries.iter().for_each(|(k, v)| {
+            collect_callbacks(k, out);
+            collect_callbacks(v, out);
+        }),
+        _ => {}
+    }
+}
+
 fn collect_refs<'a>(v: &'a Value, out: &mut Vec<&'a Ref>) {
     match v {
+        Value::Ref(r) if r.is_callback() => {}
         Value::Ref(r) => out.push(r),
         Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
             items.iter().for_each(|i| collect_refs(i, out));

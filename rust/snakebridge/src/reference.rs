@@ -42,6 +42,9 @@ pub(crate) struct RefInner {
     pub(crate) generation: u64,
     /// `Some(is_async)` when the worker sent a stream handle (an iterator).
     pub(crate) stream: Option<bool>,
+    /// The closure of a callback handle ([`crate::callback`]): not an object
+    /// in a worker, registered with each call it is passed to.
+    pub(crate) callback: Option<Arc<crate::callback::CallbackFn>>,
     released: AtomicBool,
 }
 
@@ -79,6 +82,7 @@ impl Ref {
                 slot,
                 generation,
                 stream: None,
+                callback: None,
                 released: AtomicBool::new(false),
             }),
         }
@@ -94,9 +98,37 @@ impl Ref {
                 slot: 0,
                 generation: 0,
                 stream: None,
+                callback: None,
                 released: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// A callback handle: the closure, named by `id`, bound to no worker.
+    pub(crate) fn callback(id: u64, f: Arc<crate::callback::CallbackFn>) -> Ref {
+        Ref {
+            inner: Arc::new(RefInner {
+                handle: pb::RefHandle {
+                    id,
+                    type_name: "callback".into(),
+                    type_module: "snakebridge".into(),
+                    repr: format!("<snakebridge callback {id}>"),
+                    ..Default::default()
+                },
+                session: None,
+                slot: 0,
+                generation: 0,
+                stream: None,
+                callback: Some(f),
+                released: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// True for a Rust closure made with [`callback`](crate::callback) or
+    /// [`callback_async`](crate::callback_async), not a Python object.
+    pub fn is_callback(&self) -> bool {
+        self.inner.callback.is_some()
     }
 
     /// Marks a freshly made ref as a stream handle (an iterator).

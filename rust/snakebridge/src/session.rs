@@ -184,11 +184,20 @@ impl SessionInner {
         if size > limit {
             return Err(Error::MessageTooLarge { size, limit });
         }
+        let callbacks = spec.callbacks();
         let inflight = slot.enter();
-        let reply = conn.client.clone().call(request).await;
+        let reply = if callbacks.is_empty() {
+            conn.client
+                .clone()
+                .call(request)
+                .await
+                .map(|reply| reply.into_inner().outcome)
+        } else {
+            crate::callback::run_duplex(self, slot_index, &conn, request, callbacks).await
+        };
         drop(inflight);
         let outcome = match reply {
-            Ok(reply) => reply.into_inner().outcome,
+            Ok(outcome) => outcome,
             Err(status) => return Err(status_error(status, &conn, slot_index, limit).await),
         };
         let factory = CallRefs {

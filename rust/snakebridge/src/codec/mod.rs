@@ -92,6 +92,11 @@ fn kind_of(v: &Value) -> Kind {
             data: a.data.clone(),
             scalar: a.scalar,
         }),
+        Value::Ref(r) if r.inner.callback.is_some() => Kind::Callback(pb::CallbackHandle {
+            id: r.id(),
+            arity: 0,
+            is_async: r.inner.callback.as_ref().is_some_and(|f| f.is_async()),
+        }),
         Value::Ref(r) => match r.inner.stream {
             Some(is_async) => Kind::Stream(pb::StreamHandle {
                 r#ref: Some(r.handle().clone()),
@@ -220,6 +225,12 @@ pub(crate) fn from_proto(v: pb::Value, refs: &dyn RefFactory) -> Result<Value> {
             Value::NdArray(array)
         }
         Kind::Ref(handle) => Value::Ref(refs.make_ref(handle)?),
+        Kind::Callback(cb) => {
+            return Err(invalid(format_args!(
+                "callback handle {}: callbacks cannot come back from Python",
+                cb.id
+            )));
+        }
         Kind::Stream(stream) => {
             let handle = stream
                 .r#ref

@@ -1,0 +1,224 @@
+//! Callbacks: Rust closures passed to Python as arguments of a call.
+//!
+//! [`callback`] and [`callback_async`] wrap a closure in a [`Value`] (a
+//! [`Ref`] with [`Ref::is_callback`]). A call whose arguments carry one runs
+//! over `Worker.CallDuplex` instead of `Call`: the worker turns each handle
+//! into a Python callable; every time Python calls it, the worker sends an
+//! invocation, which runs here as its own task (so it may make further
+//! bridge calls, callbacks included), and its result or error goes back to
+//! Python. The closures are registered for that call only and dropped when
+//! it ends (docs/adr/0005-streaming-and-callbacks.md).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::FutureExt;
+use snakebridge_proto::v1 as pb;
+
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::reference::Ref;
+use crate::session::{CallRefs, SessionInner};
+use crate::slot::Conn;
+use crate::value::Value;
+
+type SyncFn = dyn Fn(Vec<Value>) -> Result<Value> + Send + Sync;
+type AsyncFn =
+    dyn Fn(Vec<Value>) -> Pin<Box<dyn Future<Output = Result<Value>> + Send>> + Send + Sync;
+
+/// A registered closure.
+pub(crate) enum CallbackFn {
+    Sync(Box<SyncFn>),
+    Async(Box<AsyncFn>),
+}
+
+impl CallbackFn {
+    pub(crate) fn is_async(&self) -> bool {
+        matches!(self, CallbackFn::Async(_))
+    }
+}
+
+fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A Rust closure as a Python callable argument.
+///
+/// Python may call it, with positional arguments only, while the call it is
+/// passed to runs; each call runs the closure with the arguments as
+/// [`Value`]s (objects without an exact form arrive as refs), and its
+/// result is returned to Python. An `Err` raises in Python: the original
+/// exception type when the error is a builtin Python exception (from a
+/// nested call), `RuntimeError` otherwise; a panic raises `RuntimeError`.
+/// Using the callable after its call ended raises `RuntimeError`, so a lazy
+/// result that calls it later (the iterator of `builtins.map`) must be
+/// consumed within the same call.
+///
+/// ```no_run
+/// # async fn demo(py: &snakebridge::Bridge) -> snakebridge::Result<()> {
+/// use snakebridge::{args, callback, Value};
+/// let neg = callback(|args: Vec<Value>| Ok(Value::Int(-args[0].clone().extract::<i64>()?)));
+/// let sorted: Vec<i64> = py
+///     .call("builtins", "sorted", args![vec![3, 1, 2]])
+///     .kwarg("key", neg)
+///     .await?
+///     .extract()?;
+/// assert_eq!(sorted, [3, 2, 1]);
+/// # Ok(()) }
+/// ```
+pub fn callback<F>(f: F) -> Value
+where
+    F: Fn(Vec<Value>) -> Result<Value> + Send + Sync + 'static,
+{
+    Value::Ref(Ref::callback(
+        next_id(),
+        Arc::new(CallbackFn::Sync(Box::new(f))),
+    ))
+}
+
+/// An async Rust closure as a Python callable argument; see [`callback`].
+/// The closure may await further bridge calls (nested calls, callbacks
+/// included); Python waits for it.
+pub fn callback_async<F, Fut>(f: F) -> Value
+where
+    F: Fn(Vec<Value>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Value>> + Send + 'static,
+{
+    let f: Box<AsyncFn> = Box::new(move |args| Box::pin(f(args)));
+    Value::Ref(Ref::callback(next_id(), Arc::new(CallbackFn::Async(f))))
+}
+
+/// Runs `request` over `CallDuplex`, answering the worker's callback
+/// invocations with `callbacks` until the final response. Dropping the
+/// future aborts running callbacks and closes the call.
+pub(crate) async fn run_duplex(
+    session: &Arc<SessionInner>,
+    slot: usize,
+    conn: &Conn,
+    request: pb::CallRequest,
+    callbacks: HashMap<u64, Arc<CallbackFn>>,
+) -> std::result::Result<Option<pb::call_response::Outcome>, tonic::Status> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<pb::HostMessage>();
+    let _ = tx.send(pb::HostMessage {
+        msg: Some(pb::host_message::Msg::Call(request)),
+    });
+    let outgoing = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let mut responses = conn
+        .client
+        .clone()
+        .call_duplex(outgoing)
+        .await?
+        .into_inner();
+    let mut tasks = tokio::task::JoinSet::new();
+    while let Some(msg) = responses.message().await? {
+        while tasks.try_join_next().is_some() {}
+        match msg.msg {
+            Some(pb::worker_message::Msg::Invoke(invoke)) => {
+                let f = callbacks.get(&invoke.callback).cloned();
+                let tx = tx.clone();
+                let session = session.clone();
+                let generation = conn.generation;
+                tasks.spawn(async move {
+                    let invocation = invoke.invocation;
+                    let outcome = invoke_one(f, invoke, &session, slot, generation).await;
+                    let _ = tx.send(pb::HostMessage {
+                        msg: Some(pb::host_message::Msg::CallbackResult(pb::CallbackResult {
+                            invocation,
+                            outcome: Some(outcome),
+                        })),
+                    });
+                });
+            }
+            Some(pb::worker_message::Msg::Response(response)) => return Ok(response.outcome),
+            None => {}
+        }
+    }
+    Err(tonic::Status::unavailable(
+        "the worker ended the call without answering",
+    ))
+}
+
+async fn invoke_one(
+    f: Option<Arc<CallbackFn>>,
+    invoke: pb::CallbackInvoke,
+    session: &Arc<SessionInner>,
+    slot: usize,
+    generation: u64,
+) -> pb::callback_result::Outcome {
+    use pb::callback_result::Outcome;
+    let Some(f) = f else {
+        return Outcome::Error(runtime_error(format!(
+            "snakebridge callback {} is not registered for this call",
+            invoke.callback
+        )));
+    };
+    let factory = CallRefs {
+        session,
+        slot,
+        generation,
+    };
+    let args = match invoke
+        .args
+        .into_iter()
+        .map(|v| codec::from_proto(v, &factory))
+        .collect::<Result<Vec<_>>>()
+    {
+        Ok(args) => args,
+        Err(e) => return Outcome::Error(to_python_error(&e)),
+    };
+    let result = match &*f {
+        CallbackFn::Sync(f) => std::panic::catch_unwind(AssertUnwindSafe(|| f(args))),
+        CallbackFn::Async(f) => match std::panic::catch_unwind(AssertUnwindSafe(|| f(args))) {
+            Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await,
+            Err(panic) => Err(panic),
+        },
+    };
+    match result {
+        Ok(Ok(value)) => Outcome::Value(codec::to_proto(&value)),
+        Ok(Err(e)) => Outcome::Error(to_python_error(&e)),
+        Err(panic) => {
+            let message = if let Some(s) = panic.downcast_ref::<&str>() {
+                (*s).to_owned()
+            } else if let Some(s) = panic.downcast_ref::<String>() {
+                s.clone()
+            } else {
+                "unknown panic".to_owned()
+            };
+            Outcome::Error(runtime_error(format!(
+                "rust callback {} panicked: {message}",
+                invoke.callback
+            )))
+        }
+    }
+}
+
+fn runtime_error(message: String) -> pb::PythonError {
+    pb::PythonError {
+        type_name: "RuntimeError".into(),
+        module: "builtins".into(),
+        mro: vec!["builtins.RuntimeError".into(), "builtins.Exception".into()],
+        message,
+        traceback: String::new(),
+    }
+}
+
+/// A Rust error as the exception Python raises: a Python exception keeps
+/// its type (the worker re-raises builtin types), anything else is a
+/// `RuntimeError`.
+fn to_python_error(e: &Error) -> pb::PythonError {
+    match e {
+        Error::Python(exc) => pb::PythonError {
+            type_name: exc.type_name.clone(),
+            module: exc.module.clone(),
+            mro: exc.mro.clone(),
+            message: exc.message.clone(),
+            traceback: exc.traceback.clone(),
+        },
+        other => runtime_error(other.to_string()),
+    }
+}
