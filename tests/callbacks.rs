@@ -5,7 +5,9 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use snakebridge::{Bridge, BridgeConfig, Error, IntoValue, Value, args, callback, callback_async};
+use snakebridge::{
+    Bridge, BridgeConfig, Error, IntoValue, Kwargs, Value, args, callback, callback_async,
+};
 
 /// A one-worker bridge with `tests/fixtures` on `sys.path`.
 fn py() -> &'static Bridge {
@@ -97,7 +99,86 @@ fn arguments_and_results_keep_their_types_and_objects_arrive_as_refs() {
 }
 
 #[test]
+fn a_lazy_map_iterated_after_its_call_runs_the_callback() {
+    common::run(async {
+        let it = py()
+            .call("builtins", "map", args![double(), vec![1, 2, 3]])
+            .await
+            .expect("map");
+        let items: Vec<i64> = it
+            .into_stream()
+            .expect("a stream handle")
+            .collect_values()
+            .await
+            .expect("items")
+            .into_iter()
+            .map(|v| v.extract().expect("int"))
+            .collect();
+        assert_eq!(items, [2, 4, 6]);
+    });
+}
+
+#[test]
+fn a_lazy_map_with_an_async_callback_can_make_nested_calls() {
+    common::run(async {
+        // The callback awaits a bridge call (which passes a callback again)
+        // while the worker waits for it inside the stream's `next`.
+        let doubled = callback_async(|args: Vec<Value>| async move {
+            let x = args[0].clone();
+            py().call(FIX, "apply", args![double(), x]).await
+        });
+        let stream = py()
+            .call("builtins", "map", args![doubled, vec![1, 2, 3]])
+            .await
+            .expect("map")
+            .into_stream()
+            .expect("a stream handle")
+            .window(1);
+        let items: Vec<i64> =
+            tokio::time::timeout(std::time::Duration::from_secs(60), stream.collect_values())
+                .await
+                .expect("no deadlock")
+                .expect("items")
+                .into_iter()
+                .map(|v| v.extract().expect("int"))
+                .collect();
+        assert_eq!(items, [2, 4, 6]);
+    });
+}
+
+#[test]
+fn bridge_stream_of_a_lazy_map_runs_the_callback() {
+    common::run(async {
+        let mut items = Vec::new();
+        let n = py()
+            .stream(
+                "builtins",
+                "map",
+                args![double(), vec![1, 2, 3]],
+                Kwargs::new(),
+                |item| {
+                    items.push(item.extract::<i64>()?);
+                    Ok(())
+                },
+            )
+            .await
+            .expect("stream");
+        assert_eq!(n, 3);
+        assert_eq!(items, [2, 4, 6]);
+    });
+}
+
+#[test]
 fn a_lazy_map_used_after_its_call_fails_clearly() {
+    fn assert_ended(e: &snakebridge::PythonException) {
+        assert_eq!(e.type_name, "RuntimeError");
+        assert!(
+            e.message
+                .contains("was registered for a call that has ended"),
+            "{}",
+            e.message
+        );
+    }
     common::run(async {
         let it = py()
             .call("builtins", "map", args![double(), vec![1, 2, 3]])
@@ -106,14 +187,14 @@ fn a_lazy_map_used_after_its_call_fails_clearly() {
             .into_ref()
             .expect("a stream handle");
         assert!(it.is_stream());
-        let e = python_error(py().call("builtins", "list", args![it]).await);
-        assert_eq!(e.type_name, "RuntimeError");
-        assert!(
-            e.message
-                .contains("was registered for a call that has ended"),
-            "{}",
-            e.message
-        );
+        // A unary call has no host channel for the callback, even while
+        // the ref (and so its callback table) is alive.
+        assert_ended(&python_error(
+            py().call("builtins", "list", args![it.clone()]).await,
+        ));
+        // Kept by Python, then every host ref dropped: the table is gone.
+        py().call(FIX, "keep", args![it]).await.expect("keep");
+        assert_ended(&python_error(py().call(FIX, "list_kept", args![]).await));
     });
 }
 

@@ -7,8 +7,12 @@
 //! inline calls) the wait runs under `block_in_place`, so the runtime keeps
 //! serving other tasks (the result reader, nested calls) meanwhile. The
 //! callable only holds a weak link to its call: once the call has answered,
-//! using it raises `RuntimeError`.
+//! using it raises `RuntimeError`, except while a `Worker.Iterate` stream
+//! runs Python code on this thread (`next` on a `map` object): then the
+//! invocation goes to the host over that stream ([`Executor::next_items_with`]),
+//! which answers with the callbacks of the call that made the iterated ref.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -30,7 +34,8 @@ use crate::pyerror::Failure;
 pub(crate) struct CallLink {
     shared: Arc<Shared>,
     session: String,
-    out: UnboundedSender<pb::WorkerMessage>,
+    /// Sends an invocation to the host; false when it is gone.
+    out: Box<dyn Fn(pb::CallbackInvoke) -> bool + Send + Sync>,
     pending: Mutex<HashMap<u64, std::sync::mpsc::SyncSender<pb::CallbackResult>>>,
     next: AtomicU64,
     /// Set when the host's side of the call went away: no more answers.
@@ -66,6 +71,31 @@ impl CallbackChannel {
     }
 }
 
+thread_local! {
+    /// The host channel of the `Iterate` stream running Python on this
+    /// thread, if any: where callables whose own call has ended send their
+    /// invocations.
+    static ACTIVE: RefCell<Option<Arc<CallLink>>> = const { RefCell::new(None) };
+}
+
+/// Makes `channel` the active host channel of this thread while `f` runs.
+pub(crate) fn with_active<R>(channel: &CallbackChannel, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Arc<CallLink>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            ACTIVE.with(|a| *a.borrow_mut() = previous);
+        }
+    }
+    let previous = ACTIVE.with(|a| a.borrow_mut().replace(channel.link.clone()));
+    let _restore = Restore(previous);
+    f()
+}
+
+fn active() -> Option<Arc<CallLink>> {
+    ACTIVE.with(|a| a.borrow().clone())
+}
+
 impl CallbackDelivery {
     /// Wakes the callable waiting for `result` (ignored when none waits).
     pub fn deliver(&self, result: pb::CallbackResult) {
@@ -94,11 +124,26 @@ impl Executor {
         session: &str,
         out: UnboundedSender<pb::WorkerMessage>,
     ) -> CallbackChannel {
+        self.callback_channel_to(session, move |invoke| {
+            out.send(pb::WorkerMessage {
+                msg: Some(worker_message::Msg::Invoke(invoke)),
+            })
+            .is_ok()
+        })
+    }
+
+    /// A callback channel whose invocations go through `send` (false when
+    /// the host is gone), e.g. on an `Iterate` response stream.
+    pub fn callback_channel_to(
+        &self,
+        session: &str,
+        send: impl Fn(pb::CallbackInvoke) -> bool + Send + Sync + 'static,
+    ) -> CallbackChannel {
         CallbackChannel {
             link: Arc::new(CallLink {
                 shared: self.shared_arc(),
                 session: session.to_owned(),
-                out,
+                out: Box::new(send),
                 pending: Mutex::new(HashMap::new()),
                 next: AtomicU64::new(1),
                 closed: AtomicBool::new(false),
@@ -138,10 +183,14 @@ impl RustCallback {
                 self.id
             ))
         };
-        let link = self.link.upgrade().ok_or_else(ended)?;
-        if link.closed.load(Ordering::Acquire) {
-            return Err(ended());
-        }
+        let open = |l: &Arc<CallLink>| !l.closed.load(Ordering::Acquire);
+        // The callable's own call, or else the stream running this code.
+        let link = self
+            .link
+            .upgrade()
+            .filter(open)
+            .or_else(|| active().filter(open))
+            .ok_or_else(ended)?;
         if kwargs.is_some_and(|k| !k.is_empty()) {
             return Err(PyTypeError::new_err(format!(
                 "snakebridge callback {} takes positional arguments only",
@@ -158,15 +207,13 @@ impl RustCallback {
         let invocation = link.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         link.pending.lock().insert(invocation, tx);
-        let sent = link.out.send(pb::WorkerMessage {
-            msg: Some(worker_message::Msg::Invoke(pb::CallbackInvoke {
-                invocation,
-                callback: self.id,
-                args: wire_args,
-                kwargs: Vec::new(),
-            })),
+        let sent = (link.out)(pb::CallbackInvoke {
+            invocation,
+            callback: self.id,
+            args: wire_args,
+            kwargs: Vec::new(),
         });
-        if sent.is_err() {
+        if !sent {
             link.pending.lock().remove(&invocation);
             return Err(ended());
         }

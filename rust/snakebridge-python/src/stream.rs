@@ -59,6 +59,18 @@ impl Executor {
         Python::attach(|py| next_items(shared, py, it, max_items))
     }
 
+    /// [`Executor::next_items`], with `callbacks` (the stream's host
+    /// channel) answering Rust callbacks that Python calls meanwhile whose
+    /// own call has ended (`next` on `map(callback, xs)`).
+    pub fn next_items_with(
+        &self,
+        it: &mut PyIter,
+        max_items: usize,
+        callbacks: &crate::CallbackChannel,
+    ) -> pb::IterateResponse {
+        crate::callback::with_active(callbacks, || self.next_items(it, max_items))
+    }
+
     /// Ends an iteration: calls `close()` (or `aclose()` on its event loop)
     /// on generator-like iterators, then closes the event loop.
     pub fn close_iter(&self, it: PyIter) {

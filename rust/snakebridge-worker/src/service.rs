@@ -8,7 +8,7 @@ use snakebridge_proto::PROTOCOL_VERSIONS;
 use snakebridge_proto::v1::{self as pb, worker_server::WorkerServer};
 use snakebridge_python::Executor;
 use tokio::net::UnixListener;
-use tokio_stream::wrappers::{ReceiverStream, UnixListenerStream};
+use tokio_stream::wrappers::UnixListenerStream;
 use tonic::{Request, Response, Status, Streaming};
 
 /// The default prefetch window of `Iterate` (when the host sends 0).
@@ -158,9 +158,50 @@ impl pb::worker_server::Worker for WorkerService {
                 ));
             }
         };
-        let (tx, rx) = tokio::sync::mpsc::channel(1);
-        tokio::spawn(produce(self.executor.clone(), open, requests, tx));
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        // Unbounded: production is bounded by the host's credit, and
+        // callback invocations are sent from Python code (no await there).
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let invokes = tx.clone();
+        let channel = self
+            .executor
+            .callback_channel_to(&open.session_id, move |invoke| {
+                invokes
+                    .send(Ok(pb::IterateResponse {
+                        callback_invoke: Some(invoke),
+                        ..Default::default()
+                    }))
+                    .is_ok()
+            });
+        // Reads the host's requests: credit for the producer, callback
+        // results for the callables waiting for them.
+        let (credit_tx, credit_rx) = tokio::sync::mpsc::unbounded_channel();
+        let delivery = channel.delivery();
+        tokio::spawn(async move {
+            use pb::iterate_request::Msg;
+            loop {
+                match requests.message().await {
+                    Ok(Some(pb::IterateRequest {
+                        msg: Some(Msg::Credit(n)),
+                    })) => {
+                        if credit_tx.send(n).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Some(pb::IterateRequest {
+                        msg: Some(Msg::CallbackResult(result)),
+                    })) => delivery.deliver(result),
+                    Ok(Some(_)) => {}
+                    // The host closed its side or went away: cancelled.
+                    Ok(None) | Err(_) => {
+                        delivery.close();
+                        return;
+                    }
+                }
+            }
+        });
+        tokio::spawn(produce(self.executor.clone(), open, credit_rx, channel, tx));
+        let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(rx);
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn handshake(
@@ -238,16 +279,17 @@ impl pb::worker_server::Worker for WorkerService {
 /// Drives one `Iterate` stream: produces items only while it holds credit,
 /// inline on this runtime thread (which holds a persistent Python thread
 /// state), and closes the iterator when the stream ends for any reason.
+/// Rust callbacks that Python calls meanwhile go to the host over
+/// `channel` (this stream).
 async fn produce(
     executor: Executor,
     open: pb::IterateOpen,
-    mut requests: Streaming<pb::IterateRequest>,
-    tx: tokio::sync::mpsc::Sender<Result<pb::IterateResponse, Status>>,
+    mut credits: tokio::sync::mpsc::UnboundedReceiver<u32>,
+    channel: snakebridge_python::CallbackChannel,
+    tx: tokio::sync::mpsc::UnboundedSender<Result<pb::IterateResponse, Status>>,
 ) {
     let Some(target) = open.target else {
-        let _ = tx
-            .send(Err(Status::invalid_argument("Iterate needs a target ref")))
-            .await;
+        let _ = tx.send(Err(Status::invalid_argument("Iterate needs a target ref")));
         return;
     };
     let mut credit = match open.window {
@@ -257,28 +299,25 @@ async fn produce(
     let mut it = match executor.open_iter(&open.session_id, &target) {
         Ok(it) => it,
         Err(last) => {
-            let _ = tx.send(Ok(*last)).await;
+            let _ = tx.send(Ok(*last));
             return;
         }
     };
     loop {
         while credit == 0 {
-            match requests.message().await {
-                Ok(Some(pb::IterateRequest {
-                    msg: Some(pb::iterate_request::Msg::Credit(n)),
-                })) => credit = credit.saturating_add(n as usize),
-                Ok(Some(_)) => {}
+            match credits.recv().await {
+                Some(n) => credit = credit.saturating_add(n as usize),
                 // The host closed its side or went away: cancelled.
-                Ok(None) | Err(_) => {
+                None => {
                     executor.close_iter(it);
                     return;
                 }
             }
         }
-        let batch = executor.next_items(&mut it, credit);
+        let batch = executor.next_items_with(&mut it, credit, &channel);
         credit = credit.saturating_sub(batch.items.len());
         let ended = it.finished();
-        if tx.send(Ok(batch)).await.is_err() || ended {
+        if tx.send(Ok(batch)).is_err() || ended {
             executor.close_iter(it);
             return;
         }

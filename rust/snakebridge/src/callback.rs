@@ -6,8 +6,11 @@
 //! into a Python callable; every time Python calls it, the worker sends an
 //! invocation, which runs here as its own task (so it may make further
 //! bridge calls, callbacks included), and its result or error goes back to
-//! Python. The closures are registered for that call only and dropped when
-//! it ends (docs/adr/0005-streaming-and-callbacks.md).
+//! Python. The closures are registered for that call, and kept alive by
+//! the refs in its result: a lazy result (the iterator of `builtins.map`)
+//! iterated later as a [`crate::Stream`] has its invocations sent over the
+//! `Iterate` RPC and answered from that table
+//! (docs/adr/0005-streaming-and-callbacks.md).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -29,6 +32,9 @@ use crate::value::Value;
 type SyncFn = dyn Fn(Vec<Value>) -> Result<Value> + Send + Sync;
 type AsyncFn =
     dyn Fn(Vec<Value>) -> Pin<Box<dyn Future<Output = Result<Value>> + Send>> + Send + Sync;
+
+/// The callbacks of one call, by id.
+pub(crate) type CallbackTable = HashMap<u64, Arc<CallbackFn>>;
 
 /// A registered closure.
 pub(crate) enum CallbackFn {
@@ -55,9 +61,12 @@ fn next_id() -> u64 {
 /// result is returned to Python. An `Err` raises in Python: the original
 /// exception type when the error is a builtin Python exception (from a
 /// nested call), `RuntimeError` otherwise; a panic raises `RuntimeError`.
-/// Using the callable after its call ended raises `RuntimeError`, so a lazy
-/// result that calls it later (the iterator of `builtins.map`) must be
-/// consumed within the same call.
+/// A lazy result that calls it later (the iterator of `builtins.map`) can
+/// be iterated as a [`crate::Stream`] while its ref is alive: the ref keeps
+/// the closures of its call, and the stream answers their invocations.
+/// Using the callable in any other way after its call ended (a unary call
+/// such as `list(it)`, or after every ref of the call was dropped) raises
+/// `RuntimeError`.
 ///
 /// ```no_run
 /// # async fn demo(py: &snakebridge::Bridge) -> snakebridge::Result<()> {
@@ -101,7 +110,7 @@ pub(crate) async fn run_duplex(
     slot: usize,
     conn: &Conn,
     request: pb::CallRequest,
-    callbacks: HashMap<u64, Arc<CallbackFn>>,
+    callbacks: &CallbackTable,
 ) -> std::result::Result<Option<pb::call_response::Outcome>, tonic::Status> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<pb::HostMessage>();
     let _ = tx.send(pb::HostMessage {
@@ -143,6 +152,24 @@ pub(crate) async fn run_duplex(
     ))
 }
 
+/// Runs one invocation with the closures of `callbacks` (none: every
+/// invocation fails with `RuntimeError`) and makes its answer.
+pub(crate) async fn answer(
+    callbacks: Option<&CallbackTable>,
+    invoke: pb::CallbackInvoke,
+    session: &Arc<SessionInner>,
+    slot: usize,
+    generation: u64,
+) -> pb::CallbackResult {
+    let invocation = invoke.invocation;
+    let f = callbacks.and_then(|t| t.get(&invoke.callback)).cloned();
+    let outcome = invoke_one(f, invoke, session, slot, generation).await;
+    pb::CallbackResult {
+        invocation,
+        outcome: Some(outcome),
+    }
+}
+
 async fn invoke_one(
     f: Option<Arc<CallbackFn>>,
     invoke: pb::CallbackInvoke,
@@ -153,7 +180,7 @@ async fn invoke_one(
     use pb::callback_result::Outcome;
     let Some(f) = f else {
         return Outcome::Error(runtime_error(format!(
-            "snakebridge callback {} is not registered for this call",
+            "snakebridge callback {} is not registered for this call or stream",
             invoke.callback
         )));
     };
@@ -161,6 +188,7 @@ async fn invoke_one(
         session,
         slot,
         generation,
+        callbacks: None,
     };
     let args = match invoke
         .args

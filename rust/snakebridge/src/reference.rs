@@ -45,6 +45,10 @@ pub(crate) struct RefInner {
     /// The closure of a callback handle ([`crate::callback`]): not an object
     /// in a worker, registered with each call it is passed to.
     pub(crate) callback: Option<Arc<crate::callback::CallbackFn>>,
+    /// The callbacks of the call that made this ref (a `CallDuplex` call),
+    /// kept alive with it: a lazy result such as `map(callback, xs)` can
+    /// still call them while it is iterated ([`crate::Stream`]).
+    pub(crate) callbacks: Option<Arc<crate::callback::CallbackTable>>,
     released: AtomicBool,
 }
 
@@ -74,6 +78,7 @@ impl Ref {
         session: Arc<SessionInner>,
         slot: usize,
         generation: u64,
+        callbacks: Option<Arc<crate::callback::CallbackTable>>,
     ) -> Ref {
         Ref {
             inner: Arc::new(RefInner {
@@ -83,6 +88,7 @@ impl Ref {
                 generation,
                 stream: None,
                 callback: None,
+                callbacks,
                 released: AtomicBool::new(false),
             }),
         }
@@ -99,6 +105,7 @@ impl Ref {
                 generation: 0,
                 stream: None,
                 callback: None,
+                callbacks: None,
                 released: AtomicBool::new(false),
             }),
         }
@@ -120,6 +127,7 @@ impl Ref {
                 generation: 0,
                 stream: None,
                 callback: Some(f),
+                callbacks: None,
                 released: AtomicBool::new(false),
             }),
         }

@@ -184,7 +184,7 @@ impl SessionInner {
         if size > limit {
             return Err(Error::MessageTooLarge { size, limit });
         }
-        let callbacks = spec.callbacks();
+        let callbacks = Arc::new(spec.callbacks());
         let inflight = slot.enter();
         let reply = if callbacks.is_empty() {
             conn.client
@@ -193,17 +193,20 @@ impl SessionInner {
                 .await
                 .map(|reply| reply.into_inner().outcome)
         } else {
-            crate::callback::run_duplex(self, slot_index, &conn, request, callbacks).await
+            crate::callback::run_duplex(self, slot_index, &conn, request, &callbacks).await
         };
         drop(inflight);
         let outcome = match reply {
             Ok(outcome) => outcome,
             Err(status) => return Err(status_error(status, &conn, slot_index, limit).await),
         };
+        // Refs in the result keep the call's callbacks alive, for lazy
+        // results that call them later (ADR 0005, callbacks, item 5).
         let factory = CallRefs {
             session: self,
             slot: slot_index,
             generation: conn.generation,
+            callbacks: (!callbacks.is_empty()).then_some(&callbacks),
         };
         match outcome {
             Some(pb::call_response::Outcome::Value(v)) => codec::from_proto(v, &factory),
@@ -239,6 +242,8 @@ pub(crate) struct CallRefs<'a> {
     pub(crate) session: &'a Arc<SessionInner>,
     pub(crate) slot: usize,
     pub(crate) generation: u64,
+    /// The callbacks the refs keep alive (those of a `CallDuplex` call).
+    pub(crate) callbacks: Option<&'a Arc<crate::callback::CallbackTable>>,
 }
 
 impl RefFactory for CallRefs<'_> {
@@ -248,6 +253,7 @@ impl RefFactory for CallRefs<'_> {
             self.session.clone(),
             self.slot,
             self.generation,
+            self.callbacks.cloned(),
         ))
     }
 }

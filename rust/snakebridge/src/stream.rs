@@ -36,6 +36,10 @@ pub const DEFAULT_WINDOW: usize = 16;
 /// `5 + window` items. Items keep their exact types (`"123"` stays a str);
 /// objects with no exact form arrive as refs.
 ///
+/// A lazy result of a call with [callbacks](crate::callback) (the iterator
+/// of `builtins.map(callback, xs)`) may call them while it is iterated: the
+/// invocations come over the stream and run here, as within the call.
+///
 /// Dropping the stream cancels the RPC, and the worker closes the Python
 /// iterator (`close()`, or `aclose()` for an async generator). A Python
 /// exception raised by the iterator is the last item, as
@@ -168,6 +172,8 @@ struct Open {
     grant_every: u32,
     options: Options,
     deadline: Option<Instant>,
+    /// Running callback invocations; aborted when the stream is dropped.
+    invocations: tokio::task::JoinSet<()>,
     _inflight: crate::slot::Inflight,
 }
 
@@ -237,6 +243,7 @@ async fn open(source: Ref, options: Options) -> Result<Box<Open>> {
         options,
         deadline,
         source,
+        invocations: tokio::task::JoinSet::new(),
         _inflight: inflight,
     }))
 }
@@ -289,6 +296,7 @@ async fn step(mut open: Box<Open>) -> Option<(Result<Value>, State)> {
                 session: &open.session,
                 slot: open.source.inner.slot,
                 generation: open.conn.generation,
+                callbacks: open.source.inner.callbacks.as_ref(),
             };
             let item = codec::from_proto(value, &factory);
             return Some((item, State::Open(open)));
@@ -306,6 +314,29 @@ async fn step(mut open: Box<Open>) -> Option<(Result<Value>, State)> {
         };
         match message {
             Ok(Some(batch)) => {
+                while open.invocations.try_join_next().is_some() {}
+                if let Some(invoke) = batch.callback_invoke {
+                    let callbacks = open.source.inner.callbacks.clone();
+                    let session = open.session.clone();
+                    let slot = open.source.inner.slot;
+                    let generation = open.conn.generation;
+                    let credits = open.credits.clone();
+                    open.invocations.spawn(async move {
+                        let result = crate::callback::answer(
+                            callbacks.as_deref(),
+                            invoke,
+                            &session,
+                            slot,
+                            generation,
+                        )
+                        .await;
+                        // Fails only when the RPC is over.
+                        let _ = credits.unbounded_send(pb::IterateRequest {
+                            msg: Some(pb::iterate_request::Msg::CallbackResult(result)),
+                        });
+                    });
+                    continue;
+                }
                 open.buffered.extend(batch.items);
                 if let Some(e) = batch.python_error {
                     open.end = Some(Err(python_error(e)));
