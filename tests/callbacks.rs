@@ -2,27 +2,13 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 
-use snakebridge::{
-    Bridge, BridgeConfig, Error, IntoValue, Kwargs, Value, args, callback, callback_async,
-};
+use snakebridge::{Bridge, Error, IntoValue, Kwargs, Value, args, callback, callback_async};
 
-/// A one-worker bridge with `tests/fixtures` on `sys.path`.
 fn py() -> &'static Bridge {
-    static PY: OnceLock<Bridge> = OnceLock::new();
-    PY.get_or_init(|| {
-        let py = common::own_bridge(BridgeConfig::default().workers(1));
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
-        std::thread::scope(|s| {
-            s.spawn(|| common::run(async { py.call("sys", "path.insert", args![0, dir]).await }))
-                .join()
-                .expect("sys.path.insert thread")
-        })
-        .expect("sys.path.insert");
-        py
-    })
+    common::fixture_bridge()
 }
 
 const FIX: &str = "sb_callback_fixture";

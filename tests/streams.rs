@@ -2,26 +2,11 @@
 
 mod common;
 
-use std::sync::OnceLock;
-
 use futures::StreamExt;
 use snakebridge::{Bridge, BridgeConfig, Error, Kwargs, Value, args, with_python};
 
-/// A one-worker bridge with `tests/fixtures` on `sys.path`.
 fn py() -> &'static Bridge {
-    static PY: OnceLock<Bridge> = OnceLock::new();
-    PY.get_or_init(|| {
-        let py = common::own_bridge(BridgeConfig::default().workers(1));
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
-        // On a thread of its own: `py()` is also first called inside `run`.
-        std::thread::scope(|s| {
-            s.spawn(|| common::run(async { py.call("sys", "path.insert", args![0, dir]).await }))
-                .join()
-                .expect("sys.path.insert thread")
-        })
-        .expect("sys.path.insert");
-        py
-    })
+    common::fixture_bridge()
 }
 
 const FIX: &str = "sb_stream_fixture";

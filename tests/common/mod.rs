@@ -45,3 +45,13 @@ pub fn bin_dir() -> std::path::PathBuf {
         .expect("target dir")
         .to_path_buf()
 }
+
+/// A one-worker bridge with `tests/fixtures` on the workers' `PYTHONPATH`,
+/// shared by the test binary.
+pub fn fixture_bridge() -> &'static Bridge {
+    static PY: OnceLock<Bridge> = OnceLock::new();
+    PY.get_or_init(|| {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+        own_bridge(BridgeConfig::default().workers(1).env("PYTHONPATH", dir))
+    })
+}

@@ -7,31 +7,18 @@ snakebridge::include_bindings!("numpy");
 snakebridge::include_bindings!("pathlib");
 
 use std::future::Future;
-use std::sync::OnceLock;
 
-use snakebridge::{Bridge, BridgeConfig, Kwargs, Value, args};
+use snakebridge::{Bridge, BridgeConfig, Kwargs, Value, args, testing};
 
-/// One runtime per test binary; its bridge is also the wrappers' default.
+/// The shared pool of `snakebridge::testing` (one worker); it is also the
+/// wrappers' default bridge.
 fn run<F: Future>(future: F) -> F::Output {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    let rt = RT.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let bridge = {
-            let _guard = rt.enter();
-            Bridge::new(BridgeConfig::default().workers(1)).expect("bridge")
-        };
-        snakebridge::set_default_bridge(bridge);
-        rt
-    });
-    rt.block_on(future)
+    testing::configure(BridgeConfig::default().workers(1));
+    testing::block_on(future)
 }
 
 fn py() -> Bridge {
-    snakebridge::default_bridge().expect("default bridge")
+    testing::bridge().clone()
 }
 
 /// `module.function(*args, **kwargs)` called by name: Python's own answer.

@@ -16,31 +16,18 @@ include!("golden/fx_streaming.rs");
 include!("golden/fx_tiers.rs");
 include!("golden/fx_varargs.rs");
 
-use std::sync::OnceLock;
+use snakebridge::{BridgeConfig, Value};
 
-use snakebridge::{Bridge, BridgeConfig, Value};
-
-/// One runtime per test binary; the default bridge lives in it and sees the
-/// fixture packages through `PYTHONPATH`.
+/// The shared pool of `snakebridge::testing` (one worker, the fixture
+/// packages on `PYTHONPATH`); it is also the wrappers' default bridge.
 fn run<F: std::future::Future>(future: F) -> F::Output {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    let rt = RT.get_or_init(|| {
-        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../python/tests/fixtures");
-        // SAFETY: set before any worker (or other thread) starts.
-        unsafe { std::env::set_var("PYTHONPATH", fixtures) };
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let bridge = {
-            let _guard = rt.enter();
-            Bridge::new(BridgeConfig::default().workers(1)).expect("bridge")
-        };
-        snakebridge::set_default_bridge(bridge);
-        rt
-    });
-    rt.block_on(future)
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../python/tests/fixtures");
+    snakebridge::testing::configure(
+        BridgeConfig::default()
+            .workers(1)
+            .env("PYTHONPATH", fixtures),
+    );
+    snakebridge::testing::block_on(future)
 }
 
 #[test]

@@ -3,7 +3,10 @@
 //! Starting workers costs tens of milliseconds each, so a test binary shares
 //! one [`Bridge`] (on a runtime of its own, configured from the nearest
 //! `snakebridge.toml`, or the defaults), while each test gets its own
-//! [`Session`], released when the test ends, panics included.
+//! [`Session`], released when the test ends, panics included. The shared
+//! bridge is also the default bridge of generated wrappers
+//! ([`set_default_bridge`](crate::set_default_bridge)), so tests of
+//! generated code need no setup of their own.
 //!
 //! ```no_run
 //! use snakebridge::{args, testing};
@@ -61,6 +64,7 @@ fn shared() -> &'static Shared {
             let _guard = runtime.enter();
             Bridge::new(config).unwrap_or_else(|e| panic!("snakebridge::testing: {e}"))
         };
+        crate::set_default_bridge(bridge.clone());
         Shared { bridge, runtime }
     })
 }
@@ -68,6 +72,12 @@ fn shared() -> &'static Shared {
 /// The shared bridge of this test binary.
 pub fn bridge() -> &'static Bridge {
     &shared().bridge
+}
+
+/// Runs `future` on the shared runtime, without a session of its own (for
+/// tests of generated wrappers, which use the default bridge).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    shared().runtime.block_on(future)
 }
 
 /// Runs one test body with a fresh explicit session on the shared pool, and
