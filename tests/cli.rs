@@ -103,6 +103,35 @@ fn a_python_exception_exits_1_with_json_on_stderr() {
 }
 
 #[test]
+fn a_translated_error_prints_its_kind_and_fields() {
+    let out = snakebridge(&["call", "numpy", "add", "[[1,2,3],[4,5,6]]", "[1,2,3,4]"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err: serde_json::Value = serde_json::from_slice(&out.stderr).expect("stderr is JSON");
+    let message = "operands could not be broadcast together with shapes (2,3) (4,) ";
+    assert_eq!(
+        err,
+        serde_json::json!({
+            "error": "ShapeMismatch",
+            "type": "ValueError",
+            "module": "builtins",
+            "mro": [
+                "builtins.ValueError",
+                "builtins.Exception",
+                "builtins.BaseException",
+                "builtins.object"
+            ],
+            "message": message,
+            "traceback": format!("ValueError: {message}\n"),
+            "summary": "shapes do not match in broadcast: operands of shapes (2, 3), (4,)",
+            "operation": "broadcast",
+            "shapes": [[2, 3], [4]],
+            "expected_size": null,
+            "actual_size": null,
+        })
+    );
+}
+
+#[test]
 fn bad_arguments_are_usage_errors() {
     let out = snakebridge(&["call", "math", "sqrt", "not-json"]);
     assert_eq!(out.status.code(), Some(2));
@@ -176,4 +205,57 @@ fn no_worker_outlives_a_sigkilled_host() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The one JSON line a failed `call` prints on stderr.
+fn error_json(out: &Output) -> serde_json::Value {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {stderr}"))
+}
+
+#[test]
+fn call_timeout_stops_the_call_and_reports_it_as_json() {
+    let started = Instant::now();
+    let out = snakebridge(&["call", "time", "sleep", "60", "--timeout", "1s"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let error = error_json(&out);
+    assert_eq!(error["error"], "Timeout");
+    assert_eq!(error["call"], "time.sleep");
+    assert_eq!(error["after_ms"], 1000);
+    assert_eq!(error["profile"], serde_json::Value::Null);
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
+    // A profile gives the timeout, and the error names it; the call is
+    // short enough for it.
+    check(
+        &["call", "math", "sqrt", "16", "--profile", "ml_inference"],
+        "4.0",
+    );
+}
+
+#[test]
+fn call_rejects_unknown_pools_and_profiles() {
+    let out = snakebridge(&["call", "math", "sqrt", "16", "--profile", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    let error = error_json(&out);
+    assert_eq!(error["error"], "UnknownProfile");
+    assert!(
+        error["known"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "batch_job"),
+        "{error}"
+    );
+    let out = snakebridge(&["call", "math", "sqrt", "16", "--pool", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    let error = error_json(&out);
+    assert_eq!(error["error"], "UnknownPool", "{error}");
+    let out = snakebridge(&["call", "math", "sqrt", "16", "--timeout", "soon"]);
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+    check(&["call", "math", "sqrt", "16", "--pool", "default"], "4.0");
 }

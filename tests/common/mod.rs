@@ -36,6 +36,11 @@ pub fn own_bridge(config: BridgeConfig) -> Bridge {
     Bridge::new(config).expect("bridge")
 }
 
+/// Enters the shared runtime's context (for `Bridge` constructors).
+pub fn enter() -> tokio::runtime::EnterGuard<'static> {
+    runtime().enter()
+}
+
 /// A directory next to the test binaries (`target/<profile>`), where the
 /// `snakebridge` CLI is built.
 pub fn bin_dir() -> std::path::PathBuf {

@@ -11,7 +11,9 @@
 //! ```
 //! Results print as one JSON line on stdout (the tagged JSON view of
 //! `snakebridge::json`). A Python exception exits with status 1 and prints
-//! the error as JSON on stderr; any other failure exits with status 2.
+//! the error as JSON on stderr (`"error": "Python"`, or the translated kind,
+//! `ShapeMismatch`, `OutOfMemory`, `DtypeMismatch`, with its fields); any
+//! other failure exits with status 2.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,6 +68,43 @@ struct CallArgs {
     /// as one JSON line, as it arrives (a non-iterable result is one line).
     #[arg(long)]
     stream: bool,
+    /// Stop the call after DURATION (`500ms`, `30s`, `2m`, `1h`; a bare
+    /// number is seconds). A call that runs longer is interrupted and the
+    /// command exits with status 2 and a `Timeout` error as JSON on stderr.
+    #[arg(long, value_parser = parse_duration)]
+    timeout: Option<std::time::Duration>,
+    /// Timeout profile: default (2 min), streaming (2 min, stream 30 min),
+    /// ml_inference (10 min, 30 min), batch_job (none), or one configured.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Run in this pool of snakebridge.toml's `[pools.<name>]` (default: `default`).
+    #[arg(long)]
+    pool: Option<String>,
+}
+
+/// `500ms`, `1.5s`, `2m`/`2min`, `1h`, or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; use e.g. 500ms, 30s, 2m or 1h"))?;
+    let scale = match unit.trim() {
+        "" | "s" | "sec" | "secs" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" | "mins" => 60.0,
+        "h" => 3600.0,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}`; use ms, s, m or h"
+            ));
+        }
+    };
+    std::time::Duration::try_from_secs_f64(number * scale)
+        .map_err(|e| format!("`{text}` is not a duration: {e}"))
 }
 
 fn main() -> ExitCode {
@@ -102,22 +141,26 @@ async fn call(args: CallArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut config = BridgeConfig::default().workers(1);
-    if let Some(venv) = &args.venv {
-        config = config.venv(venv);
-    }
-    let py = match Bridge::new(config) {
+    let py = match bridge(&args) {
         Ok(py) => py,
         Err(e) => return fail(&e),
     };
+    let mut options = snakebridge::RuntimeOptions::new();
+    if let Some(profile) = &args.profile {
+        options = options.profile(profile);
+    }
+    if let Some(timeout) = args.timeout {
+        options = options.timeout(timeout);
+    }
     if args.stream {
-        let code = stream(&py, &args, positional, kwargs).await;
+        let code = snakebridge::with_runtime(options, stream(&py, &args, positional, kwargs)).await;
         py.shutdown().await;
         return code;
     }
     let result = py
         .call(&args.module, &args.function, positional)
         .kwargs(kwargs)
+        .runtime(options)
         .await;
     let code = match result {
         Ok(value) => {
@@ -128,6 +171,45 @@ async fn call(args: CallArgs) -> ExitCode {
     };
     py.shutdown().await;
     code
+}
+
+/// A bridge of one worker; with `--pool`, the pools of snakebridge.toml
+/// (one worker each), handled as that pool.
+fn bridge(args: &CallArgs) -> Result<Bridge, Error> {
+    let Some(pool) = &args.pool else {
+        let mut config = BridgeConfig::default().workers(1);
+        if let Some(venv) = &args.venv {
+            config = config.venv(venv);
+        }
+        return Bridge::new(config);
+    };
+    let found = match snakebridge_env::Config::discover() {
+        Ok(file) => Some(file),
+        Err(snakebridge_env::EnvError::ConfigNotFound { .. }) => None,
+        Err(e) => return Err(Error::Config(e.to_string())),
+    };
+    let Some(file) = found else {
+        if pool == "default" {
+            return Bridge::new(BridgeConfig::default().workers(1));
+        }
+        return Err(Error::UnknownPool {
+            name: pool.clone(),
+            known: vec!["default".into()],
+        });
+    };
+    let mut names: Vec<String> = file.pools.keys().cloned().collect();
+    if !names.iter().any(|n| n == "default") {
+        names.insert(0, "default".into());
+    }
+    let mut pools = Vec::new();
+    for name in names {
+        let mut config = BridgeConfig::from_env_config(&file, &name)?.workers(1);
+        if let Some(venv) = &args.venv {
+            config = config.venv(venv);
+        }
+        pools.push((name, config));
+    }
+    Bridge::with_pools(pools)?.pool(pool)
 }
 
 /// `call --stream`: one JSON line per item, flushed as each arrives.
@@ -181,29 +263,111 @@ fn parse_arguments(args: &CallArgs) -> Result<(Vec<Value>, snakebridge::Kwargs),
     Ok((positional, kwargs))
 }
 
-/// Prints the error as one JSON line on stderr; 1 for Python exceptions, 2 otherwise.
+/// Prints the error as one JSON line on stderr; 1 for Python exceptions
+/// (translated ones add their fields), 2 otherwise.
 fn fail(error: &Error) -> ExitCode {
     match error.python() {
         Some(py) => {
-            eprintln!(
-                "{}",
-                json!({
-                    "error": "Python",
-                    "type": py.type_name,
-                    "module": py.module,
-                    "mro": py.mro,
-                    "message": py.message,
-                    "traceback": py.traceback,
-                })
-            );
+            let mut out = json!({
+                "error": error.kind(),
+                "type": py.type_name,
+                "module": py.module,
+                "mro": py.mro,
+                "message": py.message,
+                "traceback": py.traceback,
+            });
+            if let (Some(out), Some(serde_json::Value::Object(fields))) =
+                (out.as_object_mut(), translated_fields(error))
+            {
+                out.insert("summary".into(), error.to_string().into());
+                out.extend(fields);
+            }
+            eprintln!("{out}");
             ExitCode::from(1)
         }
         None => {
-            eprintln!(
-                "{}",
-                json!({"error": error.kind(), "message": error.to_string()})
-            );
+            let mut out = json!({"error": error.kind(), "message": error.to_string()});
+            if let (Some(out), Some(serde_json::Value::Object(fields))) =
+                (out.as_object_mut(), policy_fields(error))
+            {
+                out.extend(fields);
+            }
+            eprintln!("{out}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// The fields of the runtime-policy errors.
+fn policy_fields(error: &Error) -> Option<serde_json::Value> {
+    Some(match error {
+        Error::Timeout {
+            call,
+            after,
+            profile,
+            pool,
+            worker,
+            worker_restarted,
+        } => json!({
+            "call": call,
+            "after_ms": after.as_millis() as u64,
+            "profile": profile,
+            "pool": pool,
+            "worker": worker,
+            "worker_restarted": worker_restarted,
+        }),
+        Error::UnknownPool { name, known } => json!({"pool": name, "known": known}),
+        Error::UnknownProfile { name, known } => json!({"profile": name, "known": known}),
+        Error::QueueTimeout { pool, waited } => {
+            json!({"pool": pool, "waited_ms": waited.as_millis() as u64})
+        }
+        Error::Saturated { pool, queued } => json!({"pool": pool, "queued": queued}),
+        Error::WorkerBusy { pool, worker } => json!({"pool": pool, "worker": worker}),
+        _ => return None,
+    })
+}
+
+/// The fields of a translated Python error.
+fn translated_fields(error: &Error) -> Option<serde_json::Value> {
+    Some(match error {
+        Error::ShapeMismatch(m) => json!({
+            "operation": m.operation,
+            "shapes": m.shapes,
+            "expected_size": m.expected_size,
+            "actual_size": m.actual_size,
+        }),
+        Error::OutOfMemory(m) => json!({
+            "device": m.device.to_string(),
+            "requested_mib": m.requested_mib,
+            "free_mib": m.free_mib,
+        }),
+        Error::DtypeMismatch(m) => json!({
+            "expected": m.expected,
+            "got": m.got,
+            "operation": m.operation,
+        }),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("2min"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("soon").is_err());
+        assert!(
+            parse_duration("3 fortnights")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
     }
 }

@@ -54,6 +54,52 @@ pub struct PoolConfig {
     /// Environment variables of the worker processes.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// `hint` (default), `strict_queue` or `strict_fail_fast`.
+    #[serde(default)]
+    pub affinity: Option<AffinityMode>,
+    /// `lazy` (default) or `eager`.
+    #[serde(default)]
+    pub start: Option<StartMode>,
+    /// Most calls waiting for a busy worker (default 1000).
+    #[serde(default)]
+    pub max_queue: Option<usize>,
+    /// Longest wait for a busy worker, in milliseconds (default 10000; 0: no limit).
+    #[serde(default)]
+    pub queue_timeout_ms: Option<u64>,
+    /// BLAS threads per worker (`OPENBLAS_NUM_THREADS`, `MKL_NUM_THREADS`, ...; default unset).
+    #[serde(default, deserialize_with = "at_least_one")]
+    pub blas_threads: Option<usize>,
+    /// OpenMP threads per worker (`OMP_NUM_THREADS`; default unset).
+    #[serde(default, deserialize_with = "at_least_one")]
+    pub omp_threads: Option<usize>,
+    /// The timeout profile of calls that name none (default `default`).
+    #[serde(default)]
+    pub timeout_profile: Option<String>,
+    /// Timeout profiles by library (module prefix), e.g. `torch = "ml_inference"`.
+    #[serde(default)]
+    pub library_profiles: BTreeMap<String, String>,
+}
+
+/// `[pools.<name>] affinity`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AffinityMode {
+    /// Prefer the session's worker.
+    Hint,
+    /// Wait for the session's worker.
+    StrictQueue,
+    /// Fail when the session's worker is busy.
+    StrictFailFast,
+}
+
+/// `[pools.<name>] start`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StartMode {
+    /// On first use.
+    Lazy,
+    /// With the bridge.
+    Eager,
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use snakebridge_env::{Config, Generate, SignatureTier, Submodules, VersionSpec};
+use snakebridge_env::{
+    AffinityMode, Config, Generate, SignatureTier, StartMode, Submodules, VersionSpec,
+};
 
 fn parse(text: &str) -> Result<Config, String> {
     Config::parse(text, Path::new("/p/snakebridge.toml")).map_err(|e| e.to_string())
@@ -29,6 +31,14 @@ env = { OMP_NUM_THREADS = "1" }
 
 [pools.gpu]
 size = 1
+affinity = "strict_queue"
+start = "eager"
+max_queue = 10
+queue_timeout_ms = 2500
+blas_threads = 2
+omp_threads = 3
+timeout_profile = "ml_inference"
+library_profiles = { torch = "batch_job" }
 
 [packages]
 json = "stdlib"
@@ -43,7 +53,17 @@ scipy = { version = "~=1.14", submodules = true }
     assert_eq!(config.pool("default").size, Some(2));
     assert_eq!(config.pool("default").threads, Some(8));
     assert_eq!(config.pool("default").env["OMP_NUM_THREADS"], "1");
-    assert_eq!(config.pool("gpu").size, Some(1));
+    let gpu = config.pool("gpu");
+    assert_eq!(gpu.size, Some(1));
+    assert_eq!(gpu.affinity, Some(AffinityMode::StrictQueue));
+    assert_eq!(gpu.start, Some(StartMode::Eager));
+    assert_eq!(
+        (gpu.max_queue, gpu.queue_timeout_ms),
+        (Some(10), Some(2500))
+    );
+    assert_eq!((gpu.blas_threads, gpu.omp_threads), (Some(2), Some(3)));
+    assert_eq!(gpu.timeout_profile.as_deref(), Some("ml_inference"));
+    assert_eq!(gpu.library_profiles["torch"], "batch_job");
     assert_eq!(config.pool("missing").size, None);
     assert_eq!(
         config.requirements(),
@@ -67,7 +87,7 @@ scipy = { version = "~=1.14", submodules = true }
         pandas.min_signature_tier,
         Some(SignatureTier::TextSignature)
     );
-    assert_eq!(pandas.location, "/p/snakebridge.toml:17:10");
+    assert_eq!(pandas.location, "/p/snakebridge.toml:25:10");
     assert_eq!(config.packages[0].version, VersionSpec::Stdlib);
     assert_eq!(config.packages[3].submodules, Submodules::All(true));
     assert_eq!(config.lock_path(), Path::new("/p/snakebridge.lock"));
@@ -127,7 +147,7 @@ fn unknown_keys() {
     );
     check_error(
         "[pools.default]\nworkers = 2\n",
-        "/p/snakebridge.toml:2:1: unknown field `workers`, expected one of `size`, `threads`, `env`",
+        "/p/snakebridge.toml:2:1: unknown field `workers`, expected one of `size`, `threads`, `env`, `affinity`, `start`, `max_queue`, `queue_timeout_ms`, `blas_threads`, `omp_threads`, `timeout_profile`, `library_profiles`",
     );
 }
 
@@ -209,4 +229,11 @@ fn discovery_walks_up() {
             empty.path().display()
         )
     );
+}
+
+#[test]
+fn a_bad_affinity_names_its_place() {
+    let error = parse("[pools.default]\naffinity = \"sticky\"\n").expect_err("should fail");
+    assert!(error.starts_with("/p/snakebridge.toml:2:"), "{error}");
+    assert!(error.contains("unknown variant `sticky`"), "{error}");
 }

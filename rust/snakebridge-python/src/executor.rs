@@ -19,6 +19,39 @@ use crate::pyerror::bridge;
 use crate::registry::{Registry, Removed};
 use crate::types::Types;
 
+/// Registers the current thread as running call `call_id` until dropped.
+/// Created and dropped with the GIL held, so an interrupt can never land
+/// after the call returned: the drop also clears an exception scheduled
+/// but not yet raised, so it cannot hit the thread's next call.
+struct Running<'a> {
+    shared: &'a Shared,
+    call_id: u64,
+}
+
+impl<'a> Running<'a> {
+    fn register(shared: &'a Shared, call_id: u64) -> Option<Running<'a>> {
+        if call_id == 0 {
+            return None;
+        }
+        // SAFETY: plain query of the current thread's ident.
+        let thread = unsafe { pyo3::ffi::PyThread_get_thread_ident() };
+        shared.running.lock().insert(call_id, thread);
+        Some(Running { shared, call_id })
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.shared.running.lock().remove(&self.call_id);
+        // SAFETY: the GIL is held (dropped inside `Python::attach`); a NULL
+        // exception clears this thread's pending async exception.
+        unsafe {
+            let thread = pyo3::ffi::PyThread_get_thread_ident();
+            pyo3::ffi::PyThreadState_SetAsyncExc(thread as _, std::ptr::null_mut());
+        }
+    }
+}
+
 /// Stack size of executor threads: Python code and deep values recurse.
 const THREAD_STACK: usize = 16 * 1024 * 1024;
 
@@ -35,6 +68,8 @@ pub(crate) struct Shared {
     pub(crate) modules: Mutex<HashMap<String, Py<PyAny>>>,
     calls: AtomicU64,
     info: PythonInfo,
+    /// Calls that can be interrupted: host call id -> Python thread ident.
+    running: Mutex<HashMap<u64, std::ffi::c_ulong>>,
 }
 
 impl Drop for Shared {
@@ -90,6 +125,7 @@ impl Executor {
             modules: Mutex::new(HashMap::new()),
             calls: AtomicU64::new(0),
             info,
+            running: Mutex::new(HashMap::new()),
         });
         let (jobs, rx) = crossbeam_channel::unbounded::<Job>();
         for n in 0..config.threads.max(1) {
@@ -138,9 +174,36 @@ impl Executor {
 
     /// Runs `req` on the current thread (attaching it to Python for the
     /// call). Always answers, as [`Executor::call`] does.
+    /// A request with a nonzero `call_id` can be stopped meanwhile with
+    /// [`Executor::interrupt`].
     pub fn call_blocking(&self, req: pb::CallRequest) -> pb::CallResponse {
         let shared = &self.inner.shared;
-        Python::attach(|py| guarded_call(shared, py, &req))
+        Python::attach(|py| {
+            let _running = Running::register(shared, req.call_id);
+            guarded_call(shared, py, &req)
+        })
+    }
+
+    /// Raises `TimeoutError` in the Python thread running call `call_id`
+    /// (a call made by [`Executor::call_blocking`] or
+    /// [`Executor::call_with_callbacks`]), at its next bytecode. Returns
+    /// false when no such call is running. Code that does not return to the
+    /// interpreter (C code, `time.sleep` outside the main thread) is not
+    /// stopped by this. Blocks until the GIL is free.
+    pub fn interrupt(&self, call_id: u64) -> bool {
+        let shared = &self.inner.shared;
+        Python::attach(|py| {
+            let running = shared.running.lock();
+            let Some(&thread) = running.get(&call_id) else {
+                return false;
+            };
+            let exc = py.get_type::<pyo3::exceptions::PyTimeoutError>();
+            // SAFETY: the GIL is held; `thread` is the ident of a thread that
+            // is inside the call (it removes itself, holding the GIL, before
+            // it leaves). SetAsyncExc takes its own reference to `exc`.
+            let n = unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(thread as _, exc.as_ptr()) };
+            n == 1
+        })
     }
 
     /// Runs `req`, whose arguments may hold callback handles, on the
@@ -153,6 +216,7 @@ impl Executor {
     ) -> pb::CallResponse {
         let shared = &self.inner.shared;
         let response = Python::attach(|py| {
+            let _running = Running::register(shared, req.call_id);
             shared.calls.fetch_add(1, Ordering::Relaxed);
             guarded(|| run_call(shared, py, &req, Some(channel.link())))
         });

@@ -37,12 +37,14 @@
 //! ```
 
 mod callback;
+mod classifier;
 mod config;
 mod decode;
 mod dispatch;
 mod encode;
 mod executor;
 mod init;
+mod messages;
 mod pyerror;
 mod registry;
 mod stream;

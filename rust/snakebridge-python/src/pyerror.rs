@@ -9,14 +9,15 @@ use crate::types::Types;
 /// Why a call produced no value.
 #[derive(Debug)]
 pub(crate) enum Failure {
-    Python(pb::PythonError),
+    /// Boxed: a `Failure` travels in `Result`s through the decoder.
+    Python(Box<pb::PythonError>),
     Bridge(pb::BridgeError),
 }
 
 impl Failure {
     pub(crate) fn into_response(self) -> pb::CallResponse {
         let outcome = match self {
-            Failure::Python(e) => Outcome::PythonError(e),
+            Failure::Python(e) => Outcome::PythonError(*e),
             Failure::Bridge(e) => Outcome::BridgeError(e),
         };
         pb::CallResponse {
@@ -67,7 +68,7 @@ pub(crate) fn serialization(py: Python<'_>, context: &str, err: &PyErr) -> Failu
 pub(crate) fn python_error(py: Python<'_>, types: &Types, err: PyErr) -> Failure {
     let exc = err.value(py);
     let ty = exc.get_type();
-    let mro = ty
+    let mro: Vec<String> = ty
         .getattr(pyo3::intern!(py, "__mro__"))
         .ok()
         .and_then(|m| m.cast_into::<PyTuple>().ok())
@@ -89,7 +90,9 @@ pub(crate) fn python_error(py: Python<'_>, types: &Types, err: PyErr) -> Failure
             |_| format!("{}: {}", qualified_name(&ty), str_or(exc.as_any(), "")),
             |s| s.to_string(),
         );
-    Failure::Python(pb::PythonError {
+    let message = str_or(exc.as_any(), "<str() of the exception failed>");
+    let translated = crate::classifier::classify(exc, &mro, &message);
+    Failure::Python(Box::new(pb::PythonError {
         type_name: ty
             .qualname()
             .map_or_else(|_| "?".to_owned(), |s| s.to_string()),
@@ -97,9 +100,10 @@ pub(crate) fn python_error(py: Python<'_>, types: &Types, err: PyErr) -> Failure
             .module()
             .map_or_else(|_| "?".to_owned(), |s| s.to_string()),
         mro,
-        message: str_or(exc.as_any(), "<str() of the exception failed>"),
+        message,
         traceback,
-    })
+        translated,
+    }))
 }
 
 /// `module.qualname` of a class (`builtins.KeyError`).

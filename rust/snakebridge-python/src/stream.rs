@@ -86,7 +86,7 @@ fn end(failure: Failure) -> pb::IterateResponse {
 
 fn set_failure(resp: &mut pb::IterateResponse, failure: Failure) {
     match failure {
-        Failure::Python(e) => resp.python_error = Some(e),
+        Failure::Python(e) => resp.python_error = Some(*e),
         Failure::Bridge(e) => resp.bridge_error = Some(e),
     }
 }

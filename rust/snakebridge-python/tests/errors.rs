@@ -375,3 +375,52 @@ fn huge_exception_messages_are_truncated_to_fit() {
     assert!(e.message.ends_with("… (truncated)"), "{}", e.message);
     assert!(e.traceback.ends_with("… (truncated)"), "{}", e.traceback);
 }
+
+/// The translation the worker attaches to the error of `make(expr)`.
+fn translation(expr: &str) -> Option<pb::translated_error::Kind> {
+    let ex = executor();
+    let e = python_error(ex.call_blocking(function("sbtest", "make", vec![s(expr)])));
+    e.translated.and_then(|t| t.kind)
+}
+
+#[test]
+fn recognised_exceptions_carry_their_translation() {
+    use pb::translated_error::Kind as T;
+    match translation("np.add(np.ones((2, 3)), np.ones(4))") {
+        Some(T::ShapeMismatch(m)) => {
+            assert_eq!(m.operation, "broadcast");
+            let shapes: Vec<Vec<i64>> = m.shapes.into_iter().map(|s| s.dims).collect();
+            assert_eq!(shapes, [vec![2, 3], vec![4]]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // From the exception's shape and dtype, not its rounded message.
+    match translation("np.empty((10**7, 10**7), dtype=np.int8)") {
+        Some(T::OutOfMemory(m)) => {
+            assert_eq!(m.device, "cpu");
+            assert_eq!(m.requested_mib, Some(1e14 / 1048576.0));
+            assert_eq!(m.free_mib, None);
+        }
+        other => panic!("{other:?}"),
+    }
+    match translation(
+        "np.subtract(np.ones(3, dtype=np.int64), 0.5, out=np.ones(3, dtype=np.int64))",
+    ) {
+        Some(T::DtypeMismatch(m)) => {
+            assert_eq!((m.expected.as_str(), m.got.as_str()), ("int64", "float64"));
+            assert_eq!(m.operation, "subtract");
+        }
+        other => panic!("{other:?}"),
+    }
+    match translation("(_ for _ in ()).throw(MemoryError())") {
+        Some(T::OutOfMemory(m)) => assert_eq!((m.device.as_str(), m.requested_mib), ("cpu", None)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn other_exceptions_carry_no_translation() {
+    assert_eq!(translation("int('x')"), None);
+    assert_eq!(translation("np.ones(3).reshape((4, 5))"), None);
+    assert_eq!(translation("np.sum(np.ones(3), axis=2)"), None);
+}

@@ -133,7 +133,8 @@ impl pb::worker_server::Worker for WorkerService {
         // thread state), as for `Call`.
         let executor = self.executor.clone();
         tokio::spawn(async move {
-            let response = executor.call_with_callbacks(call, channel);
+            let response =
+                tokio::task::block_in_place(|| executor.call_with_callbacks(call, channel));
             let _ = tx.send(pb::WorkerMessage {
                 msg: Some(pb::worker_message::Msg::Response(response)),
             });
@@ -242,10 +243,15 @@ impl pb::worker_server::Worker for WorkerService {
         request: Request<pb::CallRequest>,
     ) -> Result<Response<pb::CallResponse>, Status> {
         self.check_ready()?;
-        // Inline on this runtime thread, which holds a Python thread state.
-        Ok(Response::new(
-            self.executor.call_blocking(request.into_inner()),
-        ))
+        // On this runtime thread, which holds a Python thread state, but
+        // with the thread's scheduler core handed to another thread for the
+        // duration (`block_in_place`): otherwise tasks queued behind this
+        // one on this thread (the connection, `Interrupt`, `Health`) would
+        // wait for a long call to end.
+        let req = request.into_inner();
+        Ok(Response::new(tokio::task::block_in_place(|| {
+            self.executor.call_blocking(req)
+        })))
     }
 
     async fn release_refs(
@@ -266,6 +272,20 @@ impl pb::worker_server::Worker for WorkerService {
         Ok(Response::new(
             self.executor.release_session(request.into_inner()).await,
         ))
+    }
+
+    async fn interrupt(
+        &self,
+        request: Request<pb::InterruptRequest>,
+    ) -> Result<Response<pb::InterruptResponse>, Status> {
+        self.check_ready()?;
+        let call_id = request.into_inner().call_id;
+        let executor = self.executor.clone();
+        // Waits for the GIL, which the call being stopped may hold.
+        let interrupted = tokio::task::spawn_blocking(move || executor.interrupt(call_id))
+            .await
+            .map_err(|e| Status::internal(format!("interrupt failed: {e}")))?;
+        Ok(Response::new(pb::InterruptResponse { interrupted }))
     }
 
     async fn health(
@@ -314,7 +334,8 @@ async fn produce(
                 }
             }
         }
-        let batch = executor.next_items_with(&mut it, credit, &channel);
+        let batch =
+            tokio::task::block_in_place(|| executor.next_items_with(&mut it, credit, &channel));
         credit = credit.saturating_sub(batch.items.len());
         let ended = it.finished();
         if tx.send(Ok(batch)).is_err() || ended {

@@ -1,11 +1,11 @@
-//! `Bridge`: the entry point, a pool of Python worker processes.
+//! `Bridge`: the entry point, one or more named pools of Python workers.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::call::Call;
 use crate::config::BridgeConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::pool::Pool;
 use crate::session::Session;
 use crate::value::Value;
@@ -26,15 +26,76 @@ use crate::value::Value;
 /// assert_eq!(x, 4.0);
 /// # Ok(()) }
 /// ```
+///
+/// # Named pools
+///
+/// [`Bridge::with_pools`] makes several pools, each with its own size,
+/// environment (say `CUDA_VISIBLE_DEVICES`), thread limits and policy.
+/// [`Bridge::pool`] gives a handle whose calls and sessions go to one pool;
+/// [`Call::pool`](crate::Call::pool) and
+/// [`with_runtime`](crate::with_runtime) route single calls or whole tasks.
+/// Refs remember their pool, and calls on them go there.
+///
+/// ```no_run
+/// use snakebridge::{args, Bridge, BridgeConfig};
+/// # async fn demo() -> snakebridge::Result<()> {
+/// let py = Bridge::with_pools([
+///     ("default", BridgeConfig::default().workers(2)),
+///     ("gpu", BridgeConfig::default().workers(1).env("CUDA_VISIBLE_DEVICES", "0")),
+/// ])?;
+/// let x = py.pool("gpu")?.call("math", "sqrt", args![2]).await?;
+/// let y = py.call("math", "sqrt", args![2]).pool("gpu").await?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Bridge {
+    pools: Arc<PoolSet>,
+    /// Index of the pool this handle's calls and sessions use.
+    current: usize,
+    /// True for a handle from [`Bridge::pool`]: its calls name their pool,
+    /// so task defaults do not move them.
+    scoped: bool,
+}
+
+/// The pools of a bridge, each with its default session.
+pub(crate) struct PoolSet {
+    entries: Vec<PoolEntry>,
+}
+
+struct PoolEntry {
     pool: Arc<Pool>,
-    default: Session,
+    session: Session,
+}
+
+impl PoolSet {
+    fn index(&self, name: &str) -> Result<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.pool.name() == name)
+            .ok_or_else(|| Error::UnknownPool {
+                name: name.to_string(),
+                known: self.names(),
+            })
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|e| e.pool.name().to_string())
+            .collect()
+    }
+
+    /// The default session of the pool `name`.
+    pub(crate) fn default_session(&self, name: &str) -> Result<&Session> {
+        Ok(&self.entries[self.index(name)?].session)
+    }
 }
 
 /// What a running worker reported at its handshake.
 #[derive(Clone, Debug)]
 pub struct WorkerInfo {
+    /// The pool.
+    pub pool: String,
     /// The worker slot.
     pub slot: usize,
     /// Incremented at every (re)start of the slot.
@@ -58,6 +119,8 @@ pub struct WorkerInfo {
 /// Live counts reported by one worker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkerHealth {
+    /// The pool.
+    pub pool: String,
     /// The worker slot.
     pub slot: usize,
     /// Sessions holding at least one ref.
@@ -73,60 +136,145 @@ impl Bridge {
     /// [`blocking::Bridge`](crate::blocking::Bridge) otherwise). Fails early
     /// when the worker binary or the configured venv cannot be found.
     pub fn new(config: BridgeConfig) -> Result<Bridge> {
-        let pool = Pool::new(config)?;
-        let default = Session::new(pool.clone(), false);
-        Ok(Bridge { pool, default })
+        Bridge::with_pools([("default", config)])
+    }
+
+    /// A bridge with several named pools. The pool named `default` (else
+    /// the first) serves calls that name no pool. Names must be unique and
+    /// non-empty.
+    pub fn with_pools<N: Into<String>>(
+        pools: impl IntoIterator<Item = (N, BridgeConfig)>,
+    ) -> Result<Bridge> {
+        let configs: Vec<(String, BridgeConfig)> =
+            pools.into_iter().map(|(n, c)| (n.into(), c)).collect();
+        if configs.is_empty() {
+            return Err(Error::Config("a bridge needs at least one pool".into()));
+        }
+        for (i, (name, _)) in configs.iter().enumerate() {
+            if name.is_empty() {
+                return Err(Error::Config("pool names must not be empty".into()));
+            }
+            if configs[..i].iter().any(|(other, _)| other == name) {
+                return Err(Error::Config(format!("two pools are named `{name}`")));
+            }
+        }
+        let mut built = Vec::new();
+        for (name, config) in configs {
+            built.push(Pool::new(&name, config)?);
+        }
+        let default = built
+            .iter()
+            .position(|p| p.name() == "default")
+            .unwrap_or(0);
+        let pools = Arc::new_cyclic(|weak| PoolSet {
+            entries: built
+                .into_iter()
+                .map(|pool| PoolEntry {
+                    session: Session::new(pool.clone(), weak.clone(), false),
+                    pool,
+                })
+                .collect(),
+        });
+        Ok(Bridge {
+            pools,
+            current: default,
+            scoped: false,
+        })
+    }
+
+    /// A handle on the pool `name`: its calls, sessions and
+    /// [`Bridge::worker_count`] concern that pool only. Fails with
+    /// [`Error::UnknownPool`].
+    pub fn pool(&self, name: &str) -> Result<Bridge> {
+        Ok(Bridge {
+            pools: self.pools.clone(),
+            current: self.pools.index(name)?,
+            scoped: true,
+        })
+    }
+
+    /// The names of all pools, in creation order.
+    pub fn pool_names(&self) -> Vec<String> {
+        self.pools.names()
+    }
+
+    /// The name of the pool this handle uses.
+    pub fn pool_name(&self) -> &str {
+        self.entry().pool.name()
+    }
+
+    /// Calls waiting for a worker in this handle's pool now.
+    pub fn queue_depth(&self) -> usize {
+        self.entry().pool.queue_depth()
+    }
+
+    fn entry(&self) -> &PoolEntry {
+        &self.pools.entries[self.current]
+    }
+
+    fn scope(&self, call: Call) -> Call {
+        if self.scoped {
+            call.pool(self.pool_name())
+        } else {
+            call
+        }
     }
 
     /// `module.function(*args)` in the default session; add keyword
     /// arguments on the returned [`Call`], then `.await` it.
     pub fn call(&self, module: &str, function: &str, args: Vec<Value>) -> Call {
-        self.default.call(module, function, args)
+        self.scope(self.entry().session.call(module, function, args))
     }
 
     /// `module.name`: a constant, a class, a function, a submodule.
     pub fn get(&self, module: &str, name: &str) -> Call {
-        self.default.get(module, name)
+        self.scope(self.entry().session.get(module, name))
     }
 
     /// `module.Class(*args)`, checking that `module.Class` is a class.
     pub fn construct(&self, module: &str, class: &str, args: Vec<Value>) -> Call {
-        self.default.construct(module, class, args)
+        self.scope(self.entry().session.construct(module, class, args))
     }
 
-    /// A new explicit session: its refs share one worker and are released
-    /// together when the session and all its refs are dropped.
+    /// A new explicit session in this handle's pool: its refs share one
+    /// worker (see [`Affinity`](crate::Affinity)) and are released together
+    /// when the session and all its refs are dropped.
     pub fn session(&self) -> Session {
-        Session::new(self.pool.clone(), true)
+        Session::new(self.entry().pool.clone(), Arc::downgrade(&self.pools), true)
     }
 
     /// The session used by [`Bridge::call`] and friends.
     pub fn default_session(&self) -> &Session {
-        &self.default
+        &self.entry().session
     }
 
-    /// Number of worker slots.
+    /// Number of worker slots of this handle's pool.
     pub fn worker_count(&self) -> usize {
-        self.pool.slots.len()
+        self.entry().pool.slots.len()
     }
 
-    /// Starts every worker now instead of on first use.
+    /// Starts every worker of every pool now instead of on first use.
     pub async fn start(&self) -> Result<()> {
-        let starts = self.pool.slots.iter().map(|slot| slot.conn());
+        let starts = self
+            .pools
+            .entries
+            .iter()
+            .flat_map(|e| e.pool.slots.iter().map(|slot| slot.conn()));
         for result in futures::future::join_all(starts).await {
             result?;
         }
         Ok(())
     }
 
-    /// The workers running now.
+    /// The workers of this handle's pool running now.
     pub fn workers(&self) -> Vec<WorkerInfo> {
-        self.pool
-            .slots
+        let pool = &self.entry().pool;
+        pool.slots
             .iter()
             .filter_map(|slot| {
                 let conn = slot.current()?;
                 Some(WorkerInfo {
+                    pool: pool.name().to_string(),
                     slot: slot.index,
                     generation: conn.generation,
                     pid: conn.pid,
@@ -141,10 +289,12 @@ impl Bridge {
             .collect()
     }
 
-    /// Live counts from every running worker (sessions, refs, calls).
+    /// Live counts from every running worker of this handle's pool
+    /// (sessions, refs, calls).
     pub async fn health(&self) -> Result<Vec<WorkerHealth>> {
         let mut out = Vec::new();
-        for slot in &self.pool.slots {
+        let pool = &self.entry().pool;
+        for slot in &pool.slots {
             let Some(conn) = slot.current() else { continue };
             let reply = conn
                 .client
@@ -154,6 +304,7 @@ impl Bridge {
                 .map_err(|s| crate::Error::Transport(s.message().to_string()))?
                 .into_inner();
             out.push(WorkerHealth {
+                pool: pool.name().to_string(),
                 slot: slot.index,
                 sessions: reply.sessions,
                 refs: reply.refs,
@@ -163,11 +314,15 @@ impl Bridge {
         Ok(out)
     }
 
-    /// Stops every worker (SIGTERM, then SIGKILL after 2 s) and waits for
-    /// them to exit. Later calls fail with [`Error::Shutdown`](crate::Error::Shutdown).
+    /// Stops every worker of every pool (SIGTERM, then SIGKILL after 2 s)
+    /// and waits for them to exit. Later calls fail with
+    /// [`Error::Shutdown`](crate::Error::Shutdown).
     pub async fn shutdown(&self) {
-        let running: Vec<_> = self.pool.slots.iter().filter_map(|s| s.current()).collect();
-        self.pool.shutdown();
+        let mut running = Vec::new();
+        for entry in &self.pools.entries {
+            running.extend(entry.pool.slots.iter().filter_map(|s| s.current()));
+            entry.pool.shutdown();
+        }
         for conn in running {
             conn.exited_within(Duration::from_secs(5)).await;
         }
@@ -177,7 +332,9 @@ impl Bridge {
 impl std::fmt::Debug for Bridge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bridge")
-            .field("workers", &self.pool.slots.len())
+            .field("pools", &self.pools.names())
+            .field("pool", &self.pool_name())
+            .field("workers", &self.worker_count())
             .finish()
     }
 }

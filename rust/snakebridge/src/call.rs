@@ -11,11 +11,17 @@ use crate::callback::CallbackFn;
 use crate::codec;
 use crate::convert::IntoValue;
 use crate::error::Result;
+use crate::policy::{Affinity, RuntimeOptions};
 use crate::reference::Ref;
 use crate::session::SessionInner;
 use crate::value::{Kwargs, Value};
 
 /// A Python call waiting to be sent. Add keyword arguments, then `.await` it.
+///
+/// Runtime options for this call alone (timeout, profile, pool, affinity)
+/// win over the task's [`with_runtime`](crate::with_runtime) scope and the
+/// process defaults. Dropping the future before it completes interrupts the
+/// Python call.
 ///
 /// ```no_run
 /// # async fn demo(py: &snakebridge::Bridge) -> snakebridge::Result<()> {
@@ -32,6 +38,7 @@ use crate::value::{Kwargs, Value};
 pub struct Call {
     session: Arc<SessionInner>,
     spec: CallSpec,
+    options: RuntimeOptions,
 }
 
 pub(crate) struct CallSpec {
@@ -48,7 +55,44 @@ pub(crate) struct CallSpec {
 
 impl Call {
     pub(crate) fn new(session: Arc<SessionInner>, spec: CallSpec) -> Call {
-        Call { session, spec }
+        Call {
+            session,
+            spec,
+            options: RuntimeOptions::new(),
+        }
+    }
+
+    /// Stop the call if it runs longer than `timeout` (then
+    /// [`Error::Timeout`](crate::Error::Timeout)).
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.options = self.options.timeout(timeout);
+        self
+    }
+
+    /// Use the named timeout profile (`default`, `streaming`,
+    /// `ml_inference`, `batch_job`, or one configured on the pool).
+    pub fn profile(mut self, name: impl Into<String>) -> Self {
+        self.options = self.options.profile(name);
+        self
+    }
+
+    /// Run in the named pool. A call on refs or on an explicit session runs
+    /// in their pool; naming another is [`Error::PoolMismatch`](crate::Error::PoolMismatch).
+    pub fn pool(mut self, name: impl Into<String>) -> Self {
+        self.options = self.options.pool(name);
+        self
+    }
+
+    /// The affinity mode for this call.
+    pub fn affinity(mut self, affinity: Affinity) -> Self {
+        self.options = self.options.affinity(affinity);
+        self
+    }
+
+    /// Sets several runtime options at once (they replace the ones set so far).
+    pub fn runtime(mut self, options: RuntimeOptions) -> Self {
+        self.options = options;
+        self
     }
 
     /// Adds keyword arguments (in order; later ones follow earlier ones).
@@ -77,7 +121,15 @@ impl IntoFuture for Call {
     type IntoFuture = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'static>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move { self.session.execute(self.spec).await })
+        Box::pin(async move {
+            let effective = self.options.effective();
+            let session = self.session.for_pool(
+                &effective,
+                self.options.pool_name(),
+                !self.spec.refs().is_empty(),
+            )?;
+            session.execute(self.spec, &effective).await
+        })
     }
 }
 
@@ -113,6 +165,15 @@ impl CallSpec {
             args,
             kwargs: Kwargs::new(),
             near: None,
+        }
+    }
+
+    /// `(module, function)` for telemetry and errors: for a call on a ref,
+    /// the ref's Python type and the method or attribute.
+    pub(crate) fn labels(&self) -> (String, String) {
+        match &self.target {
+            Some(target) => (target.type_name().to_string(), self.name.clone()),
+            None => (self.module.clone(), self.name.clone()),
         }
     }
 
@@ -154,6 +215,7 @@ impl CallSpec {
             target: self.target.as_ref().map(|r| r.handle().clone()),
             args: codec::args_to_proto(&self.args),
             kwargs: codec::kwargs_to_proto(&self.kwargs),
+            call_id: 0,
         }
     }
 }

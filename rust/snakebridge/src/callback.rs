@@ -29,6 +29,17 @@ use crate::session::{CallRefs, SessionInner};
 use crate::slot::Conn;
 use crate::value::Value;
 
+tokio::task_local! {
+    /// Set while an async callback runs: its calls are nested in a call
+    /// that already holds worker capacity.
+    static IN_CALLBACK: ();
+}
+
+/// True inside an async callback (see `Pool::admit`).
+pub(crate) fn in_callback() -> bool {
+    IN_CALLBACK.try_with(|_| ()).is_ok()
+}
+
 type SyncFn = dyn Fn(Vec<Value>) -> Result<Value> + Send + Sync;
 type AsyncFn =
     dyn Fn(Vec<Value>) -> Pin<Box<dyn Future<Output = Result<Value>> + Send>> + Send + Sync;
@@ -202,7 +213,11 @@ async fn invoke_one(
     let result = match &*f {
         CallbackFn::Sync(f) => std::panic::catch_unwind(AssertUnwindSafe(|| f(args))),
         CallbackFn::Async(f) => match std::panic::catch_unwind(AssertUnwindSafe(|| f(args))) {
-            Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await,
+            Ok(fut) => {
+                IN_CALLBACK
+                    .scope((), AssertUnwindSafe(fut).catch_unwind())
+                    .await
+            }
             Err(panic) => Err(panic),
         },
     };
@@ -232,21 +247,23 @@ fn runtime_error(message: String) -> pb::PythonError {
         mro: vec!["builtins.RuntimeError".into(), "builtins.Exception".into()],
         message,
         traceback: String::new(),
+        translated: None,
     }
 }
 
 /// A Rust error as the exception Python raises: a Python exception keeps
-/// its type (the worker re-raises builtin types), anything else is a
-/// `RuntimeError`.
+/// its type (the worker re-raises builtin types), translated ones included,
+/// anything else is a `RuntimeError`.
 fn to_python_error(e: &Error) -> pb::PythonError {
-    match e {
-        Error::Python(exc) => pb::PythonError {
+    match e.python() {
+        Some(exc) => pb::PythonError {
             type_name: exc.type_name.clone(),
             module: exc.module.clone(),
             mro: exc.mro.clone(),
             message: exc.message.clone(),
             traceback: exc.traceback.clone(),
+            translated: None,
         },
-        other => runtime_error(other.to_string()),
+        None => runtime_error(e.to_string()),
     }
 }

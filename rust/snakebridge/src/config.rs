@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::policy::{Affinity, Profiles, StartMode, TimeoutProfile};
 
 /// Configuration of a [`Bridge`](crate::Bridge): a builder with defaults
 /// that suit a laptop and CI alike.
@@ -28,6 +29,15 @@ pub struct BridgeConfig {
     pub(crate) env: Vec<(String, String)>,
     pub(crate) protocol_versions: RangeInclusive<u32>,
     pub(crate) restart_backoff_max: Duration,
+    pub(crate) affinity: Affinity,
+    pub(crate) max_queue: usize,
+    pub(crate) queue_timeout: Option<Duration>,
+    pub(crate) start_mode: StartMode,
+    pub(crate) blas_threads: Option<usize>,
+    pub(crate) omp_threads: Option<usize>,
+    pub(crate) profiles: Profiles,
+    pub(crate) interrupt_grace: Duration,
+    pub(crate) error_mode: crate::translate::ErrorMode,
 }
 
 impl Default for BridgeConfig {
@@ -46,6 +56,15 @@ impl Default for BridgeConfig {
             env: Vec::new(),
             protocol_versions: snakebridge_proto::PROTOCOL_VERSIONS,
             restart_backoff_max: Duration::from_secs(5),
+            affinity: Affinity::Hint,
+            max_queue: 1000,
+            queue_timeout: Some(Duration::from_secs(10)),
+            start_mode: StartMode::Lazy,
+            blas_threads: None,
+            omp_threads: None,
+            profiles: Profiles::default(),
+            interrupt_grace: Duration::from_secs(2),
+            error_mode: crate::translate::ErrorMode::Translated,
         }
     }
 }
@@ -120,6 +139,113 @@ impl BridgeConfig {
     /// An environment variable for the worker processes.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The pool's affinity mode (default [`Affinity::Hint`]); calls and
+    /// tasks can override it with [`RuntimeOptions`](crate::RuntimeOptions).
+    pub fn affinity(mut self, affinity: Affinity) -> Self {
+        self.affinity = affinity;
+        self
+    }
+
+    /// Most calls that may wait for a busy worker (default 1000); one more
+    /// fails with [`Error::Saturated`].
+    pub fn max_queue(mut self, n: usize) -> Self {
+        self.max_queue = n;
+        self
+    }
+
+    /// Longest a call waits for a busy worker (default 10 s), then
+    /// [`Error::QueueTimeout`]. `None` waits as long as it takes.
+    pub fn queue_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.queue_timeout = timeout;
+        self
+    }
+
+    /// Start the workers lazily (default) or as soon as the bridge exists.
+    pub fn start_mode(mut self, mode: StartMode) -> Self {
+        self.start_mode = mode;
+        self
+    }
+
+    /// Threads of the BLAS libraries in each worker: sets
+    /// `OPENBLAS_NUM_THREADS`, `MKL_NUM_THREADS`, `VECLIB_MAXIMUM_THREADS`
+    /// and `BLIS_NUM_THREADS`. Default: unset, the libraries decide (usually
+    /// one thread per core *per worker*: with several workers, consider
+    /// cores / workers).
+    pub fn blas_threads(mut self, n: usize) -> Self {
+        self.blas_threads = Some(n.max(1));
+        self
+    }
+
+    /// OpenMP threads in each worker (`OMP_NUM_THREADS`, used by torch's
+    /// CPU kernels among others). Default: unset.
+    pub fn omp_threads(mut self, n: usize) -> Self {
+        self.omp_threads = Some(n.max(1));
+        self
+    }
+
+    /// Adds a timeout profile, or replaces the one of the same name
+    /// (including the built-in ones, see [`TimeoutProfile`]).
+    pub fn timeout_profile(mut self, profile: TimeoutProfile) -> Self {
+        self.profiles.by_name.insert(profile.name.clone(), profile);
+        self
+    }
+
+    /// The profile of calls that name none (default `"default"`).
+    pub fn default_profile(mut self, name: impl Into<String>) -> Self {
+        self.profiles.default = name.into();
+        self
+    }
+
+    /// The profile of calls into `module` and its submodules that name none
+    /// (for example `library_profile("torch", "ml_inference")`).
+    pub fn library_profile(
+        mut self,
+        module: impl Into<String>,
+        profile: impl Into<String>,
+    ) -> Self {
+        self.profiles
+            .libraries
+            .insert(module.into(), profile.into());
+        self
+    }
+
+    /// How long a timed-out call may take to stop after it is interrupted
+    /// before its worker is restarted (default 2 s).
+    pub fn interrupt_grace(mut self, grace: Duration) -> Self {
+        self.interrupt_grace = grace;
+        self
+    }
+
+    /// The environment the workers get: [`BridgeConfig::env`] plus the
+    /// thread limits, which [`BridgeConfig::env`] entries override.
+    pub fn worker_env(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some(n) = self.blas_threads {
+            for key in [
+                "OPENBLAS_NUM_THREADS",
+                "MKL_NUM_THREADS",
+                "VECLIB_MAXIMUM_THREADS",
+                "BLIS_NUM_THREADS",
+            ] {
+                out.push((key.to_string(), n.to_string()));
+            }
+        }
+        if let Some(n) = self.omp_threads {
+            out.push(("OMP_NUM_THREADS".to_string(), n.to_string()));
+        }
+        out.extend(self.env.iter().cloned());
+        out
+    }
+
+    /// Whether recognised Python errors arrive translated
+    /// ([`Error::ShapeMismatch`], [`Error::OutOfMemory`],
+    /// [`Error::DtypeMismatch`]; the default) or raw, as [`Error::Python`]
+    /// like every other exception. See [`ErrorMode`](crate::ErrorMode).
+    pub fn error_mode(mut self, mode: crate::translate::ErrorMode) -> Self {
+        self.error_mode = mode;
         self
     }
 

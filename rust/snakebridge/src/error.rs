@@ -2,20 +2,43 @@
 
 use std::fmt;
 
+use crate::translate::{DtypeMismatch, OutOfMemory, ShapeMismatch};
+
 /// A `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong when calling Python through SnakeBridge.
 ///
-/// Python exceptions arrive as [`Error::Python`]; failures of the bridge
-/// itself (refs, workers, protocol, sizes) have variants of their own, so a
-/// caller can tell "Python said no" from "the bridge could not ask".
+/// Python exceptions arrive as [`Error::Python`], except those the worker
+/// recognises as shape, memory or dtype errors, which arrive as
+/// [`Error::ShapeMismatch`], [`Error::OutOfMemory`] and
+/// [`Error::DtypeMismatch`] (unless [`ErrorMode::Raw`](crate::ErrorMode::Raw)
+/// is set); all of them give their exception by [`Error::python`]. Failures
+/// of the bridge itself (refs, workers, protocol, sizes) have variants of
+/// their own, so a caller can tell "Python said no" from "the bridge could
+/// not ask".
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The Python code raised an exception.
     #[error(transparent)]
     Python(Box<PythonException>),
+
+    /// The Python code raised an error about operand shapes that do not fit
+    /// together (numpy broadcasting, `matmul`, `dot`; torch `mm`), as the
+    /// worker recognised it; see [`ShapeMismatch`].
+    #[error(transparent)]
+    ShapeMismatch(Box<ShapeMismatch>),
+
+    /// The Python code ran out of memory (numpy, `MemoryError`, torch's
+    /// CUDA, MPS and CPU allocators); see [`OutOfMemory`].
+    #[error(transparent)]
+    OutOfMemory(Box<OutOfMemory>),
+
+    /// The Python code got a value of another dtype than it needed (numpy's
+    /// casting errors, torch's dtype checks); see [`DtypeMismatch`].
+    #[error(transparent)]
+    DtypeMismatch(Box<DtypeMismatch>),
 
     /// The worker has no object with this ref id in this session: it was
     /// released, expired after the session's TTL, or never existed there.
@@ -172,23 +195,112 @@ pub enum Error {
         /// True for the idle timeout, false for the total timeout.
         idle: bool,
     },
+
+    /// A call ran past its timeout. The Python call was stopped: interrupted
+    /// (a `TimeoutError` raised in its thread) or, when it did not stop
+    /// within the grace period, by restarting its worker.
+    #[error("{call} timed out after {after:?} ({}); {}",
+        .profile.as_deref().map_or_else(|| "explicit timeout".to_string(), |p| format!("profile `{p}`")),
+        if *.worker_restarted { format!("it did not stop within the grace period, so worker {} of pool `{}` was restarted", .worker, .pool) } else { "the Python call was interrupted".to_string() })]
+    Timeout {
+        /// What was called (`module.function`, or `.method` on a ref).
+        call: String,
+        /// The timeout that expired.
+        after: std::time::Duration,
+        /// The timeout profile it came from; `None` for an explicit timeout.
+        profile: Option<String>,
+        /// The pool of the call.
+        pool: String,
+        /// The worker slot that ran it.
+        worker: usize,
+        /// True when the worker had to be restarted to stop the call (its
+        /// other refs are gone); false when the call was interrupted.
+        worker_restarted: bool,
+    },
+
+    /// A call waited in a pool's queue for longer than the queue timeout.
+    #[error(
+        "waited {waited:?} in the queue of pool `{pool}` without getting a worker (queue timeout); add workers or raise BridgeConfig::queue_timeout"
+    )]
+    QueueTimeout {
+        /// The pool.
+        pool: String,
+        /// How long the call waited.
+        waited: std::time::Duration,
+    },
+
+    /// A pool's queue is full: every worker is busy and `max_queue` calls
+    /// already wait.
+    #[error(
+        "pool `{pool}` is saturated: all workers are busy and {queued} calls already wait (max_queue); retry later, add workers or raise BridgeConfig::max_queue"
+    )]
+    Saturated {
+        /// The pool.
+        pool: String,
+        /// Calls waiting when this one arrived.
+        queued: usize,
+    },
+
+    /// Under [`Affinity::StrictFailFast`](crate::Affinity::StrictFailFast),
+    /// the session's worker was busy.
+    #[error(
+        "worker {worker} of pool `{pool}`, which holds this session's objects, is busy (affinity strict_fail_fast)"
+    )]
+    WorkerBusy {
+        /// The pool.
+        pool: String,
+        /// The busy worker slot.
+        worker: usize,
+    },
+
+    /// No pool has this name.
+    #[error("no pool named `{name}`; this bridge has {}", .known.join(", "))]
+    UnknownPool {
+        /// The name asked for.
+        name: String,
+        /// The pools that exist.
+        known: Vec<String>,
+    },
+
+    /// No timeout profile has this name.
+    #[error("no timeout profile named `{name}`; known profiles: {}", .known.join(", "))]
+    UnknownProfile {
+        /// The name asked for.
+        name: String,
+        /// The profiles that exist.
+        known: Vec<String>,
+    },
+
+    /// A ref or an explicit session of one pool was used in a call routed
+    /// to another pool. Objects cannot move between pools.
+    #[error("{what} belongs to pool `{belongs_to}` but the call was routed to pool `{requested}`")]
+    PoolMismatch {
+        /// What was misrouted (`ref 7`, `session s1-...`).
+        what: String,
+        /// Its pool.
+        belongs_to: String,
+        /// The pool the call asked for.
+        requested: String,
+    },
 }
 
 impl Error {
     /// True when this is a Python exception whose class is `name` or derives
     /// from it: `is_instance("LookupError")` holds for a `KeyError`. `name`
     /// may be bare (`"KeyError"`) or qualified (`"builtins.KeyError"`).
+    /// Translated errors ([`Error::ShapeMismatch`], ...) test their
+    /// exception's class.
     pub fn is_instance(&self, name: &str) -> bool {
-        match self {
-            Error::Python(e) => e.is_instance(name),
-            _ => false,
-        }
+        self.python().is_some_and(|e| e.is_instance(name))
     }
 
-    /// The Python exception, when this is one.
+    /// The Python exception, when this is one, translated or not.
     pub fn python(&self) -> Option<&PythonException> {
         match self {
             Error::Python(e) => Some(e),
+            Error::ShapeMismatch(e) => Some(&e.exception),
+            Error::OutOfMemory(e) => Some(&e.exception),
+            Error::DtypeMismatch(e) => Some(&e.exception),
             _ => None,
         }
     }
@@ -198,6 +310,9 @@ impl Error {
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Python(_) => "Python",
+            Error::ShapeMismatch(_) => "ShapeMismatch",
+            Error::OutOfMemory(_) => "OutOfMemory",
+            Error::DtypeMismatch(_) => "DtypeMismatch",
             Error::RefNotFound { .. } => "RefNotFound",
             Error::SessionMismatch { .. } => "SessionMismatch",
             Error::RefReleased { .. } => "RefReleased",
@@ -216,6 +331,13 @@ impl Error {
             Error::Shutdown => "Shutdown",
             Error::Transport(_) => "Transport",
             Error::StreamTimeout { .. } => "StreamTimeout",
+            Error::Timeout { .. } => "Timeout",
+            Error::QueueTimeout { .. } => "QueueTimeout",
+            Error::Saturated { .. } => "Saturated",
+            Error::WorkerBusy { .. } => "WorkerBusy",
+            Error::UnknownPool { .. } => "UnknownPool",
+            Error::UnknownProfile { .. } => "UnknownProfile",
+            Error::PoolMismatch { .. } => "PoolMismatch",
         }
     }
 

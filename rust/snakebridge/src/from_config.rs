@@ -1,12 +1,14 @@
 //! `BridgeConfig` and `Bridge` from `snakebridge.toml` and its managed venv.
 
 use std::path::Path;
+use std::time::Duration;
 
 use snakebridge_env::{Config, Lock, Venv};
 
 use crate::bridge::Bridge;
 use crate::config::BridgeConfig;
 use crate::error::{Error, Result};
+use crate::policy::{Affinity, StartMode};
 
 impl BridgeConfig {
     /// The configuration of `snakebridge.toml` at `path`: its venv and its
@@ -37,6 +39,7 @@ impl BridgeConfig {
 
     /// The configuration of one `[pools.<name>]` of a parsed config.
     pub fn from_env_config(config: &Config, pool: &str) -> Result<BridgeConfig> {
+        use snakebridge_env::{AffinityMode, StartMode as Start};
         ensure_fresh(config)?;
         let settings = config.pool(pool);
         let mut bridge = BridgeConfig::default().venv(&config.venv);
@@ -49,13 +52,57 @@ impl BridgeConfig {
         for (key, value) in settings.env {
             bridge = bridge.env(key, value);
         }
+        if let Some(mode) = settings.affinity {
+            bridge = bridge.affinity(match mode {
+                AffinityMode::Hint => Affinity::Hint,
+                AffinityMode::StrictQueue => Affinity::StrictQueue,
+                AffinityMode::StrictFailFast => Affinity::StrictFailFast,
+            });
+        }
+        if let Some(start) = settings.start {
+            bridge = bridge.start_mode(match start {
+                Start::Lazy => StartMode::Lazy,
+                Start::Eager => StartMode::Eager,
+            });
+        }
+        if let Some(n) = settings.max_queue {
+            bridge = bridge.max_queue(n);
+        }
+        if let Some(ms) = settings.queue_timeout_ms {
+            bridge = bridge.queue_timeout((ms > 0).then(|| Duration::from_millis(ms)));
+        }
+        if let Some(n) = settings.blas_threads {
+            bridge = bridge.blas_threads(n);
+        }
+        if let Some(n) = settings.omp_threads {
+            bridge = bridge.omp_threads(n);
+        }
+        if let Some(profile) = settings.timeout_profile {
+            bridge = bridge.default_profile(profile);
+        }
+        for (library, profile) in settings.library_profiles {
+            bridge = bridge.library_profile(library, profile);
+        }
         Ok(bridge)
     }
 }
 
+/// Every `[pools.<name>]` of `config` (and `default`, always), by name.
+fn all_pools(config: &Config) -> Result<Vec<(String, BridgeConfig)>> {
+    let mut names: Vec<String> = config.pools.keys().cloned().collect();
+    if !names.iter().any(|n| n == "default") {
+        names.insert(0, "default".to_string());
+    }
+    names
+        .into_iter()
+        .map(|name| Ok((name.clone(), BridgeConfig::from_env_config(config, &name)?)))
+        .collect()
+}
+
 impl Bridge {
-    /// A bridge for the nearest `snakebridge.toml` and its managed venv
-    /// ([`BridgeConfig::discover`]). Must be called inside a tokio runtime.
+    /// A bridge for the nearest `snakebridge.toml` and its managed venv,
+    /// with one pool per `[pools.<name>]` (and `default`, always). Must be
+    /// called inside a tokio runtime.
     ///
     /// ```no_run
     /// use snakebridge::{args, Bridge};
@@ -65,7 +112,8 @@ impl Bridge {
     /// # Ok(()) }
     /// ```
     pub fn from_config() -> Result<Bridge> {
-        Bridge::new(BridgeConfig::discover()?)
+        let config = Config::discover().map_err(config_error)?;
+        Bridge::with_pools(all_pools(&config)?)
     }
 }
 

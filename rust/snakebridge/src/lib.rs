@@ -12,7 +12,10 @@
 //! - **refs** ([`Ref`]) to live Python objects that have no exact Rust form,
 //!   scoped to [`Session`]s and released when dropped;
 //! - **typed errors** ([`Error`]): a Python exception keeps its type, MRO,
-//!   message and traceback, and bridge failures have variants of their own.
+//!   message and traceback; shape, memory and dtype errors (numpy, torch)
+//!   arrive translated, as [`ShapeMismatch`], [`OutOfMemory`] and
+//!   [`DtypeMismatch`] ([`ErrorMode`]); bridge failures have variants of
+//!   their own.
 //!
 //! # Example
 //! ```no_run
@@ -43,6 +46,7 @@ mod error;
 mod from_config;
 pub mod json;
 mod macros;
+mod policy;
 mod pool;
 mod private;
 mod process;
@@ -52,9 +56,11 @@ mod script;
 mod session;
 mod slot;
 mod stream;
+pub mod telemetry;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub mod testing;
+mod translate;
 mod value;
 
 pub use bridge::{Bridge, WorkerHealth, WorkerInfo};
@@ -66,12 +72,16 @@ pub use convert::{FromValue, IntoValue, Serde};
 pub use error::{Error, PythonException, Result};
 /// Arbitrary-precision integers, as in [`Value::BigInt`].
 pub use num_bigint::BigInt;
+pub use policy::{
+    Affinity, RuntimeOptions, StartMode, TimeoutProfile, set_runtime_defaults, with_runtime,
+};
 pub use private::{__private, default_bridge, set_default_bridge};
 pub use protocols::with_python;
 pub use reference::Ref;
 pub use script::{script, script_with};
 pub use session::Session;
 pub use stream::{DEFAULT_WINDOW, Stream};
+pub use translate::{Device, DtypeMismatch, ErrorMode, OutOfMemory, ShapeMismatch};
 pub use value::{
     Complex, Date, DateTime, Element, Kwargs, NdArray, Time, TimeDelta, TzInfo, Value,
 };

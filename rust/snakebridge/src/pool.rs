@@ -3,18 +3,25 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use snakebridge_proto::v1 as pb;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
 
 use crate::config::BridgeConfig;
 use crate::error::{Error, Result};
+use crate::policy::{Affinity, StartMode};
 use crate::slot::Slot;
+use crate::telemetry;
 
 /// Read-only state every slot needs.
 pub(crate) struct Shared {
+    /// The pool's name (`default` for a single-pool bridge).
+    pub(crate) name: String,
     pub(crate) config: BridgeConfig,
+    /// `config.worker_env()`, computed once.
+    pub(crate) worker_env: Vec<(String, String)>,
     pub(crate) worker_program: PathBuf,
     pub(crate) venv_python: Option<PathBuf>,
     /// A private 0700 directory holding the workers' sockets.
@@ -48,21 +55,53 @@ pub(crate) struct Pool {
     pub(crate) shared: Arc<Shared>,
     release_tx: mpsc::UnboundedSender<Release>,
     shutdown_tx: watch::Sender<bool>,
+    /// Calls waiting for a worker now.
+    queued: AtomicUsize,
+}
+
+/// Where a call must or would like to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Anywhere: the least-loaded worker with capacity.
+    Any,
+    /// Preferably here (the worker of an explicit session).
+    Prefer(usize),
+    /// Only here (refs live there).
+    Require(usize),
+}
+
+/// A worker's capacity held by one call; released on drop.
+pub(crate) struct Admission {
+    pub(crate) slot: usize,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// Counts a call as queued until dropped.
+struct Queued<'a>(&'a Pool);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        let depth = self.0.queued.fetch_sub(1, Ordering::Relaxed) - 1;
+        telemetry::queue_depth(&self.0.shared.name, depth);
+    }
 }
 
 impl Pool {
     /// Builds the pool; must run inside a tokio runtime. No worker starts yet.
-    pub(crate) fn new(config: BridgeConfig) -> Result<Arc<Pool>> {
+    pub(crate) fn new(name: &str, config: BridgeConfig) -> Result<Arc<Pool>> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::Config(
                 "Bridge::new must be called inside a tokio runtime; use snakebridge::blocking::Bridge from synchronous code".into(),
             ));
         }
+        config.validate_policy()?;
         let worker_program = config.resolve_worker_program()?;
         let venv_python = config.resolve_venv_python()?;
         let socket_dir = private_socket_dir()?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
+            name: name.to_string(),
+            worker_env: config.worker_env(),
             config,
             worker_program,
             venv_python,
@@ -74,12 +113,140 @@ impl Pool {
             .collect();
         let (release_tx, release_rx) = mpsc::unbounded_channel();
         tokio::spawn(release_loop(release_rx, slots.clone()));
+        if shared.config.start_mode == StartMode::Eager {
+            for slot in &slots {
+                let slot = slot.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = slot.conn().await {
+                        tracing::error!(slot = slot.index, error = %e, "eager worker start failed");
+                    }
+                });
+            }
+        }
         Ok(Arc::new(Pool {
             slots,
             shared,
             release_tx,
             shutdown_tx,
+            queued: AtomicUsize::new(0),
         }))
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Calls waiting for a worker now.
+    pub(crate) fn queue_depth(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Takes capacity on a worker for one call, following `affinity`:
+    /// at once when the chosen worker has a free thread, else by waiting in
+    /// the pool's bounded queue (or failing, under strict_fail_fast).
+    /// `nested` calls (made from inside a Rust callback, whose outer call
+    /// holds capacity on the same worker) are admitted without capacity, so
+    /// callbacks nest without deadlock.
+    pub(crate) async fn admit(
+        &self,
+        placement: Placement,
+        affinity: Affinity,
+        nested: bool,
+    ) -> Result<Admission> {
+        if nested {
+            let slot = match placement {
+                Placement::Require(s) | Placement::Prefer(s) => s,
+                Placement::Any => self.least_loaded(),
+            };
+            return Ok(Admission {
+                slot,
+                _permit: None,
+            });
+        }
+        // 1. Free capacity right now.
+        let preferred = match placement {
+            Placement::Require(s) | Placement::Prefer(s) => Some(s),
+            Placement::Any => None,
+        };
+        if let Some(s) = preferred
+            && let Ok(permit) = self.slots[s].permits.clone().try_acquire_owned()
+        {
+            return Ok(Admission {
+                slot: s,
+                _permit: Some(permit),
+            });
+        }
+        let may_move = match placement {
+            Placement::Any => true,
+            Placement::Prefer(_) => affinity == Affinity::Hint,
+            Placement::Require(_) => false,
+        };
+        if may_move && let Some(admission) = self.try_any() {
+            return Ok(admission);
+        }
+        // 2. Busy.
+        if let Some(s) = preferred
+            && affinity == Affinity::StrictFailFast
+        {
+            return Err(Error::WorkerBusy {
+                pool: self.shared.name.clone(),
+                worker: s,
+            });
+        }
+        // 3. Queue: for the preferred worker, or for any when it may move.
+        let queued = self.queued.fetch_add(1, Ordering::Relaxed);
+        let guard = Queued(self);
+        if queued >= self.shared.config.max_queue {
+            telemetry::saturated(&self.shared.name, queued);
+            return Err(Error::Saturated {
+                pool: self.shared.name.clone(),
+                queued,
+            });
+        }
+        telemetry::queue_depth(&self.shared.name, queued + 1);
+        let started = Instant::now();
+        let candidates: Vec<usize> = match preferred {
+            Some(s) if !may_move => vec![s],
+            _ => (0..self.slots.len()).collect(),
+        };
+        let wait = futures::future::select_all(candidates.iter().map(|&s| {
+            let permits = self.slots[s].permits.clone();
+            Box::pin(async move { (s, permits.acquire_owned().await) })
+        }));
+        let outcome = match self.shared.config.queue_timeout {
+            Some(limit) => tokio::time::timeout(limit, wait).await.ok(),
+            None => Some(wait.await),
+        };
+        drop(guard);
+        let waited = started.elapsed();
+        telemetry::queue_wait(&self.shared.name, waited);
+        match outcome {
+            Some(((slot, Ok(permit)), _, _)) => Ok(Admission {
+                slot,
+                _permit: Some(permit),
+            }),
+            Some(((_, Err(_)), _, _)) => Err(Error::Shutdown),
+            None => Err(Error::QueueTimeout {
+                pool: self.shared.name.clone(),
+                waited: round_ms(waited),
+            }),
+        }
+    }
+
+    /// Free capacity on the least-loaded worker that has some.
+    fn try_any(&self) -> Option<Admission> {
+        let mut order: Vec<&Arc<Slot>> = self.slots.iter().collect();
+        order.sort_by_key(|s| (s.inflight.load(Ordering::Relaxed), s.index));
+        order.into_iter().find_map(|s| {
+            s.permits
+                .clone()
+                .try_acquire_owned()
+                .ok()
+                .map(|permit| Admission {
+                    slot: s.index,
+                    _permit: Some(permit),
+                })
+        })
     }
 
     /// The slot with the fewest calls in flight (lowest index on ties).
@@ -105,6 +272,11 @@ impl Drop for Pool {
     fn drop(&mut self) {
         let _ = self.shutdown_tx.send(true);
     }
+}
+
+/// `d` rounded to whole milliseconds, for messages.
+fn round_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis() as u64)
 }
 
 fn private_socket_dir() -> Result<tempfile::TempDir> {

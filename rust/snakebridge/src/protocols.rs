@@ -179,7 +179,7 @@ pub(crate) async fn exit<T>(cm: &Ref, result: Result<T>) -> (Result<T>, Result<(
 
 /// `[type, value, None]` for `__exit__`, on the context manager's worker.
 async fn exception_for(cm: &Ref, error: &Error) -> Result<Vec<Value>> {
-    if let Error::Python(e) = error {
+    if let Some(e) = error.python() {
         let class = cm
             .call_on(
                 CallSpec::module(
@@ -222,9 +222,9 @@ async fn exception_for(cm: &Ref, error: &Error) -> Result<Vec<Value>> {
 }
 
 fn error_message(error: &Error) -> String {
-    match error {
-        Error::Python(e) => e.message.clone(),
-        other => other.to_string(),
+    match error.python() {
+        Some(e) => e.message.clone(),
+        None => error.to_string(),
     }
 }
 

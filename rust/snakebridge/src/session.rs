@@ -1,27 +1,34 @@
 //! Sessions: the scope of refs, and the unit of worker affinity.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use prost::Message;
 use snakebridge_proto::v1 as pb;
 
+use crate::bridge::PoolSet;
 use crate::call::{Call, CallSpec};
 use crate::codec;
-use crate::error::{Error, PythonException, Result};
-use crate::pool::{Pool, Release};
+use crate::error::{Error, Result};
+use crate::policy::RuntimeOptions;
+use crate::pool::{Placement, Pool, Release};
 use crate::reference::{Ref, RefFactory};
 use crate::slot::Conn;
+use crate::telemetry::{self, CallReport, Outcome};
 use crate::value::Value;
 
 /// A scope for refs, pinned to one worker because its objects live there.
 ///
 /// Every call runs in a session. [`Bridge::call`](crate::Bridge::call) uses
-/// the bridge's default session, whose calls go to the least-loaded worker
-/// (each ref then remembers its worker). An explicit session, made with
-/// [`Bridge::session`](crate::Bridge::session), sticks to the worker of its
-/// first call, so all its refs can be passed to one another. Dropping the
+/// the default session of the bridge's default pool, whose calls go to the
+/// least-loaded worker (each ref then remembers its worker and pool). An
+/// explicit session, made with [`Bridge::session`](crate::Bridge::session),
+/// belongs to one pool and prefers the worker of its first call, so its
+/// refs can be passed to one another; how strictly it sticks to that worker
+/// when it is busy is the [`Affinity`](crate::Affinity) mode. Dropping the
 /// last handle to an explicit session (its refs hold one too) releases all
 /// its objects; [`Session::release`] does it now.
 #[derive(Clone)]
@@ -32,13 +39,19 @@ pub struct Session {
 pub(crate) struct SessionInner {
     pub(crate) id: String,
     pub(crate) pool: Arc<Pool>,
+    /// The bridge's pools, to re-route calls of a default session to another
+    /// pool's (weak: the pools own their default sessions).
+    pools: Weak<PoolSet>,
     explicit: bool,
     pinned: Mutex<Option<usize>>,
+    /// Workers where an explicit session may hold objects (more than the
+    /// pinned one when `hint` affinity moved calls elsewhere).
+    touched: Mutex<BTreeSet<usize>>,
     pub(crate) released: AtomicBool,
 }
 
 impl Session {
-    pub(crate) fn new(pool: Arc<Pool>, explicit: bool) -> Session {
+    pub(crate) fn new(pool: Arc<Pool>, pools: Weak<PoolSet>, explicit: bool) -> Session {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let id = if explicit {
             format!(
@@ -53,11 +66,18 @@ impl Session {
             inner: Arc::new(SessionInner {
                 id,
                 pool,
+                pools,
                 explicit,
                 pinned: Mutex::new(None),
+                touched: Mutex::new(BTreeSet::new()),
                 released: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// The name of the pool this session belongs to.
+    pub fn pool(&self) -> &str {
+        self.inner.pool.name()
     }
 
     /// The session id, as the workers know it.
@@ -110,6 +130,7 @@ impl Session {
                 released += reply.into_inner().released;
             }
         }
+        telemetry::session_cleanup(self.inner.pool.name(), &self.inner.id, released as usize);
         Ok(released)
     }
 }
@@ -118,6 +139,7 @@ impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
             .field("id", &self.inner.id)
+            .field("pool", &self.inner.pool.name())
             .field("worker", &*self.inner.pinned.lock())
             .finish()
     }
@@ -125,16 +147,16 @@ impl std::fmt::Debug for Session {
 
 impl SessionInner {
     fn slots_holding_refs(&self) -> Vec<usize> {
-        match (*self.pinned.lock(), self.explicit) {
-            (Some(slot), true) => vec![slot],
-            (None, true) => Vec::new(),
-            (_, false) => (0..self.pool.slots.len()).collect(),
+        if self.explicit {
+            self.touched.lock().iter().copied().collect()
+        } else {
+            (0..self.pool.slots.len()).collect()
         }
     }
 
-    /// Picks the worker: the refs' worker, else the pinned one, else the
-    /// least loaded (which an explicit session then sticks to).
-    fn route(&self, refs: &[&Ref], near: Option<usize>) -> Result<usize> {
+    /// Where a call may run: the refs' worker (required), else the pinned
+    /// worker of an explicit session (preferred), else anywhere.
+    fn placement(&self, refs: &[&Ref], near: Option<usize>) -> Result<Placement> {
         if let Some(first) = refs.first() {
             let slot = first.inner.slot;
             if let Some(other) = refs.iter().find(|r| r.inner.slot != slot) {
@@ -143,17 +165,56 @@ impl SessionInner {
                     second: other.inner.slot,
                 });
             }
-            return Ok(slot);
+            return Ok(Placement::Require(slot));
         }
-        let near = near.filter(|&s| s < self.pool.slots.len());
-        if !self.explicit {
-            return Ok(near.unwrap_or_else(|| self.pool.least_loaded()));
+        if let Some(near) = near.filter(|&s| s < self.pool.slots.len()) {
+            return Ok(Placement::Require(near));
         }
-        let mut pinned = self.pinned.lock();
-        Ok(*pinned.get_or_insert_with(|| near.unwrap_or_else(|| self.pool.least_loaded())))
+        match *self.pinned.lock() {
+            Some(slot) if self.explicit => Ok(Placement::Prefer(slot)),
+            _ => Ok(Placement::Any),
+        }
     }
 
-    pub(crate) async fn execute(self: &Arc<Self>, spec: CallSpec) -> Result<Value> {
+    /// The session that runs a call with `options`: this one, or the default
+    /// session of the pool the options name. `call_pool` is the pool named
+    /// on the call itself, which must agree with an explicit session and
+    /// with refs; task and process defaults only steer default sessions.
+    pub(crate) fn for_pool(
+        self: &Arc<Self>,
+        options: &RuntimeOptions,
+        call_pool: Option<&str>,
+        has_refs: bool,
+    ) -> Result<Arc<SessionInner>> {
+        let Some(wanted) = options.pool_name() else {
+            return Ok(self.clone());
+        };
+        if wanted == self.pool.name() {
+            return Ok(self.clone());
+        }
+        if self.explicit || has_refs {
+            return match call_pool {
+                Some(requested) => Err(Error::PoolMismatch {
+                    what: if has_refs {
+                        "a ref passed to this call".to_string()
+                    } else {
+                        format!("session `{}`", self.id)
+                    },
+                    belongs_to: self.pool.name().to_string(),
+                    requested: requested.to_string(),
+                }),
+                None => Ok(self.clone()),
+            };
+        }
+        let pools = self.pools.upgrade().ok_or(Error::Shutdown)?;
+        Ok(pools.default_session(wanted)?.inner.clone())
+    }
+
+    pub(crate) async fn execute(
+        self: &Arc<Self>,
+        spec: CallSpec,
+        options: &RuntimeOptions,
+    ) -> Result<Value> {
         let refs = spec.refs();
         for r in &refs {
             r.check_usable()?;
@@ -164,13 +225,36 @@ impl SessionInner {
                     call_session: self.id.clone(),
                 });
             }
+            if let Some(owner) = &r.inner.session
+                && !Arc::ptr_eq(&owner.pool, &self.pool)
+            {
+                return Err(Error::PoolMismatch {
+                    what: format!("ref {}", r.id()),
+                    belongs_to: owner.pool.name().to_string(),
+                    requested: self.pool.name().to_string(),
+                });
+            }
         }
         if self.released.load(Ordering::Acquire) {
             return Err(Error::SessionReleased {
                 session: self.id.clone(),
             });
         }
-        let slot_index = self.route(&refs, spec.near())?;
+        let config = &self.pool.shared.config;
+        let (module, function) = spec.labels();
+        let timeout = config.profiles.call_timeout(options, &module)?;
+        let affinity = options.affinity_value().unwrap_or(config.affinity);
+        let placement = self.placement(&refs, spec.near())?;
+        let admitted = Instant::now();
+        let admission = self
+            .pool
+            .admit(placement, affinity, crate::callback::in_callback())
+            .await?;
+        let slot_index = admission.slot;
+        if self.explicit {
+            self.pinned.lock().get_or_insert(slot_index);
+            self.touched.lock().insert(slot_index);
+        }
         let slot = &self.pool.slots[slot_index];
         let conn = slot.conn().await?;
         for r in &refs {
@@ -178,28 +262,79 @@ impl SessionInner {
                 return Err(r.worker_gone());
             }
         }
-        let request = spec.to_request(&self.id);
-        let limit = self.pool.shared.config.max_message_bytes;
+        let mut request = spec.to_request(&self.id);
+        request.call_id = next_call_id();
+        let limit = config.max_message_bytes;
         let size = request.encoded_len();
         if size > limit {
             return Err(Error::MessageTooLarge { size, limit });
         }
+        let report = CallReport {
+            pool: self.pool.name(),
+            module: &module,
+            function: &function,
+            worker: slot_index,
+        };
+        telemetry::call_start(&report, size);
         let callbacks = Arc::new(spec.callbacks());
         let inflight = slot.enter();
-        let reply = if callbacks.is_empty() {
-            conn.client
-                .clone()
-                .call(request)
-                .await
-                .map(|reply| reply.into_inner().outcome)
-        } else {
-            crate::callback::run_duplex(self, slot_index, &conn, request, &callbacks).await
+        let call_id = request.call_id;
+        let rpc = async {
+            if callbacks.is_empty() {
+                conn.client
+                    .clone()
+                    .call(request)
+                    .await
+                    .map(|reply| reply.into_inner().outcome)
+            } else {
+                crate::callback::run_duplex(self, slot_index, &conn, request, &callbacks).await
+            }
+        };
+        let reply = match timeout.limit {
+            None => rpc.await,
+            Some(after) => {
+                match run_with_deadline(rpc, after, &conn, call_id, config.interrupt_grace).await {
+                    Ok(reply) => reply,
+                    Err(worker_restarted) => {
+                        drop(inflight);
+                        drop(admission);
+                        telemetry::call_timeout(
+                            &report,
+                            after,
+                            timeout.profile.as_deref(),
+                            worker_restarted,
+                        );
+                        let e = Error::Timeout {
+                            call: format!("{module}.{function}"),
+                            after,
+                            profile: timeout.profile,
+                            pool: self.pool.name().to_string(),
+                            worker: slot_index,
+                            worker_restarted,
+                        };
+                        telemetry::call_end(
+                            &report,
+                            admitted.elapsed(),
+                            0,
+                            Outcome::Timeout,
+                            Some(&e),
+                        );
+                        return Err(e);
+                    }
+                }
+            }
         };
         drop(inflight);
+        drop(admission);
         let outcome = match reply {
             Ok(outcome) => outcome,
-            Err(status) => return Err(status_error(status, &conn, slot_index, limit).await),
+            Err(status) => {
+                let e = status_error(status, &conn, slot_index, limit).await;
+                telemetry::call_end(&report, admitted.elapsed(), 0, Outcome::Error, Some(&e));
+                return Err(e);
+            }
         };
+        let bytes_in = outcome.as_ref().map_or(0, response_len);
         // Refs in the result keep the call's callbacks alive, for lazy
         // results that call them later (ADR 0005, callbacks, item 5).
         let factory = CallRefs {
@@ -208,14 +343,106 @@ impl SessionInner {
             generation: conn.generation,
             callbacks: (!callbacks.is_empty()).then_some(&callbacks),
         };
-        match outcome {
+        let result = match outcome {
             Some(pb::call_response::Outcome::Value(v)) => codec::from_proto(v, &factory),
-            Some(pb::call_response::Outcome::PythonError(e)) => Err(python_error(e)),
+            Some(pb::call_response::Outcome::PythonError(e)) => Err(python_error(e, self)),
             Some(pb::call_response::Outcome::BridgeError(e)) => {
                 Err(bridge_error(e, &self.id, &refs, slot_index))
             }
             None => Err(Error::Transport("the worker sent an empty response".into())),
-        }
+        };
+        let outcome = match &result {
+            Ok(_) => Outcome::Ok,
+            Err(e) if e.python().is_some() => Outcome::PythonError,
+            Err(_) => Outcome::Error,
+        };
+        telemetry::call_end(
+            &report,
+            admitted.elapsed(),
+            bytes_in,
+            outcome,
+            result.as_ref().err(),
+        );
+        result
+    }
+}
+
+/// The encoded size of a call's answer (for telemetry).
+fn response_len(outcome: &pb::call_response::Outcome) -> usize {
+    use pb::call_response::Outcome as O;
+    match outcome {
+        O::Value(v) => v.encoded_len(),
+        O::PythonError(e) => e.encoded_len(),
+        O::BridgeError(e) => e.encoded_len(),
+    }
+}
+
+fn next_call_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Runs `rpc` until `after`; then interrupts the Python call and gives it
+/// `grace` to stop, after which the worker is killed (the supervisor
+/// restarts it). `Err(worker_restarted)` when the deadline passed. If the
+/// caller drops the future first, the Python call is interrupted too.
+async fn run_with_deadline<F, T>(
+    rpc: F,
+    after: Duration,
+    conn: &Conn,
+    call_id: u64,
+    grace: Duration,
+) -> std::result::Result<T, bool>
+where
+    F: std::future::Future<Output = T>,
+{
+    let mut guard = InterruptOnDrop {
+        conn: Some(conn),
+        call_id,
+    };
+    let mut rpc = std::pin::pin!(rpc);
+    if let Ok(reply) = tokio::time::timeout(after, rpc.as_mut()).await {
+        guard.conn = None;
+        return Ok(reply);
+    }
+    guard.conn = None;
+    let mut client = conn.client.clone();
+    // The interrupt itself waits for the GIL; bound it by the grace period.
+    let deadline = Instant::now() + grace;
+    let stopped = async {
+        let _ = client.interrupt(pb::InterruptRequest { call_id }).await;
+        rpc.as_mut().await;
+    };
+    if tokio::time::timeout_at(deadline.into(), stopped)
+        .await
+        .is_ok()
+    {
+        return Err(false);
+    }
+    conn.kill();
+    // Wait for the supervisor to see the exit, so that the next call gets
+    // the restarted worker instead of this one.
+    conn.exited_within(Duration::from_secs(10)).await;
+    Err(true)
+}
+
+/// Interrupts the call on the worker if the caller stops waiting for it.
+struct InterruptOnDrop<'a> {
+    conn: Option<&'a Conn>,
+    call_id: u64,
+}
+
+impl Drop for InterruptOnDrop<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut client = conn.client.clone();
+        let call_id = self.call_id;
+        runtime.spawn(async move {
+            let _ = client.interrupt(pb::InterruptRequest { call_id }).await;
+        });
     }
 }
 
@@ -224,15 +451,18 @@ impl Drop for SessionInner {
         if !self.explicit || self.released.load(Ordering::Acquire) {
             return;
         }
-        let pinned = *self.pinned.lock();
-        if let Some(slot) = pinned
-            && let Some(generation) = self.pool.slots[slot].generation()
-        {
-            self.pool.release(Release::Session {
-                slot,
-                generation,
-                session: self.id.clone(),
-            });
+        let touched = std::mem::take(&mut *self.touched.lock());
+        for &slot in &touched {
+            if let Some(generation) = self.pool.slots[slot].generation() {
+                self.pool.release(Release::Session {
+                    slot,
+                    generation,
+                    session: self.id.clone(),
+                });
+            }
+        }
+        if !touched.is_empty() {
+            telemetry::session_cleanup(self.pool.name(), &self.id, touched.len());
         }
     }
 }
@@ -258,14 +488,10 @@ impl RefFactory for CallRefs<'_> {
     }
 }
 
-pub(crate) fn python_error(e: pb::PythonError) -> Error {
-    Error::from(PythonException {
-        type_name: e.type_name,
-        module: e.module,
-        mro: e.mro,
-        message: e.message,
-        traceback: e.traceback,
-    })
+/// A Python exception of a call in `session`, translated or raw as its
+/// pool's [`ErrorMode`](crate::ErrorMode) says.
+pub(crate) fn python_error(e: pb::PythonError, session: &SessionInner) -> Error {
+    crate::translate::python_error(e, session.pool.shared.config.error_mode)
 }
 
 pub(crate) fn bridge_error(e: pb::BridgeError, session: &str, refs: &[&Ref], slot: usize) -> Error {

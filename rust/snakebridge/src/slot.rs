@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 use snakebridge_proto::v1::{self as pb, worker_client::WorkerClient};
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, Semaphore, watch};
 use tonic::transport::Channel;
 
 use crate::error::{Error, Result};
@@ -31,6 +31,18 @@ pub(crate) struct Conn {
 impl Conn {
     pub(crate) fn alive(&self) -> bool {
         self.exit.borrow().is_none()
+    }
+
+    /// SIGKILLs the worker process (if it still runs); the supervisor then
+    /// restarts the slot.
+    pub(crate) fn kill(&self) {
+        if self.alive() && self.pid != 0 {
+            // SAFETY: plain syscall on the pid of our child, which the
+            // supervisor has not reaped yet (it is alive).
+            unsafe {
+                libc::kill(self.pid as libc::pid_t, libc::SIGKILL);
+            }
+        }
     }
 
     /// Waits briefly for the process to be reported dead; returns how it died.
@@ -65,6 +77,9 @@ impl Drop for Inflight {
 pub(crate) struct Slot {
     pub(crate) index: usize,
     pub(crate) inflight: AtomicUsize,
+    /// One permit per Python thread of the worker: the calls it can run at
+    /// once. Calls wait for a permit in the pool's queue (see `Pool::admit`).
+    pub(crate) permits: Arc<Semaphore>,
     conn: RwLock<Option<Arc<Conn>>>,
     start: Mutex<StartState>,
     shared: Arc<Shared>,
@@ -75,6 +90,7 @@ impl Slot {
         Slot {
             index,
             inflight: AtomicUsize::new(0),
+            permits: Arc::new(Semaphore::new(shared.config.threads_per_worker)),
             conn: RwLock::new(None),
             start: Mutex::new(StartState::default()),
             shared,
@@ -121,6 +137,9 @@ impl Slot {
             }
         }
         state.generation += 1;
+        if state.generation > 1 {
+            crate::telemetry::worker_restart(&self.shared.name, self.index, state.generation);
+        }
         let conn = self.launch(state.generation).await?;
         *self.conn.write() = Some(conn.clone());
         Ok(conn)
@@ -140,7 +159,7 @@ impl Slot {
             slot: self.index,
             threads: config.threads_per_worker,
             max_message_bytes: config.max_message_bytes,
-            env: &config.env,
+            env: &shared.worker_env,
             startup_timeout: config.startup_timeout,
         };
         let started = Instant::now();
@@ -188,13 +207,13 @@ impl Slot {
                 return Err(e);
             }
         };
-        tracing::info!(
-            slot = self.index,
+        crate::telemetry::worker_spawn(
+            &shared.name,
+            self.index,
             generation,
-            pid = process.pid,
-            python = %info.python_version,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "worker ready"
+            process.pid,
+            &info.python_version,
+            started.elapsed(),
         );
         let (exit_tx, exit_rx) = watch::channel(None);
         let conn = Arc::new(Conn {
@@ -228,13 +247,14 @@ impl Slot {
             let crashed = tokio::select! {
                 status = child.wait() => {
                     let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                    crate::telemetry::worker_exit(&slot.shared.name, slot.index, generation, pid, &status, true);
                     let _ = exit_tx.send(Some(status.clone()));
-                    tracing::warn!(slot = slot.index, generation, pid, %status, "worker exited");
                     true
                 }
                 // Also fires when the pool is dropped (the sender closes).
                 _ = async { shutdown.wait_for(|down| *down).await.map(drop) } => {
                     terminate(&mut child, pid).await;
+                    crate::telemetry::worker_exit(&slot.shared.name, slot.index, generation, pid, "shut down", false);
                     let _ = exit_tx.send(Some("shut down".into()));
                     false
                 }

@@ -45,9 +45,12 @@ pub const DEFAULT_WINDOW: usize = 16;
 /// exception raised by the iterator is the last item, as
 /// [`Error::Python`](crate::Error::Python).
 ///
-/// Streams have their own timeouts, unrelated to any call timeout: none by
-/// default, [`Stream::idle_timeout`] between items and
-/// [`Stream::total_timeout`] for the whole stream.
+/// Streams have their own timeouts, unrelated to any call timeout:
+/// [`Stream::idle_timeout`] between items (none by default) and
+/// [`Stream::total_timeout`] for the whole stream. Without an explicit total
+/// timeout, the stream timeout of the timeout profile applies: the profile
+/// named by [`with_runtime`](crate::with_runtime) or the process defaults,
+/// else `streaming` (30 min), as `ml_inference`; `batch_job` has none.
 ///
 /// ```no_run
 /// # async fn demo(py: &snakebridge::Bridge) -> snakebridge::Result<()> {
@@ -190,7 +193,7 @@ fn run(source: Ref, options: Options) -> impl futures::Stream<Item = Result<Valu
     })
 }
 
-async fn open(source: Ref, options: Options) -> Result<Box<Open>> {
+async fn open(source: Ref, mut options: Options) -> Result<Box<Open>> {
     source.check_usable()?;
     let session = source
         .inner
@@ -201,6 +204,15 @@ async fn open(source: Ref, options: Options) -> Result<Box<Open>> {
         return Err(Error::SessionReleased {
             session: session.id.clone(),
         });
+    }
+    if options.total_timeout.is_none() {
+        let runtime = crate::policy::RuntimeOptions::new().effective();
+        options.total_timeout = session
+            .pool
+            .shared
+            .config
+            .profiles
+            .stream_timeout(&runtime, "")?;
     }
     let deadline = options.total_timeout.map(|t| Instant::now() + t);
     let slot = session.pool.slots[source.inner.slot].clone();
@@ -339,7 +351,7 @@ async fn step(mut open: Box<Open>) -> Option<(Result<Value>, State)> {
                 }
                 open.buffered.extend(batch.items);
                 if let Some(e) = batch.python_error {
-                    open.end = Some(Err(python_error(e)));
+                    open.end = Some(Err(python_error(e, &open.session)));
                 } else if let Some(e) = batch.bridge_error {
                     let source = open.source.clone();
                     open.end = Some(Err(bridge_error(

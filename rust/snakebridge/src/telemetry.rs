@@ -1,0 +1,257 @@
+//! Telemetry: `tracing` events and spans, `metrics` counters, gauges and
+//! histograms. Every name is listed in `docs/telemetry.md`; the constants
+//! below are the single place they are spelled.
+//!
+//! Nothing is recorded unless the application installs a `tracing`
+//! subscriber or a `metrics` recorder; without them each call costs a few
+//! atomic loads (measured in `docs/performance.md`).
+//!
+//! All events use the target `snakebridge::telemetry` and carry an `event`
+//! field with one of the `EVENT_*` names, so a subscriber can filter on
+//! `snakebridge::telemetry=debug` and dispatch on `event`.
+
+use std::time::Duration;
+
+/// The `tracing` target of every telemetry event.
+pub const TARGET: &str = "snakebridge::telemetry";
+
+/// A call is about to be sent (after it got a worker). Debug level.
+pub const EVENT_CALL_START: &str = "call.start";
+/// A call returned a value. Debug level.
+pub const EVENT_CALL_STOP: &str = "call.stop";
+/// A call failed: a Python exception or a bridge error. Info level.
+pub const EVENT_CALL_EXCEPTION: &str = "call.exception";
+/// A call ran past its timeout and was stopped. Warn level.
+pub const EVENT_CALL_TIMEOUT: &str = "call.timeout";
+/// A worker process became ready. Info level.
+pub const EVENT_WORKER_SPAWN: &str = "worker.spawn";
+/// A worker process exited (crash, kill, or shutdown). Warn level for a
+/// crash, info for a shutdown.
+pub const EVENT_WORKER_EXIT: &str = "worker.exit";
+/// A worker slot is starting a replacement for an exited worker. Info level.
+pub const EVENT_WORKER_RESTART: &str = "worker.restart";
+/// An explicit session released its objects (dropped or `release()`d). Debug level.
+pub const EVENT_SESSION_CLEANUP: &str = "session.cleanup";
+/// A call found its pool's queue full. Warn level.
+pub const EVENT_POOL_SATURATED: &str = "pool.saturated";
+
+/// Counter: calls finished, by `pool`, `module`, `function`, `outcome`
+/// (`ok`, `python_error`, `error`, `timeout`).
+pub const CALLS_TOTAL: &str = "snakebridge_calls_total";
+/// Histogram (seconds): call duration from admission to answer, by `pool`,
+/// `module`, `function`.
+pub const CALL_DURATION_SECONDS: &str = "snakebridge_call_duration_seconds";
+/// Counter (bytes): encoded requests sent, by `pool`.
+pub const BYTES_SENT_TOTAL: &str = "snakebridge_bytes_sent_total";
+/// Counter (bytes): encoded results received, by `pool`.
+pub const BYTES_RECEIVED_TOTAL: &str = "snakebridge_bytes_received_total";
+/// Counter: calls stopped by their timeout, by `pool`, `profile` and `how`
+/// (`interrupted`, `worker_restarted`).
+pub const TIMEOUTS_TOTAL: &str = "snakebridge_timeouts_total";
+/// Gauge: calls waiting for a worker, by `pool`.
+pub const QUEUE_DEPTH: &str = "snakebridge_queue_depth";
+/// Histogram (seconds): time calls waited in the queue, by `pool`.
+pub const QUEUE_WAIT_SECONDS: &str = "snakebridge_queue_wait_seconds";
+/// Counter: calls refused because the queue was full, by `pool`.
+pub const SATURATED_TOTAL: &str = "snakebridge_saturated_total";
+/// Counter: worker processes started, by `pool`.
+pub const WORKER_SPAWNS_TOTAL: &str = "snakebridge_worker_spawns_total";
+/// Counter: worker processes that exited, by `pool` and `reason`
+/// (`crash`, `shutdown`).
+pub const WORKER_EXITS_TOTAL: &str = "snakebridge_worker_exits_total";
+/// Counter: worker restarts after an exit, by `pool`.
+pub const WORKER_RESTARTS_TOTAL: &str = "snakebridge_worker_restarts_total";
+/// Histogram (seconds): worker start to ready, by `pool`.
+pub const WORKER_START_SECONDS: &str = "snakebridge_worker_start_seconds";
+/// Counter: explicit sessions released, by `pool`.
+pub const SESSIONS_RELEASED_TOTAL: &str = "snakebridge_sessions_released_total";
+
+/// How a call ended, for [`CALLS_TOTAL`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Outcome {
+    Ok,
+    PythonError,
+    Error,
+    Timeout,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::PythonError => "python_error",
+            Outcome::Error => "error",
+            Outcome::Timeout => "timeout",
+        }
+    }
+}
+
+/// What one call reports.
+pub(crate) struct CallReport<'a> {
+    pub(crate) pool: &'a str,
+    pub(crate) module: &'a str,
+    pub(crate) function: &'a str,
+    pub(crate) worker: usize,
+}
+
+pub(crate) fn call_start(c: &CallReport<'_>, bytes_out: usize) {
+    tracing::debug!(
+        target: TARGET,
+        event = EVENT_CALL_START,
+        pool = c.pool,
+        module = c.module,
+        function = c.function,
+        worker = c.worker,
+        bytes_out,
+    );
+    metrics::counter!(BYTES_SENT_TOTAL, "pool" => c.pool.to_string()).increment(bytes_out as u64);
+}
+
+pub(crate) fn call_end(
+    c: &CallReport<'_>,
+    elapsed: Duration,
+    bytes_in: usize,
+    outcome: Outcome,
+    error: Option<&crate::Error>,
+) {
+    match error {
+        None => tracing::debug!(
+            target: TARGET,
+            event = EVENT_CALL_STOP,
+            pool = c.pool,
+            module = c.module,
+            function = c.function,
+            worker = c.worker,
+            duration_us = elapsed.as_micros() as u64,
+            bytes_in,
+        ),
+        Some(e) => tracing::info!(
+            target: TARGET,
+            event = EVENT_CALL_EXCEPTION,
+            pool = c.pool,
+            module = c.module,
+            function = c.function,
+            worker = c.worker,
+            duration_us = elapsed.as_micros() as u64,
+            kind = e.kind(),
+            python_type = e.python().map(|p| p.qualified_type()).unwrap_or_default(),
+            error = %e,
+        ),
+    }
+    let labels = [
+        ("pool", c.pool.to_string()),
+        ("module", c.module.to_string()),
+        ("function", c.function.to_string()),
+    ];
+    metrics::histogram!(CALL_DURATION_SECONDS, &labels).record(elapsed.as_secs_f64());
+    let [pool, module, function] = labels;
+    metrics::counter!(
+        CALLS_TOTAL,
+        &[
+            pool.clone(),
+            module,
+            function,
+            ("outcome", outcome.as_str().to_string())
+        ]
+    )
+    .increment(1);
+    if bytes_in > 0 {
+        metrics::counter!(BYTES_RECEIVED_TOTAL, &[pool]).increment(bytes_in as u64);
+    }
+}
+
+pub(crate) fn call_timeout(
+    c: &CallReport<'_>,
+    after: Duration,
+    profile: Option<&str>,
+    worker_restarted: bool,
+) {
+    let how = if worker_restarted {
+        "worker_restarted"
+    } else {
+        "interrupted"
+    };
+    tracing::warn!(
+        target: TARGET,
+        event = EVENT_CALL_TIMEOUT,
+        pool = c.pool,
+        module = c.module,
+        function = c.function,
+        worker = c.worker,
+        after_ms = after.as_millis() as u64,
+        profile = profile.unwrap_or(""),
+        how,
+    );
+    metrics::counter!(
+        TIMEOUTS_TOTAL,
+        "pool" => c.pool.to_string(),
+        "profile" => profile.unwrap_or("").to_string(),
+        "how" => how
+    )
+    .increment(1);
+}
+
+pub(crate) fn worker_spawn(
+    pool: &str,
+    slot: usize,
+    generation: u64,
+    pid: u32,
+    python: &str,
+    took: Duration,
+) {
+    tracing::info!(
+        target: TARGET,
+        event = EVENT_WORKER_SPAWN,
+        pool,
+        slot,
+        generation,
+        pid,
+        python,
+        elapsed_ms = took.as_millis() as u64,
+    );
+    metrics::counter!(WORKER_SPAWNS_TOTAL, "pool" => pool.to_string()).increment(1);
+    metrics::histogram!(WORKER_START_SECONDS, "pool" => pool.to_string())
+        .record(took.as_secs_f64());
+}
+
+pub(crate) fn worker_exit(
+    pool: &str,
+    slot: usize,
+    generation: u64,
+    pid: u32,
+    status: &str,
+    crashed: bool,
+) {
+    if crashed {
+        tracing::warn!(target: TARGET, event = EVENT_WORKER_EXIT, pool, slot, generation, pid, status, reason = "crash");
+    } else {
+        tracing::info!(target: TARGET, event = EVENT_WORKER_EXIT, pool, slot, generation, pid, status, reason = "shutdown");
+    }
+    let reason = if crashed { "crash" } else { "shutdown" };
+    metrics::counter!(WORKER_EXITS_TOTAL, "pool" => pool.to_string(), "reason" => reason)
+        .increment(1);
+}
+
+pub(crate) fn worker_restart(pool: &str, slot: usize, generation: u64) {
+    tracing::info!(target: TARGET, event = EVENT_WORKER_RESTART, pool, slot, generation);
+    metrics::counter!(WORKER_RESTARTS_TOTAL, "pool" => pool.to_string()).increment(1);
+}
+
+pub(crate) fn session_cleanup(pool: &str, session: &str, workers: usize) {
+    tracing::debug!(target: TARGET, event = EVENT_SESSION_CLEANUP, pool, session, workers);
+    metrics::counter!(SESSIONS_RELEASED_TOTAL, "pool" => pool.to_string()).increment(1);
+}
+
+pub(crate) fn queue_depth(pool: &str, depth: usize) {
+    metrics::gauge!(QUEUE_DEPTH, "pool" => pool.to_string()).set(depth as f64);
+}
+
+pub(crate) fn queue_wait(pool: &str, waited: Duration) {
+    metrics::histogram!(QUEUE_WAIT_SECONDS, "pool" => pool.to_string())
+        .record(waited.as_secs_f64());
+}
+
+pub(crate) fn saturated(pool: &str, queued: usize) {
+    tracing::warn!(target: TARGET, event = EVENT_POOL_SATURATED, pool, queued);
+    metrics::counter!(SATURATED_TOTAL, "pool" => pool.to_string()).increment(1);
+}

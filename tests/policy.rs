@@ -1,0 +1,481 @@
+//! Runtime policy with real workers: named pools, affinity modes under
+//! contention, the bounded queue, timeout profiles that stop Python.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use snakebridge::{
+    Affinity, Bridge, BridgeConfig, Error, RuntimeOptions, StartMode, TimeoutProfile, args,
+    with_runtime,
+};
+
+const FIX: &str = "sb_policy_fixture";
+
+/// A pool of `workers` single-threaded workers (one call at a time each)
+/// that can import the fixtures.
+fn config(workers: usize) -> BridgeConfig {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+    BridgeConfig::default()
+        .workers(workers)
+        .threads_per_worker(1)
+        .env("PYTHONPATH", dir)
+}
+
+fn bridge(config: BridgeConfig) -> Bridge {
+    common::own_bridge(config)
+}
+
+/// Waits until `n` calls are in flight on the workers of `py`'s pool
+/// (admitted and sent), so a test knows its long call holds a worker.
+async fn wait_inflight(py: &Bridge, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while py.workers().iter().map(|w| w.inflight).sum::<usize>() < n {
+        assert!(Instant::now() < deadline, "{n} calls never got in flight");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until `n` calls wait in `py`'s queue.
+async fn wait_queued(py: &Bridge, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while py.queue_depth() < n {
+        assert!(Instant::now() < deadline, "{n} calls never queued");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// `(pid, start, end)` of a `span` call.
+type Span = (i64, f64, f64);
+
+#[test]
+fn strict_queue_waits_for_the_sessions_worker() {
+    common::run(async {
+        let py = bridge(config(2).affinity(Affinity::StrictQueue));
+        py.start().await.unwrap();
+        let s = py.session();
+        let (pinned, _): (i64, f64) = s
+            .call(FIX, "now", args![])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        // The session's worker is busy with a long call; the next call of
+        // the session waits for it although the other worker is idle.
+        let long = tokio::spawn(s.call(FIX, "span", args![0.6]).into_future());
+        wait_inflight(&py, 1).await;
+        assert_eq!(py.queue_depth(), 0);
+        let (pid, start): (i64, f64) = s
+            .call(FIX, "now", args![])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        let (long_pid, _, long_end): Span = long.await.unwrap().unwrap().extract().unwrap();
+        assert_eq!((pid, long_pid), (pinned, pinned));
+        assert!(
+            start >= long_end,
+            "the queued call ran at {start}, before the long call ended at {long_end}"
+        );
+    });
+}
+
+#[test]
+fn strict_fail_fast_fails_while_the_worker_is_busy() {
+    common::run(async {
+        let py = bridge(config(2).affinity(Affinity::StrictFailFast));
+        let s = py.session();
+        s.call(FIX, "now", args![]).await.unwrap();
+        let long = tokio::spawn(s.call(FIX, "span", args![0.6]).into_future());
+        wait_inflight(&py, 1).await;
+        let busy = s.call(FIX, "now", args![]).await.unwrap_err();
+        assert!(
+            matches!(busy, Error::WorkerBusy { ref pool, .. } if pool == "default"),
+            "{busy:?}"
+        );
+        long.await.unwrap().unwrap();
+        // Free again: the same call succeeds.
+        s.call(FIX, "now", args![]).await.unwrap();
+        // Per call, the mode can be relaxed: a queued call waits instead.
+        let long = tokio::spawn(s.call(FIX, "span", args![0.3]).into_future());
+        wait_inflight(&py, 1).await;
+        s.call(FIX, "now", args![])
+            .affinity(Affinity::StrictQueue)
+            .await
+            .unwrap();
+        long.await.unwrap().unwrap();
+    });
+}
+
+#[test]
+fn hint_spreads_calls_without_refs_but_refs_wait_for_their_worker() {
+    common::run(async {
+        let py = bridge(config(2));
+        py.start().await.unwrap();
+        let s = py.session();
+        let lock = s.call("threading", "Lock", args![]).await.unwrap();
+        let lock = lock.as_ref().expect("a Lock is a ref").clone();
+        let lock_worker = lock.worker();
+        let (pinned, _): (i64, f64) = s
+            .call(FIX, "now", args![])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        let long = tokio::spawn(s.call(FIX, "span", args![0.6]).into_future());
+        wait_inflight(&py, 1).await;
+        // No refs: runs on the idle worker at once.
+        let (moved, _): (i64, f64) = s
+            .call(FIX, "now", args![])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_ne!(moved, pinned, "hint should have used the idle worker");
+        // With a ref: waits for the worker that holds it.
+        let locked: bool = lock
+            .method("locked", args![])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert!(!locked);
+        let (long_pid, _, long_end): Span = long.await.unwrap().unwrap().extract().unwrap();
+        assert_eq!(long_pid, pinned);
+        assert_eq!(lock.worker(), lock_worker);
+        let _ = long_end;
+        // The session holds objects on both workers; releasing reaches both.
+        let obj = s.call("builtins", "object", args![]).await.unwrap();
+        drop(obj);
+        s.release().await.unwrap();
+    });
+}
+
+#[test]
+fn a_full_queue_is_saturated_and_a_long_wait_times_out() {
+    common::run(async {
+        let py = bridge(
+            config(1)
+                .max_queue(1)
+                .queue_timeout(Some(Duration::from_millis(300))),
+        );
+        py.start().await.unwrap();
+        let long = tokio::spawn(py.call(FIX, "span", args![1.0]).into_future());
+        wait_inflight(&py, 1).await;
+        let queued = tokio::spawn(py.call(FIX, "now", args![]).into_future());
+        wait_queued(&py, 1).await;
+        let full = py.call(FIX, "now", args![]).await.unwrap_err();
+        assert!(
+            matches!(full, Error::Saturated { queued: 1, .. }),
+            "{full:?}"
+        );
+        let waited = queued.await.unwrap().unwrap_err();
+        match waited {
+            Error::QueueTimeout { pool, waited } => {
+                assert_eq!(pool, "default");
+                assert!(waited >= Duration::from_millis(300), "{waited:?}");
+            }
+            other => panic!("expected QueueTimeout, got {other:?}"),
+        }
+        long.await.unwrap().unwrap();
+        assert_eq!(py.queue_depth(), 0);
+        py.call(FIX, "now", args![]).await.unwrap();
+    });
+}
+
+#[test]
+fn a_timeout_interrupts_a_python_loop_and_the_worker_lives_on() {
+    common::run(async {
+        let py = bridge(config(1));
+        let (pid, _): (i64, f64) = py
+            .call(FIX, "now", args![])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        let err = py
+            .call(FIX, "busy_loop", args![])
+            .timeout(Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        match &err {
+            Error::Timeout {
+                call,
+                after,
+                profile,
+                worker_restarted,
+                ..
+            } => {
+                assert_eq!(call, "sb_policy_fixture.busy_loop");
+                assert_eq!(*after, Duration::from_secs(1));
+                assert_eq!(*profile, None);
+                assert!(
+                    !worker_restarted,
+                    "a Python loop must stop on the interrupt"
+                );
+            }
+            other => panic!("expected Timeout, got {other:?}"),
+        }
+        // Same process, and the loop really stopped.
+        let (after, _): (i64, f64) = py
+            .call(FIX, "now", args![])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(after, pid);
+        let p1: i64 = py
+            .call(FIX, "get_progress", args![])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let p2: i64 = py
+            .call(FIX, "get_progress", args![])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(p1, p2, "the loop is still running");
+    });
+}
+
+#[test]
+fn time_sleep_60_is_stopped_by_a_1s_timeout_and_the_worker_is_usable_afterwards() {
+    common::run(async {
+        let py = bridge(config(1).interrupt_grace(Duration::from_millis(500)));
+        let (pid, _): (i64, f64) = py
+            .call(FIX, "now", args![])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        let started = Instant::now();
+        let err = py
+            .call("time", "sleep", args![60])
+            .timeout(Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        // time.sleep on a worker thread does not return to the interpreter
+        // for the interrupt, so the worker is restarted after the grace.
+        assert!(
+            matches!(
+                err,
+                Error::Timeout {
+                    worker_restarted: true,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("timed out after 1s"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(30));
+        let (after, _): (i64, f64) = py
+            .call(FIX, "now", args![])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_ne!(after, pid, "a new worker answers");
+        let x: f64 = py
+            .call("math", "sqrt", args![16])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(x, 4.0);
+    });
+}
+
+#[test]
+fn profiles_name_the_timeout_and_apply_per_call_library_and_task() {
+    common::run(async {
+        let tiny = TimeoutProfile::new("tiny", Some(Duration::from_millis(300)), None);
+        let py = bridge(config(1).timeout_profile(tiny).library_profile(FIX, "tiny"));
+        // The library profile applies to the fixture module...
+        let err = py.call(FIX, "busy_loop", args![]).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Timeout { profile: Some(ref p), .. } if p == "tiny"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("profile `tiny`"), "{err}");
+        // ...but a call naming a profile wins over it.
+        let ok = py.call(FIX, "span", args![0.5]).profile("default").await;
+        assert!(ok.is_ok(), "{ok:?}");
+        // A task-scoped profile applies to every call of the task.
+        let err = with_runtime(RuntimeOptions::new().profile("tiny"), async {
+            py.call("time", "sleep", args![0.2]).await.unwrap();
+            py.call(FIX, "busy_loop", args![]).profile("tiny").await
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+        let unknown = py
+            .call("math", "sqrt", args![4])
+            .profile("fastest")
+            .await
+            .unwrap_err();
+        match unknown {
+            Error::UnknownProfile { name, known } => {
+                assert_eq!(name, "fastest");
+                assert!(known.contains(&"ml_inference".to_string()), "{known:?}");
+            }
+            other => panic!("expected UnknownProfile, got {other:?}"),
+        }
+    });
+}
+
+#[test]
+fn dropping_a_call_interrupts_it() {
+    common::run(async {
+        // Two threads: one runs the loop, the other answers the probes.
+        let py = bridge(config(1).threads_per_worker(2));
+        let progress = || async {
+            let n: i64 = py
+                .call(FIX, "get_progress", args![])
+                .await
+                .unwrap()
+                .extract()
+                .unwrap();
+            n
+        };
+        let task = tokio::spawn(py.call(FIX, "busy_loop", args![]).into_future());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while progress().await == 0 {
+            assert!(Instant::now() < deadline, "the loop never started");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        task.abort();
+        // The interrupt is sent in the background: the loop stops soon.
+        loop {
+            let before = progress().await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if progress().await == before {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the loop is still running");
+        }
+    });
+}
+
+fn two_pools() -> Bridge {
+    let _guard = common::enter();
+    Bridge::with_pools([
+        ("default", config(1).env("SB_POOL", "default")),
+        (
+            "other",
+            config(1)
+                .env("SB_POOL", "other")
+                .blas_threads(3)
+                .omp_threads(2),
+        ),
+    ])
+    .unwrap()
+}
+
+async fn env(py_call: snakebridge::Call) -> String {
+    py_call.await.unwrap().extract().unwrap()
+}
+
+#[test]
+fn named_pools_route_by_name_call_task_and_ref() {
+    common::run(async {
+        let py = two_pools();
+        assert_eq!(py.pool_names(), ["default", "other"]);
+        let getenv = |py: &Bridge| py.call("os", "getenv", args!["SB_POOL"]);
+        assert_eq!(env(getenv(&py)).await, "default");
+        let other = py.pool("other").unwrap();
+        assert_eq!(other.pool_name(), "other");
+        assert_eq!(env(getenv(&other)).await, "other");
+        assert_eq!(env(getenv(&py).pool("other")).await, "other");
+        let in_task = with_runtime(RuntimeOptions::new().pool("other"), async {
+            env(getenv(&py)).await
+        })
+        .await;
+        assert_eq!(in_task, "other");
+        // A pool handle is not moved by task defaults.
+        let pinned = with_runtime(RuntimeOptions::new().pool("other"), async {
+            env(getenv(&py.pool("default").unwrap())).await
+        })
+        .await;
+        assert_eq!(pinned, "default");
+        // Thread limits are set per pool, and visible in its workers only.
+        let blas: String = other
+            .call("os", "getenv", args!["OPENBLAS_NUM_THREADS"])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(blas, "3");
+        let omp: Option<String> = py
+            .call("os", "getenv", args!["OMP_NUM_THREADS"])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(omp, None);
+        // Refs remember their pool: a method call on one goes there.
+        let environ = other.get("os", "environ").await.unwrap();
+        let environ = environ.as_ref().unwrap().clone();
+        let via_ref: String = environ
+            .method("get", args!["SB_POOL"])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(via_ref, "other");
+        // Unknown pools and misrouted refs are typed errors.
+        let unknown = py.pool("gpu").unwrap_err();
+        assert!(
+            matches!(unknown, Error::UnknownPool { ref name, ref known } if name == "gpu" && known.len() == 2),
+            "{unknown:?}"
+        );
+        let unknown = getenv(&py).pool("gpu").await.unwrap_err();
+        assert!(matches!(unknown, Error::UnknownPool { .. }), "{unknown:?}");
+        let s = other.session();
+        let wrong = s
+            .call("os", "getenv", args!["SB_POOL"])
+            .pool("default")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(wrong, Error::PoolMismatch { ref belongs_to, .. } if belongs_to == "other"),
+            "{wrong:?}"
+        );
+        let workers: Vec<_> = other.workers().into_iter().map(|w| w.pool).collect();
+        assert_eq!(workers, ["other"]);
+    });
+}
+
+#[test]
+fn eager_pools_start_their_workers_without_a_call() {
+    common::run(async {
+        let py = bridge(config(2).start_mode(StartMode::Eager));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while py.workers().len() < 2 {
+            assert!(Instant::now() < deadline, "eager workers did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let lazy = bridge(config(1));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(lazy.workers().is_empty());
+    });
+}
+
+#[test]
+fn bad_pool_configurations_are_refused() {
+    let _guard = common::enter();
+    let dup = Bridge::with_pools([("a", config(1)), ("a", config(1))]).unwrap_err();
+    assert!(
+        matches!(dup, Error::Config(ref m) if m.contains("two pools are named `a`")),
+        "{dup:?}"
+    );
+    let none = Bridge::with_pools(Vec::<(String, BridgeConfig)>::new()).unwrap_err();
+    assert!(matches!(none, Error::Config(_)));
+    let bad_profile = Bridge::new(config(1).default_profile("nope")).unwrap_err();
+    assert!(
+        matches!(bad_profile, Error::UnknownProfile { .. }),
+        "{bad_profile:?}"
+    );
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# CI entry point for the Bazel build (issue 7): bootstraps Bazel on this
+# machine (idempotent: seconds when already done, about 8 minutes on a fresh
+# machine), then runs `bazel test //...`, then checks that two clean builds
+# give byte-identical IR and wrapper sources. Needs root (debootstrap,
+# chroot). .ci/run calls it after tools/test.sh.
+#
+#   tools/bazel/ci.sh                 # bootstrap + bazel test //... + reproducibility
+#   tools/bazel/ci.sh --no-repro      # skip the reproducibility check
+#
+# Environment:
+#   SNAKEBRIDGE_BAZEL_JOBS   parallel jobs for cargo-bazel and Bazel (default: cores)
+#   SNAKEBRIDGE_BAZEL_FLAGS  extra flags for `bazel test` (e.g. --remote_cache=URL)
+#   SNAKEBRIDGE_BAZEL_HOME   where the chroot and caches live (see bootstrap.sh)
+# The Bazel server is stopped and the chroot's mounts dropped at the end.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+
+repro=1
+for arg in "$@"; do
+    case $arg in
+        --no-repro) repro=0 ;;
+        -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $arg" >&2; exit 2 ;;
+    esac
+done
+
+sudo=()
+[ "$(id -u)" = 0 ] || sudo=(sudo --preserve-env=SNAKEBRIDGE_BAZEL_JOBS,SNAKEBRIDGE_BAZEL_HOME,SNAKEBRIDGE_BAZEL_MIRROR)
+jobs=${SNAKEBRIDGE_BAZEL_JOBS:-$(nproc)}
+export SNAKEBRIDGE_BAZEL_JOBS=$jobs
+# shellcheck disable=SC2206
+extra=(${SNAKEBRIDGE_BAZEL_FLAGS:-})
+
+stop() { "${sudo[@]}" "$here/bootstrap.sh" --stop >/dev/null 2>&1 || true; }
+trap stop EXIT
+
+t0=$SECONDS
+echo "==> Bazel: bootstrap (idempotent), then bazel test //... (--jobs=$jobs)"
+"${sudo[@]}" nice -n 10 "$here/bootstrap.sh" -- test //... \
+    --jobs="$jobs" --local_resources=cpu="$jobs" --keep_going "${extra[@]}"
+echo "==> Bazel: bootstrap + test took $((SECONDS - t0)) s"
+
+if [ "$repro" = 1 ]; then
+    t1=$SECONDS
+    echo "==> Bazel: reproducibility (two clean builds of the IR and wrappers)"
+    "${sudo[@]}" nice -n 10 "$here/repro.sh" --jobs="$jobs"
+    echo "==> Bazel: reproducibility took $((SECONDS - t1)) s"
+fi
+echo "==> Bazel: all done in $((SECONDS - t0)) s"
