@@ -78,6 +78,20 @@ pub struct PoolConfig {
     /// Timeout profiles by library (module prefix), e.g. `torch = "ml_inference"`.
     #[serde(default)]
     pub library_profiles: BTreeMap<String, String>,
+    /// `translated` (default): shape, memory and dtype errors get their own
+    /// error variants; `raw`: every Python exception stays a Python error.
+    #[serde(default)]
+    pub error_mode: Option<ErrorModeSetting>,
+}
+
+/// `[pools.<name>] error_mode`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorModeSetting {
+    /// Translate recognised errors.
+    Translated,
+    /// Keep every Python exception as it is.
+    Raw,
 }
 
 /// `[pools.<name>] affinity`.

@@ -62,7 +62,9 @@ pub mod verify;
 
 #[cfg(feature = "tools")]
 pub use check::{Drift, check, installed_mismatches, lock_drift};
-pub use config::{AffinityMode, CONFIG_FILE, Config, DEFAULT_VENV, PoolConfig, StartMode};
+pub use config::{
+    AffinityMode, CONFIG_FILE, Config, DEFAULT_VENV, ErrorModeSetting, PoolConfig, StartMode,
+};
 pub use error::{EnvError, Result};
 pub use lock::{
     LOCK_FILE, LOCK_VERSION, Lock, LockedPackage, Platform, PythonInfo, normalize, sha256_hex,

@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use snakebridge_env::{
-    AffinityMode, Config, Generate, SignatureTier, StartMode, Submodules, VersionSpec,
+    AffinityMode, Config, ErrorModeSetting, Generate, SignatureTier, StartMode, Submodules,
+    VersionSpec,
 };
 
 fn parse(text: &str) -> Result<Config, String> {
@@ -39,6 +40,7 @@ blas_threads = 2
 omp_threads = 3
 timeout_profile = "ml_inference"
 library_profiles = { torch = "batch_job" }
+error_mode = "raw"
 
 [packages]
 json = "stdlib"
@@ -64,6 +66,7 @@ scipy = { version = "~=1.14", submodules = true }
     assert_eq!((gpu.blas_threads, gpu.omp_threads), (Some(2), Some(3)));
     assert_eq!(gpu.timeout_profile.as_deref(), Some("ml_inference"));
     assert_eq!(gpu.library_profiles["torch"], "batch_job");
+    assert_eq!(gpu.error_mode, Some(ErrorModeSetting::Raw));
     assert_eq!(config.pool("missing").size, None);
     assert_eq!(
         config.requirements(),
@@ -87,7 +90,7 @@ scipy = { version = "~=1.14", submodules = true }
         pandas.min_signature_tier,
         Some(SignatureTier::TextSignature)
     );
-    assert_eq!(pandas.location, "/p/snakebridge.toml:25:10");
+    assert_eq!(pandas.location, "/p/snakebridge.toml:26:10");
     assert_eq!(config.packages[0].version, VersionSpec::Stdlib);
     assert_eq!(config.packages[3].submodules, Submodules::All(true));
     assert_eq!(config.lock_path(), Path::new("/p/snakebridge.lock"));
@@ -147,7 +150,7 @@ fn unknown_keys() {
     );
     check_error(
         "[pools.default]\nworkers = 2\n",
-        "/p/snakebridge.toml:2:1: unknown field `workers`, expected one of `size`, `threads`, `env`, `affinity`, `start`, `max_queue`, `queue_timeout_ms`, `blas_threads`, `omp_threads`, `timeout_profile`, `library_profiles`",
+        "/p/snakebridge.toml:2:1: unknown field `workers`, expected one of `size`, `threads`, `env`, `affinity`, `start`, `max_queue`, `queue_timeout_ms`, `blas_threads`, `omp_threads`, `timeout_profile`, `library_profiles`, `error_mode`",
     );
 }
 

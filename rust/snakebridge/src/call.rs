@@ -170,10 +170,10 @@ impl CallSpec {
 
     /// `(module, function)` for telemetry and errors: for a call on a ref,
     /// the ref's Python type and the method or attribute.
-    pub(crate) fn labels(&self) -> (String, String) {
+    pub(crate) fn labels(&self) -> (&str, &str) {
         match &self.target {
-            Some(target) => (target.type_name().to_string(), self.name.clone()),
-            None => (self.module.clone(), self.name.clone()),
+            Some(target) => (target.type_name(), &self.name),
+            None => (&self.module, &self.name),
         }
     }
 

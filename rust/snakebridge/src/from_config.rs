@@ -80,6 +80,12 @@ impl BridgeConfig {
         if let Some(profile) = settings.timeout_profile {
             bridge = bridge.default_profile(profile);
         }
+        if let Some(mode) = settings.error_mode {
+            bridge = bridge.error_mode(match mode {
+                snakebridge_env::ErrorModeSetting::Translated => crate::ErrorMode::Translated,
+                snakebridge_env::ErrorModeSetting::Raw => crate::ErrorMode::Raw,
+            });
+        }
         for (library, profile) in settings.library_profiles {
             bridge = bridge.library_profile(library, profile);
         }

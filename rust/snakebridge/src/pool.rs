@@ -57,6 +57,7 @@ pub(crate) struct Pool {
     shutdown_tx: watch::Sender<bool>,
     /// Calls waiting for a worker now.
     queued: AtomicUsize,
+    pub(crate) metrics: telemetry::PoolMetrics,
 }
 
 /// Where a call must or would like to run.
@@ -129,6 +130,7 @@ impl Pool {
             release_tx,
             shutdown_tx,
             queued: AtomicUsize::new(0),
+            metrics: telemetry::PoolMetrics::new(name),
         }))
     }
 

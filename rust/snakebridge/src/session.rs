@@ -242,7 +242,7 @@ impl SessionInner {
         }
         let config = &self.pool.shared.config;
         let (module, function) = spec.labels();
-        let timeout = config.profiles.call_timeout(options, &module)?;
+        let timeout = config.profiles.call_timeout(options, module)?;
         let affinity = options.affinity_value().unwrap_or(config.affinity);
         let placement = self.placement(&refs, spec.near())?;
         let admitted = Instant::now();
@@ -271,9 +271,11 @@ impl SessionInner {
         }
         let report = CallReport {
             pool: self.pool.name(),
-            module: &module,
-            function: &function,
+            module,
+            function,
             worker: slot_index,
+            metrics: &self.pool.metrics,
+            handles: self.pool.metrics.call(module, function),
         };
         telemetry::call_start(&report, size);
         let callbacks = Arc::new(spec.callbacks());

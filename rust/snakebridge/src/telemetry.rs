@@ -4,13 +4,21 @@
 //!
 //! Nothing is recorded unless the application installs a `tracing`
 //! subscriber or a `metrics` recorder; without them each call costs a few
-//! atomic loads (measured in `docs/performance.md`).
+//! atomic loads (measured in `docs/performance.md`). Install the `metrics`
+//! recorder before creating the [`Bridge`](crate::Bridge): each pool
+//! registers its series once (on creation, and per function on its first
+//! call) and keeps the handles, as `metrics` handles are meant to be used.
 //!
 //! All events use the target `snakebridge::telemetry` and carry an `event`
 //! field with one of the `EVENT_*` names, so a subscriber can filter on
 //! `snakebridge::telemetry=debug` and dispatch on `event`.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use metrics::{Counter, Histogram};
+use parking_lot::RwLock;
 
 /// The `tracing` target of every telemetry event.
 pub const TARGET: &str = "snakebridge::telemetry";
@@ -69,10 +77,10 @@ pub const SESSIONS_RELEASED_TOTAL: &str = "snakebridge_sessions_released_total";
 /// How a call ended, for [`CALLS_TOTAL`].
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Outcome {
-    Ok,
-    PythonError,
-    Error,
-    Timeout,
+    Ok = 0,
+    PythonError = 1,
+    Error = 2,
+    Timeout = 3,
 }
 
 impl Outcome {
@@ -86,12 +94,73 @@ impl Outcome {
     }
 }
 
+/// A pool's metric handles, registered once.
+pub(crate) struct PoolMetrics {
+    pool: String,
+    bytes_sent: Counter,
+    bytes_received: Counter,
+    /// By module, then function.
+    calls: RwLock<HashMap<String, HashMap<String, Arc<CallMetrics>>>>,
+}
+
+/// The handles of one `(pool, module, function)`.
+pub(crate) struct CallMetrics {
+    outcomes: [Counter; 4],
+    duration: Histogram,
+}
+
+impl PoolMetrics {
+    pub(crate) fn new(pool: &str) -> PoolMetrics {
+        PoolMetrics {
+            pool: pool.to_string(),
+            bytes_sent: metrics::counter!(BYTES_SENT_TOTAL, "pool" => pool.to_string()),
+            bytes_received: metrics::counter!(BYTES_RECEIVED_TOTAL, "pool" => pool.to_string()),
+            calls: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The handles for `module.function`, registered on first use.
+    pub(crate) fn call(&self, module: &str, function: &str) -> Arc<CallMetrics> {
+        if let Some(m) = self.calls.read().get(module).and_then(|f| f.get(function)) {
+            return m.clone();
+        }
+        let labels = [
+            ("pool", self.pool.clone()),
+            ("module", module.to_string()),
+            ("function", function.to_string()),
+        ];
+        let outcome = |o: Outcome| {
+            let mut l = labels.to_vec();
+            l.push(("outcome", o.as_str().to_string()));
+            metrics::counter!(CALLS_TOTAL, &l)
+        };
+        let handles = Arc::new(CallMetrics {
+            outcomes: [
+                outcome(Outcome::Ok),
+                outcome(Outcome::PythonError),
+                outcome(Outcome::Error),
+                outcome(Outcome::Timeout),
+            ],
+            duration: metrics::histogram!(CALL_DURATION_SECONDS, &labels),
+        });
+        self.calls
+            .write()
+            .entry(module.to_string())
+            .or_default()
+            .entry(function.to_string())
+            .or_insert(handles)
+            .clone()
+    }
+}
+
 /// What one call reports.
 pub(crate) struct CallReport<'a> {
     pub(crate) pool: &'a str,
     pub(crate) module: &'a str,
     pub(crate) function: &'a str,
     pub(crate) worker: usize,
+    pub(crate) metrics: &'a PoolMetrics,
+    pub(crate) handles: Arc<CallMetrics>,
 }
 
 pub(crate) fn call_start(c: &CallReport<'_>, bytes_out: usize) {
@@ -104,7 +173,7 @@ pub(crate) fn call_start(c: &CallReport<'_>, bytes_out: usize) {
         worker = c.worker,
         bytes_out,
     );
-    metrics::counter!(BYTES_SENT_TOTAL, "pool" => c.pool.to_string()).increment(bytes_out as u64);
+    c.metrics.bytes_sent.increment(bytes_out as u64);
 }
 
 pub(crate) fn call_end(
@@ -138,25 +207,10 @@ pub(crate) fn call_end(
             error = %e,
         ),
     }
-    let labels = [
-        ("pool", c.pool.to_string()),
-        ("module", c.module.to_string()),
-        ("function", c.function.to_string()),
-    ];
-    metrics::histogram!(CALL_DURATION_SECONDS, &labels).record(elapsed.as_secs_f64());
-    let [pool, module, function] = labels;
-    metrics::counter!(
-        CALLS_TOTAL,
-        &[
-            pool.clone(),
-            module,
-            function,
-            ("outcome", outcome.as_str().to_string())
-        ]
-    )
-    .increment(1);
+    c.handles.duration.record(elapsed.as_secs_f64());
+    c.handles.outcomes[outcome as usize].increment(1);
     if bytes_in > 0 {
-        metrics::counter!(BYTES_RECEIVED_TOTAL, &[pool]).increment(bytes_in as u64);
+        c.metrics.bytes_received.increment(bytes_in as u64);
     }
 }
 

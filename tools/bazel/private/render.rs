@@ -49,22 +49,20 @@ fn run() -> Result<(), String> {
     let args = parse()?;
     let ir_path = args.ir.ok_or("--ir is required")?;
     let out = args.out.ok_or("--out is required")?;
-    let text =
-        std::fs::read_to_string(&ir_path).map_err(|e| format!("reading {ir_path}: {e}"))?;
+    let text = std::fs::read_to_string(&ir_path).map_err(|e| format!("reading {ir_path}: {e}"))?;
     let ir = Ir::from_json(&text).map_err(|e| format!("{ir_path}: {e}"))?;
-    if let (Some(wanted), Some(found)) = (&args.expect_version, ir.version.as_deref()) {
-        if wanted != found {
-            return Err(format!(
-                "{ir_path}: the IR is of {} {found}, but {wanted} was expected: \
-                 the pip lock and the library's `version` disagree",
-                ir.package
-            ));
-        }
+    if let (Some(wanted), Some(found)) = (&args.expect_version, ir.version.as_deref())
+        && wanted != found
+    {
+        return Err(format!(
+            "{ir_path}: the IR is of {} {found}, but {wanted} was expected: \
+             the pip lock and the library's `version` disagree",
+            ir.package
+        ));
     }
     check_streaming(&ir, &args.streaming).map_err(|e| e.to_string())?;
     let options = RenderOptions {
         streaming: args.streaming.clone(),
-        ..Default::default()
     };
     let mut include = args.include.clone();
     let only_included = !include.is_empty();

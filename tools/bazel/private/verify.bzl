@@ -1,6 +1,46 @@
 """snakebridge_verify_test: hardware verification as a Bazel test."""
 
-load("@rules_rust//rust:defs.bzl", "rust_test")
+def _shell_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+def _verify_test_impl(ctx):
+    script = ctx.actions.declare_file(ctx.label.name)
+    args = []
+    for r in ctx.attr.require:
+        args += ["--require", r]
+    if ctx.file.lock:
+        args += ["--lock", ctx.file.lock.short_path]
+    if ctx.attr.strict:
+        args.append("--strict")
+
+    # Tests run in the runfiles root; short paths are relative to it.
+    ctx.actions.write(
+        script,
+        "#!/bin/sh\n# snakebridge_verify_test {}\nexec {} {} \"$@\"\n".format(
+            ctx.label,
+            _shell_quote(ctx.executable._verify.short_path),
+            " ".join([_shell_quote(a) for a in args]),
+        ),
+        is_executable = True,
+    )
+    files = [ctx.executable._verify] + ([ctx.file.lock] if ctx.file.lock else [])
+    runfiles = ctx.runfiles(files = files).merge(ctx.attr._verify[DefaultInfo].default_runfiles)
+    return [DefaultInfo(executable = script, runfiles = runfiles)]
+
+_verify_test = rule(
+    implementation = _verify_test_impl,
+    test = True,
+    attrs = {
+        "lock": attr.label(allow_single_file = True),
+        "require": attr.string_list(),
+        "strict": attr.bool(),
+        "_verify": attr.label(
+            default = "//tools/bazel/private:verify",
+            executable = True,
+            cfg = "target",
+        ),
+    },
+)
 
 def snakebridge_verify_test(name, require = [], lock = None, strict = False, tags = [], **kwargs):
     """A test that checks this machine's hardware.
@@ -18,37 +58,13 @@ def snakebridge_verify_test(name, require = [], lock = None, strict = False, tag
       lock: optional label of a snakebridge.lock to verify against.
       strict: with `lock`, fail on warnings too.
       tags: extra tags (`external` is always added).
-      **kwargs: passed to the underlying test (size, timeout, ...).
+      **kwargs: common test attributes (size, timeout, ...).
     """
-    args = []
-    for r in require:
-        args += ["--require", r]
-    data = []
-    if lock:
-        args += ["--lock", "$(rootpath {})".format(lock)]
-        data.append(lock)
-    if strict:
-        args.append("--strict")
     _verify_test(
         name = name,
-        args = args,
-        data = data,
+        require = require,
+        lock = lock,
+        strict = strict,
         tags = tags + ["external"],
-        **kwargs
-    )
-
-def _verify_test(name, args, data, tags, **kwargs):
-    # The program is compiled per test target (a small crate over
-    # snakebridge-env's hardware detection); cached like any compile.
-    rust_test(
-        name = name,
-        srcs = ["@snakebridge//tools/bazel/private:verify.rs"],
-        crate_root = "@snakebridge//tools/bazel/private:verify.rs",
-        args = args,
-        data = data,
-        edition = "2024",
-        use_libtest_harness = False,
-        tags = tags,
-        deps = ["@snakebridge//rust/snakebridge-env"],
         **kwargs
     )

@@ -30,7 +30,9 @@ fn parse() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         match flag.as_str() {
-            "--require" => args.require.push(it.next().ok_or("--require needs a value")?),
+            "--require" => args
+                .require
+                .push(it.next().ok_or("--require needs a value")?),
             "--lock" => args.lock = Some(it.next().ok_or("--lock needs a value")?),
             "--strict" => args.strict = true,
             other => return Err(format!("unknown argument {other}")),
@@ -43,9 +45,10 @@ fn parse() -> Result<Args, String> {
 fn missing(requirement: &str, hw: &Hardware) -> Option<String> {
     match requirement {
         "cpu" => None,
-        "cuda" => hw.cuda.is_none().then(|| {
-            "no NVIDIA GPU with CUDA here (nvidia-smi found none)".to_string()
-        }),
+        "cuda" => hw
+            .cuda
+            .is_none()
+            .then(|| "no NVIDIA GPU with CUDA here (nvidia-smi found none)".to_string()),
         "rocm" => hw
             .rocm
             .is_none()

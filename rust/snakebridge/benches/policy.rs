@@ -1,0 +1,173 @@
+//! Runtime-policy benchmarks, each against a baseline in the same run.
+//!
+//! - `telemetry`: `math.sqrt(16)` with no `metrics` recorder and no
+//!   `tracing` subscriber (the baseline, `sqrt_off`); then with an
+//!   in-memory recorder (atomic counters, gauges and histogram buckets, as
+//!   exporters keep them) and a subscriber at info level, which sees no
+//!   event of a successful call (`sqrt_metrics_info_log`, the production
+//!   setting; target under 5% over the baseline); then with that subscriber
+//!   at debug level, formatting the fields of every `call.start` and
+//!   `call.stop` event (`sqrt_metrics_debug_events`).
+//! - `queue`: 16 `math.sqrt` calls on a pool of one single-threaded worker,
+//!   one after another (baseline: no queue) vs all at once (15 of them
+//!   wait in the pool's queue): the cost of queueing at saturation.
+//!
+//! Run: `./tools/bench.sh` runs this and `roundtrip`; or
+//! `cargo bench -p snakebridge --bench policy` with a release worker built.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+use metrics_util::registry::{AtomicStorage, Registry};
+use snakebridge::{Bridge, BridgeConfig, args};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn bridge(rt: &tokio::runtime::Runtime, config: BridgeConfig) -> Bridge {
+    rt.block_on(async {
+        let py = Bridge::new(config).expect("bridge");
+        py.start().await.expect("workers start");
+        py
+    })
+}
+
+/// Keeps every series in atomics, as a Prometheus exporter does.
+struct InMemory(Registry<Key, AtomicStorage>);
+
+impl Recorder for InMemory {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        self.0
+            .get_or_create_counter(key, |c| Counter::from_arc(c.clone()))
+    }
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        self.0
+            .get_or_create_gauge(key, |g| Gauge::from_arc(g.clone()))
+    }
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        self.0
+            .get_or_create_histogram(key, |h| Histogram::from_arc(h.clone()))
+    }
+}
+
+/// Counts the telemetry events it sees (fields are formatted, as a log
+/// subscriber would).
+struct Counting(Arc<AtomicU64>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Counting {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Format(String);
+        impl tracing::field::Visit for Format {
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                use std::fmt::Write;
+                let _ = write!(self.0, "{}={v:?} ", f.name());
+            }
+        }
+        let mut text = Format(String::new());
+        event.record(&mut text);
+        self.0.fetch_add(text.0.len() as u64, Ordering::Relaxed);
+    }
+}
+
+fn telemetry(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("telemetry");
+    let py = bridge(&rt, BridgeConfig::default().workers(1));
+    group.bench_function("sqrt_off", |b| {
+        b.iter(|| {
+            rt.block_on(py.call("math", "sqrt", args![16]).into_future())
+                .unwrap()
+        })
+    });
+    rt.block_on(py.shutdown());
+    // From here on, for the rest of the process: a recorder, and a
+    // subscriber whose level is switched from info to debug below.
+    metrics::set_global_recorder(InMemory(Registry::atomic())).expect("one recorder");
+    let seen = Arc::new(AtomicU64::new(0));
+    let level = {
+        use tracing_subscriber::layer::SubscriberExt;
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_target(snakebridge::telemetry::TARGET, tracing::Level::INFO);
+        let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+        let subscriber = tracing_subscriber::registry()
+            .with(Counting(seen.clone()))
+            .with(filter);
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+        handle
+    };
+    // A new bridge: pools register their metric handles when created.
+    let py = bridge(&rt, BridgeConfig::default().workers(1));
+    group.bench_function("sqrt_metrics_info_log", |b| {
+        b.iter(|| {
+            rt.block_on(py.call("math", "sqrt", args![16]).into_future())
+                .unwrap()
+        })
+    });
+    level
+        .modify(|f| {
+            *f = tracing_subscriber::filter::Targets::new()
+                .with_target(snakebridge::telemetry::TARGET, tracing::Level::DEBUG)
+        })
+        .expect("reload");
+    group.bench_function("sqrt_metrics_debug_events", |b| {
+        b.iter(|| {
+            rt.block_on(py.call("math", "sqrt", args![16]).into_future())
+                .unwrap()
+        })
+    });
+    group.finish();
+    assert!(
+        seen.load(Ordering::Relaxed) > 0,
+        "the subscriber saw no events"
+    );
+    rt.block_on(py.shutdown());
+}
+
+fn queue(c: &mut Criterion) {
+    let rt = runtime();
+    let py = bridge(
+        &rt,
+        BridgeConfig::default().workers(1).threads_per_worker(1),
+    );
+    let calls = 16u64;
+    let mut group = c.benchmark_group("queue");
+    group.throughput(Throughput::Elements(calls));
+    group.bench_function("sqrt_16_sequential", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                for _ in 0..calls {
+                    py.call("math", "sqrt", args![16]).await.unwrap();
+                }
+            })
+        })
+    });
+    group.bench_function("sqrt_16_saturated", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                rt.block_on(async {
+                    let all = (0..calls).map(|_| py.call("math", "sqrt", args![16]).into_future());
+                    for r in futures::future::join_all(all).await {
+                        r.unwrap();
+                    }
+                });
+            }
+            start.elapsed()
+        })
+    });
+    group.finish();
+    rt.block_on(py.shutdown());
+}
+
+criterion_group!(benches, telemetry, queue);
+criterion_main!(benches);
