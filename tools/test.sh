@@ -17,6 +17,9 @@ step "cargo build (binaries the tests spawn)"
 cargo build --workspace --quiet
 step "cargo test"
 cargo test --workspace --quiet
+step "examples (quickstart, telemetry)"
+cargo run --quiet -p snakebridge-examples --example quickstart >/dev/null
+cargo run --quiet -p snakebridge-examples --example telemetry
 step "pytest (python/)"
 if compgen -G "$ROOT/python/tests/test_*.py" >/dev/null; then
     "$SNAKEBRIDGE_VENV/bin/python" -m pytest -q -W error "$ROOT/python/tests"

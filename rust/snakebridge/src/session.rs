@@ -245,7 +245,6 @@ impl SessionInner {
         let timeout = config.profiles.call_timeout(options, module)?;
         let affinity = options.affinity_value().unwrap_or(config.affinity);
         let placement = self.placement(&refs, spec.near())?;
-        let admitted = Instant::now();
         let admission = self
             .pool
             .admit(placement, affinity, crate::callback::in_callback())
@@ -257,6 +256,9 @@ impl SessionInner {
         }
         let slot = &self.pool.slots[slot_index];
         let conn = slot.conn().await?;
+        // Durations count from here: queueing and worker starts have
+        // metrics of their own.
+        let admitted = Instant::now();
         for r in &refs {
             if r.inner.generation != conn.generation {
                 return Err(r.worker_gone());

@@ -46,8 +46,8 @@ pub const EVENT_POOL_SATURATED: &str = "pool.saturated";
 /// Counter: calls finished, by `pool`, `module`, `function`, `outcome`
 /// (`ok`, `python_error`, `error`, `timeout`).
 pub const CALLS_TOTAL: &str = "snakebridge_calls_total";
-/// Histogram (seconds): call duration from admission to answer, by `pool`,
-/// `module`, `function`.
+/// Histogram (seconds): call duration from sending (after any queueing and
+/// worker start) to the answer, by `pool`, `module`, `function`.
 pub const CALL_DURATION_SECONDS: &str = "snakebridge_call_duration_seconds";
 /// Counter (bytes): encoded requests sent, by `pool`.
 pub const BYTES_SENT_TOTAL: &str = "snakebridge_bytes_sent_total";
