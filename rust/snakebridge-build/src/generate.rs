@@ -52,15 +52,19 @@ pub(crate) struct Mode<'a> {
 }
 
 pub(crate) fn generate(config: &Config, package: &Package, mode: &Mode<'_>) -> Result<Generated> {
+    let phase = Phase::start(&package.name, "ir");
     let (ir_json, source, path) = if mode.offline {
         committed(package, mode.ir_dir)?
     } else {
         introspected(config, package)?
     };
+    phase.end(source);
+    let phase = Phase::start(&package.name, "parse");
     let ir = Ir::from_json(&ir_json).map_err(|source| Error::Ir {
         path: path.clone(),
         source,
     })?;
+    phase.end(source);
     if mode.offline {
         check_pinned_version(package, &ir, &path)?;
     }
@@ -74,8 +78,10 @@ pub(crate) fn generate(config: &Config, package: &Package, mode: &Mode<'_>) -> R
     };
     // Streamed functions are always generated (with their `_stream` variants).
     selection.include.extend(package.streaming.iter().cloned());
+    let phase = Phase::start(&package.name, "select");
     let selected = select(&ir, &selection)?;
     let coverage = Coverage::of(&selected);
+    phase.end(source);
     let below_min_tier = offenders(package, &coverage);
     if mode.strict && !below_min_tier.is_empty() {
         return Err(Error::BelowMinTier {
@@ -85,14 +91,57 @@ pub(crate) fn generate(config: &Config, package: &Package, mode: &Mode<'_>) -> R
             offenders: below_min_tier,
         });
     }
+    let phase = Phase::start(&package.name, "render");
+    let rust = render_with(&selected, &options);
+    phase.end(source);
     Ok(Generated {
         package: package.name.clone(),
-        rust: render_with(&selected, &options),
+        rust,
         ir_json,
         source,
         coverage,
         below_min_tier,
     })
+}
+
+/// One timed phase of generating a package's bindings: reported as the
+/// `tracing` event `codegen.phase` (target `snakebridge::telemetry`, info
+/// level; fields `package`, `phase`, `source`, `elapsed_ms`) and the
+/// `metrics` histogram `snakebridge_codegen_phase_seconds` (labels
+/// `package`, `phase`). Phases: `ir` (introspection, the IR cache, or the
+/// committed IR), `parse`, `select`, `render`. See docs/telemetry.md.
+struct Phase<'a> {
+    package: &'a str,
+    name: &'static str,
+    started: std::time::Instant,
+}
+
+impl<'a> Phase<'a> {
+    fn start(package: &'a str, name: &'static str) -> Phase<'a> {
+        Phase {
+            package,
+            name,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn end(self, source: IrSource) {
+        let elapsed = self.started.elapsed();
+        tracing::info!(
+            target: "snakebridge::telemetry",
+            event = "codegen.phase",
+            package = self.package,
+            phase = self.name,
+            source = ?source,
+            elapsed_ms = elapsed.as_secs_f64() * 1e3,
+        );
+        metrics::histogram!(
+            "snakebridge_codegen_phase_seconds",
+            "package" => self.package.to_string(),
+            "phase" => self.name
+        )
+        .record(elapsed.as_secs_f64());
+    }
 }
 
 fn committed(package: &Package, dir: &Path) -> Result<(String, IrSource, PathBuf)> {

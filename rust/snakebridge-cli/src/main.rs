@@ -109,6 +109,17 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs and telemetry events (docs/telemetry.md) on stderr, filtered by
+    // $SNAKEBRIDGE_LOG (e.g. `snakebridge::telemetry=info` shows codegen
+    // phases and worker starts); warnings only by default.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SNAKEBRIDGE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     let outcome = match cli.command {
         Command::Call(args) => return call_main(args),
         Command::Setup(args) => setup::run(args),
