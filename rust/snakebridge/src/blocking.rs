@@ -32,18 +32,36 @@ pub struct Bridge {
 impl Bridge {
     /// Creates the pool and a two-thread runtime to drive it.
     pub fn new(config: BridgeConfig) -> Result<Bridge> {
+        Bridge::with_pools([("default", config)])
+    }
+
+    /// Several named pools (see [`crate::Bridge::with_pools`]); reach one
+    /// with `as_async().pool(name)` or [`Call::pool`].
+    pub fn with_pools<N: Into<String>>(
+        pools: impl IntoIterator<Item = (N, BridgeConfig)>,
+    ) -> Result<Bridge> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("snakebridge")
             .enable_all()
             .build()
             .map_err(|e| Error::Config(format!("starting a tokio runtime: {e}")))?;
-        let inner = runtime.block_on(async { crate::Bridge::new(config) })?;
+        let inner = runtime.block_on(async { crate::Bridge::with_pools(pools) })?;
         Ok(Bridge { inner, runtime })
     }
 
-    /// The async bridge, to build calls with options ([`Call::kwarg`]) and
-    /// run them with [`Bridge::wait`].
+    /// The async bridge, to build calls with options ([`Call::kwarg`],
+    /// [`Call::timeout`], [`Call::pool`], ...) and run them with
+    /// [`Bridge::run`] or [`Bridge::wait`]:
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use snakebridge::{args, blocking, BridgeConfig};
+    /// let py = blocking::Bridge::new(BridgeConfig::default())?;
+    /// let call = py.as_async().call("time", "sleep", args![60]).timeout(Duration::from_secs(1));
+    /// assert_eq!(py.run(call).unwrap_err().kind(), "Timeout");
+    /// # Ok::<(), snakebridge::Error>(())
+    /// ```
     pub fn as_async(&self) -> &crate::Bridge {
         &self.inner
     }
