@@ -340,7 +340,12 @@ fn dropping_a_call_interrupts_it() {
                 .unwrap();
             n
         };
-        let task = tokio::spawn(py.call(FIX, "busy_loop", args![]).into_future());
+        // No timeout at all (batch_job): only the drop stops it.
+        let task = tokio::spawn(
+            py.call(FIX, "busy_loop", args![])
+                .profile("batch_job")
+                .into_future(),
+        );
         let deadline = Instant::now() + Duration::from_secs(30);
         while progress().await == 0 {
             assert!(Instant::now() < deadline, "the loop never started");

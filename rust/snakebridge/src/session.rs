@@ -294,40 +294,32 @@ impl SessionInner {
                 crate::callback::run_duplex(self, slot_index, &conn, request, &callbacks).await
             }
         };
-        let reply = match timeout.limit {
-            None => rpc.await,
-            Some(after) => {
-                match run_with_deadline(rpc, after, &conn, call_id, config.interrupt_grace).await {
-                    Ok(reply) => reply,
-                    Err(worker_restarted) => {
-                        drop(inflight);
-                        drop(admission);
-                        telemetry::call_timeout(
-                            &report,
-                            after,
-                            timeout.profile.as_deref(),
-                            worker_restarted,
-                        );
-                        let e = Error::Timeout {
-                            call: format!("{module}.{function}"),
-                            after,
-                            profile: timeout.profile,
-                            pool: self.pool.name().to_string(),
-                            worker: slot_index,
-                            worker_restarted,
-                        };
-                        telemetry::call_end(
-                            &report,
-                            admitted.elapsed(),
-                            0,
-                            Outcome::Timeout,
-                            Some(&e),
-                        );
-                        return Err(e);
-                    }
+        let reply =
+            match run_with_deadline(rpc, timeout.limit, &conn, call_id, config.interrupt_grace)
+                .await
+            {
+                Ok(reply) => reply,
+                Err((after, worker_restarted)) => {
+                    drop(inflight);
+                    drop(admission);
+                    telemetry::call_timeout(
+                        &report,
+                        after,
+                        timeout.profile.as_deref(),
+                        worker_restarted,
+                    );
+                    let e = Error::Timeout {
+                        call: format!("{module}.{function}"),
+                        after,
+                        profile: timeout.profile,
+                        pool: self.pool.name().to_string(),
+                        worker: slot_index,
+                        worker_restarted,
+                    };
+                    telemetry::call_end(&report, admitted.elapsed(), 0, Outcome::Timeout, Some(&e));
+                    return Err(e);
                 }
-            }
-        };
+            };
         drop(inflight);
         drop(admission);
         let outcome = match reply {
@@ -386,17 +378,17 @@ fn next_call_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Runs `rpc` until `after`; then interrupts the Python call and gives it
-/// `grace` to stop, after which the worker is killed (the supervisor
-/// restarts it). `Err(worker_restarted)` when the deadline passed. If the
-/// caller drops the future first, the Python call is interrupted too.
+/// Runs `rpc`, for at most `limit` when there is one; then interrupts the
+/// Python call and gives it `grace` to stop, after which the worker is
+/// killed (the supervisor restarts it): `Err((limit, worker_restarted))`.
+/// If the caller drops the future first, the Python call is interrupted too.
 async fn run_with_deadline<F, T>(
     rpc: F,
-    after: Duration,
+    limit: Option<Duration>,
     conn: &Conn,
     call_id: u64,
     grace: Duration,
-) -> std::result::Result<T, bool>
+) -> std::result::Result<T, (Duration, bool)>
 where
     F: std::future::Future<Output = T>,
 {
@@ -405,6 +397,11 @@ where
         call_id,
     };
     let mut rpc = std::pin::pin!(rpc);
+    let Some(after) = limit else {
+        let reply = rpc.await;
+        guard.conn = None;
+        return Ok(reply);
+    };
     if let Ok(reply) = tokio::time::timeout(after, rpc.as_mut()).await {
         guard.conn = None;
         return Ok(reply);
@@ -421,13 +418,13 @@ where
         .await
         .is_ok()
     {
-        return Err(false);
+        return Err((after, false));
     }
     conn.kill();
     // Wait for the supervisor to see the exit, so that the next call gets
     // the restarted worker instead of this one.
     conn.exited_within(Duration::from_secs(10)).await;
-    Err(true)
+    Err((after, true))
 }
 
 /// Interrupts the call on the worker if the caller stops waiting for it.
