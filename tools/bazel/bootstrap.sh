@@ -30,9 +30,9 @@ if [ "${1:-}" = "--stop" ]; then
     exit 0
 fi
 
-PACKAGES="bazel-bootstrap bazel-rules-rust bazel-rules-python \
-rustc cargo python3 python3-dev python3-venv libpython3-dev \
-protobuf-compiler gcc libc6-dev zlib1g-dev pkg-config ca-certificates"
+# The chroot's packages: $SBZ_PACKAGES (offline/lib.sh; tools/bazel/bazel
+# checks that the chroot has them).
+PACKAGES=$SBZ_PACKAGES
 
 t0=$SECONDS
 step_t0=0

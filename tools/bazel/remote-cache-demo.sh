@@ -13,7 +13,8 @@
 #
 #   tools/bazel/remote-cache-demo.sh [--jobs=N] [--keep] [TARGET...]    (default: //...)
 #
-# --keep leaves nginx and its storage running for more builds. The same flags
+# --keep leaves nginx and its storage running for more builds (otherwise the
+# storage is deleted at the end; the logs stay in $DIR). The same flags
 # work with any HTTP cache URL (bazel-remote, a CDN-backed bucket, ...):
 #   tools/bazel/bazel build --remote_cache=http://HOST:PORT //...
 # (plus --remote_upload_local_results=false on machines that must not write).
@@ -91,7 +92,10 @@ cleanup() {
             rm -rf --one-file-system "$SBZ_ROOT$base-$run"
         fi
     done
-    [ "$keep" = 1 ] || stop_nginx
+    if [ "$keep" = 0 ]; then
+        stop_nginx
+        rm -rf "$DIR/store" "$DIR/tmp"   # keep the logs
+    fi
 }
 trap cleanup EXIT
 
@@ -107,3 +111,4 @@ done
 gets=$(grep -c '"GET /' "$DIR/logs/access.log" || true)
 puts=$(grep -c '"PUT /' "$DIR/logs/access.log" || true)
 sbz_log "nginx served $gets GETs and stored $puts PUTs ($(du -sh "$DIR/store" | cut -f1))"
+[ "$keep" = 0 ] || sbz_log "nginx keeps running: --remote_cache=$url (stop: kill \$(cat $DIR/nginx.pid))"

@@ -12,6 +12,11 @@ SBZ_MIRROR=${SNAKEBRIDGE_BAZEL_MIRROR:-http://deb.debian.org/debian}
 SBZ_OPT=/opt/snakebridge-bazel     # cargo-bazel lives here
 SBZ_CARGO_BAZEL=$SBZ_OPT/cargo-bazel/cargo-bazel
 SBZ_OFFLINE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Debian packages installed in the chroot (bootstrap.sh step 2). rust-clippy
+# gives @system_rust its clippy-driver (--config=clippy).
+SBZ_PACKAGES="bazel-bootstrap bazel-rules-rust bazel-rules-python \
+rustc cargo rust-clippy python3 python3-dev python3-venv libpython3-dev \
+protobuf-compiler gcc libc6-dev zlib1g-dev pkg-config ca-certificates"
 SBZ_REPO=$(cd "$SBZ_OFFLINE_DIR/../../.." && pwd)
 
 sbz_log() { printf '[bazel-bootstrap %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
