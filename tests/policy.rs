@@ -484,3 +484,26 @@ fn bad_pool_configurations_are_refused() {
         "{bad_profile:?}"
     );
 }
+
+#[test]
+fn a_worker_runs_other_calls_while_one_blocks() {
+    common::run(async {
+        let py = bridge(config(1).threads_per_worker(4));
+        py.start().await.unwrap();
+        let long = tokio::spawn(py.call("time", "sleep", args![3]).into_future());
+        wait_inflight(&py, 1).await;
+        // Answered by the same worker while the sleep goes on (the worker
+        // used to serve nothing else until a blocking call returned).
+        let x: f64 = py
+            .call("math", "sqrt", args![4])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(x, 2.0);
+        let health = py.health().await.unwrap();
+        assert_eq!(health.len(), 1);
+        assert!(!long.is_finished(), "the quick call waited for the sleep");
+        long.await.unwrap().unwrap();
+    });
+}

@@ -7,6 +7,7 @@
 //! even by SIGKILL) the worker exits at once, so no worker outlives its host.
 
 mod python_thread;
+mod watchdog;
 mod service;
 
 use std::io::Read;
@@ -80,7 +81,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     // Python thread state for its life (attaching per call costs 7-15 µs;
     // handing calls to separate Python threads costs two wake-ups). One
     // thread per configured Python thread, plus one so that I/O, health and
-    // releases go on while every other thread runs Python.
+    // releases go on while every other thread runs Python; the watchdog
+    // makes sure that one polls I/O (watchdog.rs).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.max(1) + 1)
         .thread_name("snakebridge-py")
@@ -88,6 +90,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .on_thread_stop(python_thread::detach)
         .enable_all()
         .build()?;
+    watchdog::start(runtime.handle().clone());
     runtime.block_on(service::serve(
         executor,
         &args.socket,

@@ -133,8 +133,7 @@ impl pb::worker_server::Worker for WorkerService {
         // thread state), as for `Call`.
         let executor = self.executor.clone();
         tokio::spawn(async move {
-            let response =
-                tokio::task::block_in_place(|| executor.call_with_callbacks(call, channel));
+            let response = crate::watchdog::inline(|| executor.call_with_callbacks(call, channel));
             let _ = tx.send(pb::WorkerMessage {
                 msg: Some(pb::worker_message::Msg::Response(response)),
             });
@@ -243,13 +242,10 @@ impl pb::worker_server::Worker for WorkerService {
         request: Request<pb::CallRequest>,
     ) -> Result<Response<pb::CallResponse>, Status> {
         self.check_ready()?;
-        // On this runtime thread, which holds a Python thread state, but
-        // with the thread's scheduler core handed to another thread for the
-        // duration (`block_in_place`): otherwise tasks queued behind this
-        // one on this thread (the connection, `Interrupt`, `Health`) would
-        // wait for a long call to end.
+        // Inline on this runtime thread, which holds a Python thread state;
+        // the watchdog keeps I/O going if it runs long (watchdog.rs).
         let req = request.into_inner();
-        Ok(Response::new(tokio::task::block_in_place(|| {
+        Ok(Response::new(crate::watchdog::inline(|| {
             self.executor.call_blocking(req)
         })))
     }
@@ -334,8 +330,7 @@ async fn produce(
                 }
             }
         }
-        let batch =
-            tokio::task::block_in_place(|| executor.next_items_with(&mut it, credit, &channel));
+        let batch = run_python(|| executor.next_items_with(&mut it, credit, &channel));
         credit = credit.saturating_sub(batch.items.len());
         let ended = it.finished();
         if tx.send(Ok(batch)).is_err() || ended {
@@ -343,4 +338,13 @@ async fn produce(
             return;
         }
     }
+}
+
+/// Runs a stream's Python work on this runtime thread (which holds a
+/// persistent Python thread state) under `block_in_place`: the thread's
+/// scheduler core moves to another thread meanwhile. Streams take no
+/// capacity on the host, so unlike calls they could occupy every runtime
+/// thread; the hand-off keeps I/O going whatever they do.
+fn run_python<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
 }

@@ -1,13 +1,15 @@
 //! Runtime-policy benchmarks, each against a baseline in the same run.
 //!
 //! - `telemetry`: `math.sqrt(16)` with no `metrics` recorder and no
-//!   `tracing` subscriber (the baseline, `sqrt_off`); then with an
-//!   in-memory recorder (atomic counters, gauges and histogram buckets, as
-//!   exporters keep them) and a subscriber at info level, which sees no
-//!   event of a successful call (`sqrt_metrics_info_log`, the production
-//!   setting; target under 5% over the baseline); then with that subscriber
-//!   at debug level, formatting the fields of every `call.start` and
-//!   `call.stop` event (`sqrt_metrics_debug_events`).
+//!   `tracing` subscriber (the baseline, `sqrt_off`), against the same call
+//!   with an in-memory recorder (atomic counters, gauges and histogram
+//!   buckets, as exporters keep them) and a subscriber at info level, which
+//!   sees no event of a successful call (`sqrt_metrics_info_log`, the
+//!   production setting; target under 5% over the baseline). Each measured
+//!   call alternates with an unmeasured call of the other configuration, so
+//!   drift hits both alike. Then with the subscriber at debug level, formatting
+//!   the fields of every `call.start` and `call.stop` event
+//!   (`sqrt_metrics_debug_events`).
 //! - `queue`: 16 `math.sqrt` calls on a pool of one single-threaded worker,
 //!   one after another (baseline: no queue) vs all at once (15 of them
 //!   wait in the pool's queue): the cost of queueing at saturation.
@@ -81,56 +83,82 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Counting {
 
 fn telemetry(c: &mut Criterion) {
     let rt = runtime();
-    let mut group = c.benchmark_group("telemetry");
-    let py = bridge(&rt, BridgeConfig::default().workers(1));
-    group.bench_function("sqrt_off", |b| {
-        b.iter(|| {
-            rt.block_on(py.call("math", "sqrt", args![16]).into_future())
-                .unwrap()
-        })
-    });
-    rt.block_on(py.shutdown());
-    // From here on, for the rest of the process: a recorder, and a
-    // subscriber whose level is switched from info to debug below.
-    metrics::set_global_recorder(InMemory(Registry::atomic())).expect("one recorder");
+    // `off`: a bridge whose metric handles were registered with no recorder
+    // (no-ops), called with no subscriber. `on`: a bridge registered with an
+    // in-memory recorder, called with a subscriber. Both live side by side
+    // and are measured alternately, so machine noise hits both alike. The
+    // subscriber is the calling thread's default (the runtime is
+    // current-thread, so the call's events are emitted on it).
+    let off = bridge(&rt, BridgeConfig::default().workers(1));
+    let recorder = InMemory(Registry::atomic());
     let seen = Arc::new(AtomicU64::new(0));
-    let level = {
+    let subscriber = |level| {
         use tracing_subscriber::layer::SubscriberExt;
         let filter = tracing_subscriber::filter::Targets::new()
-            .with_target(snakebridge::telemetry::TARGET, tracing::Level::INFO);
-        let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
-        let subscriber = tracing_subscriber::registry()
-            .with(Counting(seen.clone()))
-            .with(filter);
-        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
-        handle
+            .with_target(snakebridge::telemetry::TARGET, level);
+        tracing::Dispatch::new(
+            tracing_subscriber::registry()
+                .with(Counting(seen.clone()))
+                .with(filter),
+        )
     };
-    // A new bridge: pools register their metric handles when created.
-    let py = bridge(&rt, BridgeConfig::default().workers(1));
-    group.bench_function("sqrt_metrics_info_log", |b| {
-        b.iter(|| {
-            rt.block_on(py.call("math", "sqrt", args![16]).into_future())
-                .unwrap()
-        })
+    let info = subscriber(tracing::Level::INFO);
+    let debug = subscriber(tracing::Level::DEBUG);
+    let on = metrics::with_local_recorder(&recorder, || {
+        let py = bridge(&rt, BridgeConfig::default().workers(1));
+        // Registers the per-function handles with the recorder.
+        rt.block_on(py.call("math", "sqrt", args![16]).into_future())
+            .unwrap();
+        py
     });
-    level
-        .modify(|f| {
-            *f = tracing_subscriber::filter::Targets::new()
-                .with_target(snakebridge::telemetry::TARGET, tracing::Level::DEBUG)
-        })
-        .expect("reload");
+    let none = tracing::Dispatch::none();
+    let mut group = c.benchmark_group("telemetry");
+    group.bench_function("sqrt_off", |b| {
+        b.iter_custom(|n| alternate(&rt, n, &off, &on, &none))
+    });
+    group.bench_function("sqrt_metrics_info_log", |b| {
+        b.iter_custom(|n| alternate(&rt, n, &on, &off, &info))
+    });
     group.bench_function("sqrt_metrics_debug_events", |b| {
-        b.iter(|| {
-            rt.block_on(py.call("math", "sqrt", args![16]).into_future())
-                .unwrap()
-        })
+        b.iter_custom(|n| alternate(&rt, n, &on, &off, &debug))
     });
     group.finish();
     assert!(
         seen.load(Ordering::Relaxed) > 0,
         "the subscriber saw no events"
     );
-    rt.block_on(py.shutdown());
+    assert!(
+        !recorder.0.get_counter_handles().is_empty(),
+        "the recorder holds no series"
+    );
+    rt.block_on(off.shutdown());
+    rt.block_on(on.shutdown());
+}
+
+/// Times `iters` calls of `measured` (under `dispatch`), each followed by
+/// an unmeasured call of `other`, so drift (the machine, the workers'
+/// warm-up) hits both configurations alike.
+fn alternate(
+    rt: &tokio::runtime::Runtime,
+    iters: u64,
+    measured: &Bridge,
+    other: &Bridge,
+    dispatch: &tracing::Dispatch,
+) -> std::time::Duration {
+    let sqrt = |py: &Bridge| {
+        rt.block_on(py.call("math", "sqrt", args![16]).into_future())
+            .unwrap()
+    };
+    let mut total = std::time::Duration::ZERO;
+    for _ in 0..iters {
+        tracing::dispatcher::with_default(dispatch, || {
+            let start = Instant::now();
+            sqrt(measured);
+            total += start.elapsed();
+        });
+        sqrt(other);
+    }
+    total
 }
 
 fn queue(c: &mut Criterion) {
