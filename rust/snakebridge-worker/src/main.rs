@@ -7,8 +7,8 @@
 //! even by SIGKILL) the worker exits at once, so no worker outlives its host.
 
 mod python_thread;
-mod watchdog;
 mod service;
+mod watchdog;
 
 use std::io::Read;
 use std::path::PathBuf;
