@@ -86,7 +86,7 @@ fn strict_fail_fast_fails_while_the_worker_is_busy() {
         let py = bridge(config(2).affinity(Affinity::StrictFailFast));
         let s = py.session();
         s.call(FIX, "now", args![]).await.unwrap();
-        let long = tokio::spawn(s.call(FIX, "span", args![0.6]).into_future());
+        let long = tokio::spawn(s.call(FIX, "span", args![2.0]).into_future());
         wait_inflight(&py, 1).await;
         let busy = s.call(FIX, "now", args![]).await.unwrap_err();
         assert!(
@@ -122,7 +122,7 @@ fn hint_spreads_calls_without_refs_but_refs_wait_for_their_worker() {
             .unwrap()
             .extract()
             .unwrap();
-        let long = tokio::spawn(s.call(FIX, "span", args![0.6]).into_future());
+        let long = tokio::spawn(s.call(FIX, "span", args![2.0]).into_future());
         wait_inflight(&py, 1).await;
         // No refs: runs on the idle worker at once.
         let (moved, _): (i64, f64) = s
@@ -160,7 +160,7 @@ fn a_full_queue_is_saturated_and_a_long_wait_times_out() {
                 .queue_timeout(Some(Duration::from_millis(300))),
         );
         py.start().await.unwrap();
-        let long = tokio::spawn(py.call(FIX, "span", args![1.0]).into_future());
+        let long = tokio::spawn(py.call(FIX, "span", args![3.0]).into_future());
         wait_inflight(&py, 1).await;
         let queued = tokio::spawn(py.call(FIX, "now", args![]).into_future());
         wait_queued(&py, 1).await;
