@@ -45,6 +45,24 @@ async fn wait_queued(py: &Bridge, n: usize) {
     }
 }
 
+/// `(pid, monotonic time)` of the worker that answers `s`'s `now()`.
+async fn now(s: &snakebridge::Session) -> (i64, f64) {
+    s.call(FIX, "now", args![])
+        .await
+        .unwrap()
+        .extract()
+        .unwrap()
+}
+
+/// How far the fixture's `busy_loop` has counted in `py`'s worker.
+async fn progress(py: &Bridge) -> i64 {
+    py.call(FIX, "get_progress", args![])
+        .await
+        .unwrap()
+        .extract()
+        .unwrap()
+}
+
 /// `(pid, start, end)` of a `span` call.
 type Span = (i64, f64, f64);
 
@@ -54,23 +72,13 @@ fn strict_queue_waits_for_the_sessions_worker() {
         let py = bridge(config(2).affinity(Affinity::StrictQueue));
         py.start().await.unwrap();
         let s = py.session();
-        let (pinned, _): (i64, f64) = s
-            .call(FIX, "now", args![])
-            .await
-            .unwrap()
-            .extract()
-            .unwrap();
+        let (pinned, _) = now(&s).await;
         // The session's worker is busy with a long call; the next call of
         // the session waits for it although the other worker is idle.
         let long = tokio::spawn(s.call(FIX, "span", args![0.6]).into_future());
         wait_inflight(&py, 1).await;
         assert_eq!(py.queue_depth(), 0);
-        let (pid, start): (i64, f64) = s
-            .call(FIX, "now", args![])
-            .await
-            .unwrap()
-            .extract()
-            .unwrap();
+        let (pid, start) = now(&s).await;
         let (long_pid, _, long_end): Span = long.await.unwrap().unwrap().extract().unwrap();
         assert_eq!((pid, long_pid), (pinned, pinned));
         assert!(
@@ -116,21 +124,11 @@ fn hint_spreads_calls_without_refs_but_refs_wait_for_their_worker() {
         let lock = s.call("threading", "Lock", args![]).await.unwrap();
         let lock = lock.as_ref().expect("a Lock is a ref").clone();
         let lock_worker = lock.worker();
-        let (pinned, _): (i64, f64) = s
-            .call(FIX, "now", args![])
-            .await
-            .unwrap()
-            .extract()
-            .unwrap();
+        let (pinned, _) = now(&s).await;
         let long = tokio::spawn(s.call(FIX, "span", args![2.0]).into_future());
         wait_inflight(&py, 1).await;
         // No refs: runs on the idle worker at once.
-        let (moved, _): (i64, f64) = s
-            .call(FIX, "now", args![])
-            .await
-            .unwrap()
-            .extract()
-            .unwrap();
+        let (moved, _) = now(&s).await;
         assert_ne!(moved, pinned, "hint should have used the idle worker");
         // With a ref: waits for the worker that holds it.
         let locked: bool = lock
@@ -187,12 +185,7 @@ fn a_full_queue_is_saturated_and_a_long_wait_times_out() {
 fn a_timeout_interrupts_a_python_loop_and_the_worker_lives_on() {
     common::run(async {
         let py = bridge(config(1));
-        let (pid, _): (i64, f64) = py
-            .call(FIX, "now", args![])
-            .await
-            .unwrap()
-            .extract()
-            .unwrap();
+        let (pid, _) = now(py.default_session()).await;
         let err = py
             .call(FIX, "busy_loop", args![])
             .timeout(Duration::from_secs(1))
@@ -217,26 +210,11 @@ fn a_timeout_interrupts_a_python_loop_and_the_worker_lives_on() {
             other => panic!("expected Timeout, got {other:?}"),
         }
         // Same process, and the loop really stopped.
-        let (after, _): (i64, f64) = py
-            .call(FIX, "now", args![])
-            .await
-            .unwrap()
-            .extract()
-            .unwrap();
+        let (after, _) = now(py.default_session()).await;
         assert_eq!(after, pid);
-        let p1: i64 = py
-            .call(FIX, "get_progress", args![])
-            .await
-            .unwrap()
-            .extract()
-            .unwrap();
+        let p1 = progress(&py).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let p2: i64 = py
-            .call(FIX, "get_progress", args![])
-            .await
-            .unwrap()
-            .extract()
-            .unwrap();
+        let p2 = progress(&py).await;
         assert_eq!(p1, p2, "the loop is still running");
     });
 }
@@ -245,12 +223,7 @@ fn a_timeout_interrupts_a_python_loop_and_the_worker_lives_on() {
 fn time_sleep_60_is_stopped_by_a_1s_timeout_and_the_worker_is_usable_afterwards() {
     common::run(async {
         let py = bridge(config(1).interrupt_grace(Duration::from_millis(500)));
-        let (pid, _): (i64, f64) = py
-            .call(FIX, "now", args![])
-            .await
-            .unwrap()
-            .extract()
-            .unwrap();
+        let (pid, _) = now(py.default_session()).await;
         let started = Instant::now();
         let err = py
             .call("time", "sleep", args![60])
@@ -271,12 +244,7 @@ fn time_sleep_60_is_stopped_by_a_1s_timeout_and_the_worker_is_usable_afterwards(
         );
         assert!(err.to_string().contains("timed out after 1s"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(30));
-        let (after, _): (i64, f64) = py
-            .call(FIX, "now", args![])
-            .await
-            .unwrap()
-            .extract()
-            .unwrap();
+        let (after, _) = now(py.default_session()).await;
         assert_ne!(after, pid, "a new worker answers");
         let x: f64 = py
             .call("math", "sqrt", args![16])
@@ -331,15 +299,6 @@ fn dropping_a_call_interrupts_it() {
     common::run(async {
         // Two threads: one runs the loop, the other answers the probes.
         let py = bridge(config(1).threads_per_worker(2));
-        let progress = || async {
-            let n: i64 = py
-                .call(FIX, "get_progress", args![])
-                .await
-                .unwrap()
-                .extract()
-                .unwrap();
-            n
-        };
         // No timeout at all (batch_job): only the drop stops it.
         let task = tokio::spawn(
             py.call(FIX, "busy_loop", args![])
@@ -347,16 +306,16 @@ fn dropping_a_call_interrupts_it() {
                 .into_future(),
         );
         let deadline = Instant::now() + Duration::from_secs(30);
-        while progress().await == 0 {
+        while progress(&py).await == 0 {
             assert!(Instant::now() < deadline, "the loop never started");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         task.abort();
         // The interrupt is sent in the background: the loop stops soon.
         loop {
-            let before = progress().await;
+            let before = progress(&py).await;
             tokio::time::sleep(Duration::from_millis(100)).await;
-            if progress().await == before {
+            if progress(&py).await == before {
                 break;
             }
             assert!(Instant::now() < deadline, "the loop is still running");
