@@ -3,8 +3,8 @@
 # machine (idempotent: seconds when already done, about 6 minutes on a fresh
 # machine), then runs `bazel test //...`, clippy over every Rust target
 # (--config=clippy), and a check that two clean builds give byte-identical
-# IR and wrapper sources. Needs root (debootstrap, chroot). .ci/run calls it
-# after tools/test.sh.
+# IR and wrapper sources. Needs root (debootstrap, chroot). tools/test.sh
+# (what .ci/run runs) calls it last.
 #
 #   tools/bazel/ci.sh                 # bootstrap + bazel test //... + clippy + reproducibility
 #   tools/bazel/ci.sh --no-repro      # skip the reproducibility check
