@@ -208,17 +208,13 @@ fn bridge(args: &CallArgs) -> Result<Bridge, Error> {
             known: vec!["default".into()],
         });
     };
-    let mut names: Vec<String> = file.pools.keys().cloned().collect();
-    if !names.iter().any(|n| n == "default") {
-        names.insert(0, "default".into());
-    }
-    let mut pools = Vec::new();
-    for name in names {
-        let mut config = BridgeConfig::from_env_config(&file, &name)?.workers(1);
+    let mut pools = BridgeConfig::all_from_env_config(&file)?;
+    for (_, config) in &mut pools {
+        let mut one = std::mem::take(config).workers(1);
         if let Some(venv) = &args.venv {
-            config = config.venv(venv);
+            one = one.venv(venv);
         }
-        pools.push((name, config));
+        *config = one;
     }
     Bridge::with_pools(pools)?.pool(pool)
 }

@@ -126,7 +126,7 @@ impl IntoFuture for Call {
             let session = self.session.for_pool(
                 &effective,
                 self.options.pool_name(),
-                !self.spec.refs().is_empty(),
+                self.spec.has_refs(),
             )?;
             session.execute(self.spec, &effective).await
         })
@@ -187,6 +187,16 @@ impl CallSpec {
         self
     }
 
+    /// Whether the call carries a ref (without collecting them).
+    pub(crate) fn has_refs(&self) -> bool {
+        self.target.is_some()
+            || self
+                .args
+                .iter()
+                .chain(self.kwargs.iter().map(|(_, v)| v))
+                .any(has_ref)
+    }
+
     /// Every ref the call carries: its target and those inside arguments.
     pub(crate) fn refs(&self) -> Vec<&Ref> {
         let mut out = Vec::new();
@@ -235,6 +245,17 @@ fn collect_callbacks(v: &Value, out: &mut HashMap<u64, Arc<CallbackFn>>) {
             collect_callbacks(v, out);
         }),
         _ => {}
+    }
+}
+
+fn has_ref(v: &Value) -> bool {
+    match v {
+        Value::Ref(r) => !r.is_callback(),
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
+            items.iter().any(has_ref)
+        }
+        Value::Dict(entries) => entries.iter().any(|(k, v)| has_ref(k) || has_ref(v)),
+        _ => false,
     }
 }
 

@@ -39,8 +39,33 @@ impl BridgeConfig {
 
     /// The configuration of one `[pools.<name>]` of a parsed config.
     pub fn from_env_config(config: &Config, pool: &str) -> Result<BridgeConfig> {
-        use snakebridge_env::{AffinityMode, StartMode as Start};
         ensure_fresh(config)?;
+        Ok(pool_config(config, pool))
+    }
+
+    /// One configuration per `[pools.<name>]` of a parsed config, plus
+    /// `default` (always; first when the file has none), by name: what
+    /// [`Bridge::with_pools`] takes. Checks the venv once.
+    pub fn all_from_env_config(config: &Config) -> Result<Vec<(String, BridgeConfig)>> {
+        ensure_fresh(config)?;
+        let mut names: Vec<String> = config.pools.keys().cloned().collect();
+        if !names.iter().any(|n| n == "default") {
+            names.insert(0, "default".to_string());
+        }
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let pool = pool_config(config, &name);
+                (name, pool)
+            })
+            .collect())
+    }
+}
+
+/// `[pools.<pool>]` of `config` as a `BridgeConfig` (the venv unchecked).
+fn pool_config(config: &Config, pool: &str) -> BridgeConfig {
+    use snakebridge_env::{AffinityMode, StartMode as Start};
+    {
         let settings = config.pool(pool);
         let mut bridge = BridgeConfig::default().venv(&config.venv);
         if let Some(size) = settings.size {
@@ -89,20 +114,8 @@ impl BridgeConfig {
         for (library, profile) in settings.library_profiles {
             bridge = bridge.library_profile(library, profile);
         }
-        Ok(bridge)
+        bridge
     }
-}
-
-/// Every `[pools.<name>]` of `config` (and `default`, always), by name.
-fn all_pools(config: &Config) -> Result<Vec<(String, BridgeConfig)>> {
-    let mut names: Vec<String> = config.pools.keys().cloned().collect();
-    if !names.iter().any(|n| n == "default") {
-        names.insert(0, "default".to_string());
-    }
-    names
-        .into_iter()
-        .map(|name| Ok((name.clone(), BridgeConfig::from_env_config(config, &name)?)))
-        .collect()
 }
 
 impl Bridge {
@@ -119,7 +132,7 @@ impl Bridge {
     /// ```
     pub fn from_config() -> Result<Bridge> {
         let config = Config::discover().map_err(config_error)?;
-        Bridge::with_pools(all_pools(&config)?)
+        Bridge::with_pools(BridgeConfig::all_from_env_config(&config)?)
     }
 }
 
