@@ -3,7 +3,7 @@
 //! Run it with `./tools/quickstart.sh` (sets up the managed venv first), or
 //! `cargo run -p snakebridge-examples --example quickstart` once it exists.
 
-use snakebridge::{Bridge, Bytes, NdArray, Value, args, kwargs};
+use snakebridge::{Bridge, Bytes, NdArray, args, kwargs};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -51,13 +51,11 @@ async fn main() -> anyhow::Result<()> {
 
     // numpy: arrays travel as raw buffers, results keep their dtype.
     let matrix = NdArray::from_vec(vec![2, 3], vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0])?;
-    let means = py
+    let means: NdArray = py
         .call("numpy", "mean", args![matrix.clone()])
         .kwargs(kwargs! {"axis" => 0})
-        .await?;
-    let Value::NdArray(means) = means else {
-        anyhow::bail!("numpy.mean returned {means}")
-    };
+        .await?
+        .extract()?;
     let total: f64 = py.call("numpy", "sum", args![matrix]).await?.extract()?;
     let version: String = py.get("numpy", "__version__").await?.extract()?;
     println!(

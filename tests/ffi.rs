@@ -208,7 +208,7 @@ fn numpy_array_of_a_million_floats_round_trips_as_one_buffer() {
     let data: Vec<f64> = (0..1_000_000).map(|i| i as f64 * 0.5).collect();
     let array = snakebridge::NdArray::from_vec(vec![1000, 1000], data.clone()).unwrap();
     let back = run(async { py().call("numpy", "copy", args![array.clone()]).await }).unwrap();
-    let Value::NdArray(back) = back else {
+    let Value::NdArray(back) = &back else {
         panic!("expected an ndarray")
     };
     assert_eq!(back.dtype, "<f8");
@@ -398,7 +398,7 @@ fn graceful_serialization_keeps_structure_with_refs_in_place() {
         "[{'name': n, 'pattern': __import__('re').compile(p), 'max': i} for i, (n, p) in enumerate([('a', 'a+'), ('b', 'b*'), ('c', '[c]')])]",
     )
     .unwrap();
-    let Value::List(items) = configs else {
+    let Value::List(items) = &configs else {
         panic!("expected a list")
     };
     assert_eq!(items.len(), 3);
@@ -427,7 +427,7 @@ fn graceful_serialization_keeps_structure_with_refs_in_place() {
 #[test]
 fn the_same_object_gives_the_same_ref() {
     let v = eval("(lambda o: [o, o, object()])(object())").unwrap();
-    let Value::List(items) = v else { panic!() };
+    let Value::List(items) = &v else { panic!() };
     let ids: Vec<u64> = items
         .iter()
         .map(|i| i.as_ref().expect("ref").id())

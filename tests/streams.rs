@@ -13,11 +13,11 @@ const FIX: &str = "sb_stream_fixture";
 
 async fn progress(key: &str) -> Option<i64> {
     let all = py().get(FIX, "progress").await.expect("progress");
-    match all {
+    match &all {
         Value::Dict(entries) => entries
-            .into_iter()
+            .iter()
             .find(|(k, _)| *k == Value::Str(key.into()))
-            .map(|(_, v)| v.extract().expect("an int")),
+            .map(|(_, v)| v.clone().extract().expect("an int")),
         other => panic!("progress is {other:?}"),
     }
 }
@@ -175,7 +175,7 @@ fn ref_iter_iterates_any_iterable_ref() {
         assert_eq!(r.iter().collect_values().await.unwrap(), args![3, 4, 5]);
         // A stream handle nested in a result.
         let v = py().call(FIX, "nested", args![]).await.unwrap();
-        let Value::Dict(entries) = v else {
+        let Value::Dict(entries) = &v else {
             panic!("{v:?}")
         };
         let g = entries[0].1.as_ref().expect("a stream handle").clone();

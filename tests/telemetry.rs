@@ -55,6 +55,13 @@ fn install() -> (&'static Seen, &'static Snapshotter) {
     (seen, snapshotter)
 }
 
+/// Serializes the tests of this binary: a snapshot drains the recorder's
+/// counters, so one test's snapshot must not fall inside another's run.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn events(seen: &Seen, name: &str) -> Vec<BTreeMap<String, String>> {
     seen.lock()
         .unwrap()
@@ -106,6 +113,7 @@ impl Snapshot {
 
 #[test]
 fn calls_workers_and_timeouts_are_reported() {
+    let _serial = serial();
     let (seen, snapshotter) = install();
     common::run(async {
         let py = common::own_bridge(BridgeConfig::default().workers(1).threads_per_worker(1));
@@ -181,4 +189,48 @@ fn calls_workers_and_timeouts_are_reported() {
     assert!(snapshot.counter(telemetry::BYTES_RECEIVED_TOTAL, &[]) > 0);
     assert_eq!(snapshot.counter(telemetry::SESSIONS_RELEASED_TOTAL, &[]), 1);
     assert!(snapshot.histogram_count(telemetry::CALL_DURATION_SECONDS) >= 5);
+}
+
+#[test]
+fn sessions_dropped_together_are_released_in_one_rpc() {
+    let _serial = serial();
+    let (_, snapshotter) = install();
+    // One thread: nothing else runs while the sessions are dropped.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let py = snakebridge::Bridge::with_pools([("churn", BridgeConfig::default().workers(1))])
+            .unwrap();
+        let sessions = 1_000;
+        let mut refs = Vec::new();
+        for _ in 0..sessions {
+            let s = py.session();
+            refs.push(
+                s.call("builtins", "object", args![])
+                    .await
+                    .unwrap()
+                    .into_ref()
+                    .unwrap(),
+            );
+        }
+        assert_eq!(py.health().await.unwrap()[0].sessions, sessions);
+        // Each ref holds the last handle of its session.
+        drop(refs);
+        // The releases are under way: wait until the worker holds none.
+        while py.health().await.unwrap()[0].sessions > 0 {
+            tokio::task::yield_now().await;
+        }
+        py.shutdown().await;
+    });
+    let snapshot = Snapshot(snapshotter.snapshot().into_vec());
+    let rpcs = |what| {
+        snapshot.counter(
+            telemetry::RELEASE_RPCS_TOTAL,
+            &[("pool", "churn"), ("what", what)],
+        )
+    };
+    // Before: two RPCs per session, one at a time.
+    assert_eq!((rpcs("sessions"), rpcs("refs")), (1, 0));
 }

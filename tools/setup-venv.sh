@@ -5,5 +5,6 @@
 # under a second.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
-cargo build --quiet -p snakebridge-cli
+echo "==> building the snakebridge CLI (the first build takes a few minutes)"
+cargo build -p snakebridge-cli
 SNAKEBRIDGE_PYTHON="$PYTHON" "$ROOT/target/debug/snakebridge" setup --config "$ROOT/snakebridge.toml"

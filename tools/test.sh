@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, lints, the Rust tests against real
-# worker processes, doc tests, the examples, pytest, and then the same
-# sources under Bazel (tools/bazel/ci.sh: bootstraps Bazel, about 6 min the
-# first time on a machine; needs root). CI runs exactly this (.ci/run).
+# worker processes, doc tests, the examples, a downstream Cargo project
+# outside the repository (tools/downstream.sh), pytest, and then the same
+# sources under Bazel with a downstream Bazel module (tools/bazel/ci.sh:
+# bootstraps Bazel, about 6 min the first time on a machine; needs root).
+# CI runs the quickstart and then exactly this (.ci/run).
 #
 #   tools/test.sh              everything
 #   tools/test.sh --no-bazel   everything but the Bazel part (a quick local loop)
@@ -14,7 +16,8 @@ for arg in "$@"; do
     esac
 done
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-step() { echo; echo "==> $*"; }
+t_start=$SECONDS
+step() { echo; echo "==> [$((SECONDS - t_start)) s] $*"; }
 step "snakebridge setup (managed venv from snakebridge.toml)"
 "$ROOT/tools/setup-venv.sh"
 cd "$ROOT"
@@ -31,9 +34,10 @@ step "cargo build (binaries the tests spawn)"
 cargo build --workspace --quiet
 step "cargo test"
 cargo test --workspace --quiet
-step "examples (quickstart, telemetry)"
-cargo run --quiet -p snakebridge-examples --example quickstart >/dev/null
-cargo run --quiet -p snakebridge-examples --example telemetry
+step "examples (examples/run_all.sh)"
+"$ROOT/examples/run_all.sh"
+step "a Cargo project outside the repository (tools/downstream.sh)"
+"$ROOT/tools/downstream.sh"
 step "pytest (python/)"
 if compgen -G "$ROOT/python/tests/test_*.py" >/dev/null; then
     "$SNAKEBRIDGE_VENV/bin/python" -m pytest -q -W error "$ROOT/python/tests"

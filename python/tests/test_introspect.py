@@ -15,7 +15,8 @@ import pytest
 from snakebridge import introspect
 
 HERE = pathlib.Path(__file__).resolve().parent
-PYTHON_DIR = HERE.parent
+# The directory holding the `snakebridge` package (rust/snakebridge-build/python).
+PYTHON_DIR = pathlib.Path(introspect.__file__).resolve().parents[1]
 FIXTURES = HERE / "fixtures"
 GOLDEN = HERE / "golden"
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # CI entry point for the Bazel build (issue 7): bootstraps Bazel on this
 # machine (idempotent: seconds when already done, about 6 minutes on a fresh
-# machine), then runs `bazel test //...`, clippy over every Rust target
-# (--config=clippy), and a check that two clean builds give byte-identical
-# IR and wrapper sources. Needs root (debootstrap, chroot). tools/test.sh
-# (what .ci/run runs) calls it last.
+# machine), then runs `bazel test //...`, a downstream Bazel module outside
+# the repository that depends on this one (downstream.sh), clippy over every
+# Rust target (--config=clippy), and a check that two clean builds give
+# byte-identical IR and wrapper sources. Needs root (debootstrap, chroot).
+# tools/test.sh (what .ci/run runs) calls it last.
 #
-#   tools/bazel/ci.sh                 # bootstrap + bazel test //... + clippy + reproducibility
+#   tools/bazel/ci.sh                 # bootstrap + test + downstream + clippy + reproducibility
 #   tools/bazel/ci.sh --no-repro      # skip the reproducibility check
 #
 # Environment:
@@ -23,7 +24,7 @@ repro=1
 for arg in "$@"; do
     case $arg in
         --no-repro) repro=0 ;;
-        -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -43,6 +44,11 @@ echo "==> Bazel: bootstrap (idempotent), then bazel test //... (--jobs=$jobs)"
 "${sudo[@]}" nice -n 10 "$here/bootstrap.sh" -- test //... \
     --jobs="$jobs" --local_resources=cpu="$jobs" --keep_going "${extra[@]}"
 echo "==> Bazel: bootstrap + test took $((SECONDS - t0)) s"
+
+t1=$SECONDS
+echo "==> Bazel: downstream module (bazel_dep + local_path_override, bazel run outside the repository)"
+"${sudo[@]}" nice -n 10 "$here/downstream.sh" --jobs="$jobs"
+echo "==> Bazel: downstream took $((SECONDS - t1)) s"
 
 t1=$SECONDS
 echo "==> Bazel: clippy (--config=clippy: rules_rust's clippy aspect, workspace lints, -D warnings)"

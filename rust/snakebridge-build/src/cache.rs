@@ -1,6 +1,8 @@
-//! The IR cache: `.snakebridge/ir/<pkg>.ir.json` beside a `<pkg>.inputs`
-//! file holding the hash of what decided it (package version, options,
-//! interpreter, generator). See docs/adr/0004-codegen-caching.md.
+//! The IR cache: `<out dir>/snakebridge-ir/<pkg>.ir.json` beside a
+//! `<pkg>.inputs` file holding the hash of what decided it (package
+//! version, options, interpreter, generator). Under `OUT_DIR` in build.rs,
+//! because a build script writes nowhere else. See
+//! docs/adr/0004-codegen-caching.md.
 
 use std::path::{Path, PathBuf};
 
@@ -9,8 +11,9 @@ use snakebridge_env::{Package, Venv, VersionSpec, sha256_hex};
 use crate::error::{Error, Result};
 use crate::introspect::{INTROSPECT_PY, arguments};
 
-/// Where cached IR lives, relative to the config's directory.
-pub const CACHE_DIR: &str = ".snakebridge/ir";
+/// Where [`compile`](crate::Builder::compile) caches IR, relative to its
+/// out dir (`OUT_DIR`).
+pub const CACHE_DIR: &str = "snakebridge-ir";
 
 /// The hash of everything that decides a package's IR.
 pub(crate) fn inputs_hash(package: &Package, venv: &Venv) -> String {
@@ -41,8 +44,8 @@ pub(crate) struct CacheEntry {
 }
 
 impl CacheEntry {
-    pub(crate) fn new(config_dir: &Path, package: &str) -> CacheEntry {
-        let dir = config_dir.join(CACHE_DIR);
+    /// The entry of `package` in the cache directory `dir`.
+    pub(crate) fn new(dir: &Path, package: &str) -> CacheEntry {
         CacheEntry {
             ir: dir.join(format!("{package}.ir.json")),
             inputs: dir.join(format!("{package}.inputs")),

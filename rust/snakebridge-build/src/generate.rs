@@ -17,9 +17,10 @@ use crate::uses::{Use, resolve};
 /// Where a package's IR came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IrSource {
-    /// Introspected now with the venv's interpreter (and cached).
+    /// Introspected now with the venv's interpreter (and cached, if there
+    /// is a cache).
     Introspected,
-    /// The cache in `.snakebridge/ir/`, made from the same inputs.
+    /// The IR cache (in `OUT_DIR` under build.rs), made from the same inputs.
     Cache,
     /// The committed IR directory (offline mode).
     Committed,
@@ -47,6 +48,8 @@ pub(crate) struct Mode<'a> {
     pub(crate) offline: bool,
     pub(crate) ir_dir: &'a Path,
     pub(crate) strict: bool,
+    /// Where introspected IR is cached; `None`: introspect every time.
+    pub(crate) cache_dir: Option<&'a Path>,
     /// The paths of the consuming crate's source, when it was scanned.
     pub(crate) uses: Option<&'a [Use]>,
 }
@@ -56,7 +59,7 @@ pub(crate) fn generate(config: &Config, package: &Package, mode: &Mode<'_>) -> R
     let (ir_json, source, path) = if mode.offline {
         committed(package, mode.ir_dir)?
     } else {
-        introspected(config, package)?
+        introspected(config, package, mode.cache_dir)?
     };
     phase.end(source);
     let phase = Phase::start(&package.name, "parse");
@@ -157,21 +160,29 @@ fn committed(package: &Package, dir: &Path) -> Result<(String, IrSource, PathBuf
     }
 }
 
-fn introspected(config: &Config, package: &Package) -> Result<(String, IrSource, PathBuf)> {
+fn introspected(
+    config: &Config,
+    package: &Package,
+    cache_dir: Option<&Path>,
+) -> Result<(String, IrSource, PathBuf)> {
     let venv = Venv::inspect(&config.venv).ok_or_else(|| Error::NoVenv {
         package: package.name.clone(),
         venv: config.venv.clone(),
     })?;
     let hash = inputs_hash(package, &venv);
-    let cache = CacheEntry::new(config.dir(), &package.name);
-    if let Some(text) = cache.get(&hash) {
-        return Ok((text, IrSource::Cache, cache.ir));
+    let cache = cache_dir.map(|dir| CacheEntry::new(dir, &package.name));
+    if let Some(entry) = &cache
+        && let Some(text) = entry.get(&hash)
+    {
+        return Ok((text, IrSource::Cache, entry.ir.clone()));
     }
     // Absolute, since introspection runs in the config's directory (a
     // relative `--config` would otherwise name the wrong interpreter).
     let python = absolute(&venv.python())?;
     let text = introspect::run(&python, package, &absolute(config.dir())?)?;
-    cache.put(&hash, &text)?;
+    if let Some(cache) = &cache {
+        cache.put(&hash, &text)?;
+    }
     Ok((text, IrSource::Introspected, python))
 }
 

@@ -7,10 +7,10 @@ use snakebridge_env::{Package, Submodules};
 
 use crate::error::{Error, Result};
 
-/// `python/snakebridge/introspect.py`, embedded so that build scripts need
-/// no Python files of ours at run time (see docs/adr/0004-codegen-caching.md
-/// for why this path is read from the workspace).
-pub const INTROSPECT_PY: &str = include_str!("../../../python/snakebridge/introspect.py");
+/// `python/snakebridge/introspect.py` of this crate (the one copy in the
+/// repository; pytest imports it from there), embedded so that build
+/// scripts need no Python files of ours at run time.
+pub const INTROSPECT_PY: &str = include_str!("../python/snakebridge/introspect.py");
 
 /// The `introspect.py` arguments for a package's options.
 pub(crate) fn arguments(package: &Package) -> Vec<String> {

@@ -2,17 +2,18 @@
 //! packages of `snakebridge.toml`, generated into `OUT_DIR`.
 //!
 //! For each package, the IR is introspected with the managed venv's
-//! interpreter (or reused from `.snakebridge/ir/` when the package version,
-//! options, interpreter and generator are unchanged), filtered by `include`
-//! / `exclude`, checked against `min_signature_tier`, rendered by
-//! `snakebridge-codegen` and written to `OUT_DIR/<package>.rs`, which
-//! `snakebridge::include_bindings!("<package>")` includes. Coverage reports
-//! go to `.snakebridge/coverage/`. Offline (`SNAKEBRIDGE_OFFLINE=1` or
-//! [`Builder::offline`]) the IR comes from committed files instead, and no
-//! Python runs. With `generate = "used"` and no `include` list, only the
-//! symbols the crate's source names (`numpy::mean`, `use pandas::DataFrame`)
-//! are generated; build.rs reruns when that source changes. See
-//! `docs/codegen.md`.
+//! interpreter (or reused from the cache in `OUT_DIR/snakebridge-ir/` when
+//! the package version, options, interpreter and generator are unchanged),
+//! filtered by `include` / `exclude`, checked against `min_signature_tier`,
+//! rendered by `snakebridge-codegen` and written to `OUT_DIR/<package>.rs`,
+//! which `snakebridge::include_bindings!("<package>")` includes. A build
+//! script writes nothing outside `OUT_DIR`; coverage reports come from
+//! `snakebridge generate` ([`write_coverage`]). Offline
+//! (`SNAKEBRIDGE_OFFLINE=1` or [`Builder::offline`]) the IR comes from
+//! committed files instead, and no Python runs. With `generate = "used"`
+//! and no `include` list, only the symbols the crate's source names
+//! (`numpy::mean`, `use pandas::DataFrame`) are generated; build.rs reruns
+//! when that source changes. See `docs/codegen.md`.
 //!
 //! # Example
 //! ```no_run
@@ -44,7 +45,8 @@ pub use uses::{MissingUse, SCANNED_DIRS};
 /// Where committed IR is read from offline (and `snakebridge generate`
 /// writes by default), relative to the config's directory.
 pub const IR_DIR: &str = "bindings";
-/// Where coverage reports go, relative to the config's directory.
+/// Where `snakebridge generate` writes coverage reports ([`write_coverage`]),
+/// relative to the config's directory. Build scripts write none.
 pub const COVERAGE_DIR: &str = ".snakebridge/coverage";
 
 /// A [`Builder`] with the defaults.
@@ -61,6 +63,7 @@ pub struct Builder {
     strict: Option<bool>,
     ir_dir: Option<PathBuf>,
     out_dir: Option<PathBuf>,
+    cache_dir: Option<PathBuf>,
     crate_dir: Option<PathBuf>,
 }
 
@@ -103,6 +106,15 @@ impl Builder {
         self
     }
 
+    /// Where introspected IR is cached, keyed by everything that decides it
+    /// (docs/adr/0004-codegen-caching.md). Default: in
+    /// [`compile`](Self::compile), [`CACHE_DIR`] in the out dir; in
+    /// [`generate`](Self::generate), none (introspect every time).
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
     /// The crate whose source decides what `generate = "used"` generates
     /// (its `src/`, `tests/`, `examples/`, `benches/`). Default: in
     /// [`compile`](Self::compile), `CARGO_MANIFEST_DIR`; in
@@ -112,10 +124,11 @@ impl Builder {
         self
     }
 
-    /// For build.rs: generates every package into the out dir, writes
-    /// coverage reports, and prints the `cargo:` lines (rerun triggers,
-    /// warnings for callables below `min_signature_tier`).
-    pub fn compile(self) -> Result<()> {
+    /// For build.rs: generates every package into the out dir (caching IR
+    /// there too; nothing is written elsewhere), and prints the `cargo:`
+    /// lines (rerun triggers, warnings for callables below
+    /// `min_signature_tier`).
+    pub fn compile(mut self) -> Result<()> {
         let out_dir = match &self.out_dir {
             Some(dir) => dir.clone(),
             None => std::env::var_os("OUT_DIR")
@@ -127,6 +140,9 @@ impl Builder {
                     )
                 })?,
         };
+        if self.cache_dir.is_none() {
+            self.cache_dir = Some(out_dir.join(CACHE_DIR));
+        }
         let config = self.load_config()?;
         let crate_dir = self
             .crate_dir
@@ -141,15 +157,10 @@ impl Builder {
                 &out_dir.join(format!("{}.rs", generated.package)),
                 &generated.rust,
             )?;
-            write_coverage(config.dir(), &generated)?;
-            if !generated.below_min_tier.is_empty() {
-                println!(
-                    "cargo:warning=snakebridge: `{}` has {} callable(s) below min_signature_tier; see {}/{}.coverage.md",
-                    generated.package,
-                    generated.below_min_tier.len(),
-                    config.dir().join(COVERAGE_DIR).display(),
-                    generated.package
-                );
+            if let Some(warning) =
+                below_min_tier_warning(&generated.package, &generated.below_min_tier)
+            {
+                println!("cargo:warning={warning}");
             }
         }
         Ok(())
@@ -196,6 +207,7 @@ impl Builder {
                 .strict
                 .unwrap_or_else(|| env_flag("SNAKEBRIDGE_STRICT")),
             ir_dir: &ir_dir,
+            cache_dir: self.cache_dir.as_deref(),
             uses: scan.map(|s| s.uses.as_slice()),
         };
         let mut out = Vec::new();
@@ -278,6 +290,69 @@ pub fn write_coverage(config_dir: &Path, generated: &Generated) -> Result<[PathB
     Ok([json, md])
 }
 
+/// What [`compile`](Builder::compile) warns when callables are below
+/// `min_signature_tier` (a few of them named; the whole report comes from
+/// `snakebridge generate`).
+fn below_min_tier_warning(package: &str, offenders: &[String]) -> Option<String> {
+    const SHOWN: usize = 3;
+    if offenders.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = offenders
+        .iter()
+        .take(SHOWN)
+        .map(|o| o.split(':').next().unwrap_or(o))
+        .collect();
+    let more = match offenders.len().saturating_sub(SHOWN) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Some(format!(
+        "snakebridge: `{package}` has {count} callable(s) below min_signature_tier ({names}{more}); \
+         `snakebridge generate -p {package}` writes the coverage report",
+        count = offenders.len(),
+        names = names.join(", "),
+    ))
+}
+
 fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::below_min_tier_warning;
+
+    fn check(offenders: &[&str], expected: Option<&str>) {
+        let offenders: Vec<String> = offenders.iter().map(|o| o.to_string()).collect();
+        assert_eq!(
+            below_min_tier_warning("math", &offenders).as_deref(),
+            expected
+        );
+    }
+
+    #[test]
+    fn below_min_tier_warnings_name_a_few_offenders_and_the_report() {
+        check(&[], None);
+        check(
+            &["math.log: variadic (runtime: no signature found)"],
+            Some(
+                "snakebridge: `math` has 1 callable(s) below min_signature_tier (math.log); \
+                 `snakebridge generate -p math` writes the coverage report",
+            ),
+        );
+        check(
+            &[
+                "math.a: variadic",
+                "math.b: variadic",
+                "math.c: runtime",
+                "math.d: runtime",
+                "math.e: stub",
+            ],
+            Some(
+                "snakebridge: `math` has 5 callable(s) below min_signature_tier (math.a, math.b, math.c \
+                 and 2 more); `snakebridge generate -p math` writes the coverage report",
+            ),
+        );
+    }
 }

@@ -111,11 +111,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // Logs and telemetry events (docs/telemetry.md) on stderr, filtered by
     // $SNAKEBRIDGE_LOG (e.g. `snakebridge::telemetry=info` shows codegen
-    // phases and worker starts); warnings only by default.
+    // phases and worker starts); by default warnings, and what Python
+    // prints (worker output, target `snakebridge::python`).
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SNAKEBRIDGE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+                .unwrap_or_else(|_| "warn,snakebridge::python=info".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

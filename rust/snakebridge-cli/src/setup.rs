@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use snakebridge_env::worker::{self, WorkerOptions, WorkerOutcome};
 use snakebridge_env::{Config, SetupOptions};
 
 /// Arguments of `snakebridge setup`.
@@ -25,6 +26,16 @@ pub(crate) struct SetupArgs {
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
+    /// Do not build the worker binary (`.snakebridge/bin/snakebridge-worker`)
+    /// for the Cargo project beside snakebridge.toml.
+    #[arg(long, conflicts_with = "check")]
+    no_worker: bool,
+    /// Cargo profile of the worker build (`release`, or `dev` to build faster).
+    #[arg(long, default_value = "release", env = "SNAKEBRIDGE_WORKER_PROFILE")]
+    worker_profile: String,
+    /// Rebuild the worker even when its stamp matches.
+    #[arg(long, conflicts_with = "check")]
+    rebuild_worker: bool,
 }
 
 /// Loads the explicit config, or discovers one.
@@ -63,7 +74,43 @@ pub(crate) fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
             report.elapsed.as_secs_f64()
         );
     }
+    if !args.no_worker {
+        let options = WorkerOptions {
+            profile: args.worker_profile,
+            force: args.rebuild_worker,
+            quiet: args.quiet,
+        };
+        provision(&config, &options)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Builds the project's worker (ADR 0008) and says what happened.
+fn provision(config: &Config, options: &WorkerOptions) -> anyhow::Result<()> {
+    let interpreter = snakebridge_env::python::probe(&config.interpreter_command())?;
+    let outcome = worker::provision_worker(config, &interpreter, options)
+        .context("building the worker (skip with --no-worker)")?;
+    if options.quiet {
+        return Ok(());
+    }
+    match outcome {
+        WorkerOutcome::Built {
+            program,
+            stamp,
+            seconds,
+        } => eprintln!(
+            "==> worker ready: {} (snakebridge {}, Python {}, {:.1} s)",
+            program.display(),
+            stamp.snakebridge_version,
+            stamp.python_version,
+            seconds
+        ),
+        WorkerOutcome::UpToDate { program } => {
+            eprintln!("==> worker up to date: {}", program.display())
+        }
+        WorkerOutcome::Skipped { reason } => eprintln!("==> no worker built: {reason}"),
+    }
+    Ok(())
 }
 
 fn check(config: &Config) -> anyhow::Result<ExitCode> {

@@ -13,7 +13,7 @@ use snakebridge_codegen::{Coverage, Ir, render};
 fn numpy_ir() -> (String, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let python = root.join(".snakebridge/venv/bin/python");
-    let script = root.join("python/snakebridge/introspect.py");
+    let script = root.join("rust/snakebridge-build/python/snakebridge/introspect.py");
     if let Ok(out) = Command::new(&python)
         .arg(&script)
         .args(["--module", "numpy"])

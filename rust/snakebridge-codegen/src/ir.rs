@@ -1,5 +1,6 @@
-//! The introspection IR, version 1: what `python/snakebridge/introspect.py`
-//! emits and the renderer reads. The schema is documented in `docs/ir.md`.
+//! The introspection IR, version 1: what `introspect.py` (shipped in
+//! snakebridge-build) emits and the renderer reads. The schema is
+//! documented in `docs/ir.md`.
 //!
 //! The IR is a versioned contract: [`Ir::from_json`] refuses any
 //! `ir_version` other than [`IR_VERSION`], and unknown fields, so that an

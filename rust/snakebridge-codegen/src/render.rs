@@ -268,8 +268,25 @@ fn render_callable(
     let roles = roles(&f.parameters);
     let mut locals = Names::default();
     let mut methods = match streams {
-        Some(_) => Names::reserving(&["session", "kwarg", "into_future", "window"]),
-        None => Names::reserving(&["session", "kwarg", "into_future"]),
+        Some(_) => Names::reserving(&[
+            "session",
+            "kwarg",
+            "into_future",
+            "window",
+            "timeout",
+            "profile",
+            "pool",
+            "affinity",
+        ]),
+        None => Names::reserving(&[
+            "session",
+            "kwarg",
+            "into_future",
+            "timeout",
+            "profile",
+            "pool",
+            "affinity",
+        ]),
     };
     let mut args = Vec::new();
     let mut fn_params = Vec::new();
@@ -374,16 +391,11 @@ fn render_callable(
     };
     let with_slots =
         (!slots.is_empty()).then(|| quote!(let pending = pending.slots(::std::vec![#(#slots),*]);));
-    let session = receiver.is_none().then(|| {
-        quote! {
-            /// Runs the call in `session` (an explicit session of any bridge)
-            /// instead of the default bridge's default session.
-            pub fn session(mut self, session: &#sb::Session) -> Self {
-                self.0.session(session);
-                self
-            }
-        }
-    });
+    // timeout/profile/pool/affinity (+ session without a receiver).
+    let options = match receiver {
+        None => quote!(#sb::call_options!(#builder_ident, session);),
+        Some(_) => quote!(#sb::call_options!(#builder_ident);),
+    };
     let python = python_signature(f, target);
     let doc = match streams {
         Some(plain) => {
@@ -422,6 +434,14 @@ fn render_callable(
             }
         }
     });
+    let inherent = (!builder_methods.is_empty() || window.is_some()).then(|| {
+        quote! {
+            impl #builder_ident {
+                #(#builder_methods)*
+                #window
+            }
+        }
+    });
     let kw_mut = if kw_required.is_empty() {
         quote!()
     } else {
@@ -441,11 +461,9 @@ fn render_callable(
         #[must_use = "a call does nothing until it is awaited"]
         pub struct #builder_ident(#pending_ty);
 
-        impl #builder_ident {
-            #(#builder_methods)*
-            #session
-            #window
-        }
+        #inherent
+
+        #options
 
         impl ::core::future::IntoFuture for #builder_ident {
             type Output = #sb::Result<#output>;

@@ -59,6 +59,7 @@ mod setup;
 mod venv;
 #[cfg(feature = "tools")]
 pub mod verify;
+pub mod worker;
 
 #[cfg(feature = "tools")]
 pub use check::{Drift, check, installed_mismatches, lock_drift};

@@ -14,6 +14,19 @@
 /// Protocol versions this build speaks, inclusive.
 pub const PROTOCOL_VERSIONS: std::ops::RangeInclusive<u32> = 1..=1;
 
+/// The deepest nesting of containers (list, tuple, set, frozenset, dict) a
+/// `Value` may have on the wire, in either direction (ADR 0002): `[[1]]` is
+/// two levels. Deeper values are refused before anything recursive runs
+/// (see [`nesting`]); Python results deeper than this become one ref.
+///
+/// 128, as `serde_json`'s parser: prost encodes and decodes recursively,
+/// and at this depth a value crosses the host's codec within 1 MiB of stack
+/// even in debug builds (a host decodes on its callers' threads, 2 MiB by
+/// default).
+pub const MAX_VALUE_DEPTH: usize = 128;
+
+pub mod nesting;
+
 /// Messages and services of package `snakebridge.v1`.
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
 pub mod v1 {

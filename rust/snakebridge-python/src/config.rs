@@ -23,7 +23,8 @@ pub struct ExecutorConfig {
     pub max_refs_per_session: usize,
     /// Deepest container nesting converted to a `Value` (either way); a deeper
     /// result becomes one ref as a whole, a deeper argument is an error.
-    /// Default 256.
+    /// Default [`snakebridge_proto::MAX_VALUE_DEPTH`] (128), the most the wire
+    /// carries.
     pub max_depth: usize,
     /// Longest `repr` kept in a `RefHandle`, in characters. Default 160.
     pub repr_limit: usize,
@@ -37,7 +38,7 @@ impl Default for ExecutorConfig {
             threads: 4,
             ref_ttl: None,
             max_refs_per_session: 100_000,
-            max_depth: 256,
+            max_depth: snakebridge_proto::MAX_VALUE_DEPTH,
             repr_limit: 160,
             max_message_bytes: 64 * 1024 * 1024,
         }

@@ -57,6 +57,12 @@ pub(crate) struct EncodeContext<'a> {
     pub(crate) max_bytes: usize,
 }
 
+/// Bytes that frame one item of a list, tuple or set (its tag and length).
+const ITEM_FRAMING: usize = 2;
+
+/// Bytes that frame one dict entry: the entry's, its key's and its value's.
+const ENTRY_FRAMING: usize = 6;
+
 /// A ref created by this encode, not yet in the registry.
 struct Pending {
     addr: usize,
@@ -75,7 +81,10 @@ pub(crate) struct Encoder<'a, 'py> {
     path: HashSet<usize>,
     created: Vec<Pending>,
     depth: usize,
-    /// A lower bound of the encoded size so far.
+    /// A lower bound of the encoded size so far. Containers count the
+    /// framing of all their items before encoding any (two bytes each, six
+    /// for a dict entry), so that a result far over the limit is refused
+    /// before it is built (issue 13: `list(range(30_000_000))` took 4.7 GB).
     approx_bytes: usize,
 }
 
@@ -147,6 +156,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
     }
 
     fn list(&mut self, list: &Bound<'py, PyList>, out: &mut pb::Value) -> Result<(), Abort> {
+        self.add_bytes(ITEM_FRAMING.saturating_mul(list.len()))?;
         let mut items = Vec::with_capacity(list.len());
         for item in list.iter() {
             self.push(&item, &mut items)?;
@@ -156,6 +166,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
     }
 
     fn tuple(&mut self, tuple: &Bound<'py, PyTuple>, out: &mut pb::Value) -> Result<(), Abort> {
+        self.add_bytes(ITEM_FRAMING.saturating_mul(tuple.len()))?;
         let mut items = Vec::with_capacity(tuple.len());
         for item in tuple.iter() {
             self.push(&item, &mut items)?;
@@ -167,6 +178,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
     fn dict(&mut self, dict: &Bound<'py, PyDict>, out: &mut pb::Value) -> Result<(), Abort> {
         // `items()` is a snapshot: encoding may run Python code (repr) that
         // lets another thread mutate the dict.
+        self.add_bytes(ENTRY_FRAMING.saturating_mul(dict.len()))?;
         let pairs = dict.items();
         let mut entries = Vec::with_capacity(pairs.len());
         for pair in pairs.iter() {
@@ -188,6 +200,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
 
     /// A set or frozenset (iterated from a snapshot, as dicts are).
     fn set(&mut self, set: &Bound<'py, PyAny>, out: &mut pb::Value) -> Result<(), Abort> {
+        self.add_bytes(ITEM_FRAMING.saturating_mul(set.len()?))?;
         let members = set.try_iter()?.collect::<PyResult<Vec<_>>>()?;
         let mut items = Vec::with_capacity(members.len());
         for item in &members {
@@ -242,6 +255,8 @@ impl<'a, 'py> Encoder<'a, 'py> {
             return self.int(obj);
         }
         if let Ok(f) = obj.cast_exact::<PyFloat>() {
+            // Eight bytes after its tag (`leaf` counted two).
+            self.add_bytes(7)?;
             return Ok(Kind::Float(f.value()));
         }
         if let Ok(s) = obj.cast_exact::<PyString>() {
@@ -283,6 +298,9 @@ impl<'a, 'py> Encoder<'a, 'py> {
 
     fn int(&mut self, obj: &Bound<'py, PyAny>) -> Result<Kind, Abort> {
         if let Ok(i) = obj.extract::<i64>() {
+            // A zigzag varint after its tag (`leaf` counted one byte of it).
+            let zigzag = ((i << 1) ^ (i >> 63)) as u64;
+            self.add_bytes(prost::encoding::encoded_len_varint(zigzag) - 1)?;
             return Ok(Kind::Int(i));
         }
         let big: BigInt = obj.extract()?;

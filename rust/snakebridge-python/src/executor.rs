@@ -238,12 +238,18 @@ impl Executor {
         pb::ReleaseRefsResponse { released }
     }
 
-    /// Releases every ref of a session; answers how many there were.
+    /// Releases every ref of a session (and of the further `session_ids`);
+    /// answers how many there were.
     pub async fn release_session(
         &self,
         req: pb::ReleaseSessionRequest,
     ) -> pb::ReleaseSessionResponse {
-        let removed = self.inner.shared.registry.release_session(&req.session_id);
+        let registry = &self.inner.shared.registry;
+        let mut removed = Vec::new();
+        let ids = std::iter::once(&req.session_id).chain(&req.session_ids);
+        for id in ids.filter(|id| !id.is_empty()) {
+            removed.extend(registry.release_session(id));
+        }
         let released = removed.len() as u64;
         self.drop_attached(removed);
         pb::ReleaseSessionResponse { released }

@@ -137,9 +137,17 @@ fn open(
             "iter() returned a non-iterator",
         ));
     }
+    // Generator-like iterators are closed at the end; plain ones (`map`,
+    // list and range iterators) have no `close`/`aclose`, and need none.
+    let closer = if is_async {
+        pyo3::intern!(py, "aclose")
+    } else {
+        pyo3::intern!(py, "close")
+    };
+    let close = stream_kind(&iter).is_some() && iter.hasattr(closer).unwrap_or(false);
     Ok(PyIter {
         session: session.to_owned(),
-        close: stream_kind(&iter).is_some(),
+        close,
         iter: iter.unbind(),
         event_loop,
         finished: false,
@@ -228,7 +236,7 @@ fn close(py: Python<'_>, it: PyIter) {
         None => Ok(()),
         Some(event_loop) => {
             let event_loop = event_loop.bind(py);
-            let closed = if it.close && iter.hasattr(pyo3::intern!(py, "aclose")).unwrap_or(false) {
+            let closed = if it.close {
                 iter.call_method0(pyo3::intern!(py, "aclose"))
                     .and_then(|aw| event_loop.call_method1("run_until_complete", (aw,)))
                     .map(drop)

@@ -183,6 +183,30 @@ fn ref_limit_is_an_error_and_rolls_back() {
 }
 
 #[test]
+fn a_result_far_over_the_limit_is_refused_before_its_items_are_encoded() {
+    let ex = executor_with(ExecutorConfig {
+        max_message_bytes: 1 << 20,
+        ..Default::default()
+    });
+    // 600,000 items need at least 1.2 MB of framing; each would become a
+    // ref, whose repr counts itself. Before, about 25,000 reprs (and their
+    // refs) were made before the size check failed (issue 13, item 8).
+    let e = bridge_error(ex.call_blocking(function(
+        "sbtest",
+        "make",
+        vec![s("(lambda C: [C() for _ in range(600_000)])(type('C', (), {'__repr__': \
+                lambda self: (setattr(sys, 'sb_reprs', getattr(sys, 'sb_reprs', 0) + 1), 'C')[1]}))")],
+    )));
+    assert_eq!(code(&e), pb::ErrorCode::MessageTooLarge);
+    assert!(e.message.contains("at least"), "{}", e.message);
+    assert!(same_wire(
+        &make(&ex, "getattr(sys, 'sb_reprs', 0)"),
+        &int(0)
+    ));
+    assert_eq!(ex.health().refs, 0);
+}
+
+#[test]
 fn oversized_result_is_message_too_large() {
     let ex = executor();
     ex.apply_settings(&pb::WorkerSettings {
@@ -292,7 +316,7 @@ fn bad_arguments_are_serialization_errors() {
         (
             "too deep",
             nested(300, int(1)),
-            "deeper than the maximum of 256",
+            "deeper than the maximum of 128",
         ),
         (
             "bad ndarray size",

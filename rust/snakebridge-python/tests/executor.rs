@@ -102,14 +102,24 @@ fn health_counts_sessions_refs_and_calls() {
 
     let released = rt.block_on(ex.release_session(pb::ReleaseSessionRequest {
         session_id: "a".into(),
+        ..Default::default()
     }));
     assert_eq!(released.released, 2);
     let again = rt.block_on(ex.release_session(pb::ReleaseSessionRequest {
         session_id: "a".into(),
+        ..Default::default()
     }));
     assert_eq!(again.released, 0);
     let h2 = ex.health();
     assert_eq!((h2.sessions, h2.refs), (1, 2));
+    // Several sessions in one request (how the host batches them).
+    let batch = rt.block_on(ex.release_session(pb::ReleaseSessionRequest {
+        session_id: String::new(),
+        session_ids: vec!["b".into(), "never-used".into()],
+    }));
+    assert_eq!(batch.released, 2);
+    let h3 = ex.health();
+    assert_eq!((h3.sessions, h3.refs), (0, 0));
 }
 
 #[test]

@@ -181,9 +181,11 @@ fn deep_nesting_is_one_ref() {
 fn depth_limit_boundary() {
     let ex = executor();
     // nested(n) has n list levels around the leaf.
-    let val = make(&ex, "nested(256)");
-    assert!(same_wire(&val, &nested(256, int(0))));
-    let val = make(&ex, "nested(257)");
+    // The default limit is the wire's.
+    let max = snakebridge_proto::MAX_VALUE_DEPTH;
+    let val = make(&ex, &format!("nested({max})"));
+    assert!(same_wire(&val, &nested(max, int(0))));
+    let val = make(&ex, &format!("nested({})", max + 1));
     assert_eq!(as_ref(&val).type_name, "list");
 }
 

@@ -71,6 +71,51 @@ fn close_iter_closes_the_generator() {
     assert_eq!(value(resp), list(vec![]));
 }
 
+/// Warnings logged while `f` runs on this thread.
+fn warnings_during(f: impl FnOnce()) -> String {
+    #[derive(Clone, Default)]
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let bytes = sink.0.lock().unwrap().clone();
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn closing_an_iterator_without_close_is_quiet() {
+    let ex = executor();
+    // Plain iterators (no close method) stream, and end without a warning.
+    for source in ["map(abs, [-1, -2])", "iter([1, 2, 3])", "iter(range(5))"] {
+        let v = make(&ex, source);
+        let (h, _) = stream_handle(&v);
+        let mut it = ex.open_iter(SESSION, h).expect("open");
+        assert_eq!(ex.next_items(&mut it, 1).items.len(), 1, "{source}");
+        let warnings = warnings_during(|| ex.close_iter(it));
+        assert_eq!(warnings, "", "{source}");
+    }
+    // A generator still gets closed (and that is quiet too).
+    let g = make(&ex, "(i for i in range(10))");
+    let (h, _) = stream_handle(&g);
+    let mut it = ex.open_iter(SESSION, h).expect("open");
+    ex.next_items(&mut it, 1);
+    assert_eq!(warnings_during(|| ex.close_iter(it)), "");
+}
+
 #[test]
 fn opening_a_non_iterable_is_a_type_error() {
     let ex = executor();

@@ -4,14 +4,16 @@
 //! executor and serves the `snakebridge.v1.Worker` gRPC service on a Unix
 //! socket. The host starts it, reads one `SNAKEBRIDGE_WORKER_READY` line from
 //! stdout, and keeps its stdin open: when stdin reaches EOF (the host exited,
-//! even by SIGKILL) the worker exits at once, so no worker outlives its host.
+//! even by SIGKILL) the worker exits at once, so no worker outlives its host,
+//! and neither do the processes Python started (see [`watch_lifeline`]).
 
 mod python_thread;
 mod service;
 mod watchdog;
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Parser;
@@ -62,10 +64,13 @@ fn run(args: Args) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        // The host reads stderr through a pipe: colour codes only when a
+        // person's terminal is at the other end.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     tune_malloc();
     if args.exit_on_stdin_eof {
-        watch_stdin();
+        watch_lifeline(args.socket.clone())?;
     }
     snakebridge_python::initialize_python(args.venv_python.as_deref())
         .map_err(anyhow::Error::msg)
@@ -85,6 +90,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     // makes sure that one polls I/O (watchdog.rs).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.max(1) + 1)
+        .thread_stack_size(PYTHON_STACK)
         .thread_name("snakebridge-py")
         .on_thread_start(python_thread::attach)
         .on_thread_stop(python_thread::detach)
@@ -98,6 +104,13 @@ fn run(args: Args) -> anyhow::Result<()> {
         args.slot,
     ))
 }
+
+/// Stack of the threads that run Python: CPython sizes its recursion for
+/// the 8 MiB of a main thread, and code that raises the recursion limit
+/// and recurses through C (`map`, comprehensions of callables) must get a
+/// `RecursionError`, not a segfault (tokio's default is 2 MiB). Only the
+/// pages a thread touches take memory.
+const PYTHON_STACK: usize = 16 << 20;
 
 /// Keeps large buffers in the heap instead of mapping and unmapping them on
 /// every call: with glibc's defaults each multi-MiB argument or result is a
@@ -114,25 +127,55 @@ fn tune_malloc() {
     }
 }
 
-/// Exits the process when stdin closes: the host holds the write end, and the
-/// kernel closes it however the host dies.
-fn watch_stdin() {
+/// Exits the process when the host's lifeline (our stdin) closes: the host
+/// holds its write end, and the kernel closes it however the host dies.
+///
+/// The lifeline moves off fd 0 (close-on-exec), and fd 0 becomes
+/// `/dev/null`: Python's `input()`, `breakpoint()` and `pdb` then get EOF at
+/// once instead of blocking on the lifeline, and subprocesses do not
+/// inherit it.
+fn watch_lifeline(socket: PathBuf) -> anyhow::Result<()> {
+    // SAFETY: fcntl duplicates fd 0, which this process owns; no other
+    // thread exists yet.
+    let fd = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()).context("moving the lifeline off stdin");
+    }
+    // SAFETY: `fd` was just created and nothing else owns it.
+    let mut lifeline = unsafe { std::fs::File::from_raw_fd(fd) };
+    let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
+    // SAFETY: dup2 onto fd 0, whose old file is kept open through `fd`.
+    if unsafe { libc::dup2(null.as_raw_fd(), 0) } < 0 {
+        return Err(std::io::Error::last_os_error()).context("replacing stdin with /dev/null");
+    }
     std::thread::Builder::new()
-        .name("snakebridge-stdin-watch".into())
-        .spawn(|| {
+        .name("snakebridge-lifeline".into())
+        .spawn(move || {
             let mut buf = [0u8; 64];
-            let mut stdin = std::io::stdin().lock();
-            loop {
-                match stdin.read(&mut buf) {
-                    Ok(0) | Err(_) => {
-                        // SAFETY: _exit ends the process without running
-                        // destructors or atexit handlers, which is the point:
-                        // the host is gone and nothing is waiting for us.
-                        unsafe { libc::_exit(0) }
-                    }
-                    Ok(_) => {}
-                }
-            }
+            while let Ok(1..) = lifeline.read(&mut buf) {}
+            host_gone(&socket)
         })
-        .expect("spawning the stdin watcher thread");
+        .context("spawning the lifeline thread")?;
+    Ok(())
+}
+
+/// The host is gone: remove our socket (and the host's socket directory
+/// once the last of its workers did), kill the processes Python started
+/// (the host makes each worker the leader of its own process group), exit.
+fn host_gone(socket: &Path) -> ! {
+    let _ = std::fs::remove_file(socket);
+    if let Some(dir) = socket.parent() {
+        // Fails while other workers' sockets are still there.
+        let _ = std::fs::remove_dir(dir);
+    }
+    // SAFETY: plain syscalls; `_exit` ends the process without running
+    // destructors or atexit handlers, which is the point: the host is gone
+    // and nothing is waiting for us.
+    unsafe {
+        if libc::getpgrp() == libc::getpid() {
+            // Our own group: every process in it, this one included.
+            libc::kill(0, libc::SIGKILL);
+        }
+        libc::_exit(0)
+    }
 }

@@ -2,7 +2,8 @@
 
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use snakebridge_proto::PROTOCOL_VERSIONS;
 use snakebridge_proto::v1::{self as pb, worker_server::WorkerServer};
@@ -27,7 +28,7 @@ pub(crate) async fn serve(
     let service = WorkerService {
         executor,
         ready: AtomicBool::new(false),
-        version: AtomicU32::new(0),
+        agreed: Mutex::new(None),
     };
     // tonic enforces a hard ceiling a little above the limit, so that the
     // executor's own typed MESSAGE_TOO_LARGE answer wins for results.
@@ -66,7 +67,23 @@ async fn shutdown_signal() {
 struct WorkerService {
     executor: Executor,
     ready: AtomicBool,
-    version: AtomicU32,
+    /// What the first successful handshake fixed for the worker's life.
+    agreed: Mutex<Option<Agreement>>,
+}
+
+/// The protocol version and settings of the first successful handshake.
+/// The settings apply to the whole worker, so a later handshake (another
+/// connection, a retry) is accepted only when it repeats them: the same
+/// version, and the same settings or none.
+struct Agreement {
+    version: u32,
+    settings: Option<pb::WorkerSettings>,
+}
+
+impl Agreement {
+    fn admits(&self, version: u32, settings: Option<&pb::WorkerSettings>) -> bool {
+        self.version == version && settings.is_none_or(|s| Some(s) == self.settings.as_ref())
+    }
 }
 
 impl WorkerService {
@@ -217,11 +234,28 @@ impl pb::worker_server::Worker for WorkerService {
             0
         };
         if version != 0 {
-            if let Some(settings) = &req.settings {
-                self.executor.apply_settings(settings);
+            let mut agreed = self.agreed.lock().unwrap_or_else(|e| e.into_inner());
+            match &*agreed {
+                None => {
+                    if let Some(settings) = &req.settings {
+                        self.executor.apply_settings(settings);
+                    }
+                    *agreed = Some(Agreement {
+                        version,
+                        settings: req.settings,
+                    });
+                    self.ready.store(true, Ordering::Release);
+                }
+                Some(first) if first.admits(version, req.settings.as_ref()) => {}
+                Some(first) => {
+                    return Err(Status::failed_precondition(format!(
+                        "this worker's protocol version ({}) and settings ({:?}) were fixed by \
+                         its first handshake; a later handshake may only repeat them \
+                         (asked for version {version}, settings {:?})",
+                        first.version, first.settings, req.settings
+                    )));
+                }
             }
-            self.version.store(version, Ordering::Release);
-            self.ready.store(true, Ordering::Release);
         }
         let info = self.executor.python_info();
         Ok(Response::new(pb::HandshakeResponse {

@@ -248,6 +248,12 @@ impl Bridge {
         &self.entry().session
     }
 
+    /// Whether `other` is a handle to the same pools (a clone, or another
+    /// pool's handle of the same bridge).
+    pub(crate) fn same_pools(&self, other: &Bridge) -> bool {
+        Arc::ptr_eq(&self.pools, &other.pools)
+    }
+
     /// Number of worker slots of this handle's pool.
     pub fn worker_count(&self) -> usize {
         self.entry().pool.slots.len()

@@ -122,6 +122,8 @@ impl IntoFuture for Call {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
+            let spec = &self.spec;
+            codec::check_depth(spec.args.iter().chain(spec.kwargs.iter().map(|(_, v)| v)))?;
             let effective = self.options.effective();
             let session = self.session.for_pool(
                 &effective,

@@ -222,7 +222,10 @@ async fn invoke_one(
         },
     };
     match result {
-        Ok(Ok(value)) => Outcome::Value(codec::to_proto(&value)),
+        Ok(Ok(value)) => match codec::check_depth([&value]) {
+            Ok(()) => Outcome::Value(codec::to_proto(&value)),
+            Err(e) => Outcome::Error(to_python_error(&e)),
+        },
         Ok(Err(e)) => Outcome::Error(to_python_error(&e)),
         Err(panic) => {
             let message = if let Some(s) = panic.downcast_ref::<&str>() {

@@ -21,6 +21,7 @@ pub struct BridgeConfig {
     pub(crate) venv: Option<PathBuf>,
     pub(crate) use_base_python: bool,
     pub(crate) worker_program: Option<PathBuf>,
+    pub(crate) project_dir: Option<PathBuf>,
     pub(crate) threads_per_worker: usize,
     pub(crate) max_message_bytes: usize,
     pub(crate) ref_ttl: Option<Duration>,
@@ -48,6 +49,7 @@ impl Default for BridgeConfig {
             venv: None,
             use_base_python: false,
             worker_program: None,
+            project_dir: None,
             threads_per_worker: 4,
             max_message_bytes: 64 << 20,
             ref_ttl: None,
@@ -98,9 +100,24 @@ impl BridgeConfig {
 
     /// Path of the `snakebridge-worker` binary. Default: `$SNAKEBRIDGE_WORKER`,
     /// else next to the current executable (or its parent directory, for test
-    /// binaries in `target/*/deps`), else on `PATH`.
+    /// binaries in `target/*/deps`), else the one `snakebridge setup` built
+    /// into `.snakebridge/bin/` of the project (the directory of
+    /// `snakebridge.toml`: [`BridgeConfig::project`], else the nearest one
+    /// walking up from the working directory), else on `PATH`.
+    ///
+    /// A worker from `.snakebridge/bin/` built for another SnakeBridge
+    /// version or another Python than the venv's is refused with
+    /// [`Error::Config`] naming the `snakebridge setup` to run (ADR 0008).
     pub fn worker_program(mut self, path: impl Into<PathBuf>) -> Self {
         self.worker_program = Some(path.into());
+        self
+    }
+
+    /// The project directory (holding `snakebridge.toml`) whose
+    /// provisioned worker to use; set by [`BridgeConfig::from_file`] and
+    /// [`Bridge::from_config`](crate::Bridge::from_config).
+    pub fn project(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.project_dir = Some(dir.into());
         self
     }
 
@@ -284,8 +301,14 @@ impl BridgeConfig {
         }
     }
 
-    /// The worker binary to start.
+    /// The worker binary to start (see [`BridgeConfig::worker_program`]).
     pub(crate) fn resolve_worker_program(&self) -> Result<PathBuf> {
+        self.find_worker_program(std::env::current_exe().ok().as_deref())
+    }
+
+    /// [`BridgeConfig::resolve_worker_program`] for a program at `exe`.
+    fn find_worker_program(&self, exe: Option<&Path>) -> Result<PathBuf> {
+        use snakebridge_env::worker::{ProvisionedWorker, WORKER_BINARY, WORKER_DIR};
         let explicit = self
             .worker_program
             .clone()
@@ -301,28 +324,59 @@ impl BridgeConfig {
             };
         }
         let mut searched = Vec::new();
-        let name = "snakebridge-worker";
-        if let Ok(exe) = std::env::current_exe() {
+        if let Some(exe) = exe {
             for dir in exe.ancestors().skip(1).take(2) {
-                let candidate = dir.join(name);
+                let candidate = dir.join(WORKER_BINARY);
                 if candidate.is_file() {
                     return Ok(candidate);
                 }
                 searched.push(candidate);
             }
         }
+        let project = self
+            .project_dir
+            .clone()
+            .or_else(|| find_upwards_file(snakebridge_env::CONFIG_FILE));
+        if let Some(project) = &project {
+            let setup = format!("run `snakebridge setup` in {}", project.display());
+            match ProvisionedWorker::read(project) {
+                Some(Ok(found)) => {
+                    let python = self.venv_python_version().unwrap_or_default();
+                    return match found.mismatch(env!("CARGO_PKG_VERSION"), &python) {
+                        None => Ok(found.program),
+                        Some(why) => Err(Error::Config(format!("{why}: {setup} to rebuild it"))),
+                    };
+                }
+                Some(Err(e)) => {
+                    return Err(Error::Config(format!(
+                        "{e}: the worker in {} has no readable stamp; {setup} to rebuild it",
+                        project.join(WORKER_DIR).display()
+                    )));
+                }
+                None => searched.push(project.join(WORKER_DIR).join(WORKER_BINARY)),
+            }
+        }
         if let Some(paths) = std::env::var_os("PATH") {
             for dir in std::env::split_paths(&paths) {
-                let candidate = dir.join(name);
+                let candidate = dir.join(WORKER_BINARY);
                 if candidate.is_file() {
                     return Ok(candidate);
                 }
             }
             searched.push(PathBuf::from("$PATH"));
         }
+        let hint = match &project {
+            Some(project) => format!(
+                "run `snakebridge setup` in {} (it builds the worker for the venv's Python)",
+                project.display()
+            ),
+            None => "create a snakebridge.toml and run `snakebridge setup` beside it \
+                     (it builds the worker for the venv's Python)"
+                .to_string(),
+        };
         Err(Error::Config(format!(
-            "cannot find the `{name}` binary (looked in {}); build it with \
-             `cargo build -p snakebridge-worker` or set SNAKEBRIDGE_WORKER",
+            "cannot find the `{WORKER_BINARY}` binary (looked in {}); {hint}, or set SNAKEBRIDGE_WORKER \
+             (in the SnakeBridge repository itself: `cargo build -p snakebridge-worker`)",
             searched
                 .iter()
                 .map(|p| p.display().to_string())
@@ -330,6 +384,22 @@ impl BridgeConfig {
                 .join(", ")
         )))
     }
+
+    /// The version of the venv's Python, when there is a venv.
+    fn venv_python_version(&self) -> Option<String> {
+        let python = self.resolve_venv_python().ok()??;
+        let dir = python.parent()?.parent()?;
+        snakebridge_env::Venv::inspect(dir).map(|v| v.version)
+    }
+}
+
+/// The nearest directory, from the working directory upwards, holding a
+/// file named `name`.
+fn find_upwards_file(name: &str) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .find(|dir| dir.join(name).is_file())
+        .map(Path::to_path_buf)
 }
 
 fn find_upwards(relative: &str) -> Option<PathBuf> {
@@ -337,4 +407,81 @@ fn find_upwards(relative: &str) -> Option<PathBuf> {
     cwd.ancestors()
         .map(|dir: &Path| dir.join(relative))
         .find(|candidate| candidate.is_dir())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snakebridge_env::worker::{WORKER_BINARY, WORKER_DIR, WorkerStamp};
+
+    /// A project with a provisioned worker stamped for `version`.
+    fn project(version: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join(WORKER_DIR);
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(bin.join(WORKER_BINARY), b"").unwrap();
+        WorkerStamp {
+            snakebridge_version: version.into(),
+            source: "registry".into(),
+            python_executable: "/usr/bin/python3".into(),
+            python_version: "3.11.7".into(),
+            target: WorkerStamp::host_target(),
+            profile: "release".into(),
+        }
+        .write(&bin)
+        .unwrap();
+        dir
+    }
+
+    fn config(project: &Path) -> BridgeConfig {
+        BridgeConfig::default().project(project).base_python()
+    }
+
+    #[test]
+    fn the_projects_provisioned_worker_is_used() {
+        let dir = project(env!("CARGO_PKG_VERSION"));
+        let found = config(dir.path()).find_worker_program(None).unwrap();
+        assert_eq!(found, dir.path().join(WORKER_DIR).join(WORKER_BINARY));
+    }
+
+    #[test]
+    fn a_worker_of_another_version_is_refused_with_the_command_to_run() {
+        let dir = project("0.0.1-other");
+        let err = config(dir.path()).find_worker_program(None).unwrap_err();
+        let Error::Config(message) = err else {
+            panic!("expected a Config error, got {err:?}")
+        };
+        assert!(
+            message.contains("built for snakebridge 0.0.1-other"),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!(
+                "run `snakebridge setup` in {}",
+                dir.path().display()
+            )),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_missing_worker_says_to_run_setup_in_the_project() {
+        let dir = tempfile::tempdir().unwrap();
+        let on_path = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(WORKER_BINARY))
+                .find(|p| p.is_file())
+        });
+        match (config(dir.path()).find_worker_program(None), on_path) {
+            (Ok(found), Some(on_path)) => assert_eq!(found, on_path),
+            (Err(Error::Config(message)), None) => assert!(
+                message.contains(&format!(
+                    "run `snakebridge setup` in {}",
+                    dir.path().display()
+                )),
+                "{message}"
+            ),
+            (other, on_path) => panic!("{other:?} with {on_path:?} on PATH"),
+        }
+    }
 }

@@ -67,7 +67,9 @@ fn pool_config(config: &Config, pool: &str) -> BridgeConfig {
     use snakebridge_env::{AffinityMode, StartMode as Start};
     {
         let settings = config.pool(pool);
-        let mut bridge = BridgeConfig::default().venv(&config.venv);
+        let mut bridge = BridgeConfig::default()
+            .venv(&config.venv)
+            .project(config.dir());
         if let Some(size) = settings.size {
             bridge = bridge.workers(size);
         }
@@ -120,8 +122,11 @@ fn pool_config(config: &Config, pool: &str) -> BridgeConfig {
 
 impl Bridge {
     /// A bridge for the nearest `snakebridge.toml` and its managed venv,
-    /// with one pool per `[pools.<name>]` (and `default`, always). Must be
-    /// called inside a tokio runtime.
+    /// with one pool per `[pools.<name>]` (and `default`, always), whose
+    /// workers are the ones `snakebridge setup` built for the project. It
+    /// becomes the bridge generated wrappers use
+    /// ([`set_default_bridge`](crate::set_default_bridge)), replacing any
+    /// earlier default. Must be called inside a tokio runtime.
     ///
     /// ```no_run
     /// use snakebridge::{args, Bridge};
@@ -132,16 +137,21 @@ impl Bridge {
     /// ```
     pub fn from_config() -> Result<Bridge> {
         let config = Config::discover().map_err(config_error)?;
-        Bridge::with_pools(BridgeConfig::all_from_env_config(&config)?)
+        let bridge = Bridge::with_pools(BridgeConfig::all_from_env_config(&config)?)?;
+        crate::set_default_bridge(bridge.clone());
+        Ok(bridge)
     }
 }
 
-/// The nearest `snakebridge.toml`'s configuration, or the defaults when
-/// there is none (a bad or stale one is an error).
-pub(crate) fn discover_or_default() -> Result<BridgeConfig> {
+/// Every pool of the nearest `snakebridge.toml` (as
+/// [`BridgeConfig::all_from_env_config`]), or one default pool when there
+/// is no such file (a bad or stale one is an error).
+pub(crate) fn discover_pools_or_default() -> Result<Vec<(String, BridgeConfig)>> {
     match Config::discover() {
-        Ok(config) => BridgeConfig::from_env_config(&config, "default"),
-        Err(snakebridge_env::EnvError::ConfigNotFound { .. }) => Ok(BridgeConfig::default()),
+        Ok(config) => BridgeConfig::all_from_env_config(&config),
+        Err(snakebridge_env::EnvError::ConfigNotFound { .. }) => {
+            Ok(vec![("default".to_string(), BridgeConfig::default())])
+        }
         Err(e) => Err(config_error(e)),
     }
 }

@@ -46,6 +46,7 @@ mod error;
 mod from_config;
 pub mod json;
 mod macros;
+mod output;
 mod policy;
 mod pool;
 mod private;
@@ -83,7 +84,7 @@ pub use session::Session;
 pub use stream::{DEFAULT_WINDOW, Stream};
 pub use translate::{Device, DtypeMismatch, ErrorMode, OutOfMemory, ShapeMismatch};
 pub use value::{
-    Complex, Date, DateTime, Element, Kwargs, NdArray, Time, TimeDelta, TzInfo, Value,
+    Complex, Date, DateTime, Element, Kwargs, MAX_DEPTH, NdArray, Time, TimeDelta, TzInfo, Value,
 };
 
 /// Python `bytes` from any byte buffer (a `Vec<u8>` on its own is a list of ints).

@@ -1,6 +1,6 @@
 //! The pool: worker slots, routing, and batched release of refs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -113,7 +113,7 @@ impl Pool {
             .map(|i| Arc::new(Slot::new(i, shared.clone())))
             .collect();
         let (release_tx, release_rx) = mpsc::unbounded_channel();
-        tokio::spawn(release_loop(release_rx, slots.clone()));
+        tokio::spawn(release_loop(release_rx, slots.clone(), name.to_string()));
         if shared.config.start_mode == StartMode::Eager {
             for slot in &slots {
                 let slot = slot.clone();
@@ -292,12 +292,20 @@ fn private_socket_dir() -> Result<tempfile::TempDir> {
     Ok(dir)
 }
 
-/// Sends queued releases in batches: one RPC per (worker, session).
-async fn release_loop(mut rx: mpsc::UnboundedReceiver<Release>, slots: Vec<Arc<Slot>>) {
+/// Sends queued releases in batches: per worker, one RPC for all the
+/// sessions released together (and none for the refs of those sessions),
+/// and one per session for the other refs. Sessions dropped in quick
+/// succession cost one RPC per batch, not two each (issue 13: one-by-one
+/// releases fell behind a steady churn of sessions).
+async fn release_loop(
+    mut rx: mpsc::UnboundedReceiver<Release>,
+    slots: Vec<Arc<Slot>>,
+    pool: String,
+) {
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, 4096).await > 0 {
         let mut refs: HashMap<(usize, u64, String), Vec<u64>> = HashMap::new();
-        let mut sessions = Vec::new();
+        let mut sessions: HashMap<(usize, u64), Vec<String>> = HashMap::new();
         for item in batch.drain(..) {
             match item {
                 Release::Ref {
@@ -315,16 +323,31 @@ async fn release_loop(mut rx: mpsc::UnboundedReceiver<Release>, slots: Vec<Arc<S
                     generation,
                     session,
                 } => {
-                    sessions.push((slot, generation, session));
+                    sessions
+                        .entry((slot, generation))
+                        .or_default()
+                        .push(session);
                 }
             }
         }
+        // Releasing a session releases its refs.
+        let whole: HashSet<(usize, u64, &str)> = sessions
+            .iter()
+            .flat_map(|(&(slot, generation), ids)| {
+                ids.iter().map(move |id| (slot, generation, id.as_str()))
+            })
+            .collect();
+        refs.retain(|(slot, generation, session), _| {
+            !whole.contains(&(*slot, *generation, session.as_str()))
+        });
+        drop(whole);
         for ((slot, generation, session_id), ids) in refs {
             // A worker that restarted since lost these objects already.
             let Some(conn) = slots[slot].current().filter(|c| c.generation == generation) else {
                 continue;
             };
             let n = ids.len();
+            telemetry::release_rpc(&pool, "refs");
             if let Err(status) = conn
                 .client
                 .clone()
@@ -334,17 +357,22 @@ async fn release_loop(mut rx: mpsc::UnboundedReceiver<Release>, slots: Vec<Arc<S
                 tracing::debug!(slot, n, error = %status.message(), "releasing refs failed");
             }
         }
-        for (slot, generation, session_id) in sessions {
+        for ((slot, generation), session_ids) in sessions {
             let Some(conn) = slots[slot].current().filter(|c| c.generation == generation) else {
                 continue;
             };
+            let n = session_ids.len();
+            telemetry::release_rpc(&pool, "sessions");
             if let Err(status) = conn
                 .client
                 .clone()
-                .release_session(pb::ReleaseSessionRequest { session_id })
+                .release_session(pb::ReleaseSessionRequest {
+                    session_id: String::new(),
+                    session_ids,
+                })
                 .await
             {
-                tracing::debug!(slot, error = %status.message(), "releasing a session failed");
+                tracing::debug!(slot, n, error = %status.message(), "releasing sessions failed");
             }
         }
     }

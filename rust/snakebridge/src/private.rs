@@ -7,7 +7,7 @@
 
 use parking_lot::Mutex;
 
-use crate::{Bridge, BridgeConfig, Result};
+use crate::{Bridge, Result};
 
 static DEFAULT_BRIDGE: Mutex<Option<Bridge>> = Mutex::new(None);
 
@@ -17,17 +17,78 @@ pub fn set_default_bridge(bridge: Bridge) {
     *DEFAULT_BRIDGE.lock() = Some(bridge);
 }
 
+/// Forgets the default bridge if it is `bridge` (a [`script`](crate::script)
+/// that ends).
+pub(crate) fn clear_default_bridge_if(bridge: &Bridge) {
+    let mut slot = DEFAULT_BRIDGE.lock();
+    if slot.as_ref().is_some_and(|b| b.same_pools(bridge)) {
+        *slot = None;
+    }
+}
+
 /// The bridge generated wrappers use: the one given to
-/// [`set_default_bridge`], else one made with `BridgeConfig::default()` at
-/// first use (which must happen inside a tokio runtime).
+/// [`set_default_bridge`] (which [`Bridge::from_config`],
+/// [`script`](crate::script) and [`testing`](crate::testing) call), else
+/// one made at first use from the nearest `snakebridge.toml` with all its
+/// `[pools.<name>]` (as [`Bridge::from_config`]; `BridgeConfig::default()`
+/// when there is no such file). First use must happen inside a tokio
+/// runtime.
 pub fn default_bridge() -> Result<Bridge> {
     let mut slot = DEFAULT_BRIDGE.lock();
     if let Some(bridge) = slot.as_ref() {
         return Ok(bridge.clone());
     }
-    let bridge = Bridge::new(BridgeConfig::default())?;
+    let bridge = Bridge::with_pools(crate::from_config::discover_pools_or_default()?)?;
     *slot = Some(bridge.clone());
     Ok(bridge)
+}
+
+/// The runtime-option methods of a generated call builder (a newtype over
+/// `Pending` or `PendingStream`): `timeout`, `profile`, `pool` and
+/// `affinity`, plus `session` for calls without a receiver. One line per
+/// builder in generated code instead of forty.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wrapper_call_options {
+    ($builder:ident) => {
+        impl $builder {
+            /// Stops the call after `timeout`, as `snakebridge::Call::timeout`
+            /// (a Python parameter named `timeout` is `py_timeout`).
+            pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
+                self.0.timeout(timeout);
+                self
+            }
+            /// Uses the named timeout profile, as `snakebridge::Call::profile`.
+            pub fn profile(
+                mut self,
+                name: impl ::core::convert::Into<::std::string::String>,
+            ) -> Self {
+                self.0.profile(name.into());
+                self
+            }
+            /// Runs the call in the named pool, as `snakebridge::Call::pool`.
+            pub fn pool(mut self, name: impl ::core::convert::Into<::std::string::String>) -> Self {
+                self.0.pool(name.into());
+                self
+            }
+            /// The affinity mode of this call, as `snakebridge::Call::affinity`.
+            pub fn affinity(mut self, affinity: $crate::Affinity) -> Self {
+                self.0.affinity(affinity);
+                self
+            }
+        }
+    };
+    ($builder:ident, session) => {
+        $crate::__wrapper_call_options!($builder);
+        impl $builder {
+            /// Runs the call in `session` (an explicit session of any bridge)
+            /// instead of the default bridge's default session.
+            pub fn session(mut self, session: &$crate::Session) -> Self {
+                self.0.session(session);
+                self
+            }
+        }
+    };
 }
 
 /// What generated code uses. Not a stable API.
@@ -41,8 +102,10 @@ pub mod __private {
     use std::time::Duration;
 
     pub use super::default_bridge;
+    pub use crate::__wrapper_call_options as call_options;
     pub use crate::{
-        Bytes, Call, Error, FromValue, IntoValue, Kwargs, Ref, Result, Session, Stream, Value,
+        Affinity, Bytes, Call, Error, FromValue, IntoValue, Kwargs, Ref, Result, Session, Stream,
+        Value,
     };
 
     /// The future of a generated call.
@@ -73,6 +136,33 @@ pub mod __private {
         value: Option<Value>,
     }
 
+    /// Per-call runtime options, applied as [`Call`]'s methods.
+    #[derive(Default)]
+    struct Options {
+        timeout: Option<Duration>,
+        profile: Option<String>,
+        pool: Option<String>,
+        affinity: Option<Affinity>,
+    }
+
+    impl Options {
+        fn apply(self, mut call: Call) -> Call {
+            if let Some(timeout) = self.timeout {
+                call = call.timeout(timeout);
+            }
+            if let Some(profile) = self.profile {
+                call = call.profile(profile);
+            }
+            if let Some(pool) = self.pool {
+                call = call.pool(pool);
+            }
+            if let Some(affinity) = self.affinity {
+                call = call.affinity(affinity);
+            }
+            call
+        }
+    }
+
     /// A call being built by a generated wrapper; resolves to `T`.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct Pending<T> {
@@ -82,6 +172,7 @@ pub mod __private {
         extra_args: Vec<Value>,
         kwargs: Kwargs,
         session: Option<Session>,
+        options: Options,
         output: PhantomData<fn() -> T>,
     }
 
@@ -94,6 +185,7 @@ pub mod __private {
                 extra_args: Vec::new(),
                 kwargs: Kwargs::new(),
                 session: None,
+                options: Options::default(),
                 output: PhantomData,
             }
         }
@@ -172,6 +264,26 @@ pub mod __private {
             self.session = Some(session.clone());
         }
 
+        /// See [`Call::timeout`].
+        pub fn timeout(&mut self, timeout: Duration) {
+            self.options.timeout = Some(timeout);
+        }
+
+        /// See [`Call::profile`].
+        pub fn profile(&mut self, name: String) {
+            self.options.profile = Some(name);
+        }
+
+        /// See [`Call::pool`].
+        pub fn pool(&mut self, name: String) {
+            self.options.pool = Some(name);
+        }
+
+        /// See [`Call::affinity`].
+        pub fn affinity(&mut self, affinity: Affinity) {
+            self.options.affinity = Some(affinity);
+        }
+
         /// The positional arguments: required ones, the optional ones up to
         /// the last one set (gaps filled with defaults), then `*args`.
         fn positional(&mut self) -> Result<Vec<Value>> {
@@ -217,7 +329,7 @@ pub mod __private {
                     }
                 }
             };
-            Ok(call.kwargs(self.kwargs))
+            Ok(self.options.apply(call.kwargs(self.kwargs)))
         }
     }
 
@@ -279,6 +391,26 @@ pub mod __private {
             self.call.session(session);
         }
 
+        /// See [`Call::timeout`].
+        pub fn timeout(&mut self, timeout: Duration) {
+            self.call.timeout(timeout);
+        }
+
+        /// See [`Call::profile`].
+        pub fn profile(&mut self, name: String) {
+            self.call.profile(name);
+        }
+
+        /// See [`Call::pool`].
+        pub fn pool(&mut self, name: String) {
+            self.call.pool(name);
+        }
+
+        /// See [`Call::affinity`].
+        pub fn affinity(&mut self, affinity: Affinity) {
+            self.call.affinity(affinity);
+        }
+
         /// The prefetch window of the stream (see [`Stream::window`]).
         pub fn window(&mut self, items: usize) {
             self.window = Some(items);
@@ -327,13 +459,14 @@ pub mod __private {
     impl ItemStream {
         /// Classifies a call's result (see the type's docs).
         pub async fn of(value: Value) -> Result<ItemStream> {
-            let items = match value {
+            let mut value = value;
+            let items = match &mut value {
                 Value::Ref(r) if r.is_iterable().await? => Items::Lazy(r.iter()),
                 Value::List(items)
                 | Value::Tuple(items)
                 | Value::Set(items)
-                | Value::FrozenSet(items) => Items::Ready(items.into()),
-                other => Items::Ready(VecDeque::from([other])),
+                | Value::FrozenSet(items) => Items::Ready(std::mem::take(items).into()),
+                _ => Items::Ready(VecDeque::from([value])),
             };
             Ok(ItemStream { items })
         }

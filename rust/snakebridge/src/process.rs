@@ -8,17 +8,15 @@ use std::sync::Arc;
 use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
 use snakebridge_proto::v1::worker_client::WorkerClient;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::BufReader;
 use tokio::process::{Child, ChildStdin, Command};
 use tonic::transport::{Channel, Endpoint, Uri};
 
 use crate::error::{Error, Result};
+use crate::output::{self, Pipe, Source};
 
 /// HTTP/2 stream window, host and worker alike (bytes).
 pub(crate) const WINDOW: u32 = 16 << 20;
-
-/// Lines of worker stderr kept to explain a failed start.
-const STDERR_TAIL: usize = 30;
 
 /// What a started worker process gives back.
 pub(crate) struct Process {
@@ -31,6 +29,7 @@ pub(crate) struct Process {
 
 /// Everything needed to start a worker.
 pub(crate) struct Launch<'a> {
+    pub(crate) pool: &'a str,
     pub(crate) program: &'a Path,
     pub(crate) venv_python: Option<&'a Path>,
     pub(crate) socket: &'a Path,
@@ -57,6 +56,9 @@ impl Launch<'_> {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // A group of its own, which the worker kills when its host is
+            // gone, so that processes started by Python go with it.
+            .process_group(0)
             .kill_on_drop(true);
         if let Some(python) = self.venv_python {
             cmd.arg("--venv-python").arg(python);
@@ -72,21 +74,26 @@ impl Launch<'_> {
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-        forward_stderr(stderr, self.slot, stderr_tail.clone());
-        let mut lines = BufReader::new(stdout).lines();
+        output::forward(
+            BufReader::new(stderr),
+            Source::new(self.pool, self.slot, Pipe::Stderr),
+            Some(stderr_tail.clone()),
+        );
+        let mut stdout = BufReader::new(stdout);
+        let mut stdout_source = Source::new(self.pool, self.slot, Pipe::Stdout);
         let ready = tokio::time::timeout(self.startup_timeout, async {
-            while let Ok(Some(line)) = lines.next_line().await {
+            while let Some(line) = output::read_line(&mut stdout).await {
                 if line.starts_with("SNAKEBRIDGE_WORKER_READY") {
                     return true;
                 }
-                eprintln!("[snakebridge-worker {}] {line}", self.slot);
+                stdout_source.send(line);
             }
             false
         })
         .await;
         match ready {
             Ok(true) => {
-                forward_stdout(lines, self.slot);
+                output::forward(stdout, stdout_source, None);
                 Ok(Process {
                     child,
                     stdin,
@@ -125,37 +132,6 @@ impl Launch<'_> {
 
 pub(crate) fn tail_text(tail: &Mutex<VecDeque<String>>) -> String {
     tail.lock().iter().cloned().collect::<Vec<_>>().join("\n")
-}
-
-/// Worker stdout (Python `print`) goes to the host's stderr: the host's
-/// stdout belongs to the host program.
-fn forward_stdout(
-    mut lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-    slot: usize,
-) {
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            eprintln!("[snakebridge-worker {slot}] {line}");
-        }
-    });
-}
-
-fn forward_stderr(
-    stderr: tokio::process::ChildStderr,
-    slot: usize,
-    tail: Arc<Mutex<VecDeque<String>>>,
-) {
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            eprintln!("[snakebridge-worker {slot}] {line}");
-            let mut tail = tail.lock();
-            if tail.len() == STDERR_TAIL {
-                tail.pop_front();
-            }
-            tail.push_back(line);
-        }
-    });
 }
 
 /// Opens an HTTP/2 channel to a worker's Unix socket.

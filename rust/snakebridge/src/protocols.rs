@@ -114,7 +114,7 @@ impl Value {
     /// other iterable ref. Exact values (lists, tuples) are already complete;
     /// this is an [`Error::Conversion`] for them.
     pub fn into_stream(self) -> Result<Stream> {
-        match self {
+        match &self {
             Value::Ref(r) => Ok(r.iter()),
             other => Err(Error::Conversion {
                 expected: "a stream handle or an iterable ref (exact values arrive complete)"
@@ -191,12 +191,12 @@ async fn exception_for(cm: &Ref, error: &Error) -> Result<Vec<Value>> {
                 .with_near(cm.inner.slot),
             )
             .await;
-        if let Ok(Value::Ref(class)) = class {
+        if let Ok(Value::Ref(class)) = &class {
             let value = class
                 .method("__call__", vec![Value::Str(e.message.clone())])
                 .await;
             if let Ok(value @ Value::Ref(_)) = value {
-                return Ok(vec![Value::Ref(class), value, Value::None]);
+                return Ok(vec![Value::Ref(class.clone()), value, Value::None]);
             }
         }
     }
@@ -263,7 +263,8 @@ impl crate::Bridge {
         use futures::StreamExt;
         let result = self.call(module, function, args).kwargs(kwargs).await?;
         let mut delivered = 0;
-        match result {
+        let mut result = result;
+        match &mut result {
             Value::Ref(r) if r.is_iterable().await? => {
                 let mut stream = r.iter();
                 while let Some(item) = stream.next().await {
@@ -275,13 +276,13 @@ impl crate::Bridge {
             | Value::Tuple(items)
             | Value::Set(items)
             | Value::FrozenSet(items) => {
-                for item in items {
+                for item in std::mem::take(items) {
                     on_item(item)?;
                     delivered += 1;
                 }
             }
-            other => {
-                on_item(other)?;
+            _ => {
+                on_item(result)?;
                 delivered = 1;
             }
         }

@@ -7,9 +7,11 @@ use crate::config::BridgeConfig;
 use crate::error::{Error, Result};
 
 /// Runs `body` with a bridge configured from the nearest `snakebridge.toml`
-/// (or the defaults when there is none), on a runtime of its own, and shuts
-/// the workers down before returning. For `main` functions and scripts; do
-/// not call it from inside an async runtime.
+/// (every `[pools.<name>]`, as [`Bridge::from_config`]; the defaults when
+/// there is no such file), on a runtime of its own, and shuts the workers
+/// down before returning. The bridge is also the one generated wrappers use
+/// while `body` runs. For `main` functions and scripts; do not call it from
+/// inside an async runtime.
 ///
 /// ```no_run
 /// use snakebridge::args;
@@ -28,12 +30,21 @@ where
     Fut: Future<Output = Result<T, E>>,
     E: From<Error>,
 {
-    let config = crate::from_config::discover_or_default()?;
-    script_with(config, body)
+    let pools = crate::from_config::discover_pools_or_default()?;
+    run_script(pools, body)
 }
 
 /// [`script`] with an explicit configuration.
 pub fn script_with<F, Fut, T, E>(config: BridgeConfig, body: F) -> Result<T, E>
+where
+    F: FnOnce(Bridge) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: From<Error>,
+{
+    run_script(vec![("default".to_string(), config)], body)
+}
+
+fn run_script<F, Fut, T, E>(pools: Vec<(String, BridgeConfig)>, body: F) -> Result<T, E>
 where
     F: FnOnce(Bridge) -> Fut,
     Fut: Future<Output = Result<T, E>>,
@@ -46,8 +57,10 @@ where
         .build()
         .map_err(|e| Error::Config(format!("starting a tokio runtime: {e}")))?;
     runtime.block_on(async move {
-        let py = Bridge::new(config)?;
+        let py = Bridge::with_pools(pools)?;
+        crate::set_default_bridge(py.clone());
         let outcome = body(py.clone()).await;
+        crate::private::clear_default_bridge_if(&py);
         py.shutdown().await;
         outcome
     })

@@ -124,6 +124,7 @@ impl Session {
                     .clone()
                     .release_session(pb::ReleaseSessionRequest {
                         session_id: self.inner.id.clone(),
+                        session_ids: Vec::new(),
                     })
                     .await
                     .map_err(|s| Error::Transport(s.message().to_string()))?;

@@ -56,11 +56,27 @@ impl Conn {
     }
 }
 
+/// A worker that ran this long since the previous crash was healthy: the
+/// restart backoff starts over.
+const HEALTHY: Duration = Duration::from_secs(60);
+
 #[derive(Default)]
 struct StartState {
     generation: u64,
     recent_crashes: u32,
     last_crash: Option<Instant>,
+}
+
+impl StartState {
+    /// Counts a crash at `now` towards the backoff, unless the previous one
+    /// was more than [`HEALTHY`] ago.
+    fn record_crash(&mut self, now: Instant) {
+        let recent = self
+            .last_crash
+            .is_some_and(|t| now.saturating_duration_since(t) < HEALTHY);
+        self.recent_crashes = if recent { self.recent_crashes + 1 } else { 1 };
+        self.last_crash = Some(now);
+    }
 }
 
 /// See [`Slot::enter`].
@@ -153,6 +169,7 @@ impl Slot {
             .path()
             .join(format!("w{}-{generation}.sock", self.index));
         let launch = Launch {
+            pool: &shared.name,
             program: &shared.worker_program,
             venv_python: shared.venv_python.as_deref(),
             socket: &socket,
@@ -224,7 +241,7 @@ impl Slot {
             info,
             exit: exit_rx,
         });
-        self.supervise(process, generation, exit_tx);
+        self.supervise(process, generation, exit_tx, socket);
         Ok(conn)
     }
 
@@ -234,6 +251,7 @@ impl Slot {
         process: crate::process::Process,
         generation: u64,
         exit_tx: watch::Sender<Option<String>>,
+        socket: std::path::PathBuf,
     ) {
         let slot = self.clone();
         let mut shutdown = self.shared.shutdown_rx.clone();
@@ -260,6 +278,8 @@ impl Slot {
                 }
             };
             drop(stdin);
+            // A crashed worker leaves its socket behind.
+            let _ = std::fs::remove_file(&socket);
             if crashed {
                 slot.on_crash(generation).await;
             }
@@ -267,15 +287,7 @@ impl Slot {
     }
 
     async fn on_crash(self: Arc<Self>, generation: u64) {
-        {
-            let mut state = self.start.lock().await;
-            let now = Instant::now();
-            let recent = state
-                .last_crash
-                .is_some_and(|t| now.duration_since(t) < Duration::from_secs(60));
-            state.recent_crashes = if recent { state.recent_crashes + 1 } else { 1 };
-            state.last_crash = Some(now);
-        }
+        self.start.lock().await.record_crash(Instant::now());
         if self.generation() == Some(generation)
             && !self.shared.is_shut_down()
             && let Err(e) = self.conn().await
@@ -320,5 +332,23 @@ mod tests {
         let max = Duration::from_secs(5);
         let got: Vec<_> = (1..=8).map(|n| backoff(n, max).as_millis()).collect();
         assert_eq!(got, vec![0, 250, 500, 1000, 2000, 4000, 5000, 5000]);
+    }
+
+    #[test]
+    fn the_backoff_starts_over_after_a_healthy_period() {
+        let max = Duration::from_secs(5);
+        let mut state = StartState::default();
+        let start = Instant::now();
+        for i in 0..8 {
+            state.record_crash(start + Duration::from_secs(i));
+        }
+        assert_eq!(backoff(state.recent_crashes, max), max);
+        // Hours later: a first crash again, restarted at once.
+        state.record_crash(start + Duration::from_secs(3 * 3600));
+        assert_eq!(backoff(state.recent_crashes, max), Duration::ZERO);
+        // Just past the healthy period counts as healthy too.
+        state.record_crash(start + Duration::from_secs(3 * 3600 + 1));
+        state.record_crash(start + Duration::from_secs(3 * 3600 + 1) + HEALTHY);
+        assert_eq!(backoff(state.recent_crashes, max), Duration::ZERO);
     }
 }

@@ -73,6 +73,19 @@ pub const WORKER_RESTARTS_TOTAL: &str = "snakebridge_worker_restarts_total";
 pub const WORKER_START_SECONDS: &str = "snakebridge_worker_start_seconds";
 /// Counter: explicit sessions released, by `pool`.
 pub const SESSIONS_RELEASED_TOTAL: &str = "snakebridge_sessions_released_total";
+/// Counter: release RPCs sent to workers by the background releaser, by
+/// `pool` and `what` (`refs`: the dropped refs of one session; `sessions`:
+/// every session dropped together on one worker).
+pub const RELEASE_RPCS_TOTAL: &str = "snakebridge_release_rpcs_total";
+/// Counter: lines of worker output dropped because their consumer (the
+/// `tracing` subscriber, or the host's stderr) was too slow, by `pool`.
+pub const OUTPUT_DROPPED_TOTAL: &str = "snakebridge_output_dropped_total";
+
+/// The `tracing` target of worker output: each line a worker prints on its
+/// stdout or stderr is one info event with the fields `pool`, `worker` and
+/// `stream` (`stdout` or `stderr`); with no global subscriber installed,
+/// the lines go to the host's stderr instead.
+pub const OUTPUT_TARGET: &str = crate::output::TARGET;
 
 /// How a call ended, for [`CALLS_TOTAL`].
 #[derive(Clone, Copy, Debug)]
@@ -289,6 +302,14 @@ pub(crate) fn worker_exit(
 pub(crate) fn worker_restart(pool: &str, slot: usize, generation: u64) {
     tracing::info!(target: TARGET, event = EVENT_WORKER_RESTART, pool, slot, generation);
     metrics::counter!(WORKER_RESTARTS_TOTAL, "pool" => pool.to_string()).increment(1);
+}
+
+pub(crate) fn release_rpc(pool: &str, what: &'static str) {
+    metrics::counter!(RELEASE_RPCS_TOTAL, "pool" => pool.to_string(), "what" => what).increment(1);
+}
+
+pub(crate) fn output_dropped(pool: &str) {
+    metrics::counter!(OUTPUT_DROPPED_TOTAL, "pool" => pool.to_string()).increment(1);
 }
 
 pub(crate) fn session_cleanup(pool: &str, session: &str, workers: usize) {

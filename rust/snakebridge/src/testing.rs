@@ -48,10 +48,9 @@ pub fn configure(config: BridgeConfig) -> bool {
 
 fn shared() -> &'static Shared {
     SHARED.get_or_init(|| {
-        let configured = CONFIG.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let config = match configured {
-            Some(config) => config,
-            None => crate::from_config::discover_or_default()
+        let pools = match CONFIG.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            Some(config) => vec![("default".to_string(), config)],
+            None => crate::from_config::discover_pools_or_default()
                 .unwrap_or_else(|e| panic!("snakebridge::testing: {e}")),
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -62,7 +61,7 @@ fn shared() -> &'static Shared {
             .expect("snakebridge::testing: a tokio runtime");
         let bridge = {
             let _guard = runtime.enter();
-            Bridge::new(config).unwrap_or_else(|e| panic!("snakebridge::testing: {e}"))
+            Bridge::with_pools(pools).unwrap_or_else(|e| panic!("snakebridge::testing: {e}"))
         };
         crate::set_default_bridge(bridge.clone());
         Shared { bridge, runtime }

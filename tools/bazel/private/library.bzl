@@ -3,6 +3,13 @@
 load("@rules_python//python:defs.bzl", "py_binary")
 load("@rules_rust//rust:defs.bzl", "rust_library")
 
+# Labels of this module, resolved here (Label() in a .bzl file names the
+# repository of the .bzl file), so the rules work whatever name a consumer
+# gives the snakebridge module (docs/bazel.md, "Using the rules from
+# another module").
+_INTROSPECT_PY = Label("//rust/snakebridge-build:python/snakebridge/introspect.py")
+_RUNTIME = Label("//rust/snakebridge")
+
 def _introspect_impl(ctx):
     out = ctx.actions.declare_file("{}/{}.ir.json".format(ctx.label.name, ctx.attr.package))
     args = ctx.actions.args()
@@ -87,7 +94,7 @@ snakebridge_render = rule(
         "streaming": attr.string_list(),
         "version": attr.string(),
         "_render": attr.label(
-            default = "//tools/bazel/private:render",
+            default = Label("//tools/bazel/private:render"),
             executable = True,
             cfg = "exec",
         ),
@@ -135,8 +142,8 @@ def snakebridge_library(
     """
     py_binary(
         name = name + "_introspect_py",
-        srcs = ["@snakebridge//python/snakebridge:introspect.py"],
-        main = "@snakebridge//python/snakebridge:introspect.py",
+        srcs = [_INTROSPECT_PY],
+        main = _INTROSPECT_PY,
         deps = deps,
         visibility = ["//visibility:private"],
         tags = tags,
@@ -167,7 +174,7 @@ def snakebridge_library(
         srcs = [":" + name + "_rs"],
         crate_name = crate_name or name.replace("-", "_"),
         edition = "2024",
-        deps = ["@snakebridge//rust/snakebridge"],
+        deps = [_RUNTIME],
         visibility = visibility,
         tags = tags,
         **kwargs

@@ -35,7 +35,7 @@ _verify_test = rule(
         "require": attr.string_list(),
         "strict": attr.bool(),
         "_verify": attr.label(
-            default = "//tools/bazel/private:verify",
+            default = Label("//tools/bazel/private:verify"),
             executable = True,
             cfg = "target",
         ),

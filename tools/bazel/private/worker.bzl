@@ -9,6 +9,10 @@ _LAUNCHER = """#!/bin/sh
 set -eu
 self=$0
 case $self in /*) ;; *) self=$PWD/$self ;; esac
+# Started as ./worker: drop each "/./" so the suffix match below works.
+while :; do
+    case $self in */./*) self=${{self%%/./*}}/${{self#*/./}} ;; *) break ;; esac
+done
 if [ -d "$self.runfiles" ]; then
     root=$self.runfiles
 elif [ -n "${{RUNFILES_DIR:-}}" ] && [ -e "$RUNFILES_DIR/{worker}" ]; then
@@ -80,7 +84,7 @@ wheels must match that interpreter.""",
             doc = "py_library targets (e.g. `requirement(\"numpy\")`) the worker needs.",
         ),
         "worker": attr.label(
-            default = "//rust/snakebridge-worker",
+            default = Label("//rust/snakebridge-worker"),
             executable = True,
             cfg = "target",
             doc = "The worker binary.",

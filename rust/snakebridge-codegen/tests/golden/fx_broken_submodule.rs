@@ -27,14 +27,7 @@ pub mod fx_broken_submodule {
     /// The pending call of [`ok`]: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct OkCall(::snakebridge::__private::Pending<bool>);
-    impl OkCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(OkCall, session);
     impl ::core::future::IntoFuture for OkCall {
         type Output = ::snakebridge::__private::Result<bool>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<bool>;
@@ -71,17 +64,7 @@ pub mod fx_broken_submodule {
         /// The pending call of [`fine`]: set optional arguments, then `.await` it.
         #[must_use = "a call does nothing until it is awaited"]
         pub struct FineCall(::snakebridge::__private::Pending<i64>);
-        impl FineCall {
-            /// Runs the call in `session` (an explicit session of any bridge)
-            /// instead of the default bridge's default session.
-            pub fn session(
-                mut self,
-                session: &::snakebridge::__private::Session,
-            ) -> Self {
-                self.0.session(session);
-                self
-            }
-        }
+        ::snakebridge::__private::call_options!(FineCall, session);
         impl ::core::future::IntoFuture for FineCall {
             type Output = ::snakebridge::__private::Result<i64>;
             type IntoFuture = ::snakebridge::__private::BoxFuture<i64>;

@@ -175,13 +175,8 @@ pub mod fx_classes {
             self.0.kwarg("start", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(CounterNewCall, session);
     impl ::core::future::IntoFuture for CounterNewCall {
         type Output = ::snakebridge::__private::Result<Counter>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<Counter>;
@@ -199,6 +194,7 @@ pub mod fx_classes {
             self
         }
     }
+    ::snakebridge::__private::call_options!(CounterAddCall);
     impl ::core::future::IntoFuture for CounterAddCall {
         type Output = ::snakebridge::__private::Result<i64>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<i64>;
@@ -211,14 +207,7 @@ pub mod fx_classes {
     pub struct CounterDescribeCall(
         ::snakebridge::__private::Pending<::std::string::String>,
     );
-    impl CounterDescribeCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(CounterDescribeCall, session);
     impl ::core::future::IntoFuture for CounterDescribeCall {
         type Output = ::snakebridge::__private::Result<::std::string::String>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<::std::string::String>;
@@ -229,14 +218,7 @@ pub mod fx_classes {
     /// The pending call ``Counter.named(name) -> fx_classes.Counter` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct CounterNamedCall(::snakebridge::__private::Pending<Counter>);
-    impl CounterNamedCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(CounterNamedCall, session);
     impl ::core::future::IntoFuture for CounterNamedCall {
         type Output = ::snakebridge::__private::Result<Counter>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<Counter>;
@@ -247,7 +229,7 @@ pub mod fx_classes {
     /// The pending call ``reset() -> NoneType` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct CounterResetCall(::snakebridge::__private::Pending<()>);
-    impl CounterResetCall {}
+    ::snakebridge::__private::call_options!(CounterResetCall);
     impl ::core::future::IntoFuture for CounterResetCall {
         type Output = ::snakebridge::__private::Result<()>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<()>;
@@ -420,13 +402,8 @@ pub mod fx_classes {
             self.0.kwarg("start", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(TallyNewCall, session);
     impl ::core::future::IntoFuture for TallyNewCall {
         type Output = ::snakebridge::__private::Result<Tally>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<Tally>;
@@ -444,6 +421,7 @@ pub mod fx_classes {
             self
         }
     }
+    ::snakebridge::__private::call_options!(TallyAddCall);
     impl ::core::future::IntoFuture for TallyAddCall {
         type Output = ::snakebridge::__private::Result<i64>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<i64>;
@@ -456,14 +434,7 @@ pub mod fx_classes {
     pub struct TallyDescribeCall(
         ::snakebridge::__private::Pending<::std::string::String>,
     );
-    impl TallyDescribeCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(TallyDescribeCall, session);
     impl ::core::future::IntoFuture for TallyDescribeCall {
         type Output = ::snakebridge::__private::Result<::std::string::String>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<::std::string::String>;
@@ -474,14 +445,7 @@ pub mod fx_classes {
     /// The pending call ``Tally.named(name) -> fx_classes.Counter` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct TallyNamedCall(::snakebridge::__private::Pending<Counter>);
-    impl TallyNamedCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(TallyNamedCall, session);
     impl ::core::future::IntoFuture for TallyNamedCall {
         type Output = ::snakebridge::__private::Result<Counter>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<Counter>;
@@ -492,7 +456,7 @@ pub mod fx_classes {
     /// The pending call ``new() -> fx_classes.Tally` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct TallyPyNewCall(::snakebridge::__private::Pending<Tally>);
-    impl TallyPyNewCall {}
+    ::snakebridge::__private::call_options!(TallyPyNewCall);
     impl ::core::future::IntoFuture for TallyPyNewCall {
         type Output = ::snakebridge::__private::Result<Tally>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<Tally>;
@@ -503,7 +467,7 @@ pub mod fx_classes {
     /// The pending call ``reset() -> NoneType` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct TallyResetCall(::snakebridge::__private::Pending<()>);
-    impl TallyResetCall {}
+    ::snakebridge::__private::call_options!(TallyResetCall);
     impl ::core::future::IntoFuture for TallyResetCall {
         type Output = ::snakebridge::__private::Result<()>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<()>;

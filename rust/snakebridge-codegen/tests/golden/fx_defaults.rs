@@ -81,13 +81,8 @@ pub mod fx_defaults {
             self.0.kwarg("inf", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(PadCall, session);
     impl ::core::future::IntoFuture for PadCall {
         type Output = ::snakebridge::__private::Result<::std::string::String>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<::std::string::String>;

@@ -35,13 +35,8 @@ pub mod fx_keywords {
             self.0.kwarg("Self", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(FooBar2Call, session);
     impl ::core::future::IntoFuture for FooBar2Call {
         type Output = ::snakebridge::__private::Result<i64>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<i64>;
@@ -66,14 +61,7 @@ pub mod fx_keywords {
     /// The pending call of [`foo_bar`]: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct FooBarCall(::snakebridge::__private::Pending<i64>);
-    impl FooBarCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(FooBarCall, session);
     impl ::core::future::IntoFuture for FooBarCall {
         type Output = ::snakebridge::__private::Result<i64>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<i64>;
@@ -114,13 +102,8 @@ pub mod fx_keywords {
             self.0.kwarg("mod", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(MatchCall, session);
     impl ::core::future::IntoFuture for MatchCall {
         type Output = ::snakebridge::__private::Result<::std::string::String>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<::std::string::String>;
@@ -145,14 +128,7 @@ pub mod fx_keywords {
     pub struct WeirdNameCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl WeirdNameCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(WeirdNameCall, session);
     impl ::core::future::IntoFuture for WeirdNameCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -230,14 +206,7 @@ pub mod fx_keywords {
     /// The pending call ``Thing()` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct ThingNewCall(::snakebridge::__private::Pending<Thing>);
-    impl ThingNewCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(ThingNewCall, session);
     impl ::core::future::IntoFuture for ThingNewCall {
         type Output = ::snakebridge::__private::Result<Thing>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<Thing>;
@@ -250,7 +219,7 @@ pub mod fx_keywords {
     pub struct ThingWhereAboutsCall(
         ::snakebridge::__private::Pending<::std::string::String>,
     );
-    impl ThingWhereAboutsCall {}
+    ::snakebridge::__private::call_options!(ThingWhereAboutsCall);
     impl ::core::future::IntoFuture for ThingWhereAboutsCall {
         type Output = ::snakebridge::__private::Result<::std::string::String>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<::std::string::String>;
@@ -325,14 +294,7 @@ pub mod fx_keywords {
     /// The pending call ``struct()` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct StructNewCall(::snakebridge::__private::Pending<Struct>);
-    impl StructNewCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(StructNewCall, session);
     impl ::core::future::IntoFuture for StructNewCall {
         type Output = ::snakebridge::__private::Result<Struct>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<Struct>;
@@ -353,6 +315,7 @@ pub mod fx_keywords {
             self
         }
     }
+    ::snakebridge::__private::call_options!(StructImplCall);
     impl ::core::future::IntoFuture for StructImplCall {
         type Output = ::snakebridge::__private::Result<i64>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<i64>;

@@ -42,7 +42,7 @@ pub mod fx_kwonly {
     pub struct ConnectCall(::snakebridge::__private::Pending<::std::string::String>);
     impl ConnectCall {
         /// Python parameter `timeout`: `float` (default `1.5`).
-        pub fn timeout(
+        pub fn py_timeout(
             mut self,
             value: impl ::snakebridge::__private::IntoValue,
         ) -> Self {
@@ -57,13 +57,8 @@ pub mod fx_kwonly {
             self.0.kwarg("secure", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(ConnectCall, session);
     impl ::core::future::IntoFuture for ConnectCall {
         type Output = ::snakebridge::__private::Result<::std::string::String>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<::std::string::String>;

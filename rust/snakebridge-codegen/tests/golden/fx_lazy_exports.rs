@@ -29,14 +29,7 @@ pub mod fx_lazy_exports {
     /// The pending call of [`eager`]: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct EagerCall(::snakebridge::__private::Pending<i64>);
-    impl EagerCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(EagerCall, session);
     impl ::core::future::IntoFuture for EagerCall {
         type Output = ::snakebridge::__private::Result<i64>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<i64>;
@@ -61,14 +54,7 @@ pub mod fx_lazy_exports {
     /// The pending call of [`lazy_double`]: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct LazyDoubleCall(::snakebridge::__private::Pending<i64>);
-    impl LazyDoubleCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(LazyDoubleCall, session);
     impl ::core::future::IntoFuture for LazyDoubleCall {
         type Output = ::snakebridge::__private::Result<i64>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<i64>;

@@ -37,13 +37,8 @@ pub mod fx_overloads {
             self.0.kwarg("base", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(ParseCall, session);
     impl ::core::future::IntoFuture for ParseCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<

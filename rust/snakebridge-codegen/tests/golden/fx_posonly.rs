@@ -35,14 +35,7 @@ pub mod fx_posonly {
     /// The pending call of [`clamp`]: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct ClampCall(::snakebridge::__private::Pending<f64>);
-    impl ClampCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(ClampCall, session);
     impl ::core::future::IntoFuture for ClampCall {
         type Output = ::snakebridge::__private::Result<f64>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<f64>;
@@ -76,13 +69,8 @@ pub mod fx_posonly {
             self.0.kwarg("factor", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(ScaleCall, session);
     impl ::core::future::IntoFuture for ScaleCall {
         type Output = ::snakebridge::__private::Result<f64>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<f64>;

@@ -40,13 +40,8 @@ pub mod fx_streaming {
             self.0.kwarg("window", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(BatchesCall, session);
     impl ::core::future::IntoFuture for BatchesCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -86,13 +81,8 @@ pub mod fx_streaming {
             self.0.kwarg("label", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(CountdownCall, session);
     impl ::core::future::IntoFuture for CountdownCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -121,14 +111,7 @@ pub mod fx_streaming {
     pub struct FailsAfterCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl FailsAfterCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(FailsAfterCall, session);
     impl ::core::future::IntoFuture for FailsAfterCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -155,14 +138,7 @@ pub mod fx_streaming {
     pub struct NaturalsCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl NaturalsCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(NaturalsCall, session);
     impl ::core::future::IntoFuture for NaturalsCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -191,14 +167,7 @@ pub mod fx_streaming {
     pub struct PlainCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl PlainCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(PlainCall, session);
     impl ::core::future::IntoFuture for PlainCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -225,14 +194,7 @@ pub mod fx_streaming {
     pub struct SettingsCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl SettingsCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(SettingsCall, session);
     impl ::core::future::IntoFuture for SettingsCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -261,14 +223,7 @@ pub mod fx_streaming {
     pub struct SquaresCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl SquaresCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(SquaresCall, session);
     impl ::core::future::IntoFuture for SquaresCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -297,14 +252,7 @@ pub mod fx_streaming {
     pub struct TicksCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl TicksCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(TicksCall, session);
     impl ::core::future::IntoFuture for TicksCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -333,14 +281,7 @@ pub mod fx_streaming {
     pub struct WordsCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl WordsCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(WordsCall, session);
     impl ::core::future::IntoFuture for WordsCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -378,12 +319,6 @@ pub mod fx_streaming {
             self.0.kwarg("window", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
         /// The prefetch window: how many items Python may produce ahead
         /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
         pub fn window(mut self, items: usize) -> Self {
@@ -391,6 +326,7 @@ pub mod fx_streaming {
             self
         }
     }
+    ::snakebridge::__private::call_options!(BatchesStreamCall, session);
     impl ::core::future::IntoFuture for BatchesStreamCall {
         type Output = ::snakebridge::__private::Result<
             ::snakebridge::__private::ItemStream,
@@ -432,12 +368,6 @@ pub mod fx_streaming {
             self.0.kwarg("label", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
         /// The prefetch window: how many items Python may produce ahead
         /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
         pub fn window(mut self, items: usize) -> Self {
@@ -445,6 +375,7 @@ pub mod fx_streaming {
             self
         }
     }
+    ::snakebridge::__private::call_options!(CountdownStreamCall, session);
     impl ::core::future::IntoFuture for CountdownStreamCall {
         type Output = ::snakebridge::__private::Result<
             ::snakebridge::__private::ItemStream,
@@ -476,12 +407,6 @@ pub mod fx_streaming {
     #[must_use = "a call does nothing until it is awaited"]
     pub struct FailsAfterStreamCall(::snakebridge::__private::PendingStream);
     impl FailsAfterStreamCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
         /// The prefetch window: how many items Python may produce ahead
         /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
         pub fn window(mut self, items: usize) -> Self {
@@ -489,6 +414,7 @@ pub mod fx_streaming {
             self
         }
     }
+    ::snakebridge::__private::call_options!(FailsAfterStreamCall, session);
     impl ::core::future::IntoFuture for FailsAfterStreamCall {
         type Output = ::snakebridge::__private::Result<
             ::snakebridge::__private::ItemStream,
@@ -516,12 +442,6 @@ pub mod fx_streaming {
     #[must_use = "a call does nothing until it is awaited"]
     pub struct NaturalsStreamCall(::snakebridge::__private::PendingStream);
     impl NaturalsStreamCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
         /// The prefetch window: how many items Python may produce ahead
         /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
         pub fn window(mut self, items: usize) -> Self {
@@ -529,6 +449,7 @@ pub mod fx_streaming {
             self
         }
     }
+    ::snakebridge::__private::call_options!(NaturalsStreamCall, session);
     impl ::core::future::IntoFuture for NaturalsStreamCall {
         type Output = ::snakebridge::__private::Result<
             ::snakebridge::__private::ItemStream,
@@ -556,12 +477,6 @@ pub mod fx_streaming {
     #[must_use = "a call does nothing until it is awaited"]
     pub struct SettingsStreamCall(::snakebridge::__private::PendingStream);
     impl SettingsStreamCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
         /// The prefetch window: how many items Python may produce ahead
         /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
         pub fn window(mut self, items: usize) -> Self {
@@ -569,6 +484,7 @@ pub mod fx_streaming {
             self
         }
     }
+    ::snakebridge::__private::call_options!(SettingsStreamCall, session);
     impl ::core::future::IntoFuture for SettingsStreamCall {
         type Output = ::snakebridge::__private::Result<
             ::snakebridge::__private::ItemStream,
@@ -600,12 +516,6 @@ pub mod fx_streaming {
     #[must_use = "a call does nothing until it is awaited"]
     pub struct SquaresStreamCall(::snakebridge::__private::PendingStream);
     impl SquaresStreamCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
         /// The prefetch window: how many items Python may produce ahead
         /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
         pub fn window(mut self, items: usize) -> Self {
@@ -613,6 +523,7 @@ pub mod fx_streaming {
             self
         }
     }
+    ::snakebridge::__private::call_options!(SquaresStreamCall, session);
     impl ::core::future::IntoFuture for SquaresStreamCall {
         type Output = ::snakebridge::__private::Result<
             ::snakebridge::__private::ItemStream,
@@ -642,12 +553,6 @@ pub mod fx_streaming {
     #[must_use = "a call does nothing until it is awaited"]
     pub struct TicksStreamCall(::snakebridge::__private::PendingStream);
     impl TicksStreamCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
         /// The prefetch window: how many items Python may produce ahead
         /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
         pub fn window(mut self, items: usize) -> Self {
@@ -655,6 +560,7 @@ pub mod fx_streaming {
             self
         }
     }
+    ::snakebridge::__private::call_options!(TicksStreamCall, session);
     impl ::core::future::IntoFuture for TicksStreamCall {
         type Output = ::snakebridge::__private::Result<
             ::snakebridge::__private::ItemStream,
@@ -686,12 +592,6 @@ pub mod fx_streaming {
     #[must_use = "a call does nothing until it is awaited"]
     pub struct WordsStreamCall(::snakebridge::__private::PendingStream);
     impl WordsStreamCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
         /// The prefetch window: how many items Python may produce ahead
         /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
         pub fn window(mut self, items: usize) -> Self {
@@ -699,6 +599,7 @@ pub mod fx_streaming {
             self
         }
     }
+    ::snakebridge::__private::call_options!(WordsStreamCall, session);
     impl ::core::future::IntoFuture for WordsStreamCall {
         type Output = ::snakebridge::__private::Result<
             ::snakebridge::__private::ItemStream,

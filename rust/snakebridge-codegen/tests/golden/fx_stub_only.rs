@@ -43,13 +43,8 @@ pub mod fx_stub_only {
             self.0.set_slot(0usize, value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(DescribeCall, session);
     impl ::core::future::IntoFuture for DescribeCall {
         type Output = ::snakebridge::__private::Result<
             ::std::collections::HashMap<
@@ -88,13 +83,8 @@ pub mod fx_stub_only {
             self.0.kwarg("count", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(PingCall, session);
     impl ::core::future::IntoFuture for PingCall {
         type Output = ::snakebridge::__private::Result<::std::string::String>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<::std::string::String>;

@@ -33,14 +33,7 @@ pub mod fx_tiers {
     pub struct BuiltinTextsigCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl BuiltinTextsigCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(BuiltinTextsigCall, session);
     impl ::core::future::IntoFuture for BuiltinTextsigCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -71,14 +64,7 @@ pub mod fx_tiers {
     /// The pending call of [`hinted_callable`]: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct HintedCallableCall(::snakebridge::__private::Pending<bool>);
-    impl HintedCallableCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(HintedCallableCall, session);
     impl ::core::future::IntoFuture for HintedCallableCall {
         type Output = ::snakebridge::__private::Result<bool>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<bool>;
@@ -129,13 +115,8 @@ pub mod fx_tiers {
             self.0.kwarg(name, value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(NoSignatureCall, session);
     impl ::core::future::IntoFuture for NoSignatureCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -164,14 +145,7 @@ pub mod fx_tiers {
     /// The pending call of [`python_function`]: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct PythonFunctionCall(::snakebridge::__private::Pending<i64>);
-    impl PythonFunctionCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(PythonFunctionCall, session);
     impl ::core::future::IntoFuture for PythonFunctionCall {
         type Output = ::snakebridge::__private::Result<i64>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<i64>;

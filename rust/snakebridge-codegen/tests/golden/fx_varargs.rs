@@ -52,13 +52,8 @@ pub mod fx_varargs {
             self.0.kwarg(name, value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(TagCall, session);
     impl ::core::future::IntoFuture for TagCall {
         type Output = ::snakebridge::__private::Result<::std::string::String>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<::std::string::String>;
@@ -90,13 +85,8 @@ pub mod fx_varargs {
             self.0.extend_args(values);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(TotalCall, session);
     impl ::core::future::IntoFuture for TotalCall {
         type Output = ::snakebridge::__private::Result<i64>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<i64>;
@@ -144,13 +134,8 @@ pub mod fx_varargs {
             self.0.kwarg(name, value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(WrapperCall, session);
     impl ::core::future::IntoFuture for WrapperCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<

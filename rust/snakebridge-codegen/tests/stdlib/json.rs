@@ -254,13 +254,8 @@ pub mod json {
             self.0.kwarg(name, value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(DumpCall, session);
     impl ::core::future::IntoFuture for DumpCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -406,13 +401,8 @@ pub mod json {
             self.0.kwarg(name, value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(DumpsCall, session);
     impl ::core::future::IntoFuture for DumpsCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -512,13 +502,8 @@ pub mod json {
             self.0.kwarg(name, value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(LoadCall, session);
     impl ::core::future::IntoFuture for LoadCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -633,13 +618,8 @@ pub mod json {
             self.0.kwarg(name, value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(LoadsCall, session);
     impl ::core::future::IntoFuture for LoadsCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -758,14 +738,7 @@ pub mod json {
     pub struct JSONDecodeErrorNewCall(
         ::snakebridge::__private::Pending<JSONDecodeError>,
     );
-    impl JSONDecodeErrorNewCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(JSONDecodeErrorNewCall, session);
     impl ::core::future::IntoFuture for JSONDecodeErrorNewCall {
         type Output = ::snakebridge::__private::Result<JSONDecodeError>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<JSONDecodeError>;
@@ -802,6 +775,7 @@ pub mod json {
             self
         }
     }
+    ::snakebridge::__private::call_options!(JSONDecodeErrorAddNoteCall);
     impl ::core::future::IntoFuture for JSONDecodeErrorAddNoteCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -840,6 +814,7 @@ pub mod json {
             self
         }
     }
+    ::snakebridge::__private::call_options!(JSONDecodeErrorWithTracebackCall);
     impl ::core::future::IntoFuture for JSONDecodeErrorWithTracebackCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1013,13 +988,8 @@ pub mod json {
             self.0.kwarg("object_pairs_hook", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(JSONDecoderNewCall, session);
     impl ::core::future::IntoFuture for JSONDecoderNewCall {
         type Output = ::snakebridge::__private::Result<JSONDecoder>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<JSONDecoder>;
@@ -1039,6 +1009,7 @@ pub mod json {
             self
         }
     }
+    ::snakebridge::__private::call_options!(JSONDecoderDecodeCall);
     impl ::core::future::IntoFuture for JSONDecoderDecodeCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1060,6 +1031,7 @@ pub mod json {
             self
         }
     }
+    ::snakebridge::__private::call_options!(JSONDecoderRawDecodeCall);
     impl ::core::future::IntoFuture for JSONDecoderRawDecodeCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1301,13 +1273,8 @@ pub mod json {
             self.0.kwarg("default", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(JSONEncoderNewCall, session);
     impl ::core::future::IntoFuture for JSONEncoderNewCall {
         type Output = ::snakebridge::__private::Result<JSONEncoder>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<JSONEncoder>;
@@ -1320,7 +1287,7 @@ pub mod json {
     pub struct JSONEncoderDefaultCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl JSONEncoderDefaultCall {}
+    ::snakebridge::__private::call_options!(JSONEncoderDefaultCall);
     impl ::core::future::IntoFuture for JSONEncoderDefaultCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1335,7 +1302,7 @@ pub mod json {
     pub struct JSONEncoderEncodeCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl JSONEncoderEncodeCall {}
+    ::snakebridge::__private::call_options!(JSONEncoderEncodeCall);
     impl ::core::future::IntoFuture for JSONEncoderEncodeCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1360,6 +1327,7 @@ pub mod json {
             self
         }
     }
+    ::snakebridge::__private::call_options!(JSONEncoderIterencodeCall);
     impl ::core::future::IntoFuture for JSONEncoderIterencodeCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<

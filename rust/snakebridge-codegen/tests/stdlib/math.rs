@@ -30,14 +30,7 @@ pub mod math {
     pub struct AcosCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl AcosCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(AcosCall, session);
     impl ::core::future::IntoFuture for AcosCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -62,14 +55,7 @@ pub mod math {
     pub struct AcoshCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl AcoshCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(AcoshCall, session);
     impl ::core::future::IntoFuture for AcoshCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -96,14 +82,7 @@ pub mod math {
     pub struct AsinCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl AsinCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(AsinCall, session);
     impl ::core::future::IntoFuture for AsinCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -128,14 +107,7 @@ pub mod math {
     pub struct AsinhCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl AsinhCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(AsinhCall, session);
     impl ::core::future::IntoFuture for AsinhCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -162,14 +134,7 @@ pub mod math {
     pub struct AtanCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl AtanCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(AtanCall, session);
     impl ::core::future::IntoFuture for AtanCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -200,14 +165,7 @@ pub mod math {
     pub struct Atan2Call(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl Atan2Call {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(Atan2Call, session);
     impl ::core::future::IntoFuture for Atan2Call {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -232,14 +190,7 @@ pub mod math {
     pub struct AtanhCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl AtanhCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(AtanhCall, session);
     impl ::core::future::IntoFuture for AtanhCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -264,14 +215,7 @@ pub mod math {
     pub struct CbrtCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl CbrtCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(CbrtCall, session);
     impl ::core::future::IntoFuture for CbrtCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -298,14 +242,7 @@ pub mod math {
     pub struct CeilCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl CeilCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(CeilCall, session);
     impl ::core::future::IntoFuture for CeilCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -344,14 +281,7 @@ pub mod math {
     pub struct CombCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl CombCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(CombCall, session);
     impl ::core::future::IntoFuture for CombCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -387,14 +317,7 @@ pub mod math {
     pub struct CopysignCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl CopysignCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(CopysignCall, session);
     impl ::core::future::IntoFuture for CopysignCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -419,14 +342,7 @@ pub mod math {
     pub struct CosCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl CosCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(CosCall, session);
     impl ::core::future::IntoFuture for CosCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -451,14 +367,7 @@ pub mod math {
     pub struct CoshCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl CoshCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(CoshCall, session);
     impl ::core::future::IntoFuture for CoshCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -487,14 +396,7 @@ pub mod math {
     pub struct DegreesCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl DegreesCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(DegreesCall, session);
     impl ::core::future::IntoFuture for DegreesCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -529,14 +431,7 @@ pub mod math {
     pub struct DistCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl DistCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(DistCall, session);
     impl ::core::future::IntoFuture for DistCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -561,14 +456,7 @@ pub mod math {
     pub struct ErfCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl ErfCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(ErfCall, session);
     impl ::core::future::IntoFuture for ErfCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -593,14 +481,7 @@ pub mod math {
     pub struct ErfcCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl ErfcCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(ErfcCall, session);
     impl ::core::future::IntoFuture for ErfcCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -625,14 +506,7 @@ pub mod math {
     pub struct ExpCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl ExpCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(ExpCall, session);
     impl ::core::future::IntoFuture for ExpCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -657,14 +531,7 @@ pub mod math {
     pub struct Exp2Call(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl Exp2Call {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(Exp2Call, session);
     impl ::core::future::IntoFuture for Exp2Call {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -691,14 +558,7 @@ pub mod math {
     pub struct Expm1Call(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl Expm1Call {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(Expm1Call, session);
     impl ::core::future::IntoFuture for Expm1Call {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -723,14 +583,7 @@ pub mod math {
     pub struct FabsCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl FabsCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(FabsCall, session);
     impl ::core::future::IntoFuture for FabsCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -761,14 +614,7 @@ pub mod math {
     pub struct FactorialCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl FactorialCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(FactorialCall, session);
     impl ::core::future::IntoFuture for FactorialCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -795,14 +641,7 @@ pub mod math {
     pub struct FloorCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl FloorCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(FloorCall, session);
     impl ::core::future::IntoFuture for FloorCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -833,14 +672,7 @@ pub mod math {
     pub struct FmodCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl FmodCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(FmodCall, session);
     impl ::core::future::IntoFuture for FmodCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -868,14 +700,7 @@ pub mod math {
     pub struct FrexpCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl FrexpCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(FrexpCall, session);
     impl ::core::future::IntoFuture for FrexpCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -902,14 +727,7 @@ pub mod math {
     pub struct FsumCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl FsumCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(FsumCall, session);
     impl ::core::future::IntoFuture for FsumCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -934,14 +752,7 @@ pub mod math {
     pub struct GammaCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl GammaCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(GammaCall, session);
     impl ::core::future::IntoFuture for GammaCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -973,13 +784,8 @@ pub mod math {
             self.0.extend_args(values);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(GcdCall, session);
     impl ::core::future::IntoFuture for GcdCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1040,13 +846,8 @@ pub mod math {
             self.0.kwarg(name, value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(HypotCall, session);
     impl ::core::future::IntoFuture for HypotCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1112,13 +913,8 @@ pub mod math {
             self.0.kwarg("abs_tol", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(IscloseCall, session);
     impl ::core::future::IntoFuture for IscloseCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1147,14 +943,7 @@ pub mod math {
     pub struct IsfiniteCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl IsfiniteCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(IsfiniteCall, session);
     impl ::core::future::IntoFuture for IsfiniteCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1179,14 +968,7 @@ pub mod math {
     pub struct IsinfCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl IsinfCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(IsinfCall, session);
     impl ::core::future::IntoFuture for IsinfCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1211,14 +993,7 @@ pub mod math {
     pub struct IsnanCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl IsnanCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(IsnanCall, session);
     impl ::core::future::IntoFuture for IsnanCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1243,14 +1018,7 @@ pub mod math {
     pub struct IsqrtCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl IsqrtCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(IsqrtCall, session);
     impl ::core::future::IntoFuture for IsqrtCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1282,13 +1050,8 @@ pub mod math {
             self.0.extend_args(values);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(LcmCall, session);
     impl ::core::future::IntoFuture for LcmCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1319,14 +1082,7 @@ pub mod math {
     pub struct LdexpCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl LdexpCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(LdexpCall, session);
     impl ::core::future::IntoFuture for LdexpCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1355,14 +1111,7 @@ pub mod math {
     pub struct LgammaCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl LgammaCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(LgammaCall, session);
     impl ::core::future::IntoFuture for LgammaCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1411,13 +1160,8 @@ pub mod math {
             self.0.kwarg(name, value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(LogCall, session);
     impl ::core::future::IntoFuture for LogCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1442,14 +1186,7 @@ pub mod math {
     pub struct Log10Call(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl Log10Call {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(Log10Call, session);
     impl ::core::future::IntoFuture for Log10Call {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1476,14 +1213,7 @@ pub mod math {
     pub struct Log1pCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl Log1pCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(Log1pCall, session);
     impl ::core::future::IntoFuture for Log1pCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1508,14 +1238,7 @@ pub mod math {
     pub struct Log2Call(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl Log2Call {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(Log2Call, session);
     impl ::core::future::IntoFuture for Log2Call {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1542,14 +1265,7 @@ pub mod math {
     pub struct ModfCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl ModfCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(ModfCall, session);
     impl ::core::future::IntoFuture for ModfCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1582,14 +1298,7 @@ pub mod math {
     pub struct NextafterCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl NextafterCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(NextafterCall, session);
     impl ::core::future::IntoFuture for NextafterCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1636,13 +1345,8 @@ pub mod math {
             self.0.set_slot(0usize, value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(PermCall, session);
     impl ::core::future::IntoFuture for PermCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1671,14 +1375,7 @@ pub mod math {
     pub struct PowCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl PowCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(PowCall, session);
     impl ::core::future::IntoFuture for PowCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1715,13 +1412,8 @@ pub mod math {
             self.0.kwarg("start", value);
             self
         }
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
     }
+    ::snakebridge::__private::call_options!(ProdCall, session);
     impl ::core::future::IntoFuture for ProdCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1750,14 +1442,7 @@ pub mod math {
     pub struct RadiansCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl RadiansCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(RadiansCall, session);
     impl ::core::future::IntoFuture for RadiansCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1794,14 +1479,7 @@ pub mod math {
     pub struct RemainderCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl RemainderCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(RemainderCall, session);
     impl ::core::future::IntoFuture for RemainderCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1826,14 +1504,7 @@ pub mod math {
     pub struct SinCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl SinCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(SinCall, session);
     impl ::core::future::IntoFuture for SinCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1858,14 +1529,7 @@ pub mod math {
     pub struct SinhCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl SinhCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(SinhCall, session);
     impl ::core::future::IntoFuture for SinhCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1890,14 +1554,7 @@ pub mod math {
     pub struct SqrtCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl SqrtCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(SqrtCall, session);
     impl ::core::future::IntoFuture for SqrtCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1922,14 +1579,7 @@ pub mod math {
     pub struct TanCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl TanCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(TanCall, session);
     impl ::core::future::IntoFuture for TanCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1954,14 +1604,7 @@ pub mod math {
     pub struct TanhCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl TanhCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(TanhCall, session);
     impl ::core::future::IntoFuture for TanhCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -1988,14 +1631,7 @@ pub mod math {
     pub struct TruncCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl TruncCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(TruncCall, session);
     impl ::core::future::IntoFuture for TruncCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
@@ -2020,14 +1656,7 @@ pub mod math {
     pub struct UlpCall(
         ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
     );
-    impl UlpCall {
-        /// Runs the call in `session` (an explicit session of any bridge)
-        /// instead of the default bridge's default session.
-        pub fn session(mut self, session: &::snakebridge::__private::Session) -> Self {
-            self.0.session(session);
-            self
-        }
-    }
+    ::snakebridge::__private::call_options!(UlpCall, session);
     impl ::core::future::IntoFuture for UlpCall {
         type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
         type IntoFuture = ::snakebridge::__private::BoxFuture<

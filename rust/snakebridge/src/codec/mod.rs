@@ -11,13 +11,54 @@ use snakebridge_proto::v1::value::Kind;
 
 use crate::error::{Error, Result};
 use crate::reference::RefFactory;
-use crate::value::{Complex, Date, DateTime, Kwargs, NdArray, Time, TimeDelta, TzInfo, Value};
+use crate::value::{
+    Complex, Date, DateTime, Kwargs, MAX_DEPTH, NdArray, Time, TimeDelta, TzInfo, Value,
+};
 
-/// Encodes a value for the wire.
-pub(crate) fn to_proto(v: &Value) -> pb::Value {
-    pb::Value {
-        kind: Some(kind_of(v)),
+/// Refuses values whose containers nest deeper than [`MAX_DEPTH`]
+/// (ADR 0002), before anything recursive (ref collection, encoding) walks
+/// them: the worker would refuse them, and encoding a very deep value would
+/// overflow the stack. The walk itself stops at the limit.
+pub(crate) fn check_depth<'a>(values: impl IntoIterator<Item = &'a Value>) -> Result<()> {
+    if values.into_iter().any(|v| deeper_than(v, MAX_DEPTH)) {
+        return Err(Error::Serialization(format!(
+            "a value nests containers deeper than the maximum of {MAX_DEPTH} levels \
+             (snakebridge::MAX_DEPTH); flatten it, or keep it in Python as a ref"
+        )));
     }
+    Ok(())
+}
+
+fn deeper_than(v: &Value, levels: usize) -> bool {
+    match v {
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
+            levels == 0 || items.iter().any(|i| deeper_than(i, levels - 1))
+        }
+        Value::Dict(entries) => {
+            levels == 0
+                || entries
+                    .iter()
+                    .any(|(k, v)| deeper_than(k, levels - 1) || deeper_than(v, levels - 1))
+        }
+        _ => false,
+    }
+}
+
+/// Encodes a value for the wire (after [`check_depth`]).
+///
+/// The recursive path (`to_proto` -> `sequence`/`dict` -> `to_proto`) is
+/// kept to small functions and plain loops: a value [`MAX_DEPTH`] deep must
+/// fit a 2 MiB thread stack, also in debug builds, with room to spare.
+pub(crate) fn to_proto(v: &Value) -> pb::Value {
+    let kind = match v {
+        Value::List(items) => Kind::List(sequence(items)),
+        Value::Tuple(items) => Kind::Tuple(sequence(items)),
+        Value::Set(items) => Kind::Set(sequence(items)),
+        Value::FrozenSet(items) => Kind::Frozenset(sequence(items)),
+        Value::Dict(entries) => Kind::Dict(dict(entries)),
+        leaf => kind_of(leaf),
+    };
+    pb::Value { kind: Some(kind) }
 }
 
 /// Encodes positional arguments.
@@ -36,11 +77,26 @@ pub(crate) fn kwargs_to_proto(k: &Kwargs) -> Vec<pb::Kwarg> {
 }
 
 fn sequence(items: &[Value]) -> pb::Sequence {
-    pb::Sequence {
-        items: items.iter().map(to_proto).collect(),
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        out.push(to_proto(item));
     }
+    pb::Sequence { items: out }
 }
 
+fn dict(entries: &[(Value, Value)]) -> pb::Dict {
+    let mut out = Vec::with_capacity(entries.len());
+    for (k, v) in entries {
+        out.push(pb::DictEntry {
+            key: Some(to_proto(k)),
+            value: Some(to_proto(v)),
+        });
+    }
+    pb::Dict { entries: out }
+}
+
+/// Encodes a value that holds no other values.
+#[inline(never)]
 fn kind_of(v: &Value) -> Kind {
     match v {
         Value::None => Kind::None(pb::NoneValue {}),
@@ -60,15 +116,7 @@ fn kind_of(v: &Value) -> Kind {
         Value::Tuple(items) => Kind::Tuple(sequence(items)),
         Value::Set(items) => Kind::Set(sequence(items)),
         Value::FrozenSet(items) => Kind::Frozenset(sequence(items)),
-        Value::Dict(entries) => Kind::Dict(pb::Dict {
-            entries: entries
-                .iter()
-                .map(|(k, v)| pb::DictEntry {
-                    key: Some(to_proto(k)),
-                    value: Some(to_proto(v)),
-                })
-                .collect(),
-        }),
+        Value::Dict(entries) => Kind::Dict(dict(entries)),
         Value::Complex(c) => Kind::Complex(pb::Complex {
             real: c.re,
             imag: c.im,
@@ -138,13 +186,46 @@ fn invalid(what: impl std::fmt::Display) -> Error {
     Error::Serialization(format!("invalid value from the worker: {what}"))
 }
 
-/// Decodes a value from the wire; refs are made by `refs`.
+/// Decodes a value from the wire; refs are made by `refs`. Small recursive
+/// functions, as for [`to_proto`].
 pub(crate) fn from_proto(v: pb::Value, refs: &dyn RefFactory) -> Result<Value> {
-    let Some(kind) = v.kind else {
-        return Err(invalid(
+    match v.kind {
+        Some(Kind::List(s)) => Ok(Value::List(items(s, refs)?)),
+        Some(Kind::Tuple(s)) => Ok(Value::Tuple(items(s, refs)?)),
+        Some(Kind::Set(s)) => Ok(Value::Set(items(s, refs)?)),
+        Some(Kind::Frozenset(s)) => Ok(Value::FrozenSet(items(s, refs)?)),
+        Some(Kind::Dict(d)) => Ok(Value::Dict(entries(d, refs)?)),
+        Some(kind) => leaf(kind, refs),
+        None => Err(invalid(
             "a value with no kind (unknown to this protocol version, or empty)",
-        ));
-    };
+        )),
+    }
+}
+
+fn items(s: pb::Sequence, refs: &dyn RefFactory) -> Result<Vec<Value>> {
+    let mut out = Vec::with_capacity(s.items.len());
+    for item in s.items {
+        out.push(from_proto(item, refs)?);
+    }
+    Ok(out)
+}
+
+fn entries(d: pb::Dict, refs: &dyn RefFactory) -> Result<Vec<(Value, Value)>> {
+    let mut out = Vec::with_capacity(d.entries.len());
+    for e in d.entries {
+        let key = e.key.ok_or_else(|| invalid("a dict entry without a key"))?;
+        let value = e
+            .value
+            .ok_or_else(|| invalid("a dict entry without a value"))?;
+        let key = from_proto(key, refs)?;
+        out.push((key, from_proto(value, refs)?));
+    }
+    Ok(out)
+}
+
+/// Decodes a value that holds no other values.
+#[inline(never)]
+fn leaf(kind: Kind, refs: &dyn RefFactory) -> Result<Value> {
     Ok(match kind {
         Kind::None(_) => Value::None,
         Kind::Bool(b) => Value::Bool(b),
@@ -154,22 +235,11 @@ pub(crate) fn from_proto(v: pb::Value, refs: &dyn RefFactory) -> Result<Value> {
         Kind::Float(x) => Value::Float(x),
         Kind::Str(s) => Value::Str(s),
         Kind::Bytes(b) => Value::Bytes(b),
-        Kind::List(s) => Value::List(items(s, refs)?),
-        Kind::Tuple(s) => Value::Tuple(items(s, refs)?),
-        Kind::Set(s) => Value::Set(items(s, refs)?),
-        Kind::Frozenset(s) => Value::FrozenSet(items(s, refs)?),
-        Kind::Dict(d) => Value::Dict(
-            d.entries
-                .into_iter()
-                .map(|e| {
-                    let key = e.key.ok_or_else(|| invalid("a dict entry without a key"))?;
-                    let value = e
-                        .value
-                        .ok_or_else(|| invalid("a dict entry without a value"))?;
-                    Ok((from_proto(key, refs)?, from_proto(value, refs)?))
-                })
-                .collect::<Result<_>>()?,
-        ),
+        Kind::List(_) | Kind::Tuple(_) | Kind::Set(_) | Kind::Frozenset(_) | Kind::Dict(_) => {
+            return Err(invalid(
+                "internal error: a container reached the leaf decoder",
+            ));
+        }
         Kind::Complex(c) => Value::Complex(Complex {
             re: c.real,
             im: c.imag,
@@ -238,10 +308,6 @@ pub(crate) fn from_proto(v: pb::Value, refs: &dyn RefFactory) -> Result<Value> {
             Value::Ref(refs.make_ref(handle)?.into_stream_handle(stream.is_async))
         }
     })
-}
-
-fn items(s: pb::Sequence, refs: &dyn RefFactory) -> Result<Vec<Value>> {
-    s.items.into_iter().map(|v| from_proto(v, refs)).collect()
 }
 
 fn date_from_proto(d: pb::Date) -> Result<Date> {

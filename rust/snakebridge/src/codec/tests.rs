@@ -387,3 +387,57 @@ fn refs_need_a_factory() {
     assert!(matches!(err, Error::Serialization(_)));
     assert!(from_proto(wire(Kind::Int(1)), &NoRefs).is_ok());
 }
+
+/// `depth` containers (`wrap` picks each level's kind) around an int.
+fn nested(depth: usize, wrap: fn(usize, Value) -> Value) -> Value {
+    (0..depth).fold(Value::Int(1), |inner, i| wrap(i, inner))
+}
+
+#[test]
+fn a_value_at_the_depth_limit_crosses_the_host_codec_on_half_a_default_stack() {
+    use prost::Message;
+    let kinds: [fn(usize, Value) -> Value; 2] = [
+        |_, v| Value::List(vec![v]),
+        |i, v| {
+            if i % 2 == 0 {
+                Value::Dict(vec![(s("k"), v)])
+            } else {
+                Value::Tuple(vec![v])
+            }
+        },
+    ];
+    for wrap in kinds {
+        // Half of the 2 MiB default: callers have stack frames of their own.
+        std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || {
+                let deep = nested(MAX_DEPTH, wrap);
+                check_depth([&deep]).unwrap();
+                let bytes = to_proto(&deep).encode_to_vec();
+                snakebridge_proto::nesting::check_value(&bytes).unwrap();
+                let back = decode(pb::Value::decode(bytes.as_slice()).unwrap()).unwrap();
+                assert!(back == deep);
+                assert!(back.clone() == deep);
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+}
+
+#[test]
+fn values_deeper_than_the_limit_are_refused_before_encoding() {
+    let deep = nested(MAX_DEPTH + 1, |_, v| Value::List(vec![v]));
+    let err = check_depth([&Value::Int(1), &deep]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "serialization: a value nests containers deeper than the maximum of 128 levels \
+         (snakebridge::MAX_DEPTH); flatten it, or keep it in Python as a ref"
+    );
+    // Deep but wide is fine; the walk stops at the limit however deep.
+    check_depth([&nested(MAX_DEPTH, |_, v| {
+        Value::Set(vec![Value::Int(0), v])
+    })])
+    .unwrap();
+    assert!(check_depth([&nested(200_000, |_, v| Value::List(vec![v]))]).is_err());
+}

@@ -10,12 +10,12 @@ use crate::value::{Value, truncated};
 
 // ---------------------------------------------------------------- sequences
 
-fn sequence_items(v: Value, expected: &str) -> Result<Vec<Value>> {
-    match v {
+fn sequence_items(mut v: Value, expected: &str) -> Result<Vec<Value>> {
+    match &mut v {
         Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
-            Ok(items)
+            Ok(std::mem::take(items))
         }
-        other => Err(mismatch(expected, &other)),
+        _ => Err(mismatch(expected, &v)),
     }
 }
 
@@ -120,10 +120,10 @@ impl<T: FromValue> FromValue for Option<T> {
 
 // ---------------------------------------------------------------- maps and sets
 
-fn dict_entries(v: Value) -> Result<Vec<(Value, Value)>> {
-    match v {
-        Value::Dict(entries) => Ok(entries),
-        other => Err(mismatch("dict", &other)),
+fn dict_entries(mut v: Value) -> Result<Vec<(Value, Value)>> {
+    match &mut v {
+        Value::Dict(entries) => Ok(std::mem::take(entries)),
+        _ => Err(mismatch("dict", &v)),
     }
 }
 
@@ -218,10 +218,12 @@ macro_rules! tuple_impls {
 
         impl<$($name: FromValue),+> FromValue for ($($name,)+) {
             /// A `tuple` (or `list`) of exactly this length.
-            fn from_value(v: Value) -> Result<Self> {
-                let items = match v {
-                    Value::Tuple(items) | Value::List(items) if items.len() == $len => items,
-                    other => return Err(mismatch(concat!("a tuple of ", $len), &other)),
+            fn from_value(mut v: Value) -> Result<Self> {
+                let items = match &mut v {
+                    Value::Tuple(items) | Value::List(items) if items.len() == $len => {
+                        std::mem::take(items)
+                    }
+                    _ => return Err(mismatch(concat!("a tuple of ", $len), &v)),
                 };
                 let mut items = items.into_iter();
                 Ok(($(

@@ -113,9 +113,11 @@ macro_rules! variant_impls {
         }
         impl FromValue for $t {
             fn from_value(v: Value) -> Result<Self> {
-                match v {
-                    Value::$variant(x) => Ok(x),
-                    other => Err(mismatch($name, &other)),
+                // `Value` implements `Drop`, so the payload is cloned out
+                // (cheap: an `Arc`, small structs, a shared buffer).
+                match &v {
+                    Value::$variant(x) => Ok(x.clone()),
+                    _ => Err(mismatch($name, &v)),
                 }
             }
         }

@@ -105,14 +105,14 @@ impl IntoValue for &BigInt {
 }
 
 impl FromValue for BigInt {
-    fn from_value(v: Value) -> Result<Self> {
-        match v {
-            Value::Int(n) => Ok(BigInt::from(n)),
-            Value::BigInt(n) => Ok(n),
-            Value::NdArray(ref a) => array_int(a)
+    fn from_value(mut v: Value) -> Result<Self> {
+        match &mut v {
+            Value::Int(n) => Ok(BigInt::from(*n)),
+            Value::BigInt(n) => Ok(std::mem::take(n)),
+            Value::NdArray(a) => array_int(a)
                 .map(BigInt::from)
                 .ok_or_else(|| mismatch("int", &v)),
-            other => Err(mismatch("int", &other)),
+            _ => Err(mismatch("int", &v)),
         }
     }
 }

@@ -88,27 +88,33 @@ fn no_json_form(v: &Value) -> Error {
 }
 
 /// The JSON data model, no tags; fails for values with no JSON form.
-fn to_json_data(v: Value) -> Result<serde_json::Value> {
+fn to_json_data(mut v: Value) -> Result<serde_json::Value> {
     use serde_json::Value as J;
-    Ok(match v {
+    use std::mem::take;
+    Ok(match &mut v {
         Value::None => J::Null,
-        Value::Bool(b) => J::Bool(b),
-        Value::Int(n) => J::from(n),
-        Value::BigInt(n) => J::Number(crate::json::big_number(&n)),
-        Value::Float(x) => match serde_json::Number::from_f64(x) {
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(n) => J::from(*n),
+        Value::BigInt(n) => J::Number(crate::json::big_number(n)),
+        Value::Float(x) => match serde_json::Number::from_f64(*x) {
             Some(n) => J::Number(n),
             None => return Err(no_json_form(&v)),
         },
-        Value::Str(s) => J::String(s),
+        Value::Str(s) => J::String(take(s)),
         Value::Bytes(b) => J::Array(b.iter().map(|&x| J::from(x)).collect()),
         Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
-            J::Array(items.into_iter().map(to_json_data).collect::<Result<_>>()?)
+            J::Array(
+                take(items)
+                    .into_iter()
+                    .map(to_json_data)
+                    .collect::<Result<_>>()?,
+            )
         }
         Value::Dict(entries) => {
             let mut map = serde_json::Map::with_capacity(entries.len());
-            for (k, v) in entries {
-                let key = match k {
-                    Value::Str(s) => s,
+            for (mut k, v) in take(entries) {
+                let key = match &mut k {
+                    Value::Str(s) => take(s),
                     Value::Int(n) => n.to_string(),
                     Value::BigInt(n) => n.to_string(),
                     other => {
@@ -132,7 +138,7 @@ fn to_json_data(v: Value) -> Result<serde_json::Value> {
         Value::Time(t) => J::String(t.to_string()),
         Value::DateTime(dt) => J::String(dt.to_string()),
         Value::TimeDelta(t) => J::String(t.to_string()),
-        Value::Decimal(s) => J::String(s),
+        Value::Decimal(s) => J::String(take(s)),
         Value::Complex(_) | Value::NdArray(_) | Value::Ref(_) => return Err(no_json_form(&v)),
     })
 }

@@ -6,6 +6,7 @@
 //! [`FromValue`](crate::FromValue).
 
 mod datetime;
+mod drop;
 mod iso8601;
 mod kwargs;
 mod ndarray;
@@ -23,6 +24,13 @@ use crate::reference::Ref;
 pub use datetime::{Date, DateTime, Time, TimeDelta, TzInfo};
 pub use kwargs::Kwargs;
 pub use ndarray::{Element, NdArray};
+
+/// The deepest nesting of containers (list, tuple, set, frozenset, dict) a
+/// [`Value`] may have to cross to or from a worker: `[[1]]` is two levels.
+/// A call with a deeper argument fails with [`Error::Serialization`] before
+/// anything is sent; a Python result deeper than this arrives as one
+/// [`Ref`] (ADR 0002).
+pub const MAX_DEPTH: usize = snakebridge_proto::MAX_VALUE_DEPTH;
 
 /// A Python value, exact at every depth.
 ///
@@ -215,8 +223,8 @@ impl Value {
 
     /// The ref, or [`Error::Conversion`] when the value is not one.
     pub fn into_ref(self) -> Result<Ref> {
-        match self {
-            Value::Ref(r) => Ok(r),
+        match &self {
+            Value::Ref(r) => Ok(r.clone()),
             other => Err(Error::conversion("ref", other.describe())),
         }
     }
