@@ -45,19 +45,30 @@ for p in meta["packages"]:
 args=()
 for c in "${crates[@]}"; do args+=(-p "${c% *}"); done
 t0=$SECONDS
-# The verify builds take our crates from cargo's temporary registry
-# (target/package/tmp-registry), which cargo unpacks under
-# $CARGO_HOME/registry/src/-<hash>/ (unnamed local registries start with
-# "-") and never unpacks again while the version stays the same: a second
-# run would verify against the first run's sources. Drop those copies.
+target=$(cargo metadata --no-deps --format-version 1 |
+    "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+
+# A verify build takes the other crates of ours from cargo's temporary
+# registry (target/package/tmp-registry). Cargo treats registry crates as
+# immutable: it unpacks them once under $CARGO_HOME/registry/src/-<hash>/
+# (unnamed local registries start with "-") and never rebuilds them, so
+# with an unchanged version a second run would verify against the first
+# run's sources and artifacts. Drop both: the unpacked copies, and the
+# fingerprints of every unit built from them (found through the dep-info
+# files that name those sources), which makes Cargo rebuild just those.
 for c in "${crates[@]}"; do
     rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/"${c% *}-${c#* }"
 done
+if [ -d "$target/debug/.fingerprint" ]; then
+    grep -l -s '/registry/src/-[^/]*/snakebridge' "$target"/debug/deps/*.d "$target"/debug/build/*/*.d |
+        while read -r depinfo; do
+            stem=$(basename "$depinfo" .d)
+            rm -rf "$target"/debug/.fingerprint/*-"${stem##*-}"
+        done || true
+fi
+
 echo "==> cargo package (${verify[*]:-with verify builds}): ${crates[*]%% *}"
 cargo package --locked --allow-dirty ${verify[@]+"${verify[@]}"} "${args[@]}"
-
-target=$(cargo metadata --no-deps --format-version 1 |
-    "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 for c in "${crates[@]}"; do
     file="$target/package/${c% *}-${c#* }.crate"
     [ -f "$file" ] || { echo "error: $file was not made" >&2; exit 1; }

@@ -303,16 +303,19 @@ impl BridgeConfig {
 
     /// The worker binary to start (see [`BridgeConfig::worker_program`]).
     pub(crate) fn resolve_worker_program(&self) -> Result<PathBuf> {
-        self.find_worker_program(std::env::current_exe().ok().as_deref())
+        let from_env = std::env::var_os("SNAKEBRIDGE_WORKER").map(PathBuf::from);
+        self.find_worker_program(from_env, std::env::current_exe().ok().as_deref())
     }
 
-    /// [`BridgeConfig::resolve_worker_program`] for a program at `exe`.
-    fn find_worker_program(&self, exe: Option<&Path>) -> Result<PathBuf> {
+    /// [`BridgeConfig::resolve_worker_program`] with `$SNAKEBRIDGE_WORKER`
+    /// = `from_env`, for a program at `exe`.
+    fn find_worker_program(
+        &self,
+        from_env: Option<PathBuf>,
+        exe: Option<&Path>,
+    ) -> Result<PathBuf> {
         use snakebridge_env::worker::{ProvisionedWorker, WORKER_BINARY, WORKER_DIR};
-        let explicit = self
-            .worker_program
-            .clone()
-            .or_else(|| std::env::var_os("SNAKEBRIDGE_WORKER").map(PathBuf::from));
+        let explicit = self.worker_program.clone().or(from_env);
         if let Some(path) = explicit {
             return if path.is_file() {
                 Ok(path)
@@ -440,14 +443,16 @@ mod tests {
     #[test]
     fn the_projects_provisioned_worker_is_used() {
         let dir = project(env!("CARGO_PKG_VERSION"));
-        let found = config(dir.path()).find_worker_program(None).unwrap();
+        let found = config(dir.path()).find_worker_program(None, None).unwrap();
         assert_eq!(found, dir.path().join(WORKER_DIR).join(WORKER_BINARY));
     }
 
     #[test]
     fn a_worker_of_another_version_is_refused_with_the_command_to_run() {
         let dir = project("0.0.1-other");
-        let err = config(dir.path()).find_worker_program(None).unwrap_err();
+        let err = config(dir.path())
+            .find_worker_program(None, None)
+            .unwrap_err();
         let Error::Config(message) = err else {
             panic!("expected a Config error, got {err:?}")
         };
@@ -472,7 +477,7 @@ mod tests {
                 .map(|d| d.join(WORKER_BINARY))
                 .find(|p| p.is_file())
         });
-        match (config(dir.path()).find_worker_program(None), on_path) {
+        match (config(dir.path()).find_worker_program(None, None), on_path) {
             (Ok(found), Some(on_path)) => assert_eq!(found, on_path),
             (Err(Error::Config(message)), None) => assert!(
                 message.contains(&format!(
