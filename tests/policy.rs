@@ -246,13 +246,7 @@ fn time_sleep_60_is_stopped_by_a_1s_timeout_and_the_worker_is_usable_afterwards(
         assert!(started.elapsed() < Duration::from_secs(30));
         let (after, _) = now(py.default_session()).await;
         assert_ne!(after, pid, "a new worker answers");
-        let x: f64 = py
-            .call("math", "sqrt", args![16])
-            .await
-            .unwrap()
-            .extract()
-            .unwrap();
-        assert_eq!(x, 4.0);
+        common::assert_answers(&py).await;
     });
 }
 

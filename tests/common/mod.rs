@@ -17,6 +17,18 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// Asserts that `py` still answers a call (`math.sqrt(16)` is 4.0): after
+/// a crash, a kill or a flood, the pool serves again.
+pub async fn assert_answers(py: &Bridge) {
+    let x: f64 = py
+        .call("math", "sqrt", snakebridge::args![16])
+        .await
+        .unwrap()
+        .extract()
+        .unwrap();
+    assert_eq!(x, 4.0);
+}
+
 /// Runs a future on the shared runtime.
 pub fn run<F: Future>(future: F) -> F::Output {
     runtime().block_on(future)
