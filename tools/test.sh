@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, lints, the Rust tests against real
-# worker processes, doc tests, the examples, a downstream Cargo project
+# worker processes and again with Python in-process, doc tests, the examples, a downstream Cargo project
 # outside the repository (tools/downstream.sh), pytest, and then the same
 # sources under Bazel with a downstream Bazel module (tools/bazel/ci.sh:
 # bootstraps Bazel, about 6 min the first time on a machine; needs root).
@@ -34,6 +34,8 @@ step "cargo build (binaries the tests spawn)"
 cargo build --workspace --quiet
 step "cargo test"
 cargo test --workspace --quiet
+step "integration tests again with Python in-process (SNAKEBRIDGE_BACKEND=in-process, ADR 0009)"
+SNAKEBRIDGE_BACKEND=in-process cargo test -p snakebridge-tests --tests --quiet
 step "examples (examples/run_all.sh)"
 "$ROOT/examples/run_all.sh"
 step "a Cargo project outside the repository (tools/downstream.sh)"

@@ -80,6 +80,10 @@ struct CallArgs {
     /// Run in this pool of snakebridge.toml's `[pools.<name>]` (default: `default`).
     #[arg(long)]
     pool: Option<String>,
+    /// Run Python in this process instead of a worker process (the
+    /// in-process backend; also `SNAKEBRIDGE_BACKEND=in-process`).
+    #[arg(long)]
+    in_process: bool,
 }
 
 /// `500ms`, `1.5s`, `2m`/`2min`, `1h`, or a bare number of seconds.
@@ -188,8 +192,15 @@ async fn call(args: CallArgs) -> ExitCode {
 /// A bridge of one worker; with `--pool`, the pools of snakebridge.toml
 /// (one worker each), handled as that pool.
 fn bridge(args: &CallArgs) -> Result<Bridge, Error> {
+    let backend = |config: BridgeConfig| {
+        if args.in_process {
+            config.backend(snakebridge::Backend::InProcess)
+        } else {
+            config
+        }
+    };
     let Some(pool) = &args.pool else {
-        let mut config = BridgeConfig::default().workers(1);
+        let mut config = backend(BridgeConfig::default().workers(1));
         if let Some(venv) = &args.venv {
             config = config.venv(venv);
         }
@@ -202,7 +213,7 @@ fn bridge(args: &CallArgs) -> Result<Bridge, Error> {
     };
     let Some(file) = found else {
         if pool == "default" {
-            return Bridge::new(BridgeConfig::default().workers(1));
+            return Bridge::new(backend(BridgeConfig::default().workers(1)));
         }
         return Err(Error::UnknownPool {
             name: pool.clone(),
@@ -211,7 +222,7 @@ fn bridge(args: &CallArgs) -> Result<Bridge, Error> {
     };
     let mut pools = BridgeConfig::all_from_env_config(&file)?;
     for (_, config) in &mut pools {
-        let mut one = std::mem::take(config).workers(1);
+        let mut one = backend(std::mem::take(config).workers(1));
         if let Some(venv) = &args.venv {
             one = one.venv(venv);
         }

@@ -15,6 +15,12 @@ pub struct ExecutorConfig {
     /// Executor threads, each holding its own Python thread state for life
     /// (at least 1 is started). Default 4.
     pub threads: usize,
+    /// Start another thread when a job arrives and every thread is busy
+    /// (threads beyond `threads` exit after a minute without work). An
+    /// in-process backend needs this: a call waiting for a Rust callback
+    /// holds its thread, and the nested calls the callback makes must still
+    /// find one. Default false.
+    pub grow: bool,
     /// Idle time after which a ref is dropped; `None` (the default) keeps refs
     /// until they are released.
     pub ref_ttl: Option<Duration>,
@@ -36,6 +42,7 @@ impl Default for ExecutorConfig {
     fn default() -> Self {
         Self {
             threads: 4,
+            grow: false,
             ref_ttl: None,
             max_refs_per_session: 100_000,
             max_depth: snakebridge_proto::MAX_VALUE_DEPTH,

@@ -13,19 +13,28 @@ use crate::encode::{Abort, EncodeContext, Encoder};
 use crate::executor::Shared;
 use crate::pyerror::{Failure, bridge, python_error, serialization};
 
-/// Runs `req` on the current (attached) thread.
+/// Runs `req` on the current (attached) thread, under the call frame
+/// (`crate::frame`): all of it, from resolving the callee to encoding the
+/// result, so everything Python runs for the call has a caller frame.
 pub(crate) fn run_call(
     shared: &Shared,
     py: Python<'_>,
     req: &pb::CallRequest,
     callbacks: Option<&Arc<CallLink>>,
 ) -> pb::CallResponse {
-    if let Some(ttl) = shared.limits.ttl() {
-        drop(shared.registry.sweep(&req.session_id, ttl));
-    }
-    match call(shared, py, req, callbacks) {
-        Ok(response) => response,
-        Err(failure) => fit(failure, shared.limits.max_message_bytes()).into_response(),
+    let max_bytes = shared.limits.max_message_bytes();
+    let framed = shared.types.frame.run(py, || {
+        if let Some(ttl) = shared.limits.ttl() {
+            drop(shared.registry.sweep(&req.session_id, ttl));
+        }
+        call(shared, py, req, callbacks)
+    });
+    match framed {
+        Ok(Ok(response)) => response,
+        Ok(Err(failure)) => fit(failure, max_bytes).into_response(),
+        // The frame raised before the call started (an interrupt already
+        // scheduled for it): that is the call's exception.
+        Err(e) => fit(python_error(py, &shared.types, e), max_bytes).into_response(),
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
@@ -88,7 +88,16 @@ impl Drop for Shared {
 struct Inner {
     jobs: Sender<Job>,
     shared: Arc<Shared>,
+    /// Kept to start more threads on demand (`ExecutorConfig::grow`).
+    receiver: Receiver<Job>,
+    grow: bool,
+    /// Threads waiting for a job now.
+    idle: Arc<AtomicUsize>,
+    threads: AtomicUsize,
 }
+
+/// Threads past `ExecutorConfig::threads` exit after this long without work.
+const EXTRA_THREAD_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Runs calls against the embedded interpreter and holds the sessions' refs.
 ///
@@ -127,18 +136,76 @@ impl Executor {
             info,
             running: Mutex::new(HashMap::new()),
         });
-        let (jobs, rx) = crossbeam_channel::unbounded::<Job>();
-        for n in 0..config.threads.max(1) {
-            let rx = rx.clone();
-            let shared = Arc::clone(&shared);
-            std::thread::Builder::new()
-                .name(format!("snakebridge-exec-{n}"))
-                .stack_size(THREAD_STACK)
-                .spawn(move || thread_main(shared, rx))
+        let (jobs, receiver) = crossbeam_channel::unbounded::<Job>();
+        let executor = Executor {
+            inner: Arc::new(Inner {
+                jobs,
+                shared,
+                receiver,
+                grow: config.grow,
+                idle: Arc::new(AtomicUsize::new(0)),
+                threads: AtomicUsize::new(0),
+            }),
+        };
+        for _ in 0..config.threads.max(1) {
+            executor
+                .spawn_thread(None)
                 .expect("spawning a snakebridge executor thread");
         }
-        Executor {
-            inner: Arc::new(Inner { jobs, shared }),
+        executor
+    }
+
+    /// Starts one executor thread; `Some(idle)` for an extra thread that
+    /// exits after that long without work.
+    fn spawn_thread(&self, exit_after: Option<std::time::Duration>) -> std::io::Result<()> {
+        let inner = &self.inner;
+        let n = inner.threads.fetch_add(1, Ordering::Relaxed);
+        let rx = inner.receiver.clone();
+        let shared = Arc::clone(&inner.shared);
+        let idle = Arc::clone(&inner.idle);
+        let spawned = std::thread::Builder::new()
+            .name(format!("snakebridge-exec-{n}"))
+            .stack_size(THREAD_STACK)
+            .spawn(move || thread_main(shared, rx, idle, exit_after));
+        if spawned.is_err() {
+            inner.threads.fetch_sub(1, Ordering::Relaxed);
+        }
+        spawned.map(drop)
+    }
+
+    /// Queues a job, first starting a thread for it when the executor grows
+    /// and no thread is idle.
+    fn submit(&self, job: Job) -> Result<(), Job> {
+        let inner = &self.inner;
+        if inner.grow && inner.idle.load(Ordering::Acquire) == 0 {
+            // A failed spawn leaves the job queued for the busy threads.
+            let _ = self.spawn_thread(Some(EXTRA_THREAD_IDLE));
+        }
+        inner.jobs.send(job).map_err(|e| e.0)
+    }
+
+    /// Runs `f` on an executor thread (attached to Python, with a thread
+    /// state it keeps for life) and answers its result. `f` may call the
+    /// executor's blocking entry points (`call_blocking`, `next_items`...),
+    /// which then reuse the thread's state.
+    ///
+    /// # Panics
+    /// When `f` panics (the panic is resumed here), or the executor's
+    /// threads are gone.
+    pub async fn run<T, F>(&self, f: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |_py, _shared| {
+            let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
+        });
+        assert!(self.submit(job).is_ok(), "the executor has stopped");
+        match rx.await {
+            Ok(Ok(value)) => value,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => panic!("the executor thread failed before answering"),
         }
     }
 
@@ -155,12 +222,15 @@ impl Executor {
 
     /// Runs `req` on an executor thread. Always answers: Python exceptions,
     /// bridge failures and even panics come back as a `CallResponse`.
+    /// A request with a nonzero `call_id` can be stopped meanwhile with
+    /// [`Executor::interrupt`].
     pub async fn call(&self, req: pb::CallRequest) -> pb::CallResponse {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |py, shared| {
+            let _running = Running::register(shared, req.call_id);
             let _ = tx.send(guarded_call(shared, py, &req));
         });
-        if self.inner.jobs.send(job).is_err() {
+        if self.submit(job).is_err() {
             return bridge(ErrorCode::InvalidRequest, "the executor has stopped").into_response();
         }
         rx.await.unwrap_or_else(|_| {
@@ -289,15 +359,29 @@ impl Executor {
         let job: Job = Box::new(move |_py, _shared| drop(removed));
         // If the pool is gone the job (and the objects) are dropped here,
         // and PyO3 defers the decrefs.
-        let _ = self.inner.jobs.send(job);
+        let _ = self.submit(job);
     }
 }
 
 /// An executor thread: attached to Python for its whole life, detached only
-/// while waiting for work.
-fn thread_main(shared: Arc<Shared>, jobs: Receiver<Job>) {
+/// while waiting for work. With `exit_after`, it ends after that long idle.
+fn thread_main(
+    shared: Arc<Shared>,
+    jobs: Receiver<Job>,
+    idle: Arc<AtomicUsize>,
+    exit_after: Option<std::time::Duration>,
+) {
+    let next = |py: Python<'_>| {
+        idle.fetch_add(1, Ordering::AcqRel);
+        let job = py.detach(|| match exit_after {
+            None => jobs.recv().ok(),
+            Some(limit) => jobs.recv_timeout(limit).ok(),
+        });
+        idle.fetch_sub(1, Ordering::AcqRel);
+        job
+    };
     Python::attach(move |py| {
-        while let Ok(job) = py.detach(|| jobs.recv()) {
+        while let Some(job) = next(py) {
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| job(py, &shared))) {
                 tracing::error!(
                     "snakebridge executor job panicked: {}",
@@ -382,7 +466,7 @@ mod tests {
             ..Default::default()
         });
         let job: Job = Box::new(|_py, _shared| panic!("job panic"));
-        ex.inner.jobs.send(job).expect("queue a job");
+        assert!(ex.submit(job).is_ok(), "queue a job");
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");

@@ -216,3 +216,33 @@ mod tests {
         }
     }
 }
+
+/// Applies a worker environment to the running interpreter, for Python
+/// embedded in a process that did not start with it (the in-process
+/// backend): `PYTHONPATH` entries are put on `sys.path` (in order, ahead of
+/// the rest, unless already there; the interpreter read the variable when it
+/// started), every other variable goes into `os.environ` (and so into the
+/// process environment).
+pub fn apply_environment(env: &[(String, String)]) -> Result<(), String> {
+    if env.is_empty() {
+        return Ok(());
+    }
+    Python::attach(|py| -> PyResult<()> {
+        let sys_path = py.import("sys")?.getattr("path")?;
+        let environ = py.import("os")?.getattr("environ")?;
+        for (key, value) in env {
+            if key == "PYTHONPATH" {
+                for (i, entry) in std::env::split_paths(value).enumerate() {
+                    let entry = entry.to_string_lossy().into_owned();
+                    if !sys_path.contains(&entry)? {
+                        sys_path.call_method1("insert", (i, entry))?;
+                    }
+                }
+            } else {
+                environ.set_item(key, value)?;
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| e.to_string())
+}

@@ -4,7 +4,9 @@
 //! The caller decides how many items may be produced (the host's credit);
 //! `next` is never called beyond that, so a lazy iterator runs at most one
 //! prefetch window ahead of the host. Items are encoded like call results
-//! (exact values, refs for the rest, committed to the session).
+//! (exact values, refs for the rest, committed to the session). Like calls,
+//! opening, each batch and closing run under the call frame (`crate::frame`),
+//! so `next` on `map(eval, ...)` works as it does in Python.
 
 use prost::Message;
 use pyo3::exceptions::PyStopAsyncIteration;
@@ -48,7 +50,14 @@ impl Executor {
         target: &pb::RefHandle,
     ) -> Result<PyIter, Box<pb::IterateResponse>> {
         let shared = self.shared();
-        Python::attach(|py| open(shared, py, session, target)).map_err(|f| Box::new(end(f)))
+        Python::attach(|py| {
+            shared
+                .types
+                .frame
+                .run(py, || open(shared, py, session, target))
+                .unwrap_or_else(|e| Err(python_error(py, &shared.types, e)))
+        })
+        .map_err(|f| Box::new(end(f)))
     }
 
     /// Produces up to `max_items` items (at least one call to `next` when
@@ -56,7 +65,19 @@ impl Executor {
     /// the message limit. `done` or an error is set when the iteration ended.
     pub fn next_items(&self, it: &mut PyIter, max_items: usize) -> pb::IterateResponse {
         let shared = self.shared();
-        Python::attach(|py| next_items(shared, py, it, max_items))
+        Python::attach(|py| {
+            match shared
+                .types
+                .frame
+                .run(py, || next_items(shared, py, it, max_items))
+            {
+                Ok(resp) => resp,
+                Err(e) => {
+                    it.finished = true;
+                    end(python_error(py, &shared.types, e))
+                }
+            }
+        })
     }
 
     /// [`Executor::next_items`], with `callbacks` (the stream's host
@@ -74,7 +95,12 @@ impl Executor {
     /// Ends an iteration: calls `close()` (or `aclose()` on its event loop)
     /// on generator-like iterators, then closes the event loop.
     pub fn close_iter(&self, it: PyIter) {
-        Python::attach(|py| close(py, it));
+        let shared = self.shared();
+        Python::attach(|py| {
+            if let Err(e) = shared.types.frame.run(py, || close(py, it)) {
+                tracing::warn!("closing a Python iterator raised: {e}");
+            }
+        });
     }
 }
 

@@ -5,6 +5,8 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyType};
 
+use crate::frame::Frame;
+
 /// Standard-library types and functions, imported at start.
 pub(crate) struct Types {
     pub(crate) timezone: Py<PyType>,
@@ -13,6 +15,8 @@ pub(crate) struct Types {
     pub(crate) import_module: Py<PyAny>,
     pub(crate) format_exception: Py<PyAny>,
     pub(crate) sys_modules: Py<PyDict>,
+    /// The Python frame every call runs under.
+    pub(crate) frame: Frame,
     numpy: PyOnceLock<Numpy>,
 }
 
@@ -46,6 +50,7 @@ impl Types {
                 .getattr("modules")?
                 .cast_into::<PyDict>()?
                 .unbind(),
+            frame: Frame::load(py)?,
             numpy: PyOnceLock::new(),
         })
     }

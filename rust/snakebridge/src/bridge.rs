@@ -303,12 +303,10 @@ impl Bridge {
         for slot in &pool.slots {
             let Some(conn) = slot.current() else { continue };
             let reply = conn
-                .client
-                .clone()
-                .health(snakebridge_proto::v1::HealthRequest {})
+                .link
+                .health()
                 .await
-                .map_err(|s| crate::Error::Transport(s.message().to_string()))?
-                .into_inner();
+                .map_err(|e| crate::link::transport_error(&e))?;
             out.push(WorkerHealth {
                 pool: pool.name().to_string(),
                 slot: slot.index,

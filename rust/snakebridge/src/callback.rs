@@ -19,11 +19,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 use snakebridge_proto::v1 as pb;
 
 use crate::codec;
 use crate::error::{Error, Result};
+use crate::link::LinkError;
 use crate::reference::Ref;
 use crate::session::{CallRefs, SessionInner};
 use crate::slot::Conn;
@@ -122,20 +123,14 @@ pub(crate) async fn run_duplex(
     conn: &Conn,
     request: pb::CallRequest,
     callbacks: &CallbackTable,
-) -> std::result::Result<Option<pb::call_response::Outcome>, tonic::Status> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<pb::HostMessage>();
+) -> std::result::Result<Option<pb::call_response::Outcome>, LinkError> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<pb::HostMessage>();
     let _ = tx.send(pb::HostMessage {
         msg: Some(pb::host_message::Msg::Call(request)),
     });
-    let outgoing = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    let mut responses = conn
-        .client
-        .clone()
-        .call_duplex(outgoing)
-        .await?
-        .into_inner();
+    let mut responses = conn.link.call_duplex(rx).await?;
     let mut tasks = tokio::task::JoinSet::new();
-    while let Some(msg) = responses.message().await? {
+    while let Some(msg) = responses.next().await.transpose()? {
         while tasks.try_join_next().is_some() {}
         match msg.msg {
             Some(pb::worker_message::Msg::Invoke(invoke)) => {
@@ -158,7 +153,7 @@ pub(crate) async fn run_duplex(
             None => {}
         }
     }
-    Err(tonic::Status::unavailable(
+    Err(LinkError::Ended(
         "the worker ended the call without answering",
     ))
 }

@@ -17,6 +17,8 @@ use crate::policy::{Affinity, Profiles, StartMode, TimeoutProfile};
 /// ```
 #[derive(Clone, Debug)]
 pub struct BridgeConfig {
+    pub(crate) backend: Backend,
+    pub(crate) inline_calls: bool,
     pub(crate) workers: usize,
     pub(crate) venv: Option<PathBuf>,
     pub(crate) use_base_python: bool,
@@ -45,6 +47,8 @@ impl Default for BridgeConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         BridgeConfig {
+            backend: Backend::default_from_env(),
+            inline_calls: true,
             workers: cores.clamp(1, 4),
             venv: None,
             use_base_python: false,
@@ -71,7 +75,95 @@ impl Default for BridgeConfig {
     }
 }
 
+/// Where a pool's Python runs (docs/adr/0009-backends-and-in-process.md).
+///
+/// The API and its semantics are the same for both: sessions, refs, limits,
+/// streams, callbacks, timeouts, telemetry and translated errors. What
+/// differs by nature: in-process, a crash in Python (a segfault,
+/// `os._exit`) ends the host; Python's `print` writes to the host's own
+/// stdout; the pool's environment settings apply to the whole process; code
+/// stuck in C after a timeout keeps running (nothing can be killed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backend {
+    /// Supervised worker processes, each embedding CPython, over gRPC on
+    /// private Unix sockets (the default).
+    #[default]
+    Workers,
+    /// CPython in this process, through the same executor the workers use:
+    /// calls cost about a microsecond instead of tens. Needs the
+    /// `in-process` cargo feature (which links libpython); the pool has one
+    /// slot whose capacity is [`BridgeConfig::threads_per_worker`].
+    InProcess,
+}
+
+impl Backend {
+    /// `$SNAKEBRIDGE_BACKEND` (`workers` or `in-process`), else `Workers`.
+    /// Lets one program, or the whole test suite, switch by configuration.
+    fn default_from_env() -> Backend {
+        match std::env::var("SNAKEBRIDGE_BACKEND").as_deref() {
+            Ok(name) => name.parse().unwrap_or_else(|e| {
+                tracing::warn!("ignoring SNAKEBRIDGE_BACKEND: {e}");
+                Backend::Workers
+            }),
+            Err(_) => Backend::Workers,
+        }
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = Error;
+
+    /// `workers`, or `in-process` (also `inprocess`, `in_process`).
+    fn from_str(s: &str) -> Result<Backend> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "workers" | "worker" | "pool" => Ok(Backend::Workers),
+            "in-process" | "inprocess" | "in_process" => Ok(Backend::InProcess),
+            other => Err(Error::Config(format!(
+                "unknown backend `{other}`: expected `workers` or `in-process`"
+            ))),
+        }
+    }
+}
+
 impl BridgeConfig {
+    /// The defaults, with Python in this process ([`Backend::InProcess`]).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "in-process")]
+    /// # async fn demo() -> snakebridge::Result<()> {
+    /// use snakebridge::{args, Bridge, BridgeConfig};
+    /// let py = Bridge::new(BridgeConfig::in_process())?;
+    /// let x: f64 = py.call("math", "sqrt", args![16]).await?.extract()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn in_process() -> Self {
+        BridgeConfig::default().backend(Backend::InProcess)
+    }
+
+    /// Where the pool's Python runs. Default: `$SNAKEBRIDGE_BACKEND`, else
+    /// [`Backend::Workers`].
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// The configured backend.
+    pub fn backend_kind(&self) -> Backend {
+        self.backend
+    }
+
+    /// In-process only: whether a call may run on the caller's own thread
+    /// (when it is not a tokio task: `Runtime::block_on`, the blocking
+    /// facade), which avoids a thread hand-off (default true). A timeout
+    /// still interrupts such a call, but code that ignores interrupts (a
+    /// long C call) delays the `Timeout` until it returns; with `false`
+    /// every call runs on the executor's threads and times out on time.
+    pub fn inline_calls(mut self, inline: bool) -> Self {
+        self.inline_calls = inline;
+        self
+    }
+
     /// Number of worker processes (default: cores, at most 4).
     pub fn workers(mut self, n: usize) -> Self {
         self.workers = n.max(1);

@@ -44,7 +44,10 @@ mod config;
 mod convert;
 mod error;
 mod from_config;
+#[cfg(feature = "in-process")]
+mod inprocess;
 pub mod json;
+mod link;
 mod macros;
 mod output;
 mod policy;
@@ -68,7 +71,7 @@ pub use bridge::{Bridge, WorkerHealth, WorkerInfo};
 pub use bytes::Bytes;
 pub use call::Call;
 pub use callback::{callback, callback_async};
-pub use config::BridgeConfig;
+pub use config::{Backend, BridgeConfig};
 pub use convert::{FromValue, IntoValue, Serde};
 pub use error::{Error, PythonException, Result};
 /// Arbitrary-precision integers, as in [`Value::BigInt`].

@@ -20,13 +20,25 @@ pub(crate) struct Shared {
     /// The pool's name (`default` for a single-pool bridge).
     pub(crate) name: String,
     pub(crate) config: BridgeConfig,
-    /// `config.worker_env()`, computed once.
-    pub(crate) worker_env: Vec<(String, String)>,
-    pub(crate) worker_program: PathBuf,
-    pub(crate) venv_python: Option<PathBuf>,
-    /// A private 0700 directory holding the workers' sockets.
-    pub(crate) socket_dir: tempfile::TempDir,
+    /// Where the pool's Python runs.
+    pub(crate) backend: PoolBackend,
     pub(crate) shutdown_rx: watch::Receiver<bool>,
+}
+
+/// Where a pool's Python runs (ADR 0009).
+pub(crate) enum PoolBackend {
+    /// Worker processes, one per slot, spawned and supervised by the slots.
+    Workers {
+        /// `config.worker_env()`, computed once.
+        env: Vec<(String, String)>,
+        program: PathBuf,
+        venv_python: Option<PathBuf>,
+        /// A private 0700 directory holding the workers' sockets.
+        socket_dir: tempfile::TempDir,
+    },
+    /// This process: one slot, the executor started with the pool.
+    #[cfg(feature = "in-process")]
+    InProcess(crate::inprocess::InProcess),
 }
 
 impl Shared {
@@ -96,20 +108,15 @@ impl Pool {
             ));
         }
         config.validate_policy()?;
-        let worker_program = config.resolve_worker_program()?;
-        let venv_python = config.resolve_venv_python()?;
-        let socket_dir = private_socket_dir()?;
+        let backend = PoolBackend::new(&config)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
             name: name.to_string(),
-            worker_env: config.worker_env(),
             config,
-            worker_program,
-            venv_python,
-            socket_dir,
+            backend,
             shutdown_rx,
         });
-        let slots: Vec<_> = (0..shared.config.workers)
+        let slots: Vec<_> = (0..shared.backend.slots(&shared.config))
             .map(|i| Arc::new(Slot::new(i, shared.clone())))
             .collect();
         let (release_tx, release_rx) = mpsc::unbounded_channel();
@@ -270,6 +277,38 @@ impl Pool {
     }
 }
 
+impl PoolBackend {
+    fn new(config: &BridgeConfig) -> Result<PoolBackend> {
+        match config.backend {
+            crate::config::Backend::Workers => Ok(PoolBackend::Workers {
+                env: config.worker_env(),
+                program: config.resolve_worker_program()?,
+                venv_python: config.resolve_venv_python()?,
+                socket_dir: private_socket_dir()?,
+            }),
+            #[cfg(feature = "in-process")]
+            crate::config::Backend::InProcess => Ok(PoolBackend::InProcess(
+                crate::inprocess::InProcess::start(config)?,
+            )),
+            #[cfg(not(feature = "in-process"))]
+            crate::config::Backend::InProcess => Err(Error::Config(
+                "this pool is configured to run Python in-process, which needs the `in-process` \
+                 cargo feature of the `snakebridge` crate"
+                    .into(),
+            )),
+        }
+    }
+
+    /// How many slots the pool has: one per worker, or one for this process.
+    fn slots(&self, config: &BridgeConfig) -> usize {
+        match self {
+            PoolBackend::Workers { .. } => config.workers,
+            #[cfg(feature = "in-process")]
+            PoolBackend::InProcess(_) => 1,
+        }
+    }
+}
+
 impl Drop for Pool {
     fn drop(&mut self) {
         let _ = self.shutdown_tx.send(true);
@@ -348,13 +387,12 @@ async fn release_loop(
             };
             let n = ids.len();
             telemetry::release_rpc(&pool, "refs");
-            if let Err(status) = conn
-                .client
-                .clone()
+            if let Err(e) = conn
+                .link
                 .release_refs(pb::ReleaseRefsRequest { session_id, ids })
                 .await
             {
-                tracing::debug!(slot, n, error = %status.message(), "releasing refs failed");
+                tracing::debug!(slot, n, error = %e, "releasing refs failed");
             }
         }
         for ((slot, generation), session_ids) in sessions {
@@ -363,16 +401,15 @@ async fn release_loop(
             };
             let n = session_ids.len();
             telemetry::release_rpc(&pool, "sessions");
-            if let Err(status) = conn
-                .client
-                .clone()
+            if let Err(e) = conn
+                .link
                 .release_session(pb::ReleaseSessionRequest {
                     session_id: String::new(),
                     session_ids,
                 })
                 .await
             {
-                tracing::debug!(slot, n, error = %status.message(), "releasing sessions failed");
+                tracing::debug!(slot, n, error = %e, "releasing sessions failed");
             }
         }
     }

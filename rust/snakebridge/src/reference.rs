@@ -238,14 +238,13 @@ impl Ref {
             .current()
             .filter(|c| c.generation == self.inner.generation)
         {
-            conn.client
-                .clone()
+            conn.link
                 .release_refs(pb::ReleaseRefsRequest {
                     session_id: self.session_id().to_string(),
                     ids: vec![self.id()],
                 })
                 .await
-                .map_err(|s| Error::Transport(s.message().to_string()))?;
+                .map_err(|e| crate::link::transport_error(&e))?;
         }
         Ok(())
     }

@@ -119,16 +119,14 @@ impl Session {
         let mut released = 0;
         for slot in self.inner.slots_holding_refs() {
             if let Some(conn) = self.inner.pool.slots[slot].current() {
-                let reply = conn
-                    .client
-                    .clone()
+                released += conn
+                    .link
                     .release_session(pb::ReleaseSessionRequest {
                         session_id: self.inner.id.clone(),
                         session_ids: Vec::new(),
                     })
                     .await
-                    .map_err(|s| Error::Transport(s.message().to_string()))?;
-                released += reply.into_inner().released;
+                    .map_err(|e| crate::link::transport_error(&e))?;
             }
         }
         telemetry::session_cleanup(self.inner.pool.name(), &self.inner.id, released as usize);
@@ -284,13 +282,10 @@ impl SessionInner {
         let callbacks = Arc::new(spec.callbacks());
         let inflight = slot.enter();
         let call_id = request.call_id;
+        let deadline = timeout.limit.map(|limit| admitted + limit);
         let rpc = async {
             if callbacks.is_empty() {
-                conn.client
-                    .clone()
-                    .call(request)
-                    .await
-                    .map(|reply| reply.into_inner().outcome)
+                conn.link.call(request, deadline).await
             } else {
                 crate::callback::run_duplex(self, slot_index, &conn, request, &callbacks).await
             }
@@ -325,8 +320,22 @@ impl SessionInner {
         drop(admission);
         let outcome = match reply {
             Ok(outcome) => outcome,
-            Err(status) => {
-                let e = status_error(status, &conn, slot_index, limit).await;
+            Err(crate::link::LinkError::DeadlineExceeded) => {
+                let after = timeout.limit.unwrap_or_default();
+                telemetry::call_timeout(&report, after, timeout.profile.as_deref(), false);
+                let e = Error::Timeout {
+                    call: format!("{module}.{function}"),
+                    after,
+                    profile: timeout.profile,
+                    pool: self.pool.name().to_string(),
+                    worker: slot_index,
+                    worker_restarted: false,
+                };
+                telemetry::call_end(&report, admitted.elapsed(), 0, Outcome::Timeout, Some(&e));
+                return Err(e);
+            }
+            Err(link_error) => {
+                let e = status_error(link_error, &conn, slot_index, limit).await;
                 telemetry::call_end(&report, admitted.elapsed(), 0, Outcome::Error, Some(&e));
                 return Err(e);
             }
@@ -408,17 +417,21 @@ where
         return Ok(reply);
     }
     guard.conn = None;
-    let mut client = conn.client.clone();
     // The interrupt itself waits for the GIL; bound it by the grace period.
     let deadline = Instant::now() + grace;
     let stopped = async {
-        let _ = client.interrupt(pb::InterruptRequest { call_id }).await;
+        let _ = conn.link.interrupt(call_id).await;
         rpc.as_mut().await;
     };
     if tokio::time::timeout_at(deadline.into(), stopped)
         .await
         .is_ok()
     {
+        return Err((after, false));
+    }
+    if !conn.link.is_process() {
+        // In-process code that ignores the interrupt (inside C) cannot be
+        // stopped: it goes on running on its executor thread (ADR 0009).
         return Err((after, false));
     }
     conn.kill();
@@ -440,10 +453,10 @@ impl Drop for InterruptOnDrop<'_> {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let mut client = conn.client.clone();
+        let link = conn.link.clone();
         let call_id = self.call_id;
         runtime.spawn(async move {
-            let _ = client.interrupt(pb::InterruptRequest { call_id }).await;
+            let _ = link.interrupt(call_id).await;
         });
     }
 }
@@ -528,26 +541,24 @@ pub(crate) fn bridge_error(e: pb::BridgeError, session: &str, refs: &[&Ref], slo
 
 /// Maps a transport-level failure, telling a crashed worker from the rest.
 pub(crate) async fn status_error(
-    status: tonic::Status,
+    error: crate::link::LinkError,
     conn: &Conn,
     slot: usize,
     limit: usize,
 ) -> Error {
-    use tonic::Code;
-    let maybe_crash = matches!(
-        status.code(),
-        Code::Unavailable | Code::Unknown | Code::Internal | Code::Cancelled
-    );
-    if maybe_crash && let Some(how) = conn.exited_within(std::time::Duration::from_secs(2)).await {
+    if error.maybe_crash()
+        && conn.link.is_process()
+        && let Some(how) = conn.exited_within(std::time::Duration::from_secs(2)).await
+    {
         return Error::WorkerCrashed {
             worker: slot,
             detail: how,
         };
     }
-    if status.message().contains("message length too large") {
+    if let crate::link::LinkError::TooLarge(_) = error {
         return Error::MessageTooLarge { size: 0, limit };
     }
-    Error::Transport(format!("{:?}: {}", status.code(), status.message()))
+    crate::link::transport_error(&error)
 }
 
 pub(crate) fn random_u64() -> u64 {

@@ -9,17 +9,17 @@ use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
-use snakebridge_proto::v1::{self as pb, worker_client::WorkerClient};
+use snakebridge_proto::v1 as pb;
 use tokio::sync::{Mutex, Semaphore, watch};
-use tonic::transport::Channel;
 
 use crate::error::{Error, Result};
-use crate::pool::Shared;
+use crate::link::Link;
+use crate::pool::{PoolBackend, Shared};
 use crate::process::{Launch, connect, tail_text};
 
 /// A live connection to one incarnation of a worker.
 pub(crate) struct Conn {
-    pub(crate) client: WorkerClient<Channel>,
+    pub(crate) link: Link,
     pub(crate) generation: u64,
     pub(crate) instance: u64,
     pub(crate) pid: u32,
@@ -34,9 +34,9 @@ impl Conn {
     }
 
     /// SIGKILLs the worker process (if it still runs); the supervisor then
-    /// restarts the slot.
+    /// restarts the slot. Does nothing to an in-process link.
     pub(crate) fn kill(&self) {
-        if self.alive() && self.pid != 0 {
+        if self.alive() && self.pid != 0 && self.link.is_process() {
             // SAFETY: plain syscall on the pid of our child, which the
             // supervisor has not reaped yet (it is alive).
             unsafe {
@@ -52,6 +52,27 @@ impl Conn {
         match result {
             Ok(Ok(status)) => status.clone(),
             _ => None,
+        }
+    }
+}
+
+impl Conn {
+    /// The connection of an in-process link, which reports an exit on
+    /// `exit` only when its pool shuts down.
+    #[cfg(feature = "in-process")]
+    pub(crate) fn in_process(
+        link: Link,
+        generation: u64,
+        info: pb::HandshakeResponse,
+        exit: watch::Receiver<Option<String>>,
+    ) -> Conn {
+        Conn {
+            link,
+            generation,
+            instance: info.worker_instance,
+            pid: info.pid,
+            info,
+            exit,
         }
     }
 }
@@ -164,19 +185,30 @@ impl Slot {
     async fn launch(self: &Arc<Self>, generation: u64) -> Result<Arc<Conn>> {
         let shared = &self.shared;
         let config = &shared.config;
-        let socket = shared
-            .socket_dir
+        let (env, program, venv_python, socket_dir) = match &shared.backend {
+            PoolBackend::Workers {
+                env,
+                program,
+                venv_python,
+                socket_dir,
+            } => (env, program, venv_python, socket_dir),
+            #[cfg(feature = "in-process")]
+            PoolBackend::InProcess(p) => {
+                return Ok(Arc::new(p.conn(generation, shared.shutdown_rx.clone())));
+            }
+        };
+        let socket = socket_dir
             .path()
             .join(format!("w{}-{generation}.sock", self.index));
         let launch = Launch {
             pool: &shared.name,
-            program: &shared.worker_program,
-            venv_python: shared.venv_python.as_deref(),
+            program,
+            venv_python: venv_python.as_deref(),
             socket: &socket,
             slot: self.index,
             threads: config.threads_per_worker,
             max_message_bytes: config.max_message_bytes,
-            env: &shared.worker_env,
+            env,
             startup_timeout: config.startup_timeout,
         };
         let started = Instant::now();
@@ -234,7 +266,7 @@ impl Slot {
         );
         let (exit_tx, exit_rx) = watch::channel(None);
         let conn = Arc::new(Conn {
-            client,
+            link: Link::Grpc(client),
             generation,
             instance: info.worker_instance,
             pid: process.pid,

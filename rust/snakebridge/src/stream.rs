@@ -166,7 +166,7 @@ struct Open {
     session: Arc<SessionInner>,
     conn: Arc<Conn>,
     credits: mpsc::UnboundedSender<pb::IterateRequest>,
-    responses: tonic::Streaming<pb::IterateResponse>,
+    responses: crate::link::Responses<pb::IterateResponse>,
     buffered: VecDeque<pb::Value>,
     /// How the stream ends once `buffered` is drained.
     end: Option<Result<()>>,
@@ -236,12 +236,12 @@ async fn open(source: Ref, mut options: Options) -> Result<Box<Open>> {
     let reply = within(
         wait_for(&options, deadline),
         &options,
-        conn.client.clone().iterate(requests),
+        conn.link.iterate(requests),
     )
     .await?;
     let responses = match reply {
-        Ok(r) => r.into_inner(),
-        Err(status) => return Err(status_error(status, &conn, source.inner.slot, limit).await),
+        Ok(r) => r,
+        Err(e) => return Err(status_error(e, &conn, source.inner.slot, limit).await),
     };
     Ok(Box::new(Open {
         session,
@@ -320,11 +320,11 @@ async fn step(mut open: Box<Open>) -> Option<(Result<Value>, State)> {
             };
         }
         let wait = wait_for(&open.options, open.deadline);
-        let message = match within(wait, &open.options, open.responses.message()).await {
+        let message = match within(wait, &open.options, open.responses.next()).await {
             Ok(message) => message,
             Err(timeout) => return Some((Err(timeout), State::Done)),
         };
-        match message {
+        match message.transpose() {
             Ok(Some(batch)) => {
                 while open.invocations.try_join_next().is_some() {}
                 if let Some(invoke) = batch.callback_invoke {

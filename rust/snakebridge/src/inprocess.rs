@@ -1,0 +1,412 @@
+//! The in-process backend: CPython in this process, behind the same link as
+//! a worker (ADR 0009). Feature `in-process`.
+//!
+//! The pool has one slot whose connection never ends (until the pool shuts
+//! down). Requests are the wire messages, passed as structs to the same
+//! executor the worker runs; nothing is serialized. A unary call runs inline
+//! on the caller's own thread when it may (see [`InProcess::call`]), else on
+//! the executor's threads, which keep their Python thread states and grow
+//! on demand. Calls with callbacks and streams always use executor threads.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use parking_lot::{Condvar, Mutex};
+use snakebridge_proto::v1 as pb;
+use snakebridge_python::{CallbackChannel, Executor, ExecutorConfig};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::BridgeConfig;
+use crate::error::{Error, Result};
+use crate::link::{Link, LinkError, Responses};
+use crate::slot::Conn;
+
+/// The default prefetch window of a stream (when the host sends 0).
+const DEFAULT_WINDOW: usize = crate::stream::DEFAULT_WINDOW;
+
+/// A pool's executor in this process. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct InProcess {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    executor: Executor,
+    inline: bool,
+    info: pb::HandshakeResponse,
+    deadlines: Arc<Deadlines>,
+}
+
+impl InProcess {
+    /// Initializes CPython in this process (once; in the pool's venv),
+    /// applies the pool's environment, and starts an executor.
+    pub(crate) fn start(config: &BridgeConfig) -> Result<InProcess> {
+        let venv_python = config.resolve_venv_python()?;
+        initialize(venv_python)?;
+        snakebridge_python::apply_environment(&config.worker_env()).map_err(|e| {
+            Error::Config(format!("applying the pool's environment in this process: {e}"))
+        })?;
+        let executor = Executor::start(ExecutorConfig {
+            threads: config.threads_per_worker,
+            grow: true,
+            ref_ttl: config.ref_ttl,
+            max_refs_per_session: config.max_refs_per_session,
+            max_message_bytes: config.max_message_bytes,
+            ..ExecutorConfig::default()
+        });
+        let python = executor.python_info();
+        let info = pb::HandshakeResponse {
+            version: *config.protocol_versions.end(),
+            min_version: *snakebridge_proto::PROTOCOL_VERSIONS.start(),
+            max_version: *snakebridge_proto::PROTOCOL_VERSIONS.end(),
+            worker_instance: executor.instance(),
+            pid: std::process::id(),
+            python_version: python.version,
+            python_executable: python.executable,
+            python_prefix: python.prefix,
+            platform: python.platform,
+        };
+        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
+            deadlines: Deadlines::new(weak.clone()),
+            executor,
+            inline: config.inline_calls,
+            info,
+        });
+        Ok(InProcess { inner })
+    }
+
+    /// The slot's connection. It reports an exit only when the pool shuts
+    /// down (`shutdown`), so that later calls fail with `Shutdown`.
+    pub(crate) fn conn(&self, generation: u64, mut shutdown: watch::Receiver<bool>) -> Conn {
+        let (exit_tx, exit_rx) = watch::channel(None);
+        tokio::spawn(async move {
+            let _ = shutdown.wait_for(|down| *down).await;
+            let _ = exit_tx.send(Some("shut down".to_string()));
+        });
+        Conn::in_process(
+            Link::InProcess(self.clone()),
+            generation,
+            self.inner.info.clone(),
+            exit_rx,
+        )
+    }
+
+    pub(crate) fn executor(&self) -> &Executor {
+        &self.inner.executor
+    }
+
+    /// Runs a unary call: inline when the pool allows it and the caller is
+    /// not a tokio task (its own thread, blocked on this future anyway:
+    /// `Runtime::block_on`, the blocking facade), else on an executor
+    /// thread. An inline call past `deadline` is interrupted by the
+    /// deadline thread and answers `DeadlineExceeded`.
+    pub(crate) async fn call(
+        &self,
+        request: pb::CallRequest,
+        deadline: Option<Instant>,
+    ) -> Result<Option<pb::call_response::Outcome>, LinkError> {
+        let inner = &self.inner;
+        if inner.inline && tokio::task::try_id().is_none() {
+            snakebridge_python::keep_thread_state();
+            let watch = deadline.map(|d| inner.deadlines.watch(d, request.call_id));
+            let response = inner.executor.call_blocking(request);
+            if let Some(watch) = watch
+                && watch.finish()
+            {
+                return Err(LinkError::DeadlineExceeded);
+            }
+            return Ok(response.outcome);
+        }
+        Ok(inner.executor.call(request).await.outcome)
+    }
+
+    /// A `CallDuplex` exchange: the call runs on an executor thread, and its
+    /// callback invocations come back as `WorkerMessage`s.
+    pub(crate) async fn call_duplex(
+        &self,
+        mut outgoing: mpsc::UnboundedReceiver<pb::HostMessage>,
+    ) -> Result<Responses<pb::WorkerMessage>, LinkError> {
+        use pb::host_message::Msg;
+        let call = match outgoing.recv().await {
+            Some(pb::HostMessage {
+                msg: Some(Msg::Call(call)),
+            }) => call,
+            _ => return Err(LinkError::Ended("the first CallDuplex message must be the call")),
+        };
+        let executor = self.inner.executor.clone();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let channel = executor.callback_channel(&call.session_id, tx.clone());
+        let delivery = channel.delivery();
+        tokio::spawn(async move {
+            while let Some(message) = outgoing.recv().await {
+                if let Some(Msg::CallbackResult(result)) = message.msg {
+                    delivery.deliver(result);
+                }
+            }
+            delivery.close();
+        });
+        let runner = executor.clone();
+        tokio::spawn(async move {
+            let response = runner
+                .run(move || executor.call_with_callbacks(call, channel))
+                .await;
+            let _ = tx.send(pb::WorkerMessage {
+                msg: Some(pb::worker_message::Msg::Response(response)),
+            });
+        });
+        Ok(receiver_stream(rx).map(Ok).boxed())
+    }
+
+    /// An `Iterate` exchange, produced on executor threads within the
+    /// host's credit.
+    pub(crate) async fn iterate(
+        &self,
+        mut outgoing: futures::channel::mpsc::UnboundedReceiver<pb::IterateRequest>,
+    ) -> Result<Responses<pb::IterateResponse>, LinkError> {
+        use pb::iterate_request::Msg;
+        let open = match outgoing.next().await {
+            Some(pb::IterateRequest {
+                msg: Some(Msg::Open(open)),
+            }) => open,
+            _ => return Err(LinkError::Ended("the first Iterate message must open the stream")),
+        };
+        let executor = self.inner.executor.clone();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let invokes = tx.clone();
+        let channel = executor.callback_channel_to(&open.session_id, move |invoke| {
+            invokes
+                .send(Ok(pb::IterateResponse {
+                    callback_invoke: Some(invoke),
+                    ..Default::default()
+                }))
+                .is_ok()
+        });
+        let (credit_tx, credit_rx) = mpsc::unbounded_channel();
+        let delivery = channel.delivery();
+        tokio::spawn(async move {
+            loop {
+                match outgoing.next().await.and_then(|m| m.msg) {
+                    Some(Msg::Credit(n)) => {
+                        if credit_tx.send(n).is_err() {
+                            return;
+                        }
+                    }
+                    Some(Msg::CallbackResult(result)) => delivery.deliver(result),
+                    Some(Msg::Open(_)) => {}
+                    None => {
+                        delivery.close();
+                        return;
+                    }
+                }
+            }
+        });
+        tokio::spawn(produce(executor, open, credit_rx, Arc::new(channel), tx));
+        Ok(receiver_stream(rx).boxed())
+    }
+
+    /// Raises `TimeoutError` in the thread running call `call_id`.
+    pub(crate) async fn interrupt(&self, call_id: u64) -> bool {
+        let executor = self.inner.executor.clone();
+        // Waits for the GIL, which the call being stopped may hold.
+        tokio::task::spawn_blocking(move || executor.interrupt(call_id))
+            .await
+            .unwrap_or(false)
+    }
+}
+
+fn receiver_stream<T: Send + 'static>(
+    mut rx: mpsc::UnboundedReceiver<T>,
+) -> impl futures::Stream<Item = T> + Send + 'static {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// Produces one stream's items while it has credit, and closes the
+/// iterator when the stream ends for any reason (as the worker does).
+async fn produce(
+    executor: Executor,
+    open: pb::IterateOpen,
+    mut credits: mpsc::UnboundedReceiver<u32>,
+    channel: Arc<CallbackChannel>,
+    tx: mpsc::UnboundedSender<Result<pb::IterateResponse, LinkError>>,
+) {
+    let Some(target) = open.target else {
+        let _ = tx.send(Err(LinkError::Ended("Iterate needs a target ref")));
+        return;
+    };
+    let mut credit = match open.window {
+        0 => DEFAULT_WINDOW,
+        n => n as usize,
+    };
+    let ex = executor.clone();
+    let session = open.session_id;
+    let opened = executor
+        .run(move || ex.open_iter(&session, &target))
+        .await;
+    let mut it = match opened {
+        Ok(it) => it,
+        Err(last) => {
+            let _ = tx.send(Ok(*last));
+            return;
+        }
+    };
+    loop {
+        while credit == 0 {
+            match credits.recv().await {
+                Some(n) => credit = credit.saturating_add(n as usize),
+                None => return close(executor, it).await,
+            }
+        }
+        let (ex, ch) = (executor.clone(), channel.clone());
+        let (returned, batch) = executor
+            .run(move || {
+                let batch = ex.next_items_with(&mut it, credit, &ch);
+                (it, batch)
+            })
+            .await;
+        it = returned;
+        credit = credit.saturating_sub(batch.items.len());
+        let ended = it.finished();
+        if tx.send(Ok(batch)).is_err() || ended {
+            return close(executor, it).await;
+        }
+    }
+}
+
+async fn close(executor: Executor, it: snakebridge_python::PyIter) {
+    let ex = executor.clone();
+    executor.run(move || ex.close_iter(it)).await;
+}
+
+/// The venv the process's interpreter was started in (the first in-process
+/// pool's); CPython runs once per process.
+static STARTED_IN: OnceLock<Option<PathBuf>> = OnceLock::new();
+
+fn initialize(venv_python: Option<PathBuf>) -> Result<()> {
+    let first = STARTED_IN.get_or_init(|| venv_python.clone());
+    if *first != venv_python {
+        let name = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map_or("the base interpreter".to_string(), |p| p.display().to_string())
+        };
+        return Err(Error::Config(format!(
+            "Python already runs in this process with {}; an in-process pool cannot use {} \
+             (one interpreter per process: use a worker pool for another venv)",
+            name(first),
+            name(&venv_python)
+        )));
+    }
+    snakebridge_python::initialize_python(venv_python.as_deref())
+        .map_err(|e| Error::Config(format!("starting Python in this process: {e}")))
+}
+
+/// Interrupts inline calls that run past their deadline: one thread,
+/// asleep until the earliest deadline; registering a later deadline costs
+/// a lock and no wake-up.
+struct Deadlines {
+    state: Mutex<DeadlineState>,
+    wake: Condvar,
+    backend: Weak<Inner>,
+}
+
+#[derive(Default)]
+struct DeadlineState {
+    pending: BTreeSet<(Instant, u64)>,
+    /// Calls interrupted by the thread, until their callers look.
+    fired: HashSet<u64>,
+    /// When the thread wakes next (`None`: it is not running).
+    wakes_at: Option<Instant>,
+    started: bool,
+}
+
+/// One watched inline call; see [`Deadline::finish`].
+struct Deadline<'a> {
+    deadlines: &'a Deadlines,
+    at: Instant,
+    call_id: u64,
+}
+
+impl Deadlines {
+    fn new(backend: Weak<Inner>) -> Arc<Deadlines> {
+        Arc::new(Deadlines {
+            state: Mutex::new(DeadlineState::default()),
+            wake: Condvar::new(),
+            backend,
+        })
+    }
+
+    fn watch(self: &Arc<Self>, at: Instant, call_id: u64) -> Deadline<'_> {
+        let mut state = self.state.lock();
+        state.pending.insert((at, call_id));
+        if !state.started {
+            state.started = true;
+            let this = self.clone();
+            // Without the thread the call still ends with `DeadlineExceeded`
+            // when it returns late; it is only not interrupted.
+            let _ = std::thread::Builder::new()
+                .name("snakebridge-deadlines".into())
+                .spawn(move || this.run());
+        }
+        if state.wakes_at.is_none_or(|w| at < w) {
+            self.wake.notify_one();
+        }
+        Deadline {
+            deadlines: self,
+            at,
+            call_id,
+        }
+    }
+
+    fn run(&self) {
+        let mut state = self.state.lock();
+        loop {
+            let now = Instant::now();
+            let due: Vec<u64> = state
+                .pending
+                .iter()
+                .take_while(|(at, _)| *at <= now)
+                .map(|&(_, id)| id)
+                .collect();
+            if !due.is_empty() {
+                state.pending.retain(|(at, _)| *at > now);
+                state.fired.extend(due.iter().copied());
+                drop(state);
+                let Some(backend) = self.backend.upgrade() else {
+                    return;
+                };
+                for id in due {
+                    backend.executor.interrupt(id);
+                }
+                drop(backend);
+                state = self.state.lock();
+                continue;
+            }
+            // Wake for the earliest deadline, and now and then to notice
+            // that the backend is gone.
+            let next = state
+                .pending
+                .first()
+                .map_or(now + Duration::from_secs(1), |&(at, _)| at)
+                .min(now + Duration::from_secs(1));
+            state.wakes_at = Some(next);
+            self.wake.wait_until(&mut state, next);
+            state.wakes_at = None;
+            if self.backend.strong_count() == 0 {
+                return;
+            }
+        }
+    }
+}
+
+impl Deadline<'_> {
+    /// Stops watching; true when the call ran past its deadline (it was
+    /// interrupted, or returned too late).
+    fn finish(self) -> bool {
+        let mut state = self.deadlines.state.lock();
+        state.pending.remove(&(self.at, self.call_id));
+        let fired = state.fired.remove(&self.call_id);
+        fired || Instant::now() >= self.at
+    }
+}

@@ -1,0 +1,205 @@
+//! The link to one place where Python runs: a worker over gRPC, or the
+//! executor in this process (ADR 0009).
+//!
+//! Everything below sessions and admission goes through [`Link`]; its
+//! operations are the worker service's, with the `snakebridge.v1` messages
+//! as requests and answers, so every backend sees the same inputs and gives
+//! the same outputs. Transport failures are mapped here, once, to
+//! [`LinkError`], which keeps the `tonic::Status` as its source.
+
+use std::time::Instant;
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use snakebridge_proto::v1::{self as pb, worker_client::WorkerClient};
+use tonic::transport::Channel;
+
+/// An answer stream of a streaming operation.
+pub(crate) type Responses<T> = BoxStream<'static, Result<T, LinkError>>;
+
+/// How a link reached, or failed to reach, the other side.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LinkError {
+    /// The transport failed (the worker may have crashed; see
+    /// `session::status_error`).
+    #[error("{}: {}", status_code(.0), .0.message())]
+    Status(#[source] tonic::Status),
+    /// A message was over the transport's size limit.
+    #[error("a message was over the size limit: {}", .0.message())]
+    TooLarge(#[source] tonic::Status),
+    /// The other side ended an exchange without its final answer.
+    #[error("{0}")]
+    Ended(&'static str),
+    /// An inline in-process call ran past its deadline (it was interrupted,
+    /// or returned too late).
+    #[cfg_attr(not(feature = "in-process"), allow(dead_code))]
+    #[error("the call ran past its deadline")]
+    DeadlineExceeded,
+}
+
+/// The runtime error of a transport failure that is not a crash.
+pub(crate) fn transport_error(error: &LinkError) -> crate::Error {
+    crate::Error::Transport(error.to_string())
+}
+
+fn status_code(status: &tonic::Status) -> String {
+    format!("{:?}", status.code())
+}
+
+impl From<tonic::Status> for LinkError {
+    fn from(status: tonic::Status) -> Self {
+        // tonic reports its own size limits only in the message text.
+        if status.message().contains("message length too large") {
+            LinkError::TooLarge(status)
+        } else {
+            LinkError::Status(status)
+        }
+    }
+}
+
+impl LinkError {
+    /// Whether the failure may mean that the worker process died.
+    pub(crate) fn maybe_crash(&self) -> bool {
+        use tonic::Code;
+        match self {
+            LinkError::Status(s) => matches!(
+                s.code(),
+                Code::Unavailable | Code::Unknown | Code::Internal | Code::Cancelled
+            ),
+            LinkError::Ended(_) => true,
+            LinkError::TooLarge(_) | LinkError::DeadlineExceeded => false,
+        }
+    }
+}
+
+/// A connection to one incarnation of a place where Python runs.
+#[derive(Clone)]
+pub(crate) enum Link {
+    /// A worker process, over HTTP/2 on its Unix socket.
+    Grpc(WorkerClient<Channel>),
+    /// The executor of this process (feature `in-process`).
+    #[cfg(feature = "in-process")]
+    InProcess(crate::inprocess::InProcess),
+}
+
+impl Link {
+    /// Whether the other side is a process the host may kill.
+    pub(crate) fn is_process(&self) -> bool {
+        match self {
+            Link::Grpc(_) => true,
+            #[cfg(feature = "in-process")]
+            Link::InProcess(_) => false,
+        }
+    }
+
+    /// Runs a unary call. `deadline` matters only to calls that run on the
+    /// caller's own thread (in-process, inline), which the host's timer
+    /// cannot interrupt.
+    pub(crate) async fn call(
+        &self,
+        request: pb::CallRequest,
+        deadline: Option<Instant>,
+    ) -> Result<Option<pb::call_response::Outcome>, LinkError> {
+        let _ = deadline;
+        match self {
+            Link::Grpc(client) => Ok(client.clone().call(request).await?.into_inner().outcome),
+            #[cfg(feature = "in-process")]
+            Link::InProcess(p) => p.call(request, deadline).await,
+        }
+    }
+
+    /// Opens a `CallDuplex` exchange: `outgoing` carries the call, then the
+    /// results of callback invocations.
+    pub(crate) async fn call_duplex(
+        &self,
+        outgoing: tokio::sync::mpsc::UnboundedReceiver<pb::HostMessage>,
+    ) -> Result<Responses<pb::WorkerMessage>, LinkError> {
+        match self {
+            Link::Grpc(client) => {
+                let mut rx = outgoing;
+                let requests = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+                let responses = client.clone().call_duplex(requests).await?.into_inner();
+                Ok(responses.map(|r| r.map_err(LinkError::from)).boxed())
+            }
+            #[cfg(feature = "in-process")]
+            Link::InProcess(p) => p.call_duplex(outgoing).await,
+        }
+    }
+
+    /// Opens an `Iterate` exchange: `outgoing` carries the open request,
+    /// then credit and callback results.
+    pub(crate) async fn iterate(
+        &self,
+        outgoing: futures::channel::mpsc::UnboundedReceiver<pb::IterateRequest>,
+    ) -> Result<Responses<pb::IterateResponse>, LinkError> {
+        match self {
+            Link::Grpc(client) => {
+                let responses = client.clone().iterate(outgoing).await?.into_inner();
+                Ok(responses.map(|r| r.map_err(LinkError::from)).boxed())
+            }
+            #[cfg(feature = "in-process")]
+            Link::InProcess(p) => p.iterate(outgoing).await,
+        }
+    }
+
+    /// Raises `TimeoutError` in the Python thread running call `call_id`.
+    pub(crate) async fn interrupt(&self, call_id: u64) -> Result<bool, LinkError> {
+        match self {
+            Link::Grpc(client) => Ok(client
+                .clone()
+                .interrupt(pb::InterruptRequest { call_id })
+                .await?
+                .into_inner()
+                .interrupted),
+            #[cfg(feature = "in-process")]
+            Link::InProcess(p) => Ok(p.interrupt(call_id).await),
+        }
+    }
+
+    /// Releases refs of a session; answers how many were held.
+    pub(crate) async fn release_refs(
+        &self,
+        request: pb::ReleaseRefsRequest,
+    ) -> Result<u64, LinkError> {
+        match self {
+            Link::Grpc(client) => Ok(client
+                .clone()
+                .release_refs(request)
+                .await?
+                .into_inner()
+                .released),
+            #[cfg(feature = "in-process")]
+            Link::InProcess(p) => Ok(p.executor().release_refs(request).await.released),
+        }
+    }
+
+    /// Releases whole sessions; answers how many refs they held.
+    pub(crate) async fn release_session(
+        &self,
+        request: pb::ReleaseSessionRequest,
+    ) -> Result<u64, LinkError> {
+        match self {
+            Link::Grpc(client) => Ok(client
+                .clone()
+                .release_session(request)
+                .await?
+                .into_inner()
+                .released),
+            #[cfg(feature = "in-process")]
+            Link::InProcess(p) => Ok(p.executor().release_session(request).await.released),
+        }
+    }
+
+    /// Live counts: sessions, refs, calls.
+    pub(crate) async fn health(&self) -> Result<pb::HealthResponse, LinkError> {
+        match self {
+            Link::Grpc(client) => Ok(client
+                .clone()
+                .health(pb::HealthRequest {})
+                .await?
+                .into_inner()),
+            #[cfg(feature = "in-process")]
+            Link::InProcess(p) => Ok(p.executor().health()),
+        }
+    }
+}
