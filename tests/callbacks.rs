@@ -179,16 +179,22 @@ fn a_lazy_map_used_after_its_call_fails_clearly() {
             py().call("builtins", "list", args![it.clone()]).await,
         ));
         // Kept by Python, then every host ref dropped: the table is gone.
-        py().call(FIX, "keep", args![it]).await.expect("keep");
-        assert_ended(&python_error(py().call(FIX, "list_kept", args![]).await));
+        py().call(FIX, "keep", args!["map", it])
+            .await
+            .expect("keep");
+        assert_ended(&python_error(
+            py().call(FIX, "list_kept", args!["map"]).await,
+        ));
     });
 }
 
 #[test]
 fn a_callback_kept_by_python_fails_after_its_call() {
     common::run(async {
-        py().call(FIX, "keep", args![double()]).await.expect("keep");
-        let e = python_error(py().call(FIX, "call_kept", args![1]).await);
+        py().call(FIX, "keep", args!["double", double()])
+            .await
+            .expect("keep");
+        let e = python_error(py().call(FIX, "call_kept", args!["double", 1]).await);
         assert_eq!(e.type_name, "RuntimeError");
         assert!(
             e.message.starts_with("snakebridge callback ")

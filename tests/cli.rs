@@ -177,7 +177,42 @@ fn alive(pid: u32) -> bool {
 }
 
 #[test]
+fn call_in_process_runs_python_in_the_cli_itself() {
+    // A Python frame for every call: `eval` without globals works.
+    check(&["call", "--in-process", "builtins", "eval", "\"6\""], "6");
+    check(&["call", "builtins", "eval", "\"6\""], "6");
+    let bin = common::bin_dir().join("snakebridge");
+    let child = Command::new(&bin)
+        .args(["call", "--in-process", "os", "getpid"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        stdout(&out),
+        pid.to_string(),
+        "Python ran in the CLI's process"
+    );
+}
+
+#[test]
 fn no_worker_outlives_a_sigkilled_host() {
+    if common::in_process() {
+        // No worker: the CLI runs Python itself (see the test above), so
+        // there is nothing to outlive it.
+        let bin = common::bin_dir().join("snakebridge");
+        let child = Command::new(&bin)
+            .args(["call", "os", "getpid"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(stdout(&out), pid.to_string());
+        return;
+    }
     let bin = common::bin_dir().join("snakebridge");
     let mut host = Command::new(bin)
         .args(["call", "time", "sleep", "60"])

@@ -120,6 +120,18 @@ fn hint_spreads_calls_without_refs_but_refs_wait_for_their_worker() {
     common::run(async {
         let py = bridge(config(2));
         py.start().await.unwrap();
+        if common::in_process() {
+            // One slot (this process): hint has nowhere to move a call, so
+            // a call of the busy session queues behind the long one.
+            assert_eq!(py.worker_count(), 1);
+            let s = py.session();
+            let long = tokio::spawn(s.call(FIX, "span", args![0.5]).into_future());
+            wait_inflight(&py, 1).await;
+            let (_, start) = now(&s).await;
+            let (_, _, long_end): Span = long.await.unwrap().unwrap().extract().unwrap();
+            assert!(start >= long_end, "{start} ran before {long_end}");
+            return;
+        }
         let s = py.session();
         let lock = s.call("threading", "Lock", args![]).await.unwrap();
         let lock = lock.as_ref().expect("a Lock is a ref").clone();
@@ -221,6 +233,9 @@ fn a_timeout_interrupts_a_python_loop_and_the_worker_lives_on() {
 
 #[test]
 fn time_sleep_60_is_stopped_by_a_1s_timeout_and_the_worker_is_usable_afterwards() {
+    if common::in_process() {
+        return in_process_timeouts_answer_on_time_but_c_code_runs_on();
+    }
     common::run(async {
         let py = bridge(config(1).interrupt_grace(Duration::from_millis(500)));
         let (pid, _) = now(py.default_session()).await;
@@ -246,6 +261,65 @@ fn time_sleep_60_is_stopped_by_a_1s_timeout_and_the_worker_is_usable_afterwards(
         assert!(started.elapsed() < Duration::from_secs(30));
         let (after, _) = now(py.default_session()).await;
         assert_ne!(after, pid, "a new worker answers");
+        common::assert_answers(&py).await;
+    });
+}
+
+/// In-process, nothing can be killed (ADR 0009): a call stuck in C
+/// (`time.sleep` off the main thread ignores the interrupt) still answers
+/// `Timeout` on time when it runs on an executor thread, and goes on
+/// running there; the pool keeps answering meanwhile. A call run inline on
+/// the caller's own thread gets its `Timeout` when the C code returns.
+fn in_process_timeouts_answer_on_time_but_c_code_runs_on() {
+    common::run(async {
+        let py = bridge(
+            config(1)
+                .threads_per_worker(2)
+                .interrupt_grace(Duration::from_millis(200)),
+        );
+        let started = Instant::now();
+        let sleeper = py
+            .call("time", "sleep", args![3])
+            .timeout(Duration::from_millis(500));
+        // A task: the call runs on an executor thread.
+        let err = tokio::spawn(sleeper.into_future())
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Timeout {
+                    worker_restarted: false,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_millis(2500),
+            "answered after {:?}",
+            started.elapsed()
+        );
+        common::assert_answers(&py).await;
+        // Inline (this future is not a task): the caller's thread sleeps.
+        let started = Instant::now();
+        let err = py
+            .call("time", "sleep", args![1])
+            .timeout(Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+        assert!(started.elapsed() >= Duration::from_secs(1));
+        // Python code is interrupted inline, on time.
+        let started = Instant::now();
+        let err = py
+            .call(FIX, "busy_loop", args![])
+            .timeout(Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
         common::assert_answers(&py).await;
     });
 }
@@ -338,6 +412,9 @@ async fn env(py_call: snakebridge::Call) -> String {
 
 #[test]
 fn named_pools_route_by_name_call_task_and_ref() {
+    if common::in_process() {
+        return in_process_pools_route_by_name_and_share_the_environment();
+    }
     common::run(async {
         let py = two_pools();
         assert_eq!(py.pool_names(), ["default", "other"]);
@@ -406,12 +483,54 @@ fn named_pools_route_by_name_call_task_and_ref() {
     });
 }
 
+/// Calls served so far by `py`'s pool.
+async fn calls_served(py: &Bridge) -> u64 {
+    py.health().await.unwrap().iter().map(|h| h.calls).sum()
+}
+
+/// In-process pools each have an executor of their own (their refs and
+/// sessions are apart), but one interpreter and one process environment:
+/// the pools' `env` settings all apply to the process (ADR 0009).
+fn in_process_pools_route_by_name_and_share_the_environment() {
+    common::run(async {
+        let py = two_pools();
+        let other = py.pool("other").unwrap();
+        let getenv = |py: &Bridge| py.call("os", "getenv", args!["SB_POOL"]);
+        let before = (calls_served(&py).await, calls_served(&other).await);
+        env(getenv(&py).pool("other")).await;
+        let in_task = with_runtime(RuntimeOptions::new().pool("other"), async {
+            env(getenv(&py)).await
+        })
+        .await;
+        assert_eq!(in_task, "other", "the environment of the last pool started");
+        let after = (calls_served(&py).await, calls_served(&other).await);
+        assert_eq!(after.0, before.0, "no call reached the default pool");
+        assert_eq!(after.1, before.1 + 2, "both calls ran in `other`");
+        let environ = other.get("os", "environ").await.unwrap();
+        let environ = environ.as_ref().unwrap().clone();
+        let wrong = environ
+            .method("get", args!["SB_POOL"])
+            .pool("default")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(wrong, Error::PoolMismatch { ref belongs_to, .. } if belongs_to == "other"),
+            "{wrong:?}"
+        );
+        let workers: Vec<_> = other.workers().into_iter().map(|w| w.pool).collect();
+        assert_eq!(workers, ["other"]);
+    });
+}
+
 #[test]
 fn eager_pools_start_their_workers_without_a_call() {
     common::run(async {
         let py = bridge(config(2).start_mode(StartMode::Eager));
+        // In-process, the pool has one slot: this process.
+        let expected = if common::in_process() { 1 } else { 2 };
+        assert_eq!(py.worker_count(), expected);
         let deadline = Instant::now() + Duration::from_secs(60);
-        while py.workers().len() < 2 {
+        while py.workers().len() < expected {
             assert!(Instant::now() < deadline, "eager workers did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -10,6 +10,11 @@ use snakebridge::{
     with_runtime,
 };
 
+/// The pool that ran `call` (its result is a ref, which knows its pool).
+async fn pool_of(call: snakebridge::Call) -> String {
+    call.await.unwrap().into_ref().unwrap().pool().to_string()
+}
+
 #[test]
 fn process_defaults_sit_under_task_and_call_options() {
     common::run(async {
@@ -36,13 +41,10 @@ fn process_defaults_sit_under_task_and_call_options() {
         set_runtime_defaults(RuntimeOptions::new().pool("other").profile("tiny"));
         // The process defaults move a default-session call to `other`, with
         // its `tiny` profile...
-        let pool: String = py
-            .call("os", "getenv", args!["SB_POOL"])
-            .await
-            .unwrap()
-            .extract()
-            .unwrap();
-        assert_eq!(pool, "other");
+        assert_eq!(
+            pool_of(py.call("builtins", "object", args![])).await,
+            "other"
+        );
         let err = py.call("time", "sleep", args![0.6]).await.unwrap_err();
         assert!(
             matches!(err, Error::Timeout { profile: Some(ref p), .. } if p == "tiny"),
@@ -50,11 +52,10 @@ fn process_defaults_sit_under_task_and_call_options() {
         );
         // ...a task scope wins over them...
         let in_task = with_runtime(RuntimeOptions::new().pool("default"), async {
-            py.call("os", "getenv", args!["SB_POOL"]).await
+            pool_of(py.call("builtins", "object", args![])).await
         })
-        .await
-        .unwrap();
-        assert_eq!(in_task, snakebridge::Value::None);
+        .await;
+        assert_eq!(in_task, "default");
         // ...and so does a call's own option.
         py.call("time", "sleep", args![0.6])
             .profile("default")
@@ -62,7 +63,9 @@ fn process_defaults_sit_under_task_and_call_options() {
             .unwrap();
         // Clearing them restores the pool's own policy.
         set_runtime_defaults(RuntimeOptions::new());
-        let none = py.call("os", "getenv", args!["SB_POOL"]).await.unwrap();
-        assert_eq!(none, snakebridge::Value::None);
+        assert_eq!(
+            pool_of(py.call("builtins", "object", args![])).await,
+            "default"
+        );
     });
 }

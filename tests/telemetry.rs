@@ -126,11 +126,17 @@ fn calls_workers_and_timeouts_are_reported() {
         assert_eq!(x, 4.0);
         let err = py.call("math", "sqrt", args![-1]).await.unwrap_err();
         assert!(err.is_instance("ValueError"));
-        let err = py
-            .call("time", "sleep", args![30])
-            .timeout(Duration::from_millis(300))
-            .await
-            .unwrap_err();
+        // A worker stuck in `time.sleep` is killed and restarted; in-process
+        // nothing can be killed, and an inline `time.sleep` would hold this
+        // thread, so the timed-out call there is a Python loop, interrupted.
+        let err = if common::in_process() {
+            py.call("builtins", "exec", args!["while True: pass"])
+        } else {
+            py.call("time", "sleep", args![30])
+        }
+        .timeout(Duration::from_millis(300))
+        .await
+        .unwrap_err();
         assert_eq!(err.kind(), "Timeout");
         // The restarted worker answers.
         py.call("math", "sqrt", args![4]).await.unwrap();
@@ -159,13 +165,31 @@ fn calls_workers_and_timeouts_are_reported() {
             .any(|e| e["kind"] == "Python" && e["python_type"] == "ValueError"),
         "{exc:?}"
     );
+    let in_process = common::in_process();
+    let (function, how) = if in_process {
+        ("exec", "interrupted")
+    } else {
+        ("sleep", "worker_restarted")
+    };
     let timeout = events(seen, telemetry::EVENT_CALL_TIMEOUT);
     assert!(
         timeout
             .iter()
-            .any(|e| e["function"] == "sleep" && e["how"] == "worker_restarted"),
+            .any(|e| e["function"] == function && e["how"] == how),
         "{timeout:?}"
     );
+    assert!(!events(seen, telemetry::EVENT_SESSION_CLEANUP).is_empty());
+    if in_process {
+        // No process to spawn, kill or restart.
+        let snapshot = Snapshot(snapshotter.snapshot().into_vec());
+        let timed_out = [("function", "exec"), ("outcome", "timeout")];
+        assert_eq!(snapshot.counter(telemetry::CALLS_TOTAL, &timed_out), 1);
+        let interrupted = [("how", "interrupted")];
+        assert_eq!(snapshot.counter(telemetry::TIMEOUTS_TOTAL, &interrupted), 1);
+        assert_eq!(snapshot.counter(telemetry::WORKER_RESTARTS_TOTAL, &[]), 0);
+        assert_eq!(snapshot.counter(telemetry::SESSIONS_RELEASED_TOTAL, &[]), 1);
+        return;
+    }
     assert!(events(seen, telemetry::EVENT_WORKER_SPAWN).len() >= 2);
     let exits = events(seen, telemetry::EVENT_WORKER_EXIT);
     assert!(exits.iter().any(|e| e["reason"] == "crash"), "{exits:?}");

@@ -132,6 +132,9 @@ fn setup() -> (&'static Capture, &'static Bridge, MutexGuard<'static, ()>) {
 #[test]
 fn non_utf8_output_is_decoded_lossily_and_print_keeps_working() {
     let (capture, py, _serial) = setup();
+    if common::in_process() {
+        return in_process_output_goes_to_the_hosts_own_streams(capture, py);
+    }
     for (fd, stream) in [(1, "stdout"), (2, "stderr")] {
         run(async {
             let bad = bytes(&b"\xff\xfe bad\n"[..]);
@@ -164,9 +167,45 @@ fn non_utf8_output_is_decoded_lossily_and_print_keeps_working() {
     }
 }
 
+/// In-process, Python writes to the host's own stdout and stderr (ADR
+/// 0009): nothing is captured as events, any bytes go through, and `print`
+/// works.
+fn in_process_output_goes_to_the_hosts_own_streams(capture: &Capture, py: &Bridge) {
+    run(async {
+        for (fd, stream) in [(1, "stdout"), (2, "stderr")] {
+            let bad = bytes(&b"\xff\xfe in-process bad\n"[..]);
+            py.call(FIX, "write_raw", args![fd, bad]).await.unwrap();
+            let n: i64 = py
+                .call(FIX, "print_lines", args![3, stream])
+                .await
+                .unwrap()
+                .extract()
+                .unwrap();
+            assert_eq!(n, 3);
+        }
+    });
+    assert!(capture.lines().is_empty(), "{:?}", capture.lines());
+}
+
 #[test]
 fn a_slow_consumer_loses_counted_lines_and_blocks_nothing() {
     let (capture, py, _serial) = setup();
+    if common::in_process() {
+        // Nothing is forwarded in-process: a stuck subscriber cannot slow
+        // Python down, which prints straight to the host's stdout.
+        capture.set_closed(true);
+        run(async {
+            let n: i64 = py
+                .call(FIX, "print_lines", args![200, "stdout"])
+                .await
+                .unwrap()
+                .extract()
+                .unwrap();
+            assert_eq!(n, 200);
+        });
+        capture.set_closed(false);
+        return;
+    }
     let before = capture.lines().len();
     let printed = 20_000;
     capture.set_closed(true);

@@ -29,6 +29,14 @@ pub async fn assert_answers(py: &Bridge) {
     assert_eq!(x, 4.0);
 }
 
+/// Whether this run's pools run Python in-process
+/// (`SNAKEBRIDGE_BACKEND=in-process`, as tools/test.sh runs the suite a
+/// second time). Tests of behaviour that differs by nature (a worker crash,
+/// process isolation, several workers) assert the in-process behaviour then.
+pub fn in_process() -> bool {
+    BridgeConfig::default().backend_kind() == snakebridge::Backend::InProcess
+}
+
 /// Runs a future on the shared runtime.
 pub fn run<F: Future>(future: F) -> F::Output {
     runtime().block_on(future)

@@ -192,12 +192,15 @@ async fn call(args: CallArgs) -> ExitCode {
 /// A bridge of one worker; with `--pool`, the pools of snakebridge.toml
 /// (one worker each), handled as that pool.
 fn bridge(args: &CallArgs) -> Result<Bridge, Error> {
+    // In-process, every call runs on an executor thread (not inline), so
+    // that `--timeout` answers on time even when Python is stuck in C.
     let backend = |config: BridgeConfig| {
-        if args.in_process {
+        let config = if args.in_process {
             config.backend(snakebridge::Backend::InProcess)
         } else {
             config
-        }
+        };
+        config.inline_calls(false)
     };
     let Some(pool) = &args.pool else {
         let mut config = backend(BridgeConfig::default().workers(1));

@@ -45,6 +45,11 @@ pub struct Config {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct PoolConfig {
+    /// Where Python runs: `workers` (default: worker processes) or
+    /// `in-process` (in the program itself; needs the `in-process` feature
+    /// of the `snakebridge` crate).
+    #[serde(default)]
+    pub backend: Option<BackendSetting>,
     /// Worker processes (at least 1; default: cores, at most 4).
     #[serde(default, deserialize_with = "at_least_one")]
     pub size: Option<usize>,
@@ -104,6 +109,16 @@ pub enum AffinityMode {
     StrictQueue,
     /// Fail when the session's worker is busy.
     StrictFailFast,
+}
+
+/// `[pools.<name>] backend`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendSetting {
+    /// Worker processes.
+    Workers,
+    /// The program's own process.
+    InProcess,
 }
 
 /// `[pools.<name>] start`.

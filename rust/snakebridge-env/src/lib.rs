@@ -64,7 +64,8 @@ pub mod worker;
 #[cfg(feature = "tools")]
 pub use check::{Drift, check, installed_mismatches, lock_drift};
 pub use config::{
-    AffinityMode, CONFIG_FILE, Config, DEFAULT_VENV, ErrorModeSetting, PoolConfig, StartMode,
+    AffinityMode, BackendSetting, CONFIG_FILE, Config, DEFAULT_VENV, ErrorModeSetting, PoolConfig,
+    StartMode,
 };
 pub use error::{EnvError, Result};
 pub use lock::{

@@ -2,11 +2,12 @@
 //!
 //! An executor thread calls Python from Rust, so without help a call runs
 //! with no Python frame on the thread, and whatever looks at its caller's
-//! frame fails or degrades: `eval("6")`, `exec`, `locals()` and `vars()`
-//! raise (`SystemError: frame does not exist`), `sys._getframe(0)` raises,
-//! `inspect.currentframe()` is `None`, `warnings.warn` blames module `sys`
-//! (and a `stacklevel=2` deprecation warning in a property or a module
-//! `__getattr__` too), and `logging` records `(unknown function)`.
+//! frame fails or misreports: `eval("6")`, `exec`, `locals()` and `vars()`
+//! raise `SystemError: frame does not exist`, `sys._getframe(0)` and
+//! `inspect.currentframe()` raise `ValueError`, `warnings.warn` blames
+//! `sys:1` (so does a `stacklevel=2` deprecation warning from a property or
+//! a module `__getattr__`), and `logging` credits a record to
+//! `Logger.warning` itself.
 //!
 //! So every call runs under one frame, [`Frame::run`]: the frame of a tiny
 //! code object, compiled once, that behaves as the top level of a script
@@ -44,8 +45,10 @@
 //! inside the closure, before it could unwind through the frame, so
 //! tracebacks never show the frame: they are exactly what they were.
 //!
-//! Cost: one call of a Python function with no arguments and four
-//! instructions (see the `frame` bench in `benches/executor.rs`).
+//! Cost: one call from C of a Python function with no arguments and four
+//! instructions, which calls back one Rust method: about 60 ns per call
+//! (`call_blocking` of `math.sqrt(16)`: 354 ns without the frame, 415 ns
+//! with it, medians of the `executor` bench on a loaded 2-core machine).
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};

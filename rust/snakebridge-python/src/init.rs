@@ -2,7 +2,7 @@
 
 use std::ffi::{CStr, CString};
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -50,25 +50,35 @@ impl PythonInfo {
 /// signals. The calling thread does not stay attached, so any thread may
 /// attach afterwards.
 ///
-/// Idempotent: later calls return the first call's result, and an
-/// interpreter already started by someone else is accepted as is. Also sets
+/// Idempotent once it succeeded (a failed call, e.g. for a venv of another
+/// Python version, leaves the interpreter unstarted), and an interpreter
+/// already started by someone else is accepted as is. Also sets
 /// `sys.argv = ['snakebridge-worker']` when it is empty (some libraries read
 /// `sys.argv[0]`).
 pub fn initialize_python(venv_python: Option<&Path>) -> Result<(), String> {
-    static RESULT: OnceLock<Result<(), String>> = OnceLock::new();
-    RESULT
-        .get_or_init(|| {
-            start(venv_python)?;
-            Python::attach(|py| {
-                py.run(
-                    c"import sys\nif not getattr(sys, 'argv', None) or sys.argv == ['']:\n    sys.argv = ['snakebridge-worker']\n",
-                    None,
-                    None,
-                )
-                .map_err(|e| format!("setting sys.argv: {e}"))
-            })
-        })
-        .clone()
+    static STARTED: Mutex<bool> = Mutex::new(false);
+    let mut started = STARTED.lock().unwrap_or_else(|e| e.into_inner());
+    if *started {
+        return Ok(());
+    }
+    start(venv_python)?;
+    Python::attach(|py| {
+        py.run(
+            c"import sys\nif not getattr(sys, 'argv', None) or sys.argv == ['']:\n    sys.argv = ['snakebridge-worker']\n",
+            None,
+            None,
+        )
+        .map_err(|e| format!("setting sys.argv: {e}"))
+    })?;
+    *started = true;
+    Ok(())
+}
+
+/// Checks that the venv of `venv_python` was made by the Python this
+/// process embeds (the same major.minor), as [`initialize_python`] does
+/// before it starts the interpreter.
+pub fn check_venv(venv_python: &Path) -> Result<(), String> {
+    check_venv_version(venv_python)
 }
 
 fn start(venv_python: Option<&Path>) -> Result<(), String> {
@@ -194,29 +204,6 @@ fn status_message(status: &ffi::PyStatus) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::venv_version_mismatch;
-
-    #[test]
-    fn venv_versions_compare_by_major_minor() {
-        let cases = [
-            ("home = /x\nversion = 3.11.2\n", "3.11.7 (main)", None),
-            ("version_info = 3.11.7\n", "3.11.7 (main)", None),
-            ("version_info = 3.12.1\n", "3.11.7 (main)", Some("3.12.1")),
-            ("version = 3.1.4\n", "3.11.7 (main)", Some("3.1.4")),
-            ("home = /x\n", "3.11.7 (main)", None),
-        ];
-        for (cfg, runtime, want) in cases {
-            assert_eq!(
-                venv_version_mismatch(cfg, runtime).as_deref(),
-                want,
-                "{cfg:?}"
-            );
-        }
-    }
-}
-
 /// Applies a worker environment to the running interpreter, for Python
 /// embedded in a process that did not start with it (the in-process
 /// backend): `PYTHONPATH` entries are put on `sys.path` (in order, ahead of
@@ -245,4 +232,27 @@ pub fn apply_environment(env: &[(String, String)]) -> Result<(), String> {
         Ok(())
     })
     .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::venv_version_mismatch;
+
+    #[test]
+    fn venv_versions_compare_by_major_minor() {
+        let cases = [
+            ("home = /x\nversion = 3.11.2\n", "3.11.7 (main)", None),
+            ("version_info = 3.11.7\n", "3.11.7 (main)", None),
+            ("version_info = 3.12.1\n", "3.11.7 (main)", Some("3.12.1")),
+            ("version = 3.1.4\n", "3.11.7 (main)", Some("3.1.4")),
+            ("home = /x\n", "3.11.7 (main)", None),
+        ];
+        for (cfg, runtime, want) in cases {
+            assert_eq!(
+                venv_version_mismatch(cfg, runtime).as_deref(),
+                want,
+                "{cfg:?}"
+            );
+        }
+    }
 }

@@ -55,6 +55,6 @@ mod types;
 pub use callback::{CallbackChannel, CallbackDelivery};
 pub use config::ExecutorConfig;
 pub use executor::Executor;
-pub use init::{PythonInfo, apply_environment, initialize_python};
+pub use init::{PythonInfo, apply_environment, check_venv, initialize_python};
 pub use stream::PyIter;
 pub use thread_state::keep_thread_state;

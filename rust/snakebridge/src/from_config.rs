@@ -70,6 +70,12 @@ fn pool_config(config: &Config, pool: &str) -> BridgeConfig {
         let mut bridge = BridgeConfig::default()
             .venv(&config.venv)
             .project(config.dir());
+        if let Some(backend) = settings.backend {
+            bridge = bridge.backend(match backend {
+                snakebridge_env::BackendSetting::Workers => crate::Backend::Workers,
+                snakebridge_env::BackendSetting::InProcess => crate::Backend::InProcess,
+            });
+        }
         if let Some(size) = settings.size {
             bridge = bridge.workers(size);
         }

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -44,10 +44,22 @@ impl InProcess {
     /// Initializes CPython in this process (once; in the pool's venv),
     /// applies the pool's environment, and starts an executor.
     pub(crate) fn start(config: &BridgeConfig) -> Result<InProcess> {
+        let ours = snakebridge_proto::PROTOCOL_VERSIONS;
+        let wanted = &config.protocol_versions;
+        if wanted.end() < ours.start() || wanted.start() > ours.end() {
+            return Err(Error::ProtocolMismatch {
+                host_min: *wanted.start(),
+                host_max: *wanted.end(),
+                worker_min: *ours.start(),
+                worker_max: *ours.end(),
+            });
+        }
         let venv_python = config.resolve_venv_python()?;
         initialize(venv_python)?;
         snakebridge_python::apply_environment(&config.worker_env()).map_err(|e| {
-            Error::Config(format!("applying the pool's environment in this process: {e}"))
+            Error::Config(format!(
+                "applying the pool's environment in this process: {e}"
+            ))
         })?;
         let executor = Executor::start(ExecutorConfig {
             threads: config.threads_per_worker,
@@ -59,7 +71,7 @@ impl InProcess {
         });
         let python = executor.python_info();
         let info = pb::HandshakeResponse {
-            version: *config.protocol_versions.end(),
+            version: (*config.protocol_versions.end()).min(*ours.end()),
             min_version: *snakebridge_proto::PROTOCOL_VERSIONS.start(),
             max_version: *snakebridge_proto::PROTOCOL_VERSIONS.end(),
             worker_instance: executor.instance(),
@@ -134,7 +146,11 @@ impl InProcess {
             Some(pb::HostMessage {
                 msg: Some(Msg::Call(call)),
             }) => call,
-            _ => return Err(LinkError::Ended("the first CallDuplex message must be the call")),
+            _ => {
+                return Err(LinkError::Ended(
+                    "the first CallDuplex message must be the call",
+                ));
+            }
         };
         let executor = self.inner.executor.clone();
         let (tx, rx) = mpsc::unbounded_channel();
@@ -171,7 +187,11 @@ impl InProcess {
             Some(pb::IterateRequest {
                 msg: Some(Msg::Open(open)),
             }) => open,
-            _ => return Err(LinkError::Ended("the first Iterate message must open the stream")),
+            _ => {
+                return Err(LinkError::Ended(
+                    "the first Iterate message must open the stream",
+                ));
+            }
         };
         let executor = self.inner.executor.clone();
         let (tx, rx) = mpsc::unbounded_channel();
@@ -242,9 +262,7 @@ async fn produce(
     };
     let ex = executor.clone();
     let session = open.session_id;
-    let opened = executor
-        .run(move || ex.open_iter(&session, &target))
-        .await;
+    let opened = executor.run(move || ex.open_iter(&session, &target)).await;
     let mut it = match opened {
         Ok(it) => it,
         Err(last) => {
@@ -280,16 +298,24 @@ async fn close(executor: Executor, it: snakebridge_python::PyIter) {
     executor.run(move || ex.close_iter(it)).await;
 }
 
-/// The venv the process's interpreter was started in (the first in-process
-/// pool's); CPython runs once per process.
-static STARTED_IN: OnceLock<Option<PathBuf>> = OnceLock::new();
+/// The venv the process's interpreter was started in (by the first
+/// in-process pool); CPython runs once per process.
+static STARTED_IN: Mutex<Option<Option<PathBuf>>> = Mutex::new(None);
 
 fn initialize(venv_python: Option<PathBuf>) -> Result<()> {
-    let first = STARTED_IN.get_or_init(|| venv_python.clone());
-    if *first != venv_python {
+    let failed = |e: String| Error::Config(format!("starting Python in this process: {e}"));
+    if let Some(python) = &venv_python {
+        snakebridge_python::check_venv(python).map_err(failed)?;
+    }
+    let mut started = STARTED_IN.lock();
+    if let Some(first) = &*started {
+        if *first == venv_python {
+            return Ok(());
+        }
         let name = |p: &Option<PathBuf>| {
-            p.as_ref()
-                .map_or("the base interpreter".to_string(), |p| p.display().to_string())
+            p.as_ref().map_or("the base interpreter".to_string(), |p| {
+                p.display().to_string()
+            })
         };
         return Err(Error::Config(format!(
             "Python already runs in this process with {}; an in-process pool cannot use {} \
@@ -298,8 +324,9 @@ fn initialize(venv_python: Option<PathBuf>) -> Result<()> {
             name(&venv_python)
         )));
     }
-    snakebridge_python::initialize_python(venv_python.as_deref())
-        .map_err(|e| Error::Config(format!("starting Python in this process: {e}")))
+    snakebridge_python::initialize_python(venv_python.as_deref()).map_err(failed)?;
+    *started = Some(venv_python);
+    Ok(())
 }
 
 /// Interrupts inline calls that run past their deadline: one thread,

@@ -189,6 +189,12 @@ impl Ref {
         &self.inner.handle.repr
     }
 
+    /// The name of the pool whose worker holds the object (empty for a
+    /// callback, which lives in this process).
+    pub fn pool(&self) -> &str {
+        self.inner.session.as_ref().map_or("", |s| s.pool.name())
+    }
+
     /// The worker slot holding the object.
     pub fn worker(&self) -> usize {
         self.inner.slot
