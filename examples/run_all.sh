@@ -21,7 +21,7 @@ echo "==> managed venv (tools/setup-venv.sh) and build"
 cargo build --quiet -p snakebridge-worker -p snakebridge-examples --examples \
     -p snakebridge-example-wrappers
 
-EXAMPLES=(quickstart universal_ffi multi_session streaming errors signatures telemetry telemetry_cost)
+EXAMPLES=(quickstart universal_ffi multi_session streaming errors signatures backends telemetry telemetry_cost)
 failed=()
 run() {
     local name=$1
@@ -39,6 +39,8 @@ run() {
 for name in "${EXAMPLES[@]}"; do
     run "$name" cargo run --quiet -p snakebridge-examples --example "$name"
 done
+run backends-in-process env SNAKEBRIDGE_BACKEND=in-process \
+    cargo run --quiet -p snakebridge-examples --example backends
 run wrappers cargo run --quiet -p snakebridge-example-wrappers
 if [ "$bazel" = 1 ]; then
     run bazel "$ROOT/tools/bazel/bazel" run //examples/bazel:numpy_demo

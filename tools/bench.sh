@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (criterion) against release-built workers.
-# Extra arguments go to criterion, e.g. `./tools/bench.sh sqrt`.
+#
+#   tools/bench.sh                       every benchmark
+#   tools/bench.sh --bench in_process    one bench target (roundtrip, policy, in_process)
+#   tools/bench.sh --bench roundtrip sqrt   ... and criterion's filter
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$ROOT/tools/setup-venv.sh"
 cd "$ROOT"
 cargo build --release --quiet -p snakebridge-worker
-cargo bench -p snakebridge --bench roundtrip -- "$@"
+cargo bench -p snakebridge --features in-process "$@"

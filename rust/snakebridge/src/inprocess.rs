@@ -110,29 +110,44 @@ impl InProcess {
         &self.inner.executor
     }
 
-    /// Runs a unary call: inline when the pool allows it and the caller is
-    /// not a tokio task (its own thread, blocked on this future anyway:
-    /// `Runtime::block_on`, the blocking facade), else on an executor
-    /// thread. An inline call past `deadline` is interrupted by the
-    /// deadline thread and answers `DeadlineExceeded`.
-    pub(crate) async fn call(
+    /// Whether a unary call made now runs inline: the pool allows it and
+    /// the caller is not a tokio task (it is its own thread, blocked on
+    /// this call anyway: `Runtime::block_on`, the blocking facade).
+    pub(crate) fn runs_inline(&self) -> bool {
+        self.inner.inline && tokio::task::try_id().is_none()
+    }
+
+    /// Runs a unary call inline, on this thread. A call still running at
+    /// `deadline` is interrupted by the deadline thread, and a call that
+    /// ends past it answers `DeadlineExceeded`.
+    pub(crate) fn call_inline(
         &self,
         request: pb::CallRequest,
         deadline: Option<Instant>,
     ) -> Result<Option<pb::call_response::Outcome>, LinkError> {
         let inner = &self.inner;
-        if inner.inline && tokio::task::try_id().is_none() {
-            snakebridge_python::keep_thread_state();
-            let watch = deadline.map(|d| inner.deadlines.watch(d, request.call_id));
-            let response = inner.executor.call_blocking(request);
-            if let Some(watch) = watch
-                && watch.finish()
-            {
-                return Err(LinkError::DeadlineExceeded);
-            }
-            return Ok(response.outcome);
+        snakebridge_python::keep_thread_state();
+        let watch = deadline.map(|d| inner.deadlines.watch(d, request.call_id));
+        let response = inner.executor.call_blocking(request);
+        if let Some(watch) = watch
+            && watch.finish()
+        {
+            return Err(LinkError::DeadlineExceeded);
         }
-        Ok(inner.executor.call(request).await.outcome)
+        Ok(response.outcome)
+    }
+
+    /// Runs a unary call: inline when [`InProcess::runs_inline`], else on
+    /// an executor thread.
+    pub(crate) async fn call(
+        &self,
+        request: pb::CallRequest,
+        deadline: Option<Instant>,
+    ) -> Result<Option<pb::call_response::Outcome>, LinkError> {
+        if self.runs_inline() {
+            return self.call_inline(request, deadline);
+        }
+        Ok(self.inner.executor.call(request).await.outcome)
     }
 
     /// A `CallDuplex` exchange: the call runs on an executor thread, and its

@@ -102,9 +102,41 @@ impl Link {
     ) -> Result<Option<pb::call_response::Outcome>, LinkError> {
         let _ = deadline;
         match self {
-            Link::Grpc(client) => Ok(client.clone().call(request).await?.into_inner().outcome),
+            // Boxed: tonic's future is large, and the caller's state
+            // machine (moved on every call) should not carry it inline.
+            Link::Grpc(client) => {
+                let mut client = client.clone();
+                let reply = Box::pin(async move { client.call(request).await }).await?;
+                Ok(reply.into_inner().outcome)
+            }
             #[cfg(feature = "in-process")]
             Link::InProcess(p) => p.call(request, deadline).await,
+        }
+    }
+
+    /// Whether a unary call made now would run inline, on this thread (an
+    /// in-process link, outside any tokio task; ADR 0009): then
+    /// [`Link::call_inline`] runs it without a future.
+    pub(crate) fn runs_inline(&self) -> bool {
+        match self {
+            Link::Grpc(_) => false,
+            #[cfg(feature = "in-process")]
+            Link::InProcess(p) => p.runs_inline(),
+        }
+    }
+
+    /// Runs a unary call on this thread when [`Link::runs_inline`] says
+    /// so, interrupted at `deadline` (`DeadlineExceeded` then).
+    pub(crate) fn call_inline(
+        &self,
+        request: pb::CallRequest,
+        deadline: Option<Instant>,
+    ) -> Result<Option<pb::call_response::Outcome>, LinkError> {
+        let _ = (&request, deadline);
+        match self {
+            Link::Grpc(_) => Err(LinkError::Ended("a gRPC link never runs calls inline")),
+            #[cfg(feature = "in-process")]
+            Link::InProcess(p) => p.call_inline(request, deadline),
         }
     }
 

@@ -209,13 +209,20 @@ impl SessionInner {
         Ok(pools.default_session(wanted)?.inner.clone())
     }
 
-    pub(crate) async fn execute(
+    /// The one route to a worker, for calls and streams alike: checks
+    /// the refs (usable, of this session and pool) and the session, places
+    /// the work (the refs' worker, else the session's), takes capacity as
+    /// `capacity` says through `Pool::admit`, and connects (starting the
+    /// worker if needed), checking that the refs' worker is still the one
+    /// that made them.
+    pub(crate) async fn route(
         self: &Arc<Self>,
-        spec: CallSpec,
-        options: &RuntimeOptions,
-    ) -> Result<Value> {
-        let refs = spec.refs();
-        for r in &refs {
+        refs: &[&Ref],
+        near: Option<usize>,
+        affinity: crate::policy::Affinity,
+        capacity: Capacity,
+    ) -> Result<(crate::pool::Admission, Arc<Conn>)> {
+        for r in refs {
             r.check_usable()?;
             if r.session_id() != self.id {
                 return Err(Error::SessionMismatch {
@@ -239,30 +246,45 @@ impl SessionInner {
                 session: self.id.clone(),
             });
         }
-        let config = &self.pool.shared.config;
-        let (module, function) = spec.labels();
-        let timeout = config.profiles.call_timeout(options, module)?;
-        let affinity = options.affinity_value().unwrap_or(config.affinity);
-        let placement = self.placement(&refs, spec.near())?;
+        let placement = self.placement(refs, near)?;
         let admission = self
             .pool
-            .admit(placement, affinity, crate::callback::in_callback())
+            .admit(placement, affinity, capacity == Capacity::Nested)
             .await?;
-        let slot_index = admission.slot;
         if self.explicit {
-            self.pinned.lock().get_or_insert(slot_index);
-            self.touched.lock().insert(slot_index);
+            self.pinned.lock().get_or_insert(admission.slot);
+            self.touched.lock().insert(admission.slot);
         }
-        let slot = &self.pool.slots[slot_index];
-        let conn = slot.conn().await?;
-        // Durations count from here: queueing and worker starts have
-        // metrics of their own.
-        let admitted = Instant::now();
-        for r in &refs {
+        let conn = self.pool.slots[admission.slot].conn().await?;
+        for r in refs {
             if r.inner.generation != conn.generation {
                 return Err(r.worker_gone());
             }
         }
+        Ok((admission, conn))
+    }
+
+    pub(crate) async fn execute(
+        self: &Arc<Self>,
+        spec: CallSpec,
+        options: &RuntimeOptions,
+    ) -> Result<Value> {
+        let refs = spec.refs();
+        let config = &self.pool.shared.config;
+        let (module, function) = spec.labels();
+        let timeout = config.profiles.call_timeout(options, module)?;
+        let affinity = options.affinity_value().unwrap_or(config.affinity);
+        let capacity = if crate::callback::in_callback() {
+            Capacity::Nested
+        } else {
+            Capacity::Take
+        };
+        let (admission, conn) = self.route(&refs, spec.near(), affinity, capacity).await?;
+        let slot_index = admission.slot;
+        let slot = &self.pool.slots[slot_index];
+        // Durations count from here: queueing and worker starts have
+        // metrics of their own.
+        let admitted = Instant::now();
         let mut request = spec.to_request(&self.id);
         request.call_id = next_call_id();
         let limit = config.max_message_bytes;
@@ -283,39 +305,56 @@ impl SessionInner {
         let inflight = slot.enter();
         let call_id = request.call_id;
         let deadline = timeout.limit.map(|limit| admitted + limit);
-        let rpc = async {
-            if callbacks.is_empty() {
-                conn.link.call(request, deadline).await
-            } else {
-                crate::callback::run_duplex(self, slot_index, &conn, request, &callbacks).await
-            }
-        };
-        let reply =
-            match run_with_deadline(rpc, timeout.limit, &conn, call_id, config.interrupt_grace)
-                .await
-            {
-                Ok(reply) => reply,
-                Err((after, worker_restarted)) => {
-                    drop(inflight);
-                    drop(admission);
-                    telemetry::call_timeout(
-                        &report,
-                        after,
-                        timeout.profile.as_deref(),
-                        worker_restarted,
-                    );
-                    let e = Error::Timeout {
-                        call: format!("{module}.{function}"),
-                        after,
-                        profile: timeout.profile,
-                        pool: self.pool.name().to_string(),
-                        worker: slot_index,
-                        worker_restarted,
-                    };
-                    telemetry::call_end(&report, admitted.elapsed(), 0, Outcome::Timeout, Some(&e));
-                    return Err(e);
+        let reply = if callbacks.is_empty() && conn.link.runs_inline() {
+            // In-process, on this very thread: no timer and no cancellation
+            // (the deadline thread interrupts it; ADR 0009).
+            Ok(conn.link.call_inline(request, deadline))
+        } else {
+            let rpc = async {
+                if callbacks.is_empty() {
+                    conn.link.call(request, deadline).await
+                } else {
+                    // Boxed: rare, and large.
+                    Box::pin(crate::callback::run_duplex(
+                        self, slot_index, &conn, request, &callbacks,
+                    ))
+                    .await
                 }
             };
+            // Boxed, so that the inline path above does not move the timer
+            // and interrupt state with the rest of this future.
+            Box::pin(run_with_deadline(
+                rpc,
+                timeout.limit,
+                &conn,
+                call_id,
+                config.interrupt_grace,
+            ))
+            .await
+        };
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err((after, worker_restarted)) => {
+                drop(inflight);
+                drop(admission);
+                telemetry::call_timeout(
+                    &report,
+                    after,
+                    timeout.profile.as_deref(),
+                    worker_restarted,
+                );
+                let e = Error::Timeout {
+                    call: format!("{module}.{function}"),
+                    after,
+                    profile: timeout.profile,
+                    pool: self.pool.name().to_string(),
+                    worker: slot_index,
+                    worker_restarted,
+                };
+                telemetry::call_end(&report, admitted.elapsed(), 0, Outcome::Timeout, Some(&e));
+                return Err(e);
+            }
+        };
         drop(inflight);
         drop(admission);
         let outcome = match reply {
@@ -371,6 +410,18 @@ impl SessionInner {
         );
         result
     }
+}
+
+/// How work admitted by [`SessionInner::route`] counts against a worker's
+/// capacity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Capacity {
+    /// A call: one of the worker's Python threads, or a wait in the queue.
+    Take,
+    /// No capacity: a call nested in a callback (its outer call holds the
+    /// capacity) or a stream (its items are produced only as the consumer
+    /// asks, so it cannot starve calls; ADR 0005).
+    Nested,
 }
 
 /// The encoded size of a call's answer (for telemetry).

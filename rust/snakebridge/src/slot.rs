@@ -194,7 +194,16 @@ impl Slot {
             } => (env, program, venv_python, socket_dir),
             #[cfg(feature = "in-process")]
             PoolBackend::InProcess(p) => {
-                return Ok(Arc::new(p.conn(generation, shared.shutdown_rx.clone())));
+                let conn = p.conn(generation, shared.shutdown_rx.clone());
+                crate::telemetry::worker_spawn(
+                    &shared.name,
+                    self.index,
+                    generation,
+                    conn.pid,
+                    &conn.info.python_version,
+                    Duration::ZERO,
+                );
+                return Ok(Arc::new(conn));
             }
         };
         let socket = socket_dir

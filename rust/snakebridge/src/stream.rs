@@ -4,7 +4,6 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,7 @@ use snakebridge_proto::v1 as pb;
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::reference::Ref;
-use crate::session::{CallRefs, SessionInner, bridge_error, python_error, status_error};
+use crate::session::{CallRefs, Capacity, SessionInner, bridge_error, python_error, status_error};
 use crate::slot::Conn;
 use crate::value::Value;
 
@@ -200,11 +199,6 @@ async fn open(source: Ref, mut options: Options) -> Result<Box<Open>> {
         .session
         .clone()
         .ok_or_else(|| Error::Serialization("this ref is not bound to a worker".into()))?;
-    if session.released.load(Ordering::Acquire) {
-        return Err(Error::SessionReleased {
-            session: session.id.clone(),
-        });
-    }
     if options.total_timeout.is_none() {
         let runtime = crate::policy::RuntimeOptions::new().effective();
         options.total_timeout = session
@@ -215,11 +209,17 @@ async fn open(source: Ref, mut options: Options) -> Result<Box<Open>> {
             .stream_timeout(&runtime, "")?;
     }
     let deadline = options.total_timeout.map(|t| Instant::now() + t);
-    let slot = session.pool.slots[source.inner.slot].clone();
-    let conn = slot.conn().await?;
-    if source.inner.generation != conn.generation {
-        return Err(source.worker_gone());
-    }
+    // The same route as a call (checks, placement on the ref's worker,
+    // the connection), taking no capacity.
+    let (admission, conn) = session
+        .route(
+            &[&source],
+            None,
+            crate::policy::Affinity::StrictQueue,
+            Capacity::Nested,
+        )
+        .await?;
+    let slot = session.pool.slots[admission.slot].clone();
     let (mut credits, requests) = mpsc::unbounded();
     credits
         .send(pb::IterateRequest {
