@@ -187,7 +187,9 @@ impl Executor {
     /// Runs `f` on an executor thread (attached to Python, with a thread
     /// state it keeps for life) and answers its result. `f` may call the
     /// executor's blocking entry points (`call_blocking`, `next_items`...),
-    /// which then reuse the thread's state.
+    /// which then reuse the thread's state. `f` runs holding the GIL: one
+    /// that waits for something else must release it meanwhile
+    /// (`py.detach`), as a call waiting for a Rust callback does.
     ///
     /// # Panics
     /// When `f` panics (the panic is resumed here), or the executor's

@@ -218,3 +218,52 @@ fn handles_and_futures_are_send_and_sync() {
     let session = ex.release_session(pb::ReleaseSessionRequest::default());
     send(&session);
 }
+
+/// A job that waits for another job needs a second thread: a growing
+/// executor starts one (a call waiting for a Rust callback whose nested
+/// call needs a thread is this case); a fixed one would wait forever.
+#[test]
+fn a_growing_executor_starts_a_thread_when_all_are_busy() {
+    let ex = executor_with(ExecutorConfig {
+        threads: 1,
+        grow: true,
+        ..Default::default()
+    });
+    let rt = runtime();
+    let (tx, rx) = std::sync::mpsc::channel::<u32>();
+    let answer = rt.block_on(async {
+        // Occupies the only thread until the second job has run (waiting
+        // without the GIL, as a call waiting for a callback does).
+        let first = ex.run(move || {
+            pyo3::Python::attach(|py| {
+                py.detach(move || rx.recv().expect("the second job's answer"))
+            })
+        });
+        let second = ex.run(move || tx.send(7).expect("the first job waits"));
+        let (first, ()) = tokio::join!(first, second);
+        first
+    });
+    assert_eq!(answer, 7);
+    // And the executor still answers calls afterwards.
+    let resp = rt.block_on(ex.call(function("sbtest", "identity", vec![int(6)])));
+    assert!(same_wire(&value(resp), &int(6)));
+}
+
+/// `Executor::run` passes a panic on to its caller, and the thread lives on.
+#[test]
+fn a_panic_in_run_reaches_the_caller() {
+    let ex = executor_with(ExecutorConfig {
+        threads: 1,
+        ..Default::default()
+    });
+    let rt = runtime();
+    let ex2 = ex.clone();
+    let outcome = rt.block_on(async move {
+        tokio::spawn(async move { ex2.run(|| panic!("boom in a job")).await })
+            .await
+            .expect_err("the panic")
+    });
+    assert!(outcome.is_panic());
+    let resp = rt.block_on(ex.call(function("sbtest", "identity", vec![int(1)])));
+    assert!(same_wire(&value(resp), &int(1)));
+}
