@@ -35,19 +35,22 @@ impl<'a> Running<'a> {
         }
         // SAFETY: plain query of the current thread's ident.
         let thread = unsafe { pyo3::ffi::PyThread_get_thread_ident() };
-        shared.running.lock().insert(call_id, thread);
+        shared.running.lock().insert(call_id, (thread, false));
         Some(Running { shared, call_id })
     }
 }
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
-        self.shared.running.lock().remove(&self.call_id);
-        // SAFETY: the GIL is held (dropped inside `Python::attach`); a NULL
-        // exception clears this thread's pending async exception.
-        unsafe {
-            let thread = pyo3::ffi::PyThread_get_thread_ident();
-            pyo3::ffi::PyThreadState_SetAsyncExc(thread as _, std::ptr::null_mut());
+        let entry = self.shared.running.lock().remove(&self.call_id);
+        // Only a call that was interrupted can have an exception pending
+        // (clearing walks every thread state under the runtime's lock).
+        if let Some((thread, true)) = entry {
+            // SAFETY: the GIL is held (dropped inside `Python::attach`); a
+            // NULL exception clears this thread's pending async exception.
+            unsafe {
+                pyo3::ffi::PyThreadState_SetAsyncExc(thread as _, std::ptr::null_mut());
+            }
         }
     }
 }
@@ -69,7 +72,8 @@ pub(crate) struct Shared {
     calls: AtomicU64,
     info: PythonInfo,
     /// Calls that can be interrupted: host call id -> Python thread ident.
-    running: Mutex<HashMap<u64, std::ffi::c_ulong>>,
+    /// (`true` once `interrupt` raised in it).
+    running: Mutex<HashMap<u64, (std::ffi::c_ulong, bool)>>,
 }
 
 impl Drop for Shared {
@@ -265,10 +269,12 @@ impl Executor {
     pub fn interrupt(&self, call_id: u64) -> bool {
         let shared = &self.inner.shared;
         Python::attach(|py| {
-            let running = shared.running.lock();
-            let Some(&thread) = running.get(&call_id) else {
+            let mut running = shared.running.lock();
+            let Some((thread, interrupted)) = running.get_mut(&call_id) else {
                 return false;
             };
+            *interrupted = true;
+            let thread = *thread;
             let exc = py.get_type::<pyo3::exceptions::PyTimeoutError>();
             // SAFETY: the GIL is held; `thread` is the ident of a thread that
             // is inside the call (it removes itself, holding the GIL, before
