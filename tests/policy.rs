@@ -6,8 +6,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use snakebridge::{
-    Affinity, Bridge, BridgeConfig, Error, RuntimeOptions, StartMode, TimeoutProfile, args,
-    with_runtime,
+    Affinity, Bridge, BridgeConfig, Error, RuntimeOptions, StartMode, TimeoutPhase, TimeoutProfile,
+    args, with_runtime,
 };
 
 const FIX: &str = "sb_policy_fixture";
@@ -191,6 +191,89 @@ fn a_full_queue_is_saturated_and_a_long_wait_times_out() {
         assert_eq!(py.queue_depth(), 0);
         py.call(FIX, "now", args![]).await.unwrap();
     });
+}
+
+/// Issue 13, item 6: a call's timeout bounds its time in the queue too
+/// (before, a queued call with a 1 s timeout answered `QueueTimeout` after
+/// the pool's 10 s queue timeout).
+#[test]
+fn one_deadline_covers_the_queue() {
+    common::run(async {
+        let py = bridge(config(1).queue_timeout(Some(Duration::from_secs(60))));
+        py.start().await.unwrap();
+        let long = tokio::spawn(py.call(FIX, "span", args![2.0]).into_future());
+        wait_inflight(&py, 1).await;
+        let err = py
+            .call(FIX, "now", args![])
+            .timeout(Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Timeout {
+                    phase: TimeoutPhase::Queued,
+                    worker_restarted: false,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("no Python code ran"), "{err}");
+        // The long call was not disturbed, and the queue is empty again.
+        let (_, _, _): Span = long.await.unwrap().unwrap().extract().unwrap();
+        assert_eq!(py.queue_depth(), 0);
+        now(py.default_session()).await;
+    });
+}
+
+/// The deadline covers a worker start too: a worker that never gets ready
+/// (this "worker" only sleeps) costs a call its timeout, not the pool's
+/// startup timeout. In-process there is no worker to start.
+#[test]
+fn one_deadline_covers_a_worker_start() {
+    let dir = std::env::temp_dir().join(format!("sb-slow-worker-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let program = dir.join("slow-worker");
+    std::fs::write(&program, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    std::fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    common::run(async {
+        let py = bridge(
+            config(1)
+                .worker_program(&program)
+                .startup_timeout(Duration::from_secs(20)),
+        );
+        let started = Instant::now();
+        let result = py
+            .call("math", "sqrt", args![16])
+            .timeout(Duration::from_millis(500))
+            .await;
+        if common::in_process() {
+            assert_eq!(result.unwrap(), snakebridge::Value::Float(4.0));
+            return;
+        }
+        let err = result.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Timeout {
+                    phase: TimeoutPhase::WorkerStart,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{:?}",
+            started.elapsed()
+        );
+    });
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -330,6 +330,7 @@ fn policy_fields(error: &Error) -> Option<serde_json::Value> {
             pool,
             worker,
             worker_restarted,
+            phase,
         } => json!({
             "call": call,
             "after_ms": after.as_millis() as u64,
@@ -337,6 +338,7 @@ fn policy_fields(error: &Error) -> Option<serde_json::Value> {
             "pool": pool,
             "worker": worker,
             "worker_restarted": worker_restarted,
+            "phase": phase.as_str(),
         }),
         Error::UnknownPool { name, known } => json!({"pool": name, "known": known}),
         Error::UnknownProfile { name, known } => json!({"profile": name, "known": known}),

@@ -29,6 +29,7 @@ venv = "env/py"
 size = 2
 threads = 8
 env = { OMP_NUM_THREADS = "1" }
+backend = "in-process"
 
 [pools.gpu]
 size = 1
@@ -55,7 +56,12 @@ scipy = { version = "~=1.14", submodules = true }
     assert_eq!(config.pool("default").size, Some(2));
     assert_eq!(config.pool("default").threads, Some(8));
     assert_eq!(config.pool("default").env["OMP_NUM_THREADS"], "1");
+    assert_eq!(
+        config.pool("default").backend,
+        Some(snakebridge_env::BackendSetting::InProcess)
+    );
     let gpu = config.pool("gpu");
+    assert_eq!(gpu.backend, None);
     assert_eq!(gpu.size, Some(1));
     assert_eq!(gpu.affinity, Some(AffinityMode::StrictQueue));
     assert_eq!(gpu.start, Some(StartMode::Eager));
@@ -90,7 +96,7 @@ scipy = { version = "~=1.14", submodules = true }
         pandas.min_signature_tier,
         Some(SignatureTier::TextSignature)
     );
-    assert_eq!(pandas.location, "/p/snakebridge.toml:26:10");
+    assert_eq!(pandas.location, "/p/snakebridge.toml:27:10");
     assert_eq!(config.packages[0].version, VersionSpec::Stdlib);
     assert_eq!(config.packages[3].submodules, Submodules::All(true));
     assert_eq!(config.lock_path(), Path::new("/p/snakebridge.lock"));
@@ -150,7 +156,7 @@ fn unknown_keys() {
     );
     check_error(
         "[pools.default]\nworkers = 2\n",
-        "/p/snakebridge.toml:2:1: unknown field `workers`, expected one of `size`, `threads`, `env`, `affinity`, `start`, `max_queue`, `queue_timeout_ms`, `blas_threads`, `omp_threads`, `timeout_profile`, `library_profiles`, `error_mode`",
+        "/p/snakebridge.toml:2:1: unknown field `workers`, expected one of `backend`, `size`, `threads`, `env`, `affinity`, `start`, `max_queue`, `queue_timeout_ms`, `blas_threads`, `omp_threads`, `timeout_profile`, `library_profiles`, `error_mode`",
     );
 }
 

@@ -4,6 +4,51 @@ use std::fmt;
 
 use crate::translate::{DtypeMismatch, OutOfMemory, ShapeMismatch};
 
+/// Where a call was when its deadline passed (see [`Error::Timeout`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutPhase {
+    /// Waiting in the pool's queue for a worker with free capacity: no
+    /// Python code ran.
+    Queued,
+    /// Waiting for its worker to start: no Python code ran.
+    WorkerStart,
+    /// Running in Python (then stopped).
+    Running,
+}
+
+impl TimeoutPhase {
+    /// `queued`, `worker_start` or `running`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeoutPhase::Queued => "queued",
+            TimeoutPhase::WorkerStart => "worker_start",
+            TimeoutPhase::Running => "running",
+        }
+    }
+}
+
+impl fmt::Display for TimeoutPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn timeout_detail(phase: TimeoutPhase, restarted: bool, worker: usize, pool: &str) -> String {
+    match phase {
+        TimeoutPhase::Queued => {
+            format!("while it waited in the queue of pool `{pool}`; no Python code ran")
+        }
+        TimeoutPhase::WorkerStart => {
+            format!("while worker {worker} of pool `{pool}` was starting; no Python code ran")
+        }
+        TimeoutPhase::Running if restarted => format!(
+            "while it ran; it did not stop within the grace period, so worker {worker} of pool `{pool}` was restarted"
+        ),
+        TimeoutPhase::Running => "while it ran; the Python call was interrupted".to_string(),
+    }
+}
+
 /// A `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -196,12 +241,15 @@ pub enum Error {
         idle: bool,
     },
 
-    /// A call ran past its timeout. The Python call was stopped: interrupted
+    /// A call ran past its timeout. One deadline covers the whole call:
+    /// waiting in the pool's queue, starting a worker, and running. When it
+    /// ran out while the call ran, the Python call was stopped: interrupted
     /// (a `TimeoutError` raised in its thread) or, when it did not stop
-    /// within the grace period, by restarting its worker.
-    #[error("{call} timed out after {after:?} ({}); {}",
+    /// within the grace period, by restarting its worker. [`Error::Timeout::phase`]
+    /// says which part ran out.
+    #[error("{call} timed out after {after:?} ({}) {}",
         .profile.as_deref().map_or_else(|| "explicit timeout".to_string(), |p| format!("profile `{p}`")),
-        if *.worker_restarted { format!("it did not stop within the grace period, so worker {} of pool `{}` was restarted", .worker, .pool) } else { "the Python call was interrupted".to_string() })]
+        timeout_detail(*.phase, *.worker_restarted, *.worker, .pool))]
     Timeout {
         /// What was called (`module.function`, or `.method` on a ref).
         call: String,
@@ -211,11 +259,15 @@ pub enum Error {
         profile: Option<String>,
         /// The pool of the call.
         pool: String,
-        /// The worker slot that ran it.
+        /// The worker slot that ran it (for a call that never ran: the
+        /// worker it waited for, or 0).
         worker: usize,
         /// True when the worker had to be restarted to stop the call (its
-        /// other refs are gone); false when the call was interrupted.
+        /// other refs are gone); false when the call was interrupted, or
+        /// never ran.
         worker_restarted: bool,
+        /// Where the call was when its deadline passed.
+        phase: TimeoutPhase,
     },
 
     /// A call waited in a pool's queue for longer than the queue timeout.

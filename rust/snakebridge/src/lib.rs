@@ -73,7 +73,7 @@ pub use call::Call;
 pub use callback::{callback, callback_async};
 pub use config::{Backend, BridgeConfig};
 pub use convert::{FromValue, IntoValue, Serde};
-pub use error::{Error, PythonException, Result};
+pub use error::{Error, PythonException, Result, TimeoutPhase};
 /// Arbitrary-precision integers, as in [`Value::BigInt`].
 pub use num_bigint::BigInt;
 pub use policy::{

@@ -12,7 +12,7 @@ use snakebridge_proto::v1 as pb;
 use crate::bridge::PoolSet;
 use crate::call::{Call, CallSpec};
 use crate::codec;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TimeoutPhase};
 use crate::policy::RuntimeOptions;
 use crate::pool::{Placement, Pool, Release};
 use crate::reference::{Ref, RefFactory};
@@ -221,6 +221,7 @@ impl SessionInner {
         near: Option<usize>,
         affinity: crate::policy::Affinity,
         capacity: Capacity,
+        progress: &Progress,
     ) -> Result<(crate::pool::Admission, Arc<Conn>)> {
         for r in refs {
             r.check_usable()?;
@@ -255,7 +256,25 @@ impl SessionInner {
             self.pinned.lock().get_or_insert(admission.slot);
             self.touched.lock().insert(admission.slot);
         }
-        let conn = self.pool.slots[admission.slot].conn().await?;
+        progress.slot.store(admission.slot, Ordering::Relaxed);
+        let slot = &self.pool.slots[admission.slot];
+        let conn = match slot.current() {
+            Some(conn) => conn,
+            None => {
+                progress
+                    .phase
+                    .store(Progress::WORKER_START, Ordering::Relaxed);
+                // A task of its own: a call whose deadline passes meanwhile
+                // stops waiting, and the start goes on for the next call.
+                let slot = slot.clone();
+                tokio::spawn(async move { slot.conn().await })
+                    .await
+                    .map_err(|e| Error::WorkerStart {
+                        worker: admission.slot,
+                        detail: format!("the worker start failed: {e}"),
+                    })??
+            }
+        };
         for r in refs {
             if r.inner.generation != conn.generation {
                 return Err(r.worker_gone());
@@ -279,7 +298,60 @@ impl SessionInner {
         } else {
             Capacity::Take
         };
-        let (admission, conn) = self.route(&refs, spec.near(), affinity, capacity).await?;
+        // One deadline for the whole call: the queue, a worker start, the run.
+        let deadline = timeout.limit.map(|limit| Instant::now() + limit);
+        let progress = Progress::default();
+        let routed = {
+            let mut route =
+                std::pin::pin!(self.route(&refs, spec.near(), affinity, capacity, &progress));
+            // Most calls are admitted at once: no timer for them.
+            match futures::poll!(route.as_mut()) {
+                std::task::Poll::Ready(routed) => routed,
+                std::task::Poll::Pending => match deadline {
+                    None => route.await,
+                    Some(at) => match tokio::time::timeout_at(at.into(), route).await {
+                        Ok(routed) => routed,
+                        Err(_) => {
+                            let phase = progress.phase();
+                            let worker = progress.slot.load(Ordering::Relaxed);
+                            let report = CallReport {
+                                pool: self.pool.name(),
+                                module,
+                                function,
+                                worker,
+                                metrics: &self.pool.metrics,
+                                handles: self.pool.metrics.call(module, function),
+                            };
+                            let after = timeout.limit.unwrap_or_default();
+                            telemetry::call_timeout(
+                                &report,
+                                after,
+                                timeout.profile.as_deref(),
+                                phase.as_str(),
+                            );
+                            let e = Error::Timeout {
+                                call: format!("{module}.{function}"),
+                                after,
+                                profile: timeout.profile,
+                                pool: self.pool.name().to_string(),
+                                worker,
+                                worker_restarted: false,
+                                phase,
+                            };
+                            telemetry::call_end(
+                                &report,
+                                Duration::ZERO,
+                                0,
+                                Outcome::Timeout,
+                                Some(&e),
+                            );
+                            return Err(e);
+                        }
+                    },
+                },
+            }
+        };
+        let (admission, conn) = routed?;
         let slot_index = admission.slot;
         let slot = &self.pool.slots[slot_index];
         // Durations count from here: queueing and worker starts have
@@ -321,11 +393,13 @@ impl SessionInner {
                     .await
                 }
             };
+            // What is left of the deadline runs the call.
+            let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
             // Boxed, so that the inline path above does not move the timer
             // and interrupt state with the rest of this future.
             Box::pin(run_with_deadline(
                 rpc,
-                timeout.limit,
+                left,
                 &conn,
                 call_id,
                 config.interrupt_grace,
@@ -334,15 +408,16 @@ impl SessionInner {
         };
         let reply = match reply {
             Ok(reply) => reply,
-            Err((after, worker_restarted)) => {
+            Err((_, worker_restarted)) => {
                 drop(inflight);
                 drop(admission);
-                telemetry::call_timeout(
-                    &report,
-                    after,
-                    timeout.profile.as_deref(),
-                    worker_restarted,
-                );
+                let after = timeout.limit.unwrap_or_default();
+                let how = if worker_restarted {
+                    "worker_restarted"
+                } else {
+                    "interrupted"
+                };
+                telemetry::call_timeout(&report, after, timeout.profile.as_deref(), how);
                 let e = Error::Timeout {
                     call: format!("{module}.{function}"),
                     after,
@@ -350,6 +425,7 @@ impl SessionInner {
                     pool: self.pool.name().to_string(),
                     worker: slot_index,
                     worker_restarted,
+                    phase: TimeoutPhase::Running,
                 };
                 telemetry::call_end(&report, admitted.elapsed(), 0, Outcome::Timeout, Some(&e));
                 return Err(e);
@@ -361,7 +437,7 @@ impl SessionInner {
             Ok(outcome) => outcome,
             Err(crate::link::LinkError::DeadlineExceeded) => {
                 let after = timeout.limit.unwrap_or_default();
-                telemetry::call_timeout(&report, after, timeout.profile.as_deref(), false);
+                telemetry::call_timeout(&report, after, timeout.profile.as_deref(), "interrupted");
                 let e = Error::Timeout {
                     call: format!("{module}.{function}"),
                     after,
@@ -369,6 +445,7 @@ impl SessionInner {
                     pool: self.pool.name().to_string(),
                     worker: slot_index,
                     worker_restarted: false,
+                    phase: TimeoutPhase::Running,
                 };
                 telemetry::call_end(&report, admitted.elapsed(), 0, Outcome::Timeout, Some(&e));
                 return Err(e);
@@ -409,6 +486,26 @@ impl SessionInner {
             result.as_ref().err(),
         );
         result
+    }
+}
+
+/// How far [`SessionInner::route`] got: read when the call's deadline
+/// passes before it ran.
+#[derive(Default)]
+pub(crate) struct Progress {
+    phase: std::sync::atomic::AtomicU8,
+    slot: std::sync::atomic::AtomicUsize,
+}
+
+impl Progress {
+    const WORKER_START: u8 = 1;
+
+    fn phase(&self) -> TimeoutPhase {
+        if self.phase.load(Ordering::Relaxed) == Self::WORKER_START {
+            TimeoutPhase::WorkerStart
+        } else {
+            TimeoutPhase::Queued
+        }
     }
 }
 

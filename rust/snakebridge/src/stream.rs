@@ -217,6 +217,7 @@ async fn open(source: Ref, mut options: Options) -> Result<Box<Open>> {
             None,
             crate::policy::Affinity::StrictQueue,
             Capacity::Nested,
+            &Default::default(),
         )
         .await?;
     let slot = session.pool.slots[admission.slot].clone();

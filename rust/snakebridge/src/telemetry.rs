@@ -231,13 +231,8 @@ pub(crate) fn call_timeout(
     c: &CallReport<'_>,
     after: Duration,
     profile: Option<&str>,
-    worker_restarted: bool,
+    how: &'static str,
 ) {
-    let how = if worker_restarted {
-        "worker_restarted"
-    } else {
-        "interrupted"
-    };
     tracing::warn!(
         target: TARGET,
         event = EVENT_CALL_TIMEOUT,
