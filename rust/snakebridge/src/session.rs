@@ -309,7 +309,7 @@ impl SessionInner {
                 std::task::Poll::Ready(routed) => routed,
                 std::task::Poll::Pending => match deadline {
                     None => route.await,
-                    Some(at) => match tokio::time::timeout_at(at.into(), route).await {
+                    Some(at) => match Box::pin(tokio::time::timeout_at(at.into(), route)).await {
                         Ok(routed) => routed,
                         Err(_) => {
                             let phase = progress.phase();
@@ -382,28 +382,24 @@ impl SessionInner {
             // (the deadline thread interrupts it; ADR 0009).
             Ok(conn.link.call_inline(request, deadline))
         } else {
-            let rpc = async {
-                if callbacks.is_empty() {
-                    conn.link.call(request, deadline).await
-                } else {
-                    // Boxed: rare, and large.
-                    Box::pin(crate::callback::run_duplex(
-                        self, slot_index, &conn, request, &callbacks,
-                    ))
-                    .await
-                }
-            };
             // What is left of the deadline runs the call.
             let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
-            // Boxed, so that the inline path above does not move the timer
-            // and interrupt state with the rest of this future.
-            Box::pin(run_with_deadline(
-                rpc,
-                left,
-                &conn,
-                call_id,
-                config.interrupt_grace,
-            ))
+            let grace = config.interrupt_grace;
+            let (conn, callbacks) = (&conn, &callbacks);
+            // Boxed with everything it holds, so that the inline path above
+            // does not carry the transport, timer and interrupt state in
+            // this future (which is moved on every call).
+            Box::pin(async move {
+                let rpc = async {
+                    if callbacks.is_empty() {
+                        conn.link.call(request, deadline).await
+                    } else {
+                        crate::callback::run_duplex(self, slot_index, conn, request, callbacks)
+                            .await
+                    }
+                };
+                run_with_deadline(rpc, left, conn, call_id, grace).await
+            })
             .await
         };
         let reply = match reply {
@@ -451,7 +447,7 @@ impl SessionInner {
                 return Err(e);
             }
             Err(link_error) => {
-                let e = status_error(link_error, &conn, slot_index, limit).await;
+                let e = Box::pin(status_error(link_error, &conn, slot_index, limit)).await;
                 telemetry::call_end(&report, admitted.elapsed(), 0, Outcome::Error, Some(&e));
                 return Err(e);
             }
