@@ -450,6 +450,9 @@ fn dropping_a_call_interrupts_it() {
     common::run(async {
         // Two threads: one runs the loop, the other answers the probes.
         let py = bridge(config(1).threads_per_worker(2));
+        // The count where an earlier loop left it (in-process, every test
+        // shares the fixture module).
+        let before = progress(&py).await;
         // No timeout at all (batch_job): only the drop stops it.
         let task = tokio::spawn(
             py.call(FIX, "busy_loop", args![])
@@ -457,7 +460,7 @@ fn dropping_a_call_interrupts_it() {
                 .into_future(),
         );
         let deadline = Instant::now() + Duration::from_secs(30);
-        while progress(&py).await == 0 {
+        while progress(&py).await == before {
             assert!(Instant::now() < deadline, "the loop never started");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

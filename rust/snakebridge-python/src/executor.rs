@@ -229,11 +229,18 @@ impl Executor {
     /// Runs `req` on an executor thread. Always answers: Python exceptions,
     /// bridge failures and even panics come back as a `CallResponse`.
     /// A request with a nonzero `call_id` can be stopped meanwhile with
-    /// [`Executor::interrupt`].
+    /// [`Executor::interrupt`]; a call whose future is dropped before an
+    /// executor thread takes it up does not run at all.
     pub async fn call(&self, req: pb::CallRequest) -> pb::CallResponse {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |py, shared| {
+            // Registered first, then the caller checked: a caller that stops
+            // waiting before this point gets its call skipped, one that stops
+            // after it can interrupt it (`Executor::interrupt`).
             let _running = Running::register(shared, req.call_id);
+            if tx.is_closed() {
+                return;
+            }
             let _ = tx.send(guarded_call(shared, py, &req));
         });
         if self.submit(job).is_err() {
