@@ -250,6 +250,7 @@ fn a_committed_ir_of_another_version_is_stale() {
         std::fs::read_to_string(repo().join("rust/snakebridge-codegen/tests/stdlib/math.ir.json"))
             .unwrap()
             .replace("\"package\": \"math\"", "\"package\": \"numpy\"")
+            .replace("\"name\": \"math\"", "\"name\": \"numpy\"")
             .replace("\"version\": null", "\"version\": \"2.4.6\"");
     std::fs::write(dir.path().join("bindings/numpy.ir.json"), ir).unwrap();
     assert_eq!(

@@ -32,6 +32,9 @@ pub enum IrError {
     /// The document is not valid JSON, or does not match the schema.
     #[error("invalid IR (version {IR_VERSION}): {0}")]
     Json(#[from] serde_json::Error),
+    /// The document matches the schema but no introspection makes it.
+    #[error("invalid IR (version {IR_VERSION}): {0}")]
+    Invalid(String),
 }
 
 /// One introspected package: its root module and any submodules.
@@ -301,7 +304,9 @@ pub struct IntrospectionError {
 }
 
 impl Ir {
-    /// Parses an IR document, refusing versions other than [`IR_VERSION`].
+    /// Parses an IR document, refusing versions other than [`IR_VERSION`],
+    /// and modules outside the package or listed twice (which the renderer
+    /// would leave out).
     pub fn from_json(text: &str) -> Result<Ir, IrError> {
         let raw: serde_json::Value = serde_json::from_str(text)?;
         let found = raw
@@ -314,7 +319,24 @@ impl Ir {
                 supported: IR_VERSION,
             });
         }
-        Ok(serde_json::from_value(raw)?)
+        let ir: Ir = serde_json::from_value(raw)?;
+        let prefix = format!("{}.", ir.package);
+        let mut seen = std::collections::HashSet::new();
+        for m in &ir.modules {
+            if m.name != ir.package && !m.name.starts_with(&prefix) {
+                return Err(IrError::Invalid(format!(
+                    "module `{}` is neither package `{}` nor one of its submodules",
+                    m.name, ir.package
+                )));
+            }
+            if !seen.insert(m.name.as_str()) {
+                return Err(IrError::Invalid(format!(
+                    "module `{}` appears twice",
+                    m.name
+                )));
+            }
+        }
+        Ok(ir)
     }
 
     /// The root module (introspection always emits it first).

@@ -55,13 +55,32 @@ pub(crate) fn camel(name: &str) -> String {
 
 /// `pi`, `maxValue` -> `PI`, `MAX_VALUE`.
 pub(crate) fn upper(name: &str) -> String {
-    snake(name).to_uppercase()
+    identifier_start(snake(name).to_uppercase())
 }
 
+/// A valid Rust identifier from a converted name: characters Rust does not
+/// allow in identifiers become `_` (Python's `isidentifier` and
+/// `char::is_alphanumeric` allow some, such as `²`, and case conversion
+/// can make others), one that cannot start one gets a `_` in front, an
+/// empty name becomes `py`, and a keyword that cannot be a raw identifier
+/// (`self`, `Self`, ...) gets a `_` after it: here, before [`Names`] sees
+/// it, so that `self` and `self_` do not both end up `self_` (found by
+/// fuzzing: a class `self` became the type `Self`).
 fn identifier_start(s: String) -> String {
+    let s: String = s
+        .chars()
+        .map(|c| {
+            if unicode_ident::is_xid_continue(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     match s.chars().next() {
         None => "py".to_string(),
-        Some(c) if c.is_ascii_digit() => format!("_{s}"),
+        Some(c) if !unicode_ident::is_xid_start(c) && c != '_' => format!("_{s}"),
+        Some(_) if NOT_RAW.contains(&s.as_str()) => format!("{s}_"),
         Some(_) => s,
     }
 }
@@ -152,6 +171,25 @@ mod tests {
         check(camel, "JSONDecoder", "JSONDecoder");
         check(camel, "http_server", "HttpServer");
         check(upper, "maxValue", "MAX_VALUE");
+        // Found by fuzzing: `²` is alphanumeric but not an identifier character.
+        check(snake, "x²", "x_");
+        check(camel, "x²", "X_");
+        check(snake, "ⓐ", "__");
+        check(snake, "٣x", "_٣x");
+        check(upper, "straße", "STRASSE");
+        check(camel, "self", "Self_");
+        check(snake, "self", "self_");
+        check(snake, "_", "__");
+        let mut names = Names::default();
+        assert_eq!(
+            assign(&["self", "self_"], snake, &mut names),
+            ["self__2", "self_"]
+        );
+        for name in ["x²", "Ⓐb", "٣", "🐍", "\u{200b}", "é"] {
+            for f in [snake, camel, upper] {
+                let _ = ident(&f(name));
+            }
+        }
     }
 
     #[test]

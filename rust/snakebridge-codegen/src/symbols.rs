@@ -65,12 +65,7 @@ pub fn module_symbols(ir: &Ir) -> Vec<ModuleSymbols> {
 /// with `options.streaming`, also the `<name>_stream` variants (and their
 /// builder types), which map to the streamed function.
 pub fn module_symbols_with(ir: &Ir, options: &RenderOptions) -> Vec<ModuleSymbols> {
-    let base = ir.package.split('.').count() - 1;
-    let paths: Vec<Vec<String>> = ir
-        .modules
-        .iter()
-        .map(|m| m.name.split('.').skip(base).skip(1).map(snake).collect())
-        .collect();
+    let paths = crate::render::module_paths(ir);
     ir.modules
         .iter()
         .zip(&paths)

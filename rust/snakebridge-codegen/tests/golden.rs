@@ -118,4 +118,23 @@ fn unknown_ir_versions_are_refused() {
     );
     let err = Ir::from_json(r#"{"ir_version": 1, "surprise": true}"#).unwrap_err();
     assert!(matches!(err, IrError::Json(_)), "{err}");
+    // Found by fuzzing: the renderer left such a module out, while the
+    // symbol table listed its items.
+    check(
+        r#"{"ir_version": 1, "package": "m", "version": null, "errors": [],
+            "options": {"all_submodules": false, "public_api": false, "submodules": []},
+            "modules": [{"name": "other", "doc": null, "functions": [], "classes": [],
+                         "attributes": [], "submodules": [], "has_all": false, "stub": false}]}"#,
+        "invalid IR (version 1): module `other` is neither package `m` nor one of its submodules",
+    );
+    let module = r#"{"name": "m", "doc": null, "functions": [], "classes": [],
+                     "attributes": [], "submodules": [], "has_all": false, "stub": false}"#;
+    check(
+        &format!(
+            r#"{{"ir_version": 1, "package": "m", "version": null, "errors": [],
+                "options": {{"all_submodules": false, "public_api": false, "submodules": []}},
+                "modules": [{module}, {module}]}}"#
+        ),
+        "invalid IR (version 1): module `m` appears twice",
+    );
 }

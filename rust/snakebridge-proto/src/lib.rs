@@ -27,6 +27,9 @@ pub const MAX_VALUE_DEPTH: usize = 128;
 
 pub mod nesting;
 
+#[cfg(test)]
+mod fuzz;
+
 /// Messages and services of package `snakebridge.v1`.
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
 pub mod v1 {

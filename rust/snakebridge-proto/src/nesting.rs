@@ -30,9 +30,10 @@ const GROUP: u16 = u16::MAX;
 /// envelopes add a few).
 const MAX_MESSAGE_DEPTH: usize = 4 * (MAX_VALUE_DEPTH + 1) + 16;
 
-/// Messages shorter than this cannot nest too deep (each nested value
-/// costs at least two messages of at least two bytes), so they skip the walk.
-const SHORTEST_TOO_DEEP: usize = 4 * (MAX_VALUE_DEPTH + 1) - 2;
+/// Messages shorter than this cannot nest too deep, so they skip the walk:
+/// the outermost container costs a `Sequence` or `Dict` header (two bytes
+/// at least) and each container inside it a `Value` header too.
+pub(crate) const SHORTEST_TOO_DEEP: usize = 4 * (MAX_VALUE_DEPTH + 1) - 2;
 
 /// A message type of the table: implemented for every RPC message.
 pub(crate) trait Schema {
@@ -74,19 +75,33 @@ pub fn check_value(bytes: &[u8]) -> Result<(), NestingError> {
     walk(VALUE, bytes)
 }
 
+/// The check the codec runs on the wire bytes of a `U` before prost
+/// decodes them: short messages pass (they cannot nest too deep), longer
+/// ones are walked.
+pub(crate) fn precheck<U: Schema>(bytes: &[u8]) -> Result<(), NestingError> {
+    if bytes.len() < SHORTEST_TOO_DEEP {
+        return Ok(());
+    }
+    walk(U::TYPE, bytes)
+}
+
 /// Walks the message `root` in `bytes` with an explicit stack.
-fn walk(root: u16, bytes: &[u8]) -> Result<(), NestingError> {
+pub(crate) fn walk(root: u16, bytes: &[u8]) -> Result<(), NestingError> {
     // The enclosing messages: (type, end offset).
     let mut stack: Vec<(u16, usize)> = Vec::new();
     let (mut message, mut end) = (root, bytes.len());
-    let mut values = usize::from(root == VALUE);
+    // Containers open around `pos`: a list, tuple, set or frozenset is a
+    // `Value` holding a `Sequence`, a dict one holding a `Dict` (and no
+    // other message holds these two).
+    let is_container = |message: u16| usize::from(message == SEQUENCE || message == DICT);
+    let mut containers = 0;
     let mut pos = 0;
     loop {
         while pos == end {
             let Some(outer) = stack.pop() else {
                 return Ok(());
             };
-            values -= usize::from(message == VALUE);
+            containers -= is_container(message);
             (message, end) = outer;
         }
         let key = varint(bytes, &mut pos, end)?;
@@ -105,10 +120,8 @@ fn walk(root: u16, bytes: &[u8]) -> Result<(), NestingError> {
                     Some(GROUP) => return Err(NestingError::Group),
                     Some(inner) => {
                         stack.push((message, end));
-                        values += usize::from(inner == VALUE);
-                        // A leaf value inside the deepest container is one
-                        // more `Value` message than there are containers.
-                        if stack.len() > MAX_MESSAGE_DEPTH || values > MAX_VALUE_DEPTH + 1 {
+                        containers += is_container(inner);
+                        if stack.len() > MAX_MESSAGE_DEPTH || containers > MAX_VALUE_DEPTH {
                             return Err(NestingError::TooDeep);
                         }
                         (message, end) = (inner, inner_end);
@@ -183,17 +196,15 @@ impl<U: Message + Default + Schema> Decoder for CheckedDecoder<U> {
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
         let refuse = |e: NestingError| Status::invalid_argument(format!("refused {e}"));
-        if buf.remaining() >= SHORTEST_TOO_DEEP {
-            if buf.chunk().len() == buf.remaining() {
-                walk(U::TYPE, buf.chunk()).map_err(refuse)?;
-            } else {
-                // tonic hands over one contiguous buffer; this is a fallback.
-                let bytes = buf.copy_to_bytes(buf.remaining());
-                walk(U::TYPE, &bytes).map_err(refuse)?;
-                return U::decode(bytes)
-                    .map(Some)
-                    .map_err(|e| Status::internal(e.to_string()));
-            }
+        if buf.chunk().len() == buf.remaining() {
+            precheck::<U>(buf.chunk()).map_err(refuse)?;
+        } else if buf.remaining() >= SHORTEST_TOO_DEEP {
+            // tonic hands over one contiguous buffer; this is a fallback.
+            let bytes = buf.copy_to_bytes(buf.remaining());
+            precheck::<U>(&bytes).map_err(refuse)?;
+            return U::decode(bytes)
+                .map(Some)
+                .map_err(|e| Status::internal(e.to_string()));
         }
         self.0.decode(buf)
     }
@@ -264,6 +275,20 @@ mod tests {
                 Err(NestingError::TooDeep)
             );
         }
+    }
+
+    #[test]
+    fn containers_count_and_leaves_do_not() {
+        // An empty list inside 128 lists is 129 containers, as the host's
+        // `check_depth` and the worker's decoder count them.
+        let empty = pb::Value {
+            kind: Some(Kind::List(pb::Sequence::default())),
+        }
+        .encode_to_vec();
+        let at_limit = (1..MAX_VALUE_DEPTH).fold(empty.clone(), |inner, _| list(&inner));
+        assert_eq!(check_value(&at_limit), Ok(()));
+        assert_eq!(check_value(&list(&at_limit)), Err(NestingError::TooDeep));
+        assert!(list(&at_limit).len() >= SHORTEST_TOO_DEEP);
     }
 
     #[test]

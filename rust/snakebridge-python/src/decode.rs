@@ -125,7 +125,10 @@ impl<'a, 'py> Decoder<'a, 'py> {
             Kind::Float(f) => wrap(py, *f)?,
             Kind::Str(s) => PyString::new(py, s).into_any(),
             Kind::Bytes(b) => PyBytes::new(py, b).into_any(),
-            Kind::Complex(c) => PyComplex::from_doubles(py, c.real, c.imag).into_any(),
+            // Absent parts (from a peer that left out zeros) are 0.0.
+            Kind::Complex(c) => {
+                PyComplex::from_doubles(py, c.real.unwrap_or(0.0), c.imag.unwrap_or(0.0)).into_any()
+            }
             Kind::Datetime(dt) => self.datetime(dt)?,
             Kind::Date(d) => date(py, d)?,
             Kind::Time(t) => {

@@ -276,8 +276,8 @@ impl<'a, 'py> Encoder<'a, 'py> {
         }
         if let Ok(c) = obj.cast_exact::<PyComplex>() {
             return Ok(Kind::Complex(pb::Complex {
-                real: c.real(),
-                imag: c.imag(),
+                real: Some(c.real()),
+                imag: Some(c.imag()),
             }));
         }
         if let Some(kind) = self.datetime_like(obj)? {

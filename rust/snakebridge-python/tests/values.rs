@@ -89,6 +89,11 @@ fn scalars_round_trip() {
         ("empty bytes", bytes(b""), "x == b''"),
         ("complex", complex(1.0, -2.5), "x == complex(1, -2.5)"),
         (
+            "complex -0.0",
+            complex(-0.0, -0.0),
+            "math.copysign(1, x.real) == -1 and math.copysign(1, x.imag) == -1",
+        ),
+        (
             "decimal",
             decimal("1.10"),
             "x == Decimal('1.10') and str(x) == '1.10'",
@@ -357,6 +362,7 @@ fn python_values_encode_exactly() {
         ),
         ("frozenset()", frozenset(vec![])),
         ("1+2j", complex(1.0, 2.0)),
+        ("complex(-0.0, 0.0)", complex(-0.0, 0.0)),
         ("Decimal('1.10')", decimal("1.10")),
         ("Decimal('NaN')", decimal("NaN")),
         ("dt.date(1, 1, 1)", date(1, 1, 1)),

@@ -190,7 +190,10 @@ pub fn dict(entries: Vec<(pb::Value, pb::Value)>) -> pb::Value {
     }))
 }
 pub fn complex(real: f64, imag: f64) -> pb::Value {
-    v(Kind::Complex(pb::Complex { real, imag }))
+    v(Kind::Complex(pb::Complex {
+        real: Some(real),
+        imag: Some(imag),
+    }))
 }
 pub fn decimal(text: &str) -> pb::Value {
     v(Kind::Decimal(text.to_owned()))

@@ -118,8 +118,8 @@ fn kind_of(v: &Value) -> Kind {
         Value::FrozenSet(items) => Kind::Frozenset(sequence(items)),
         Value::Dict(entries) => Kind::Dict(dict(entries)),
         Value::Complex(c) => Kind::Complex(pb::Complex {
-            real: c.re,
-            imag: c.im,
+            real: Some(c.re),
+            imag: Some(c.im),
         }),
         Value::DateTime(dt) => Kind::Datetime(pb::DateTime {
             date: Some(date_to_proto(&dt.date)),
@@ -240,9 +240,10 @@ fn leaf(kind: Kind, refs: &dyn RefFactory) -> Result<Value> {
                 "internal error: a container reached the leaf decoder",
             ));
         }
+        // Absent parts (from a peer that left out zeros) are 0.0.
         Kind::Complex(c) => Value::Complex(Complex {
-            re: c.real,
-            im: c.imag,
+            re: c.real.unwrap_or(0.0),
+            im: c.imag.unwrap_or(0.0),
         }),
         Kind::Datetime(dt) => {
             let date = date_from_proto(
@@ -253,10 +254,31 @@ fn leaf(kind: Kind, refs: &dyn RefFactory) -> Result<Value> {
                 dt.time
                     .ok_or_else(|| invalid("a datetime without a time"))?,
             )?;
+            // Python's `utcoffset()`: none when naive, the offset of a fixed
+            // timezone (filled in when missing, as `DateTime::new` does),
+            // within ±24 hours for a zone (optional: Rust-built values
+            // leave it out).
+            let utc_offset_us = match (&time.tz, dt.utc_offset_us) {
+                (None, None) => None,
+                (Some(TzInfo::Fixed { offset_us, .. }), None) => Some(*offset_us),
+                (Some(TzInfo::Fixed { offset_us, .. }), Some(o)) if o == *offset_us => Some(o),
+                (Some(TzInfo::Zone(_)), None) => None,
+                (Some(TzInfo::Zone(_)), Some(o)) if o.unsigned_abs() < 86_400_000_000 => Some(o),
+                (tz, Some(o)) => {
+                    return Err(invalid(format_args!(
+                        "a datetime with a UTC offset of {o} microseconds {}",
+                        match tz {
+                            None => "but no tzinfo",
+                            Some(TzInfo::Fixed { .. }) => "unlike its fixed timezone's",
+                            Some(TzInfo::Zone(_)) => "(must be within ±24 hours)",
+                        }
+                    )));
+                }
+            };
             Value::DateTime(DateTime {
                 date,
                 time,
-                utc_offset_us: dt.utc_offset_us,
+                utc_offset_us,
             })
         }
         Kind::Date(d) => Value::Date(date_from_proto(d)?),
@@ -350,7 +372,7 @@ fn time_from_proto(t: pb::Time) -> Result<Time> {
     };
     if let Some(tz) = &tz {
         match tz {
-            TzInfo::Fixed { offset_us, .. } if offset_us.abs() >= 86_400_000_000 => {
+            TzInfo::Fixed { offset_us, .. } if offset_us.unsigned_abs() >= 86_400_000_000 => {
                 return Err(invalid(format_args!(
                     "a UTC offset of {offset_us} microseconds (must be within ±24 hours)"
                 )));
@@ -379,5 +401,7 @@ fn time_from_proto(t: pb::Time) -> Result<Time> {
     }
 }
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;

@@ -115,6 +115,40 @@ fn every_kind_round_trips() {
     }
     let nan = decode(to_proto(&Value::Float(f64::NAN))).unwrap();
     assert!(nan.as_f64().is_some_and(f64::is_nan));
+    // proto3 leaves out a plain double equal to 0.0, -0.0 included; the
+    // parts of a complex are `optional` so that their sign survives.
+    let back = decode(to_proto(&Value::Complex(Complex::new(-0.0, -0.0)))).unwrap();
+    let Value::Complex(c) = &back else {
+        panic!("not a complex")
+    };
+    assert!(c.re.is_sign_negative() && c.im.is_sign_negative(), "{c:?}");
+}
+
+#[test]
+fn a_fixed_timezone_gives_a_datetime_its_utc_offset() {
+    let fixed = pb::TzInfo {
+        kind: Some(pb::tz_info::Kind::Fixed(pb::FixedOffset {
+            offset_us: -3_600_000_000,
+            name: None,
+        })),
+    };
+    let v = decode(wire(Kind::Datetime(pb::DateTime {
+        date: Some(pb::Date {
+            year: 2024,
+            month: 1,
+            day: 1,
+        }),
+        time: Some(pb::Time {
+            tz: Some(fixed),
+            ..Default::default()
+        }),
+        utc_offset_us: None,
+    })))
+    .unwrap();
+    let Value::DateTime(dt) = &v else {
+        panic!("{v:?}")
+    };
+    assert_eq!(dt.utc_offset_us, Some(-3_600_000_000));
 }
 
 #[test]
@@ -261,6 +295,56 @@ fn invalid_wire_values_are_rejected() {
                 ..t(1, 0, 0, 0, 0)
             })),
             "within ±24 hours",
+        ),
+        (
+            // `i64::MIN.abs()` overflows (found by fuzzing).
+            wire(Kind::Time(pb::Time {
+                tz: Some(pb::TzInfo {
+                    kind: Some(pb::tz_info::Kind::Fixed(pb::FixedOffset {
+                        offset_us: i64::MIN,
+                        name: None,
+                    })),
+                }),
+                ..t(1, 0, 0, 0, 0)
+            })),
+            "within ±24 hours",
+        ),
+        (
+            wire(Kind::Datetime(pb::DateTime {
+                date: Some(date(2024, 1, 1)),
+                time: Some(t(0, 0, 0, 0, 0)),
+                utc_offset_us: Some(3_600_000_000),
+            })),
+            "a UTC offset of 3600000000 microseconds but no tzinfo",
+        ),
+        (
+            wire(Kind::Datetime(pb::DateTime {
+                date: Some(date(2024, 1, 1)),
+                time: Some(pb::Time {
+                    tz: Some(pb::TzInfo {
+                        kind: Some(pb::tz_info::Kind::Fixed(pb::FixedOffset {
+                            offset_us: 0,
+                            name: None,
+                        })),
+                    }),
+                    ..t(0, 0, 0, 0, 0)
+                }),
+                utc_offset_us: Some(1),
+            })),
+            "unlike its fixed timezone's",
+        ),
+        (
+            wire(Kind::Datetime(pb::DateTime {
+                date: Some(date(2024, 1, 1)),
+                time: Some(pb::Time {
+                    tz: Some(pb::TzInfo {
+                        kind: Some(pb::tz_info::Kind::Zone("Europe/Paris".into())),
+                    }),
+                    ..t(0, 0, 0, 0, 0)
+                }),
+                utc_offset_us: Some(i64::MIN),
+            })),
+            "must be within ±24 hours",
         ),
         (
             wire(Kind::Time(pb::Time {

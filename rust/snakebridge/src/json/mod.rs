@@ -261,10 +261,24 @@ impl Fields {
             .map_err(|e| self.bad(name, &format!("standard base64 ({e})")))
     }
 
+    /// A number or a `special_float` object; nothing else is parsed (a
+    /// chain of complexes in complexes recursed once per level).
     fn float(&mut self, name: &str) -> Result<f64> {
-        match from_json(self.take(name)?) {
-            Ok(Value::Float(x)) => Ok(x),
-            Ok(Value::Int(n)) => Ok(n as f64),
+        let parsed = match self.take(name)? {
+            J::Number(n) => Some(number_to_value(&n)),
+            J::Object(mut obj) if obj.get(TAG).and_then(J::as_str) == Some("special_float") => {
+                obj.remove(TAG);
+                let mut inner = Fields {
+                    tag: "special_float".to_owned(),
+                    obj,
+                };
+                special_float(&mut inner).ok()
+            }
+            _ => None,
+        };
+        match parsed {
+            Some(Value::Float(x)) => Ok(x),
+            Some(Value::Int(n)) => Ok(n as f64),
             _ => Err(self.bad(name, "a number or a special_float")),
         }
     }
@@ -307,6 +321,10 @@ impl Fields {
     }
 }
 
+/// A tagged object. Only containers recurse, through this function and
+/// [`from_items`]: the rest is in [`leaf_tagged`], whose large frame is not
+/// on the stack once per level (a JSON view 127 levels deep must parse on a
+/// 2 MiB stack, also in debug builds).
 fn from_tagged(mut obj: Map<String, J>) -> Result<Value> {
     let tag = match obj.remove(TAG) {
         Some(J::String(tag)) => tag,
@@ -314,17 +332,6 @@ fn from_tagged(mut obj: Map<String, J>) -> Result<Value> {
     };
     let mut f = Fields { tag, obj };
     Ok(match f.tag.as_str() {
-        "special_float" => Value::Float(match f.string("value")?.as_str() {
-            "nan" | "NaN" => f64::NAN,
-            "infinity" | "inf" | "Infinity" => f64::INFINITY,
-            "neg_infinity" | "-inf" | "-Infinity" => f64::NEG_INFINITY,
-            other => {
-                return Err(ser(format!(
-                    "unknown special_float {other:?}: use \"nan\", \"infinity\" or \"neg_infinity\""
-                )));
-            }
-        }),
-        "bytes" => Value::Bytes(f.base64("data")?),
         "tuple" => Value::Tuple(from_items(f.array("elements")?)?),
         "set" => Value::Set(from_items(f.array("elements")?)?),
         "frozenset" => Value::FrozenSet(from_items(f.array("elements")?)?),
@@ -341,6 +348,29 @@ fn from_tagged(mut obj: Map<String, J>) -> Result<Value> {
                 })
                 .collect::<Result<_>>()?,
         ),
+        _ => return leaf_tagged(f),
+    })
+}
+
+fn special_float(f: &mut Fields) -> Result<Value> {
+    Ok(Value::Float(match f.string("value")?.as_str() {
+        "nan" | "NaN" => f64::NAN,
+        "infinity" | "inf" | "Infinity" => f64::INFINITY,
+        "neg_infinity" | "-inf" | "-Infinity" => f64::NEG_INFINITY,
+        other => {
+            return Err(ser(format!(
+                "unknown special_float {other:?}: use \"nan\", \"infinity\" or \"neg_infinity\""
+            )));
+        }
+    }))
+}
+
+/// A tagged object that holds no values.
+#[inline(never)]
+fn leaf_tagged(mut f: Fields) -> Result<Value> {
+    Ok(match f.tag.as_str() {
+        "special_float" => special_float(&mut f)?,
+        "bytes" => Value::Bytes(f.base64("data")?),
         "complex" => Value::Complex(Complex {
             re: f.float("real")?,
             im: f.float("imag")?,

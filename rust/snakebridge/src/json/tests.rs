@@ -396,3 +396,32 @@ fn malformed_tags_are_rejected() {
     rejects(r#"[1, {"__type__":"nope"}]"#, "unknown __type__");
     rejects(r#"{"a": {"__type__":"nope"}}"#, "unknown __type__");
 }
+
+#[test]
+fn views_as_deep_as_serde_json_reads_parse_on_half_a_default_stack() {
+    // serde_json reads 127 levels. A chain of complexes recursed once per
+    // level through the whole tagged-object parser and overflowed a 2 MiB
+    // stack in debug builds (found by fuzzing).
+    let nest = |open: &str, inner: &str, close: &str, levels: usize| {
+        format!("{}{inner}{}", open.repeat(levels), close.repeat(levels))
+    };
+    let views = [
+        nest(r#"{"__type__":"complex","imag":0,"real":"#, "1", "}", 126),
+        nest(r#"{"__type__":"tuple","elements":["#, "1", "]}", 63),
+        nest(r#"{"__type__":"dict","pairs":[[1,"#, "1", "]]}", 42),
+        nest(r#"{"a":"#, "1", "}", 126),
+        nest("[", "1", "]", 126),
+    ];
+    for text in views {
+        let json: J = serde_json::from_str(&text).unwrap();
+        // Half of the 2 MiB default: callers have stack frames of their own.
+        std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || {
+                let _ = from_json(json);
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+}

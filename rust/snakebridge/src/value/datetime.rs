@@ -108,7 +108,8 @@ impl TzInfo {
     /// True when Python accepts this tzinfo.
     pub(crate) fn is_valid(&self) -> bool {
         match self {
-            TzInfo::Fixed { offset_us, .. } => offset_us.abs() < US_PER_DAY,
+            // `unsigned_abs`: `i64::MIN.abs()` overflows.
+            TzInfo::Fixed { offset_us, .. } => offset_us.unsigned_abs() < US_PER_DAY as u64,
             TzInfo::Zone(key) => !key.is_empty(),
         }
     }

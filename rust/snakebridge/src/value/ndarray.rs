@@ -333,15 +333,29 @@ fn element_reprs(a: &NdArray) -> Option<(Vec<String>, &'static str)> {
     }
 }
 
-/// Arrays with more elements than this print their shape only.
+/// Arrays with more elements than this print their shape only; so do
+/// arrays that would print more nested lists than this (an empty array of
+/// shape `(10**18, 0)` holds no element but 10**18 empty lists).
 const ARRAY_PRINT_LIMIT: usize = 1000;
+
+/// How many lists `write_nested` prints for `shape` (saturating).
+fn nested_lists(shape: &[usize]) -> usize {
+    let mut lists = 0usize;
+    let mut prefix = 1usize;
+    for &d in shape {
+        lists = lists.saturating_add(prefix);
+        prefix = prefix.saturating_mul(d);
+    }
+    lists
+}
 
 impl fmt::Display for NdArray {
     /// numpy-like: `array([[1.0, 2.0], [3.0, 4.0]], dtype='<f8')`, scalars as
     /// `np.float64(1.5)`, large or exotic arrays as
     /// `array(shape=(1024, 1024), dtype='<f8')`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = (self.len() <= ARRAY_PRINT_LIMIT)
+        let shown = (self.len() <= ARRAY_PRINT_LIMIT
+            && nested_lists(&self.shape) <= ARRAY_PRINT_LIMIT)
             .then(|| element_reprs(self))
             .flatten()
             .filter(|(items, _)| items.len() == self.len());
@@ -384,6 +398,27 @@ fn write_nested(f: &mut fmt::Formatter<'_>, shape: &[usize], items: &[String]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_array_with_a_huge_dimension_prints_its_shape() {
+        // Found by fuzzing: this printed 2**60 empty lists, forever.
+        let a = NdArray {
+            dtype: "<i8".into(),
+            shape: vec![1 << 60, 0, 4],
+            data: bytes::Bytes::new(),
+            scalar: false,
+        };
+        a.check_layout().unwrap();
+        assert_eq!(
+            a.to_string(),
+            "array(shape=(1152921504606846976, 0, 4), dtype='<i8')"
+        );
+        let small = NdArray {
+            shape: vec![2, 0],
+            ..a
+        };
+        assert_eq!(small.to_string(), "array([[], []], dtype='<i8')");
+    }
 
     #[test]
     fn an_overflowing_shape_is_an_error_not_a_panic() {
