@@ -36,10 +36,17 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .into_ref()?;
     let stem: String = path.attr("stem").await?.extract()?;
-    let renamed = path.method("with_suffix", args![".json"]).await?;
-    println!("pathlib.Path             = {path:?}");
+    let renamed = path
+        .method("with_suffix", args![".json"])
+        .await?
+        .into_ref()?;
+    // `repr()` asks Python; `{path:?}` alone shows the type and the ref id.
+    println!(
+        "pathlib.Path             = {path:?} = {}",
+        path.repr().await?
+    );
     println!("  .stem                  = {stem}");
-    println!("  .with_suffix('.json')  = {renamed}");
+    println!("  .with_suffix('.json')  = {}", renamed.repr().await?);
 
     // Bytes stay bytes.
     let md5 = py

@@ -163,6 +163,17 @@ fn children_of(pid: u32) -> Vec<u32> {
     out
 }
 
+/// The `--socket` path a worker process was started with.
+fn socket_of(pid: u32) -> Option<std::path::PathBuf> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let mut args = cmdline.split(|&b| b == 0);
+    args.find(|arg| *arg == b"--socket")?;
+    let path = args.next()?;
+    Some(std::path::PathBuf::from(
+        String::from_utf8_lossy(path).into_owned(),
+    ))
+}
+
 fn alive(pid: u32) -> bool {
     // A zombie (exited, not yet reaped by init) counts as gone.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -229,7 +240,12 @@ fn no_worker_outlives_a_sigkilled_host() {
         assert!(Instant::now() < deadline, "the host never started a worker");
         std::thread::sleep(Duration::from_millis(50));
     };
-    std::thread::sleep(Duration::from_millis(500));
+    // Serving: the worker binds its socket just before its ready line.
+    let serving = |&w: &u32| socket_of(w).is_some_and(|socket| socket.exists());
+    while !workers.iter().all(serving) {
+        assert!(Instant::now() < deadline, "the worker never got ready");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     host.kill().unwrap(); // SIGKILL: no destructor, no cleanup code runs
     host.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -17,15 +17,13 @@ async fn refs_on(py: &Bridge, slot: usize) -> u64 {
         .map_or(0, |h| h.refs)
 }
 
-async fn wait_for_refs(py: &Bridge, slot: usize, want: u64) -> u64 {
-    for _ in 0..100 {
-        let n = refs_on(py, slot).await;
-        if n == want {
-            return n;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    refs_on(py, slot).await
+/// Waits until worker `slot` of `py` holds `want` refs (releases are
+/// batched in the background).
+async fn wait_for_refs(py: &Bridge, slot: usize, want: u64) {
+    common::wait_until(&format!("{want} refs on worker {slot}"), || async move {
+        refs_on(py, slot).await == want
+    })
+    .await;
 }
 
 #[test]
@@ -38,12 +36,21 @@ fn dropping_the_last_clone_releases_the_object() {
             .await?
             .into_ref()?;
         let clone = obj.clone();
-        assert_eq!(refs_on(&py, 0).await, 1);
+        let probe = session
+            .call("builtins", "object", vec![])
+            .await?
+            .into_ref()?;
+        assert_eq!(refs_on(&py, 0).await, 2);
         drop(obj);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert_eq!(refs_on(&py, 0).await, 1, "a clone still holds it");
+        // Releases go out in the order of the drops: once the probe,
+        // dropped after `obj`, is released, a release of `obj` would have
+        // reached the worker too.
+        drop(probe);
+        wait_for_refs(&py, 0, 1).await;
+        // The one left is the clone's: it still works.
+        session.call("builtins", "id", args![clone.clone()]).await?;
         drop(clone);
-        assert_eq!(wait_for_refs(&py, 0, 0).await, 0);
+        wait_for_refs(&py, 0, 0).await;
         Ok::<_, Error>(())
     })
     .unwrap();
@@ -134,6 +141,8 @@ fn an_expired_ref_is_not_found() {
     );
     run(async {
         let obj = py.call("builtins", "object", vec![]).await?.into_ref()?;
+        // Time passing is the behaviour under test (any wait past the TTL
+        // expires the ref; the registry's own tests use a manual clock).
         tokio::time::sleep(Duration::from_millis(1200)).await;
         py.call("math", "sqrt", args![4]).await?;
         let err = py
@@ -258,7 +267,7 @@ fn a_worker_killed_mid_call_fails_the_call_and_is_restarted() {
             let py = py.clone();
             async move { py.call("time", "sleep", args![30]).await }
         });
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        common::wait_inflight(&py, 1).await;
         // SAFETY: signalling the worker process this test started.
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
         let err = call.await.unwrap().unwrap_err();
@@ -382,6 +391,37 @@ fn a_venv_of_another_python_version_is_refused_with_a_clear_error() {
         }
         other => panic!("expected WorkerStart, got {other:?}"),
     }
+}
+
+/// A worker that exits before its ready line is reported with the end of
+/// its stderr, all of it: the start waits for the pipe to close rather than
+/// for a moment to pass. (In-process there is no worker program.)
+#[test]
+fn a_worker_that_exits_before_it_is_ready_reports_its_last_stderr_lines() {
+    if common::in_process() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("sb-early-exit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let program = dir.join("early-exit-worker");
+    let script = "#!/bin/sh\nfor i in $(seq 1 40); do echo \"failing line $i\" >&2; done\nexit 3\n";
+    std::fs::write(&program, script).unwrap();
+    std::fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let py = own_bridge(BridgeConfig::default().workers(1).worker_program(&program));
+    let err = run(async { py.call("math", "sqrt", args![4]).await }).unwrap_err();
+    let _ = std::fs::remove_dir_all(&dir);
+    let Error::WorkerStart { detail, .. } = err else {
+        panic!("expected WorkerStart, got {err:?}");
+    };
+    assert!(detail.contains("exited before it was ready"), "{detail}");
+    // The last 30 lines, in order, up to the very last one.
+    assert!(detail.ends_with("failing line 40"), "{detail}");
+    assert!(detail.contains("failing line 11\n"), "{detail}");
+    assert!(!detail.contains("failing line 10\n"), "{detail}");
 }
 
 #[test]

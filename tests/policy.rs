@@ -26,23 +26,12 @@ fn bridge(config: BridgeConfig) -> Bridge {
     common::own_bridge(config)
 }
 
-/// Waits until `n` calls are in flight on the workers of `py`'s pool
-/// (admitted and sent), so a test knows its long call holds a worker.
-async fn wait_inflight(py: &Bridge, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while py.workers().iter().map(|w| w.inflight).sum::<usize>() < n {
-        assert!(Instant::now() < deadline, "{n} calls never got in flight");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 /// Waits until `n` calls wait in `py`'s queue.
 async fn wait_queued(py: &Bridge, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while py.queue_depth() < n {
-        assert!(Instant::now() < deadline, "{n} calls never queued");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    common::wait_until(&format!("{n} calls queued"), || async move {
+        py.queue_depth() >= n
+    })
+    .await;
 }
 
 /// `(pid, monotonic time)` of the worker that answers `s`'s `now()`.
@@ -54,9 +43,9 @@ async fn now(s: &snakebridge::Session) -> (i64, f64) {
         .unwrap()
 }
 
-/// How far the fixture's `busy_loop` has counted in `py`'s worker.
-async fn progress(py: &Bridge) -> i64 {
-    py.call(FIX, "get_progress", args![])
+/// Whether the fixture's `busy_loop(key)` runs now in `py`'s worker.
+async fn loop_running(py: &Bridge, key: &str) -> bool {
+    py.call(FIX, "is_running", args![key])
         .await
         .unwrap()
         .extract()
@@ -76,7 +65,7 @@ fn strict_queue_waits_for_the_sessions_worker() {
         // The session's worker is busy with a long call; the next call of
         // the session waits for it although the other worker is idle.
         let long = tokio::spawn(s.call(FIX, "span", args![0.6]).into_future());
-        wait_inflight(&py, 1).await;
+        common::wait_inflight(&py, 1).await;
         assert_eq!(py.queue_depth(), 0);
         let (pid, start) = now(&s).await;
         let (long_pid, _, long_end): Span = long.await.unwrap().unwrap().extract().unwrap();
@@ -95,7 +84,7 @@ fn strict_fail_fast_fails_while_the_worker_is_busy() {
         let s = py.session();
         s.call(FIX, "now", args![]).await.unwrap();
         let long = tokio::spawn(s.call(FIX, "span", args![2.0]).into_future());
-        wait_inflight(&py, 1).await;
+        common::wait_inflight(&py, 1).await;
         let busy = s.call(FIX, "now", args![]).await.unwrap_err();
         assert!(
             matches!(busy, Error::WorkerBusy { ref pool, .. } if pool == "default"),
@@ -106,7 +95,7 @@ fn strict_fail_fast_fails_while_the_worker_is_busy() {
         s.call(FIX, "now", args![]).await.unwrap();
         // Per call, the mode can be relaxed: a queued call waits instead.
         let long = tokio::spawn(s.call(FIX, "span", args![0.3]).into_future());
-        wait_inflight(&py, 1).await;
+        common::wait_inflight(&py, 1).await;
         s.call(FIX, "now", args![])
             .affinity(Affinity::StrictQueue)
             .await
@@ -126,7 +115,7 @@ fn hint_spreads_calls_without_refs_but_refs_wait_for_their_worker() {
             assert_eq!(py.worker_count(), 1);
             let s = py.session();
             let long = tokio::spawn(s.call(FIX, "span", args![0.5]).into_future());
-            wait_inflight(&py, 1).await;
+            common::wait_inflight(&py, 1).await;
             let (_, start) = now(&s).await;
             let (_, _, long_end): Span = long.await.unwrap().unwrap().extract().unwrap();
             assert!(start >= long_end, "{start} ran before {long_end}");
@@ -138,7 +127,7 @@ fn hint_spreads_calls_without_refs_but_refs_wait_for_their_worker() {
         let lock_worker = lock.worker();
         let (pinned, _) = now(&s).await;
         let long = tokio::spawn(s.call(FIX, "span", args![2.0]).into_future());
-        wait_inflight(&py, 1).await;
+        common::wait_inflight(&py, 1).await;
         // No refs: runs on the idle worker at once.
         let (moved, _) = now(&s).await;
         assert_ne!(moved, pinned, "hint should have used the idle worker");
@@ -171,7 +160,7 @@ fn a_full_queue_is_saturated_and_a_long_wait_times_out() {
         );
         py.start().await.unwrap();
         let long = tokio::spawn(py.call(FIX, "span", args![3.0]).into_future());
-        wait_inflight(&py, 1).await;
+        common::wait_inflight(&py, 1).await;
         let queued = tokio::spawn(py.call(FIX, "now", args![]).into_future());
         wait_queued(&py, 1).await;
         let full = py.call(FIX, "now", args![]).await.unwrap_err();
@@ -202,7 +191,7 @@ fn one_deadline_covers_the_queue() {
         let py = bridge(config(1).queue_timeout(Some(Duration::from_secs(60))));
         py.start().await.unwrap();
         let long = tokio::spawn(py.call(FIX, "span", args![2.0]).into_future());
-        wait_inflight(&py, 1).await;
+        common::wait_inflight(&py, 1).await;
         let err = py
             .call(FIX, "now", args![])
             .timeout(Duration::from_millis(300))
@@ -281,8 +270,9 @@ fn a_timeout_interrupts_a_python_loop_and_the_worker_lives_on() {
     common::run(async {
         let py = bridge(config(1));
         let (pid, _) = now(py.default_session()).await;
+        let key = "stopped-by-a-timeout";
         let err = py
-            .call(FIX, "busy_loop", args![])
+            .call(FIX, "busy_loop", args![key])
             .timeout(Duration::from_secs(1))
             .await
             .unwrap_err();
@@ -304,13 +294,11 @@ fn a_timeout_interrupts_a_python_loop_and_the_worker_lives_on() {
             }
             other => panic!("expected Timeout, got {other:?}"),
         }
-        // Same process, and the loop really stopped.
+        // Same process, and the loop really stopped: the timeout came
+        // after it (its `finally` ran), never while it went on.
         let (after, _) = now(py.default_session()).await;
         assert_eq!(after, pid);
-        let p1 = progress(&py).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let p2 = progress(&py).await;
-        assert_eq!(p1, p2, "the loop is still running");
+        assert!(!loop_running(&py, key).await, "the loop is still running");
     });
 }
 
@@ -450,30 +438,22 @@ fn dropping_a_call_interrupts_it() {
     common::run(async {
         // Two threads: one runs the loop, the other answers the probes.
         let py = bridge(config(1).threads_per_worker(2));
-        // The count where an earlier loop left it (in-process, every test
-        // shares the fixture module).
-        let before = progress(&py).await;
+        let key = "stopped-by-a-drop";
         // No timeout at all (batch_job): only the drop stops it.
         let task = tokio::spawn(
-            py.call(FIX, "busy_loop", args![])
+            py.call(FIX, "busy_loop", args![key])
                 .profile("batch_job")
                 .into_future(),
         );
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while progress(&py).await == before {
-            assert!(Instant::now() < deadline, "the loop never started");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let py = &py;
+        common::wait_until("the loop starts", || loop_running(py, key)).await;
         task.abort();
         // The interrupt is sent in the background: the loop stops soon.
-        loop {
-            let before = progress(&py).await;
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            if progress(&py).await == before {
-                break;
-            }
-            assert!(Instant::now() < deadline, "the loop is still running");
-        }
+        common::wait_until(
+            "the loop stops",
+            || async move { !loop_running(py, key).await },
+        )
+        .await;
     });
 }
 
@@ -608,22 +588,77 @@ fn in_process_pools_route_by_name_and_share_the_environment() {
     });
 }
 
+/// A worker program that adds a line to `$SB_SPAWN_LOG` each time it is
+/// started (before Python starts) and then runs the real worker.
+fn counting_worker(dir: &std::path::Path) -> std::path::PathBuf {
+    let real = std::env::var_os("SNAKEBRIDGE_WORKER")
+        .map_or_else(|| common::bin_dir().join("snakebridge-worker"), Into::into);
+    let program = dir.join("counting-worker");
+    let script = format!(
+        "#!/bin/sh\necho $$ >> \"$SB_SPAWN_LOG\"\nexec {:?} \"$@\"\n",
+        real.display().to_string()
+    );
+    std::fs::write(&program, script).unwrap();
+    std::fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    program
+}
+
+/// Worker processes started so far with `log` as their `$SB_SPAWN_LOG`.
+fn spawns(log: &std::path::Path) -> usize {
+    std::fs::read_to_string(log).map_or(0, |text| text.lines().count())
+}
+
+/// An eager and a lazy pool, made together: once the eager pool's workers
+/// are up, a lazy pool that started too would have spawned its worker as
+/// well; it has spawned none until its first call.
 #[test]
 fn eager_pools_start_their_workers_without_a_call() {
+    let dir = std::env::temp_dir().join(format!("sb-spawns-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let program = counting_worker(&dir);
+    let (eager_log, lazy_log) = (dir.join("eager.log"), dir.join("lazy.log"));
+    let counted = |workers, log: &std::path::Path| {
+        config(workers)
+            .worker_program(&program)
+            .env("SB_SPAWN_LOG", log.display().to_string())
+    };
     common::run(async {
-        let py = bridge(config(2).start_mode(StartMode::Eager));
+        let py = {
+            let _guard = common::enter();
+            Bridge::with_pools([
+                (
+                    "default",
+                    counted(2, &eager_log).start_mode(StartMode::Eager),
+                ),
+                ("lazy", counted(1, &lazy_log)),
+            ])
+            .unwrap()
+        };
+        let lazy = py.pool("lazy").unwrap();
         // In-process, the pool has one slot: this process.
         let expected = if common::in_process() { 1 } else { 2 };
         assert_eq!(py.worker_count(), expected);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while py.workers().len() < expected {
-            assert!(Instant::now() < deadline, "eager workers did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let lazy = bridge(config(1));
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let eager = &py;
+        common::wait_until("the eager workers start", || async move {
+            eager.workers().len() == expected
+        })
+        .await;
         assert!(lazy.workers().is_empty());
+        if !common::in_process() {
+            assert_eq!((spawns(&eager_log), spawns(&lazy_log)), (2, 0));
+        }
+        // The first call starts the lazy pool's worker (and is counted).
+        common::assert_answers(&lazy).await;
+        assert_eq!(lazy.workers().len(), 1);
+        if !common::in_process() {
+            assert_eq!(spawns(&lazy_log), 1);
+        }
     });
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -649,7 +684,7 @@ fn a_worker_runs_other_calls_while_one_blocks() {
         let py = bridge(config(1).threads_per_worker(4));
         py.start().await.unwrap();
         let long = tokio::spawn(py.call("time", "sleep", args![3]).into_future());
-        wait_inflight(&py, 1).await;
+        common::wait_inflight(&py, 1).await;
         // Answered by the same worker while the sleep goes on (the worker
         // used to serve nothing else until a blocking call returned).
         let x: f64 = py

@@ -29,7 +29,7 @@ fn a_value_deeper_than_the_limit_is_a_serialization_error_before_it_is_sent() {
                 .await
                 .unwrap_err();
             assert!(
-                matches!(&err, Error::Serialization(m) if m.contains(&format!("deeper than the maximum of {MAX_DEPTH} levels"))),
+                matches!(&err, Error::Serialization { message: m, .. } if m.contains(&format!("deeper than the maximum of {MAX_DEPTH} levels"))),
                 "{depth}: {err:?}"
             );
         }
@@ -39,7 +39,7 @@ fn a_value_deeper_than_the_limit_is_a_serialization_error_before_it_is_sent() {
             .kwarg("x", nested(MAX_DEPTH + 1))
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::Serialization(_)), "{err:?}");
+        assert!(matches!(err, Error::Serialization { .. }), "{err:?}");
     });
 }
 
@@ -491,5 +491,112 @@ fn deep_recursion_through_c_is_a_recursion_error_or_a_result_never_a_crash() {
             got == Value::Int(10_000) || got == Value::Str("RecursionError".into()),
             "{got:?}"
         );
+    });
+}
+
+#[test]
+fn a_result_with_a_slow_repr_returns_without_calling_it() {
+    // Every result ref computed its full repr() inside the call: a slow
+    // `__repr__` slowed the call, or timed it out and killed the worker.
+    let py = own_bridge(BridgeConfig::default().workers(1));
+    run(async {
+        let slow =
+            "type('Slow', (), {'__repr__': lambda self: __import__('time').sleep(60) or 'slow'})()";
+        let obj = py
+            .call("builtins", "eval", args![slow])
+            .timeout(std::time::Duration::from_secs(20))
+            .await
+            .unwrap()
+            .into_ref()
+            .unwrap();
+        assert_eq!(obj.repr_hint(), "");
+        let shown = obj.to_string();
+        assert!(
+            shown.starts_with('<') && shown.ends_with(".Slow object>"),
+            "{shown}"
+        );
+        // `repr()` is there when asked for.
+        let fast = py
+            .call("pathlib", "PurePosixPath", args!["/tmp/x"])
+            .await
+            .unwrap()
+            .into_ref()
+            .unwrap();
+        assert_eq!(fast.repr().await.unwrap(), "PurePosixPath('/tmp/x')");
+    });
+}
+
+#[test]
+fn the_time_spent_queued_counts_against_the_run() {
+    // One deadline covers the queue and the run (issue 13, item 6): a call
+    // with a 1.5 s timeout that waits about 1 s behind another has 0.5 s
+    // left, too little to run 1 s. (The run had been given a fresh 1.5 s.)
+    let py = own_bridge(BridgeConfig::default().workers(1).threads_per_worker(1));
+    run(async {
+        let first = tokio::spawn({
+            let py = py.clone();
+            async move { py.call("time", "sleep", args![1.0]).await }
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while py.workers().iter().map(|w| w.inflight).sum::<usize>() == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the first call never ran"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let second = tokio::spawn({
+            let py = py.clone();
+            async move {
+                py.call("time", "sleep", args![1.0])
+                    .timeout(std::time::Duration::from_millis(1500))
+                    .await
+            }
+        });
+        first.await.unwrap().unwrap();
+        let err = second.await.unwrap().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Timeout {
+                    phase: snakebridge::TimeoutPhase::Running,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    });
+}
+
+#[test]
+fn a_run_scoped_timeout_leaves_the_queue_out() {
+    // The caller's opt-out of the single deadline: a call that would time
+    // out above (about 1 s queued, then 0.8 s to run within 1.5 s) gets its
+    // 1.5 s once a worker takes it with `TimeoutScope::Run`.
+    let py = own_bridge(BridgeConfig::default().workers(1).threads_per_worker(1));
+    run(async {
+        let first = tokio::spawn({
+            let py = py.clone();
+            async move { py.call("time", "sleep", args![1.0]).await }
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while py.workers().iter().map(|w| w.inflight).sum::<usize>() == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the first call never ran"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let second = tokio::spawn({
+            let py = py.clone();
+            async move {
+                py.call("time", "sleep", args![0.8])
+                    .timeout(std::time::Duration::from_millis(1500))
+                    .timeout_scope(snakebridge::TimeoutScope::Run)
+                    .await
+            }
+        });
+        first.await.unwrap().unwrap();
+        second.await.unwrap().unwrap();
     });
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every check and test: formatting, lints, the Rust tests against real
+# Runs every check and test: formatting, lints, rustdoc, the Rust tests against real
 # worker processes and again with Python in-process, doc tests, the examples, a downstream Cargo project
 # outside the repository (tools/downstream.sh), pytest, and then the same
 # sources under Bazel with a downstream Bazel module (tools/bazel/ci.sh:
@@ -30,6 +30,8 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+step "cargo doc (warnings, broken links and missing docs are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 step "cargo build (binaries the tests spawn)"
 cargo build --workspace --quiet
 step "cargo test"

@@ -1,6 +1,7 @@
 """Introspection: golden IR for tiny fixture packages, and real modules.
 
-`BLESS=1 python -m pytest python/tests` rewrites the golden files.
+`BLESS=1 python -m pytest python/tests` rewrites the golden files (and fails:
+run again without it).
 """
 
 import collections
@@ -34,6 +35,7 @@ CASES = {
     "fx_broken_submodule": ["--all-submodules"],
     "fx_tiers": [],
     "fx_streaming": [],
+    "fx_stubpkg": [],
 }
 
 
@@ -56,7 +58,11 @@ def test_golden_ir(name):
     text = fixture_ir(name)
     path = GOLDEN / f"{name}.ir.json"
     if os.environ.get("BLESS") == "1":
-        path.write_text(text, encoding="utf-8")
+        # Rewritten and failed (as prost's fixtures do), so a blessed run is
+        # never green by accident: review the diff, then run without BLESS.
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        pytest.fail(f"BLESS=1: {path} now holds this IR; review the diff, then run without BLESS")
     assert path.exists(), f"{path} is missing: run with BLESS=1"
     assert text == path.read_text(encoding="utf-8"), f"{name}: IR changed; review, then BLESS=1"
 
@@ -170,7 +176,7 @@ def test_script_path_and_explicit_submodules():
     done = run_cli("--module", "fx_broken_submodule", "--submodules", "good", module=False)
     assert done.returncode == 0, done.stderr
     ir = json.loads(done.stdout)
-    assert ir["ir_version"] == 1 and ir["options"]["submodules"] == ["fx_broken_submodule.good"]
+    assert ir["ir_version"] == 2 and ir["options"]["submodules"] == ["fx_broken_submodule.good"]
     assert ir["errors"] == []
 
 
@@ -196,9 +202,13 @@ def test_stdlib_json_math_pathlib():
     math_ir = introspect.introspect("math")
     counts = tier_counts(math_ir)
     assert counts["text_signature"] >= 50, counts
-    variadic = sorted(f["name"] for f in math_ir["modules"][0]["functions"] if f["signature_tier"] == "variadic")
-    # C functions without __text_signature__, and no stub (3.14 gave hypot one).
-    assert variadic == (["log"] if sys.version_info >= (3, 14) else ["hypot", "log"])
+    assert counts["variadic"] == 0, counts
+    # C functions without __text_signature__ (3.14 gave hypot one): typeshed's
+    # stub gives their parameters.
+    stub_tier = sorted(f["name"] for f in math_ir["modules"][0]["functions"] if f["signature_tier"] == "stub")
+    assert stub_tier == (["log"] if sys.version_info >= (3, 14) else ["hypot", "log"])
+    log = symbols(math_ir)["log"]
+    assert [p["name"] for p in log["parameters"]] == ["x", "base"] and log["returns"] == "float"
     assert symbols(math_ir)["pi"]["value"] == pytest.approx(3.141592653589793)
     path = symbols(introspect.introspect("pathlib", public_api=True))["Path"]
     assert {"exists", "read_text", "with_suffix"} <= {m["name"] for m in path["methods"]}
@@ -220,3 +230,150 @@ def test_numpy_top_level():
 
 def test_output_is_deterministic():
     assert introspect.dumps(introspect.introspect("json")) == introspect.dumps(introspect.introspect("json"))
+
+
+# --- types from stubs: typeshed, stub packages, numpy's classes -------------
+
+STDLIB_SET = ["math", "json", "os", "os.path", "pathlib", "statistics", "collections"]
+
+
+def typed_share(ir):
+    """(callables, with a typed return) over every module of an IR."""
+    total = typed = 0
+    for m in ir["modules"]:
+        callables = list(m["functions"])
+        for cls in m["classes"]:
+            callables += [cls["constructor"], *cls["methods"]]
+        total += len(callables)
+        typed += sum(c["returns"] is not None for c in callables)
+    return total, typed
+
+
+def test_stdlib_types_come_from_typeshed():
+    assert introspect.find_typeshed() is not None, "typeshed_client is in snakebridge.toml: run snakebridge setup"
+    math_syms = symbols(introspect.introspect("math"))
+    sqrt = math_syms["sqrt"]
+    typed = (sqrt["returns"], sqrt["annotations_from"], sqrt["signature_tier"])
+    assert typed == ("float", "typeshed", "text_signature")
+    assert math_syms["pi"]["annotation"] == "Final[float]"
+    dumps = symbols(introspect.introspect("json", public_api=True))["dumps"]
+    assert dumps["returns"] == "str" and params(dumps)["indent"]["annotation"] == "None | int | str"
+    stats = symbols(introspect.introspect("statistics", public_api=True))
+    assert stats["fmean"]["returns"] == "float"
+    path = symbols(introspect.introspect("pathlib", public_api=True))["PurePath"]
+    props = {p["name"]: p["annotation"] for p in path["properties"]}
+    assert props["name"] == "str" and props["suffix"] == "str"
+    methods = {m["name"]: m for m in path["methods"]}
+    assert methods["is_absolute"]["returns"] == "bool" and methods["is_absolute"]["annotations_from"] == "typeshed"
+
+
+def test_os_path_keeps_the_name_it_was_imported_by():
+    ir = introspect.introspect("os.path")
+    # `os.path` is the module `posixpath` (or `ntpath`); the IR names what
+    # the package option asked for, and typeshed's os/path.pyi is followed
+    # through its `sys.platform` branch and star import.
+    assert [m["name"] for m in ir["modules"]] == ["os.path"]
+    syms = symbols(ir)
+    assert syms["exists"]["returns"] == "bool" and syms["exists"]["annotations_from"] == "typeshed"
+    assert syms["getsize"]["returns"] == "int"
+
+
+def test_stdlib_set_typed_return_share():
+    total = typed = 0
+    for name in STDLIB_SET:
+        counted = typed_share(introspect.introspect(name))
+        total, typed = total + counted[0], typed + counted[1]
+    assert total > 600 and typed / total >= 0.85, (typed, total)
+
+
+def test_without_typeshed_introspection_says_why():
+    # -I -S: no site-packages, so no typeshed_client (a downstream venv without it).
+    script = PYTHON_DIR / "snakebridge" / "introspect.py"
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", str(script), "--module", "math"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    ir = json.loads(done.stdout)
+    assert [(e["module"], e["stage"]) for e in ir["errors"]] == [("math", "stubs")]
+    assert ir["errors"][0]["error"].startswith("typeshed: not installed")
+    syms = symbols(ir)
+    assert syms["sqrt"]["returns"] is None and syms["sqrt"]["annotations_from"] == "none"
+    assert "typeshed: not installed" in syms["log"]["fallback_reasons"]
+    assert syms["log"]["signature_tier"] == "variadic"
+
+
+def test_typeshed_versions_file_is_honoured():
+    stubs = introspect.StubIndex()
+    now = sys.version_info[:2]
+    assert stubs.in_typeshed("math") and stubs.in_typeshed("json.decoder")
+    # `math.integer: 3.15-`: a submodule's own entry wins over its parent's.
+    assert stubs.in_typeshed("math.integer") == (now >= (3, 15))
+    # `asynchat: 3.0-3.11`: gone in 3.12.
+    assert stubs.in_typeshed("asynchat") == (now <= (3, 11))
+    assert not stubs.in_typeshed("numpy")
+    assert stubs.missing_reason("numpy") == "stub: not found"
+    if not stubs.in_typeshed("math.integer"):
+        assert stubs.missing_reason("math.integer").startswith("typeshed: no stub for math.integer")
+
+
+@pytest.mark.parametrize(
+    "test, expected",
+    [
+        ('sys.platform != "win32"', sys.platform != "win32"),
+        ('sys.platform == "win32" or sys.platform == "linux"', sys.platform in ("win32", "linux")),
+        ('sys.platform != "win32" and sys.platform != "darwin"', sys.platform not in ("win32", "darwin")),
+        ("sys.version_info >= (3, 10) and sys.version_info < (3, 99)", True),
+        ("not sys.version_info >= (3, 10)", False),
+        ('sys.platform.startswith("linux")', sys.platform.startswith("linux")),
+        ("sys.version_info >= (3, 10) or something_else", True),
+        ("something_else and sys.version_info < (3, 0)", False),
+        ("something_else", None),
+        ("something_else or sys.version_info < (3, 0)", None),
+    ],
+)
+def test_version_and_platform_branches(test, expected):
+    import ast
+
+    assert introspect._version_check(ast.parse(test, mode="eval").body) is expected
+
+
+def test_stub_packages_win_and_reexports_are_followed():
+    syms = symbols(load("fx_stubpkg"))
+    label = syms["label"]
+    # runtime `-> object`, bundled __init__.pyi `-> bytes`, fx_stubpkg-stubs `-> str`
+    assert (label["returns"], label["annotations_from"]) == ("str", "stub_package")
+    # `from ._impl import scale as scale`: followed into the stub package's _impl.pyi
+    scale = syms["scale"]
+    assert scale["returns"] == "float" and [p["annotation"] for p in scale["parameters"]] == ["float", "float"]
+    counter = syms["Counter"]
+    methods = {m["name"]: m for m in counter["methods"]}
+    assert methods["total"]["returns"] == "int"  # declared on the stub base class
+    assert methods["add"]["annotations_from"] == "stub_package"
+    # `@size.setter` does not replace the getter's type
+    assert counter["properties"][0]["annotation"] == "int"
+    assert params(counter["constructor"])["start"]["annotation"] == "int"
+
+
+def test_numpy_class_methods_are_typed_from_its_stubs():
+    ir = introspect.introspect("numpy")
+    syms = symbols(ir)
+    ndarray = {m["name"]: m for m in syms["ndarray"]["methods"]}
+    for name in ("sum", "reshape", "astype", "tolist"):
+        assert ndarray[name]["returns"] is not None and ndarray[name]["annotations_from"] == "stub", name
+    itemsize = {p["name"]: p for p in syms["dtype"]["properties"]}["itemsize"]
+    assert itemsize["annotation"] == "int"
+    # scalar types are aliases in the stub (`float64`, `int64 = signedinteger[_64Bit]`)
+    for cls in ("float64", "int64", "bool_"):
+        methods = syms[cls]["methods"]
+        assert sum(m["returns"] is not None for m in methods) / len(methods) > 0.9, cls
+    total, typed = typed_share(ir)
+    assert typed / total >= 0.7, (typed, total)
+
+
+def test_only_explicit_reexports_of_a_stub_add_names():
+    ir = json.loads(run_cli("--module", "fx_stubpkg.extra").stdout)
+    syms = symbols(ir)
+    # `from collections import Counter as Counter` re-exports; a plain
+    # `from collections import OrderedDict` does not (PEP 484).
+    assert "Counter" in syms and "OrderedDict" not in syms
+    assert syms["helper"]["returns"] == "int" and syms["helper"]["annotations_from"] == "stub_package"

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use snakebridge::{Bridge, BridgeConfig};
 
@@ -27,6 +28,30 @@ pub async fn assert_answers(py: &Bridge) {
         .extract()
         .unwrap();
     assert_eq!(x, 4.0);
+}
+
+/// Polls `condition` until it holds; panics naming `what` when it has not
+/// within 30 s. Tests wait on a state they can observe, never on a guess at
+/// how long something takes.
+pub async fn wait_until<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !condition().await {
+        assert!(Instant::now() < deadline, "{what}: not within 30 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until `n` calls are in flight on the workers of `py`'s pool
+/// (admitted and sent), so a test knows its long call holds a worker.
+pub async fn wait_inflight(py: &Bridge, n: usize) {
+    wait_until(&format!("{n} calls in flight"), || async move {
+        py.workers().iter().map(|w| w.inflight).sum::<usize>() >= n
+    })
+    .await;
 }
 
 /// Whether this run's pools run Python in-process

@@ -73,10 +73,7 @@ fn wrapper_calls_follow_snakebridge_toml_pools_and_call_options() {
         assert!(matches!(unknown, Error::UnknownPool { .. }), "{unknown:?}");
 
         // `.timeout` stops a wrapper call like a `Call`.
-        let slow = time::sleep()
-            .args([30])
-            .timeout(Duration::from_millis(300))
-            .await;
+        let slow = time::sleep(30).timeout(Duration::from_millis(300)).await;
         match slow {
             Err(Error::Timeout { call, pool, .. }) => {
                 assert_eq!(call, "time.sleep");

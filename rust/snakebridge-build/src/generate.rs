@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use snakebridge_codegen::{
-    Coverage, Ir, RenderOptions, Selection, SignatureTier, check_streaming, module_symbols_with,
-    package_module, render_with, select,
+    Coverage, Ir, RenderOptions, Selection, check_streaming, module_symbols_with, package_module,
+    render_with, select,
 };
 use snakebridge_env::{Config, Generate, Package, Venv, VersionSpec};
 
@@ -90,7 +90,10 @@ pub(crate) fn generate(config: &Config, package: &Package, mode: &Mode<'_>) -> R
         return Err(Error::BelowMinTier {
             package: package.name.clone(),
             location: package.location.clone(),
-            min: tier_name(package),
+            min: package
+                .min_signature_tier
+                .map(|tier| tier.to_string())
+                .unwrap_or_default(),
             offenders: below_min_tier,
         });
     }
@@ -276,7 +279,7 @@ pub(crate) fn selection(package: &Package) -> Selection {
 }
 
 fn offenders(package: &Package, coverage: &Coverage) -> Vec<String> {
-    let Some(min) = package.min_signature_tier.map(codegen_tier) else {
+    let Some(min) = package.min_signature_tier else {
         return Vec::new();
     };
     coverage
@@ -287,36 +290,4 @@ fn offenders(package: &Package, coverage: &Coverage) -> Vec<String> {
             format!("{}: {} ({why})", f.symbol, f.tier.as_str())
         })
         .collect()
-}
-
-/// The codegen tier with the same offenders (`stubgen` is not produced by
-/// introspection, so `stubgen` accepts what `stub` accepts).
-fn codegen_tier(tier: snakebridge_env::SignatureTier) -> SignatureTier {
-    use snakebridge_env::SignatureTier as Env;
-    match tier {
-        Env::Runtime => SignatureTier::Runtime,
-        Env::TextSignature => SignatureTier::TextSignature,
-        Env::RuntimeHints => SignatureTier::RuntimeHints,
-        Env::Stub | Env::Stubgen => SignatureTier::Stub,
-        Env::Variadic => SignatureTier::Variadic,
-    }
-}
-
-fn tier_name(package: &Package) -> String {
-    package
-        .min_signature_tier
-        .map(|t| format!("{t:?}"))
-        .map(|t| snake(&t))
-        .unwrap_or_default()
-}
-
-fn snake(camel: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
 }

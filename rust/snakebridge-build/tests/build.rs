@@ -171,7 +171,7 @@ fn write_coverage_writes_json_and_markdown_reports() {
     assert!(json.contains("\"variadic\""), "{json}");
     let md = std::fs::read_to_string(md).unwrap();
     assert!(
-        md.contains("`math.log`: variadic (runtime: no signature found"),
+        md.contains("`math.log`: stub (runtime: no signature found"),
         "{md}"
     );
 }
@@ -275,7 +275,7 @@ fn a_committed_ir_that_is_not_ir_names_the_file() {
     assert_eq!(
         error(dir.path(), true),
         format!(
-            "{}/bindings/math.ir.json: unsupported IR version 7: this snakebridge-codegen reads version 1; \
+            "{}/bindings/math.ir.json: unsupported IR version 7: this snakebridge-codegen reads versions 1 to 2; \
              regenerate the IR with the introspect.py that ships with this crate",
             dir.path().display()
         )
@@ -291,8 +291,8 @@ fn strict_mode_lists_the_callables_below_min_signature_tier() {
     assert!(
         message.starts_with(&format!(
             "`math` ({}:5:8): 2 callable(s) below min_signature_tier = \"text_signature\":\n  \
-             math.hypot: variadic (runtime: no signature found for builtin <built-in function hypot>; \
-             runtime_hints: no annotations; stub: not found)\n  math.log: variadic (runtime: ",
+             math.hypot: stub (runtime: no signature found for builtin <built-in function hypot>; \
+             runtime_hints: no annotations)\n  math.log: stub (runtime: ",
             config.display()
         )),
         "{message}"

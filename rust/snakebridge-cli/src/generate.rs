@@ -10,7 +10,7 @@ use snakebridge_env::Config;
 
 #[derive(clap::Args)]
 pub(crate) struct GenerateArgs {
-    /// Only this package (repeatable; default: every package of [packages]).
+    /// Only this package (repeatable; default: every package of `[packages]`).
     #[arg(long = "package", short = 'p')]
     packages: Vec<String>,
     /// Where to write `<pkg>.ir.json` and `<pkg>.rs` (default: `bindings/` beside snakebridge.toml).
@@ -49,9 +49,11 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         let [_, md] = snakebridge_build::write_coverage(config.dir(), g)?;
         let c = &g.coverage;
         println!(
-            "{}: {} callables, {} documented of {} symbols, {} fallback(s), {} below min_signature_tier -> {}, {}; coverage: {}",
+            "{}: {} callables, {:.1}% with a typed return, {:.1}% of parameters typed, {} documented of {} symbols, {} fallback(s), {} below min_signature_tier -> {}, {}; coverage: {}",
             g.package,
             c.callables,
+            c.typed_return_percent(),
+            c.typed_parameter_percent(),
             c.documented,
             c.symbols,
             c.fallbacks.len(),

@@ -179,10 +179,7 @@ async fn call(args: CallArgs) -> ExitCode {
         .runtime(options)
         .await;
     let code = match result {
-        Ok(value) => {
-            println!("{}", snakebridge::json::to_json(&value));
-            ExitCode::SUCCESS
-        }
+        Ok(value) => print_result(&value).await,
         Err(e) => fail(&e),
     };
     py.shutdown().await;
@@ -247,7 +244,10 @@ async fn stream(
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", snakebridge::json::to_json(&item))
                 .and_then(|()| out.flush())
-                .map_err(|e| Error::Transport(format!("writing to stdout: {e}")))
+                .map_err(|source| Error::Io {
+                    context: "writing to stdout".into(),
+                    source,
+                })
         })
         .await;
     match result {
@@ -287,91 +287,27 @@ fn parse_arguments(args: &CallArgs) -> Result<(Vec<Value>, snakebridge::Kwargs),
 
 /// Prints the error as one JSON line on stderr; 1 for Python exceptions
 /// (translated ones add their fields), 2 otherwise.
-fn fail(error: &Error) -> ExitCode {
-    match error.python() {
-        Some(py) => {
-            let mut out = json!({
-                "error": error.kind(),
-                "type": py.type_name,
-                "module": py.module,
-                "mro": py.mro,
-                "message": py.message,
-                "traceback": py.traceback,
-            });
-            if let (Some(out), Some(serde_json::Value::Object(fields))) =
-                (out.as_object_mut(), translated_fields(error))
-            {
-                out.insert("summary".into(), error.to_string().into());
-                out.extend(fields);
+/// Prints a call's result as one JSON line on stdout; a ref gets its
+/// `repr` from Python first (refs carry none; ask for it once here).
+async fn print_result(value: &Value) -> ExitCode {
+    let mut json = snakebridge::json::to_json(value);
+    if let (Value::Ref(r), Some(fields)) = (value, json.as_object_mut()) {
+        match r.repr().await {
+            Ok(repr) => {
+                fields.insert("repr".into(), repr.into());
             }
-            eprintln!("{out}");
-            ExitCode::from(1)
-        }
-        None => {
-            let mut out = json!({"error": error.kind(), "message": error.to_string()});
-            if let (Some(out), Some(serde_json::Value::Object(fields))) =
-                (out.as_object_mut(), policy_fields(error))
-            {
-                out.extend(fields);
-            }
-            eprintln!("{out}");
-            ExitCode::from(2)
+            Err(e) => return fail(&e),
         }
     }
+    println!("{json}");
+    ExitCode::SUCCESS
 }
 
-/// The fields of the runtime-policy errors.
-fn policy_fields(error: &Error) -> Option<serde_json::Value> {
-    Some(match error {
-        Error::Timeout {
-            call,
-            after,
-            profile,
-            pool,
-            worker,
-            worker_restarted,
-            phase,
-        } => json!({
-            "call": call,
-            "after_ms": after.as_millis() as u64,
-            "profile": profile,
-            "pool": pool,
-            "worker": worker,
-            "worker_restarted": worker_restarted,
-            "phase": phase.as_str(),
-        }),
-        Error::UnknownPool { name, known } => json!({"pool": name, "known": known}),
-        Error::UnknownProfile { name, known } => json!({"profile": name, "known": known}),
-        Error::QueueTimeout { pool, waited } => {
-            json!({"pool": pool, "waited_ms": waited.as_millis() as u64})
-        }
-        Error::Saturated { pool, queued } => json!({"pool": pool, "queued": queued}),
-        Error::WorkerBusy { pool, worker } => json!({"pool": pool, "worker": worker}),
-        _ => return None,
-    })
-}
-
-/// The fields of a translated Python error.
-fn translated_fields(error: &Error) -> Option<serde_json::Value> {
-    Some(match error {
-        Error::ShapeMismatch(m) => json!({
-            "operation": m.operation,
-            "shapes": m.shapes,
-            "expected_size": m.expected_size,
-            "actual_size": m.actual_size,
-        }),
-        Error::OutOfMemory(m) => json!({
-            "device": m.device.to_string(),
-            "requested_mib": m.requested_mib,
-            "free_mib": m.free_mib,
-        }),
-        Error::DtypeMismatch(m) => json!({
-            "expected": m.expected,
-            "got": m.got,
-            "operation": m.operation,
-        }),
-        _ => return None,
-    })
+/// Prints `error` as one JSON line on stderr ([`Error::to_json`]); exit
+/// status 1 for a Python exception, 2 for a failure of the bridge.
+fn fail(error: &Error) -> ExitCode {
+    eprintln!("{}", error.to_json());
+    ExitCode::from(if error.python().is_some() { 1 } else { 2 })
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Coverage of an IR: how many callables got each signature tier, how many
-//! symbols have a docstring, and every symbol that fell back to a variadic
-//! signature or has no doc, with the reasons. Shared by `snakebridge-build`
+//! have a typed return and how many parameters a type (and where the types
+//! came from), how many symbols have a docstring, and every symbol that fell
+//! back to a variadic signature, has no return type or has no doc, with the
+//! reasons. Shared by `snakebridge-build`
 //! and `snakebridge generate`, written as `<pkg>.coverage.json` and `.md`.
 
 use std::collections::BTreeMap;
@@ -8,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::ir::{Callable, Ir, SignatureTier};
+use crate::ir::{AnnotationSource, Callable, Ir, SignatureTier};
 
 /// The coverage report of one package.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -21,6 +23,16 @@ pub struct Coverage {
     pub callables: usize,
     /// Callables per signature tier (every tier listed, best first).
     pub tiers: BTreeMap<SignatureTier, usize>,
+    /// Callables with a return annotation (which the renderer maps to a
+    /// Rust type where it can; see `docs/ir.md`).
+    pub typed_returns: usize,
+    /// Parameters of all callables (`self`/`cls` not counted).
+    pub parameters: usize,
+    /// Those with an annotation.
+    pub typed_parameters: usize,
+    /// Callables per source of their annotations (`runtime`, `stub`,
+    /// `stub_package`, `typeshed`, `none`; every source listed).
+    pub types_from: BTreeMap<&'static str, usize>,
     /// Functions, classes and methods (the symbols that carry rustdoc).
     pub symbols: usize,
     /// Those with a docstring.
@@ -30,6 +42,8 @@ pub struct Coverage {
     pub fallbacks: Vec<Fallback>,
     /// Symbols without a docstring.
     pub undocumented: Vec<String>,
+    /// Callables without a return annotation (constructors not listed).
+    pub untyped_returns: Vec<String>,
     /// Every callable whose tier is below `runtime` (for `below`); the
     /// report lists only `fallbacks`.
     #[serde(skip)]
@@ -57,6 +71,11 @@ impl Coverage {
             version: ir.version.clone(),
             callables: 0,
             tiers: ALL_TIERS.iter().map(|t| (*t, 0)).collect(),
+            typed_returns: 0,
+            parameters: 0,
+            typed_parameters: 0,
+            types_from: ALL_SOURCES.iter().map(|s| (s.as_str(), 0)).collect(),
+            untyped_returns: Vec::new(),
             symbols: 0,
             documented: 0,
             fallbacks: Vec::new(),
@@ -100,6 +119,21 @@ impl Coverage {
     fn callable(&mut self, symbol: &str, callable: &Callable, has_doc: bool) {
         self.callables += 1;
         *self.tiers.entry(callable.signature_tier).or_default() += 1;
+        *self
+            .types_from
+            .entry(callable.annotations_from.as_str())
+            .or_default() += 1;
+        if callable.returns.is_some() {
+            self.typed_returns += 1;
+        } else if has_doc {
+            self.untyped_returns.push(symbol.to_string());
+        }
+        self.parameters += callable.parameters.len();
+        self.typed_parameters += callable
+            .parameters
+            .iter()
+            .filter(|p| p.annotation.is_some())
+            .count();
         let entry = Fallback {
             symbol: symbol.to_string(),
             tier: callable.signature_tier,
@@ -149,6 +183,21 @@ impl Coverage {
         let _ = writeln!(md, "| **total** | {} |\n", self.callables);
         let _ = writeln!(
             md,
+            "Typed returns: {} of {} callables ({}). Typed parameters: {} of {} ({}).\n",
+            self.typed_returns,
+            self.callables,
+            percent(self.typed_returns, self.callables),
+            self.typed_parameters,
+            self.parameters,
+            percent(self.typed_parameters, self.parameters)
+        );
+        let _ = writeln!(md, "| types from | callables |\n|---|---|");
+        for (source, count) in &self.types_from {
+            let _ = writeln!(md, "| {source} | {count} |");
+        }
+        md.push('\n');
+        let _ = writeln!(
+            md,
             "Documented: {} of {} symbols ({}).\n",
             self.documented,
             self.symbols,
@@ -167,6 +216,12 @@ impl Coverage {
                 format!("`{}`: {} ({why})", f.symbol, f.tier.as_str())
             },
         );
+        section(
+            &mut md,
+            "Without a return type",
+            &self.untyped_returns,
+            |s| format!("`{s}`"),
+        );
         section(&mut md, "Without a docstring", &self.undocumented, |s| {
             format!("`{s}`")
         });
@@ -182,6 +237,35 @@ const ALL_TIERS: [SignatureTier; 5] = [
     SignatureTier::Stub,
     SignatureTier::Variadic,
 ];
+
+const ALL_SOURCES: [AnnotationSource; 5] = [
+    AnnotationSource::Runtime,
+    AnnotationSource::Stub,
+    AnnotationSource::StubPackage,
+    AnnotationSource::Typeshed,
+    AnnotationSource::None,
+];
+
+impl Coverage {
+    /// The share of callables with a typed return, in percent (100 when
+    /// there are none).
+    pub fn typed_return_percent(&self) -> f64 {
+        share(self.typed_returns, self.callables)
+    }
+
+    /// The share of parameters with a type, in percent (100 when there are none).
+    pub fn typed_parameter_percent(&self) -> f64 {
+        share(self.typed_parameters, self.parameters)
+    }
+}
+
+fn share(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        100.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
 
 fn section<T>(md: &mut String, title: &str, items: &[T], line: impl Fn(&T) -> String) {
     let _ = writeln!(md, "## {title} ({})\n", items.len());

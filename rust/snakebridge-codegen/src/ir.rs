@@ -1,16 +1,24 @@
-//! The introspection IR, version 1: what `introspect.py` (shipped in
+//! The introspection IR, version 2: what `introspect.py` (shipped in
 //! snakebridge-build) emits and the renderer reads. The schema is
 //! documented in `docs/ir.md`.
 //!
 //! The IR is a versioned contract: [`Ir::from_json`] refuses any
-//! `ir_version` other than [`IR_VERSION`], and unknown fields, so that an
+//! `ir_version` outside [`OLDEST_IR_VERSION`]..=[`IR_VERSION`], and unknown
+//! fields, so that an
 //! introspector and a renderer that disagree fail loudly instead of
 //! generating wrong code.
 
 use serde::{Deserialize, Serialize};
 
-/// The IR version this crate reads and writes.
-pub const IR_VERSION: u32 = 1;
+/// The IR version this crate writes (`introspect.py` emits it).
+///
+/// Version 2 added the annotation sources `typeshed` and `stub_package`;
+/// documents of [`OLDEST_IR_VERSION`] and later are read (a version 1
+/// document is a version 2 one that names neither).
+pub const IR_VERSION: u32 = 2;
+
+/// The oldest IR version this crate reads.
+pub const OLDEST_IR_VERSION: u32 = 1;
 
 /// Why an IR document could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +28,7 @@ pub enum IrError {
     MissingVersion,
     /// The document is of a version this crate does not know.
     #[error(
-        "unsupported IR version {found}: this snakebridge-codegen reads version {supported}; \
+        "unsupported IR version {found}: this snakebridge-codegen reads versions {OLDEST_IR_VERSION} to {supported}; \
          regenerate the IR with the introspect.py that ships with this crate"
     )]
     UnsupportedVersion {
@@ -41,7 +49,7 @@ pub enum IrError {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ir {
-    /// Always [`IR_VERSION`].
+    /// [`IR_VERSION`] (or an older version this crate still reads).
     pub ir_version: u32,
     /// The module given to `--module`, e.g. `numpy`.
     pub package: String,
@@ -89,34 +97,10 @@ pub struct Module {
     pub stub: bool,
 }
 
-/// Where a callable's parameter list (names, kinds, defaults) came from, best first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SignatureTier {
-    /// `inspect.signature` of Python code (or an explicit `__signature__`).
-    Runtime,
-    /// `inspect.signature` from a C function's `__text_signature__`.
-    TextSignature,
-    /// Only `typing.get_type_hints`: names and types, no kinds or defaults.
-    RuntimeHints,
-    /// A `.pyi` stub (bundled, or a `*-stubs` / `types-*` package).
-    Stub,
-    /// Nothing: `(*args, **kwargs)`.
-    Variadic,
-}
-
-impl SignatureTier {
-    /// The name used in the IR and in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SignatureTier::Runtime => "runtime",
-            SignatureTier::TextSignature => "text_signature",
-            SignatureTier::RuntimeHints => "runtime_hints",
-            SignatureTier::Stub => "stub",
-            SignatureTier::Variadic => "variadic",
-        }
-    }
-}
+/// Where a callable's parameter list came from, best first: one type with
+/// `min_signature_tier` of `snakebridge.toml`, which names the worst
+/// accepted.
+pub use snakebridge_env::SignatureTier;
 
 /// Where a callable's annotations came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -124,10 +108,29 @@ impl SignatureTier {
 pub enum AnnotationSource {
     /// Runtime annotations (resolved with `typing.get_type_hints`).
     Runtime,
-    /// A stub: stubs win over runtime annotations where both exist.
+    /// A `.pyi` beside the module (bundled, as numpy ships): stubs win over
+    /// runtime annotations where both exist.
     Stub,
+    /// A PEP 561 stub package (`<pkg>-stubs`, what `types-*` and
+    /// `pandas-stubs` install); it wins over bundled stubs.
+    StubPackage,
+    /// typeshed's `stdlib/` (the standard library), as `typeshed_client` ships it.
+    Typeshed,
     /// No annotations at all.
     None,
+}
+
+impl AnnotationSource {
+    /// The name used in the IR and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnnotationSource::Runtime => "runtime",
+            AnnotationSource::Stub => "stub",
+            AnnotationSource::StubPackage => "stub_package",
+            AnnotationSource::Typeshed => "typeshed",
+            AnnotationSource::None => "none",
+        }
+    }
 }
 
 /// How a callable is reached.
@@ -297,14 +300,14 @@ pub struct IntrospectionError {
     pub module: String,
     /// The attribute concerned, if any.
     pub name: Option<String>,
-    /// `import` or `getattr`.
+    /// `import`, `getattr`, or `stubs` (the standard library without typeshed).
     pub stage: String,
     /// `ExceptionType: message`.
     pub error: String,
 }
 
 impl Ir {
-    /// Parses an IR document, refusing versions other than [`IR_VERSION`],
+    /// Parses an IR document, refusing versions it does not read,
     /// and modules outside the package or listed twice (which the renderer
     /// would leave out).
     pub fn from_json(text: &str) -> Result<Ir, IrError> {
@@ -313,7 +316,7 @@ impl Ir {
             .get("ir_version")
             .and_then(serde_json::Value::as_u64)
             .ok_or(IrError::MissingVersion)?;
-        if found != u64::from(IR_VERSION) {
+        if !(u64::from(OLDEST_IR_VERSION)..=u64::from(IR_VERSION)).contains(&found) {
             return Err(IrError::UnsupportedVersion {
                 found,
                 supported: IR_VERSION,

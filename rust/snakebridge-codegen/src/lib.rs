@@ -29,7 +29,7 @@ mod types;
 
 pub use coverage::{Coverage, Fallback};
 pub use ir::SignatureTier;
-pub use ir::{IR_VERSION, Ir, IrError};
+pub use ir::{IR_VERSION, Ir, IrError, OLDEST_IR_VERSION};
 pub use render::{RenderOptions, render, render_with};
 pub use select::{SelectError, Selection, StreamingError, check_streaming, select};
 pub use symbols::{

@@ -40,11 +40,18 @@ fn map(ann: &Ann, lookup: &dyn Fn(&str) -> Option<TokenStream>) -> TokenStream {
             let (none, rest): (Vec<&Ann>, Vec<&Ann>) = members
                 .iter()
                 .partition(|m| matches!(m, Ann::Name(n, _) if is_none(n)));
-            match (none.is_empty(), rest.as_slice()) {
-                (false, [one]) => {
-                    let inner = map(one, lookup);
-                    quote!(::core::option::Option<#inner>)
+            // Members that map to one Rust type are one member
+            // (`LiteralString | str` is a `String`).
+            let mut types: Vec<TokenStream> = Vec::new();
+            for member in rest {
+                let t = map(member, lookup);
+                if !types.iter().any(|seen| seen.to_string() == t.to_string()) {
+                    types.push(t);
                 }
+            }
+            match (none.is_empty(), types.as_slice()) {
+                (false, [one]) => quote!(::core::option::Option<#one>),
+                (true, [one]) if one.to_string() != value().to_string() => one.clone(),
                 _ => value(),
             }
         }
@@ -67,7 +74,9 @@ fn named(name: &str, args: &[Ann], lookup: &dyn Fn(&str) -> Option<TokenStream>)
     match (base, args.len()) {
         ("int", 0) => quote!(i64),
         ("float", 0) => quote!(f64),
-        ("str", 0) => quote!(::std::string::String),
+        ("str" | "LiteralString" | "typing_extensions.LiteralString", 0) => {
+            quote!(::std::string::String)
+        }
         ("bool", 0) => quote!(bool),
         ("bytes", 0) => quote!(::snakebridge::__private::Bytes),
         (n, 0) if is_none(n) => quote!(()),
@@ -91,6 +100,8 @@ fn named(name: &str, args: &[Ann], lookup: &dyn Fn(&str) -> Option<TokenStream>)
             let items = args.iter().map(|a| map(a, lookup));
             quote!((#(#items,)*))
         }
+        // typeshed's constants: `pi: Final[float]`
+        ("Final" | "ClassVar", 1) => arg(0),
         ("Optional", 1) => {
             let t = arg(0);
             quote!(::core::option::Option<#t>)
@@ -231,9 +242,17 @@ mod tests {
         check("tuple[int, str]", "(i64, ::std::string::String,)");
         check("tuple[int, ...]", "::std::vec::Vec<i64>");
         check("Optional[int]", "::core::option::Option<i64>");
+        check("Final[float]", "f64");
+        check("typing.ClassVar[str]", "::std::string::String");
         check("int | None", "::core::option::Option<i64>");
         check("typing.Union[int, None]", "::core::option::Option<i64>");
         check("int | str", "::snakebridge::__private::Value");
+        check("LiteralString | str", "::std::string::String");
+        check(
+            "LiteralString | str | None",
+            "::core::option::Option<::std::string::String>",
+        );
+        check("float | Any", "::snakebridge::__private::Value");
         check("'Counter'", "Counter");
         check("ArrayLike", "::snakebridge::__private::Value");
         check("Callable[[int], str]", "::snakebridge::__private::Value");

@@ -1,14 +1,19 @@
 //! `min_signature_tier` offenders are counted over every callable, not only
-//! over the ones the report lists as fallbacks.
+//! over the ones the report lists as fallbacks; typed returns and parameters
+//! are counted with where their types came from.
 
 use std::path::Path;
 
 use snakebridge_codegen::{Coverage, Ir, SignatureTier};
 
-fn math() -> Coverage {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/stdlib/math.ir.json");
+fn coverage_of(path: &str) -> Coverage {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
     let ir = Ir::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
     Coverage::of(&ir)
+}
+
+fn math() -> Coverage {
+    coverage_of("tests/stdlib/math.ir.json")
 }
 
 #[test]
@@ -20,7 +25,12 @@ fn below_counts_every_callable_under_the_minimum() {
             SignatureTier::Runtime,
             coverage.callables - count(SignatureTier::Runtime),
         ),
-        (SignatureTier::TextSignature, count(SignatureTier::Variadic)),
+        (
+            SignatureTier::TextSignature,
+            count(SignatureTier::RuntimeHints)
+                + count(SignatureTier::Stub)
+                + count(SignatureTier::Variadic),
+        ),
         (SignatureTier::Variadic, 0),
     ];
     for (min, want) in cases {
@@ -32,4 +42,43 @@ fn below_counts_every_callable_under_the_minimum() {
     }
     // math's C functions carry text signatures, so "runtime" flags them all.
     assert!(coverage.below(SignatureTier::Runtime).len() > 50);
+}
+
+#[test]
+fn typed_returns_and_parameters_are_counted_with_their_source() {
+    // math is typed from typeshed: every callable has a return type.
+    let math = math();
+    assert_eq!(math.typed_returns, math.callables);
+    assert_eq!(math.types_from["typeshed"], math.callables);
+    assert_eq!(math.types_from["none"], 0);
+    assert!(math.untyped_returns.is_empty());
+    assert!(math.typed_parameters > 60 && math.typed_parameters <= math.parameters);
+    assert_eq!(math.typed_return_percent(), 100.0);
+    let md = math.to_markdown();
+    assert!(
+        md.contains(&format!(
+            "Typed returns: {0} of {0} callables (100.0%).",
+            math.callables
+        )),
+        "{md}"
+    );
+    assert!(md.contains("| typeshed | 55 |"), "{md}");
+    let json: serde_json::Value = serde_json::from_str(&math.to_json()).unwrap();
+    assert_eq!(json["typed_returns"], math.callables);
+    assert_eq!(json["types_from"]["stub_package"], 0);
+
+    // A fixture typed by a stub package; one without types lists its callables.
+    let stubpkg = coverage_of("../../python/tests/golden/fx_stubpkg.ir.json");
+    assert_eq!(stubpkg.types_from["stub_package"], stubpkg.callables);
+    let tiers = coverage_of("../../python/tests/golden/fx_tiers.ir.json");
+    assert!(tiers.typed_returns < tiers.callables);
+    assert_eq!(
+        tiers.untyped_returns.len(),
+        tiers.callables - tiers.typed_returns
+    );
+    assert!(
+        tiers.to_markdown().contains("## Without a return type ("),
+        "{}",
+        tiers.to_markdown()
+    );
 }

@@ -336,6 +336,8 @@ fn callable(u: &mut Unstructured<'_>, kind: CallableKind) -> arbitrary::Result<C
         annotations_from: *u.choose(&[
             AnnotationSource::Runtime,
             AnnotationSource::Stub,
+            AnnotationSource::StubPackage,
+            AnnotationSource::Typeshed,
             AnnotationSource::None,
         ])?,
         parameters,
@@ -455,7 +457,7 @@ fn generate(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
         }
     }
     let ir = Ir {
-        ir_version: 1,
+        ir_version: snakebridge_codegen::IR_VERSION,
         package,
         version: opt_text(u)?,
         options: Options {

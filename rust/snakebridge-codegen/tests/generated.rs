@@ -1,8 +1,13 @@
 //! The checked-in generated bindings compile without warnings, and work
-//! against real workers: `math`, `json` and the fixture packages.
+//! against real workers: the standard-library snapshots (typed from
+//! typeshed: the Rust result types below are checked at compile time) and
+//! the fixture packages.
 
 include!("stdlib/json.rs");
 include!("stdlib/math.rs");
+include!("stdlib/os.path.rs");
+include!("stdlib/pathlib.rs");
+include!("stdlib/statistics.rs");
 include!("golden/fx_broken_submodule.rs");
 include!("golden/fx_classes.rs");
 include!("golden/fx_defaults.rs");
@@ -13,6 +18,7 @@ include!("golden/fx_overloads.rs");
 include!("golden/fx_posonly.rs");
 include!("golden/fx_stub_only.rs");
 include!("golden/fx_streaming.rs");
+include!("golden/fx_stubpkg.rs");
 include!("golden/fx_tiers.rs");
 include!("golden/fx_varargs.rs");
 
@@ -33,25 +39,67 @@ fn run<F: std::future::Future>(future: F) -> F::Output {
 #[test]
 fn math_through_generated_wrappers() {
     run(async {
-        let root: f64 = math::sqrt(16).await.unwrap().extract().unwrap();
+        // typeshed: `def sqrt(x: _SupportsFloatOrIndex, /) -> float`
+        let root: f64 = math::sqrt(16).await.unwrap();
         assert_eq!(root, 4.0);
         assert_eq!(math::PI, std::f64::consts::PI);
-        let log: f64 = math::log().args([8, 2]).await.unwrap().extract().unwrap();
+        // `log` has no runtime signature: the stub gives `(x, base=...)`.
+        let log: f64 = math::log(8).base(2).await.unwrap();
         assert_eq!(log, 3.0);
-        let gcd = math::gcd().integers([12, 18]).await.unwrap();
-        assert_eq!(gcd, Value::Int(6));
+        let gcd: i64 = math::gcd().integers([12, 18]).await.unwrap();
+        assert_eq!(gcd, 6);
+        let whole: bool = math::isfinite(1.5).await.unwrap();
+        assert!(whole);
+        // A module attribute typed by the stub (`inf: Final[float]`).
+        let inf: f64 = math::inf().await.unwrap();
+        assert!(inf.is_infinite());
+    });
+}
+
+#[test]
+fn os_path_pathlib_statistics_through_typed_wrappers() {
+    run(async {
+        let absolute: bool = path::isabs("/tmp").await.unwrap();
+        assert!(absolute);
+        let relative: bool = path::isabs("tmp").await.unwrap();
+        assert!(!relative);
+        let missing: bool = path::exists("/no/such/path/at/all").await.unwrap();
+        assert!(!missing);
+        let p = pathlib::PurePosixPath::new()
+            .args(["data", "f.txt"])
+            .await
+            .unwrap();
+        let name: String = p.name().await.unwrap();
+        assert_eq!(name, "f.txt");
+        let suffix: String = p.suffix().await.unwrap();
+        assert_eq!(suffix, ".txt");
+        let absolute: bool = p.is_absolute().await.unwrap();
+        assert!(!absolute);
+        let mean: f64 = statistics::fmean(vec![1.0, 2.0, 4.5]).await.unwrap();
+        assert_eq!(mean, 2.5);
+    });
+}
+
+#[test]
+fn stub_package_types_reach_the_rust_signatures() {
+    run(async {
+        let label: String = fx_stubpkg::label(3).await.unwrap();
+        assert_eq!(label, "#3");
+        let scaled: f64 = fx_stubpkg::scale(1.5).factor(3.0).await.unwrap();
+        assert_eq!(scaled, 4.5);
+        let counter = fx_stubpkg::Counter::new().start(1).await.unwrap();
+        let same: fx_stubpkg::Counter = counter.add(2).await.unwrap();
+        let total: i64 = same.total().await.unwrap();
+        assert_eq!(total, 3);
+        let size: i64 = counter.size().await.unwrap();
+        assert_eq!(size, 2);
     });
 }
 
 #[test]
 fn json_through_generated_wrappers() {
     run(async {
-        let text: String = json::dumps(vec![1, 2])
-            .indent(2)
-            .await
-            .unwrap()
-            .extract()
-            .unwrap();
+        let text: String = json::dumps(vec![1, 2]).indent(2).await.unwrap();
         assert_eq!(text, "[\n  1,\n  2\n]");
         let back = json::loads("{\"a\": [1, null]}").await.unwrap();
         assert_eq!(
@@ -65,8 +113,6 @@ fn json_through_generated_wrappers() {
         let out: String = encoder
             .encode(std::collections::BTreeMap::from([("b", 1), ("a", 2)]))
             .await
-            .unwrap()
-            .extract()
             .unwrap();
         assert_eq!(out, "{\"a\": 2, \"b\": 1}");
     });

@@ -1,6 +1,7 @@
 //! Golden tests: every IR in `python/tests/golden/` (fixture packages) and
 //! `tests/stdlib/` parses, and renders exactly to the checked-in Rust beside
-//! it. `BLESS=1 cargo test -p snakebridge-codegen` rewrites the Rust files.
+//! it. `BLESS=1 cargo test -p snakebridge-codegen` rewrites the Rust files
+//! (and fails: run again without it).
 
 use std::path::{Path, PathBuf};
 
@@ -83,18 +84,27 @@ fn every_golden_ir_parses_and_round_trips() {
     }
 }
 
+/// With `BLESS=1` the stale files are rewritten and the test still fails
+/// (as prost's fixtures do), so a blessed run is never green by accident:
+/// review the diff, then run again without it.
 #[test]
 fn rendering_matches_golden_rust() {
     let bless = std::env::var("BLESS").is_ok_and(|v| v == "1");
     let mut stale = Vec::new();
     for (ir_path, rs_path) in cases() {
         let source = render_with(&read_ir(&ir_path), &options(&ir_path));
+        if std::fs::read_to_string(&rs_path).ok().as_deref() == Some(source.as_str()) {
+            continue;
+        }
         if bless {
             std::fs::write(&rs_path, &source).expect("write golden");
-        } else if std::fs::read_to_string(&rs_path).ok().as_deref() != Some(source.as_str()) {
-            stale.push(rs_path.display().to_string());
         }
+        stale.push(rs_path.display().to_string());
     }
+    assert!(
+        !bless,
+        "BLESS=1 rewrote {stale:?}; review the diff, then run without BLESS"
+    );
     assert!(
         stale.is_empty(),
         "rendered Rust differs (review, then BLESS=1): {stale:?}"
@@ -108,8 +118,8 @@ fn unknown_ir_versions_are_refused() {
         assert_eq!(err.to_string(), expected);
     };
     check(
-        r#"{"ir_version": 2, "modules": []}"#,
-        "unsupported IR version 2: this snakebridge-codegen reads version 1; \
+        r#"{"ir_version": 3, "modules": []}"#,
+        "unsupported IR version 3: this snakebridge-codegen reads versions 1 to 2; \
          regenerate the IR with the introspect.py that ships with this crate",
     );
     check(
@@ -125,7 +135,7 @@ fn unknown_ir_versions_are_refused() {
             "options": {"all_submodules": false, "public_api": false, "submodules": []},
             "modules": [{"name": "other", "doc": null, "functions": [], "classes": [],
                          "attributes": [], "submodules": [], "has_all": false, "stub": false}]}"#,
-        "invalid IR (version 1): module `other` is neither package `m` nor one of its submodules",
+        "invalid IR (version 2): module `other` is neither package `m` nor one of its submodules",
     );
     let module = r#"{"name": "m", "doc": null, "functions": [], "classes": [],
                      "attributes": [], "submodules": [], "has_all": false, "stub": false}"#;
@@ -135,6 +145,6 @@ fn unknown_ir_versions_are_refused() {
                 "options": {{"all_submodules": false, "public_api": false, "submodules": []}},
                 "modules": [{module}, {module}]}}"#
         ),
-        "invalid IR (version 1): module `m` appears twice",
+        "invalid IR (version 2): module `m` appears twice",
     );
 }

@@ -11,6 +11,7 @@ use toml::Spanned;
 
 use crate::error::{EnvError, Result};
 use crate::package::{Package, RawPackage};
+use crate::policy::{Affinity, Backend, ErrorMode, StartMode};
 
 /// The file name looked for by [`Config::discover`].
 pub const CONFIG_FILE: &str = "snakebridge.toml";
@@ -49,7 +50,7 @@ pub struct PoolConfig {
     /// `in-process` (in the program itself; needs the `in-process` feature
     /// of the `snakebridge` crate).
     #[serde(default)]
-    pub backend: Option<BackendSetting>,
+    pub backend: Option<Backend>,
     /// Worker processes (at least 1; default: cores, at most 4).
     #[serde(default, deserialize_with = "at_least_one")]
     pub size: Option<usize>,
@@ -61,7 +62,7 @@ pub struct PoolConfig {
     pub env: BTreeMap<String, String>,
     /// `hint` (default), `strict_queue` or `strict_fail_fast`.
     #[serde(default)]
-    pub affinity: Option<AffinityMode>,
+    pub affinity: Option<Affinity>,
     /// `lazy` (default) or `eager`.
     #[serde(default)]
     pub start: Option<StartMode>,
@@ -86,49 +87,14 @@ pub struct PoolConfig {
     /// `translated` (default): shape, memory and dtype errors get their own
     /// error variants; `raw`: every Python exception stays a Python error.
     #[serde(default)]
-    pub error_mode: Option<ErrorModeSetting>,
-}
-
-/// `[pools.<name>] error_mode`.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorModeSetting {
-    /// Translate recognised errors.
-    Translated,
-    /// Keep every Python exception as it is.
-    Raw,
-}
-
-/// `[pools.<name>] affinity`.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum AffinityMode {
-    /// Prefer the session's worker.
-    Hint,
-    /// Wait for the session's worker.
-    StrictQueue,
-    /// Fail when the session's worker is busy.
-    StrictFailFast,
-}
-
-/// `[pools.<name>] backend`.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum BackendSetting {
-    /// Worker processes.
-    Workers,
-    /// The program's own process.
-    InProcess,
-}
-
-/// `[pools.<name>] start`.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum StartMode {
-    /// On first use.
-    Lazy,
-    /// With the bridge.
-    Eager,
+    pub error_mode: Option<ErrorMode>,
+    /// Recycle a worker after this many calls (at least 1; default never).
+    #[serde(default, deserialize_with = "at_least_one")]
+    pub max_calls: Option<u64>,
+    /// Recycle a worker whose resident memory passed this many MiB
+    /// (checked every second; at least 1; default never).
+    #[serde(default, deserialize_with = "at_least_one")]
+    pub max_rss_mib: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -253,9 +219,13 @@ impl Config {
     }
 }
 
-fn at_least_one<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    match Option::<usize>::deserialize(d)? {
-        Some(0) => Err(serde::de::Error::custom("must be at least 1")),
+fn at_least_one<'de, D, N>(d: D) -> Result<Option<N>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    N: Deserialize<'de> + PartialEq + From<u8>,
+{
+    match Option::<N>::deserialize(d)? {
+        Some(n) if n == N::from(0) => Err(serde::de::Error::custom("must be at least 1")),
         other => Ok(other),
     }
 }

@@ -7,8 +7,11 @@
 //! between config, lock and venv; [`verify::compare`] checks the lock's
 //! platform and accelerator against the machine's.
 //!
-//! Without the default `tools` feature the crate only parses the config and
-//! the lock and reads a venv: what the runtime needs to refuse a stale venv.
+//! Without the default `tools` feature the crate parses the config and the
+//! lock, reads a venv and [`check()`]s them against each other: what the
+//! runtime needs to refuse a stale venv. The pool settings it parses
+//! ([`Affinity`], [`StartMode`], [`ErrorMode`], [`Backend`]) are the very
+//! types the runtime takes (`snakebridge` re-exports them).
 //!
 //! # Example
 //! ```
@@ -39,7 +42,6 @@
 //! ```
 #![warn(missing_docs)]
 
-#[cfg(feature = "tools")]
 mod check;
 mod config;
 mod error;
@@ -48,6 +50,7 @@ pub mod hardware;
 mod installer;
 mod lock;
 mod package;
+mod policy;
 #[cfg(feature = "tools")]
 pub mod progress;
 #[cfg(feature = "tools")]
@@ -61,17 +64,24 @@ mod venv;
 pub mod verify;
 pub mod worker;
 
-#[cfg(feature = "tools")]
 pub use check::{Drift, check, installed_mismatches, lock_drift};
-pub use config::{
-    AffinityMode, BackendSetting, CONFIG_FILE, Config, DEFAULT_VENV, ErrorModeSetting, PoolConfig,
-    StartMode,
-};
+pub use config::{CONFIG_FILE, Config, DEFAULT_VENV, PoolConfig};
 pub use error::{EnvError, Result};
 pub use lock::{
     LOCK_FILE, LOCK_VERSION, Lock, LockedPackage, Platform, PythonInfo, normalize, sha256_hex,
 };
 pub use package::{Generate, Package, SignatureTier, Submodules, VersionSpec};
+pub use policy::{Affinity, Backend, ErrorMode, StartMode};
+
+/// The old name of [`Affinity`].
+#[deprecated(note = "renamed `Affinity`, the type the runtime takes")]
+pub type AffinityMode = Affinity;
+/// The old name of [`ErrorMode`].
+#[deprecated(note = "renamed `ErrorMode`, the type the runtime takes")]
+pub type ErrorModeSetting = ErrorMode;
+/// The old name of [`Backend`].
+#[deprecated(note = "renamed `Backend`, the type the runtime takes")]
+pub type BackendSetting = Backend;
 #[cfg(feature = "tools")]
 pub use setup::{SetupOptions, SetupReport, setup};
 pub use venv::Venv;

@@ -68,17 +68,51 @@ pub enum Generate {
     All,
 }
 
-/// Signature sources, best first (as ranked by the original).
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+/// Where a callable's parameter list (names, kinds, defaults) came from,
+/// best first: the `signature_tier` of each callable in the introspection IR
+/// (`snakebridge-codegen` re-exports this type), and a package's
+/// `min_signature_tier` in `snakebridge.toml`, the worst tier accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
-#[allow(missing_docs)]
 pub enum SignatureTier {
+    /// `inspect.signature` of Python code (or an explicit `__signature__`).
     Runtime,
+    /// `inspect.signature` from a C function's `__text_signature__`.
     TextSignature,
+    /// Only `typing.get_type_hints`: names and types, no kinds or defaults.
     RuntimeHints,
+    /// A `.pyi` stub (bundled, or a `*-stubs` / `types-*` package). In
+    /// `snakebridge.toml`, `stubgen` means the same (introspection never
+    /// tells generated stubs apart).
+    #[serde(alias = "stubgen")]
     Stub,
-    Stubgen,
+    /// Nothing: `(*args, **kwargs)`.
     Variadic,
+}
+
+impl SignatureTier {
+    /// The old variant for `stubgen`, which meant [`SignatureTier::Stub`].
+    #[deprecated(note = "`stubgen` is `SignatureTier::Stub`")]
+    #[allow(non_upper_case_globals)]
+    pub const Stubgen: SignatureTier = SignatureTier::Stub;
+
+    /// The name used in the IR, in `snakebridge.toml` and in reports
+    /// (serde's; [`Display`](fmt::Display) writes the same).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureTier::Runtime => "runtime",
+            SignatureTier::TextSignature => "text_signature",
+            SignatureTier::RuntimeHints => "runtime_hints",
+            SignatureTier::Stub => "stub",
+            SignatureTier::Variadic => "variadic",
+        }
+    }
+}
+
+impl fmt::Display for SignatureTier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.serialize(f)
+    }
 }
 
 /// A `[packages]` value: `"1.2.3"`, `"stdlib"` or a table.

@@ -3,8 +3,7 @@
 use std::path::Path;
 
 use snakebridge_env::{
-    AffinityMode, Config, ErrorModeSetting, Generate, SignatureTier, StartMode, Submodules,
-    VersionSpec,
+    Affinity, Config, ErrorMode, Generate, SignatureTier, StartMode, Submodules, VersionSpec,
 };
 
 fn parse(text: &str) -> Result<Config, String> {
@@ -42,6 +41,8 @@ omp_threads = 3
 timeout_profile = "ml_inference"
 library_profiles = { torch = "batch_job" }
 error_mode = "raw"
+max_calls = 1000
+max_rss_mib = 4096
 
 [packages]
 json = "stdlib"
@@ -58,12 +59,12 @@ scipy = { version = "~=1.14", submodules = true }
     assert_eq!(config.pool("default").env["OMP_NUM_THREADS"], "1");
     assert_eq!(
         config.pool("default").backend,
-        Some(snakebridge_env::BackendSetting::InProcess)
+        Some(snakebridge_env::Backend::InProcess)
     );
     let gpu = config.pool("gpu");
     assert_eq!(gpu.backend, None);
     assert_eq!(gpu.size, Some(1));
-    assert_eq!(gpu.affinity, Some(AffinityMode::StrictQueue));
+    assert_eq!(gpu.affinity, Some(Affinity::StrictQueue));
     assert_eq!(gpu.start, Some(StartMode::Eager));
     assert_eq!(
         (gpu.max_queue, gpu.queue_timeout_ms),
@@ -72,7 +73,8 @@ scipy = { version = "~=1.14", submodules = true }
     assert_eq!((gpu.blas_threads, gpu.omp_threads), (Some(2), Some(3)));
     assert_eq!(gpu.timeout_profile.as_deref(), Some("ml_inference"));
     assert_eq!(gpu.library_profiles["torch"], "batch_job");
-    assert_eq!(gpu.error_mode, Some(ErrorModeSetting::Raw));
+    assert_eq!(gpu.error_mode, Some(ErrorMode::Raw));
+    assert_eq!((gpu.max_calls, gpu.max_rss_mib), (Some(1000), Some(4096)));
     assert_eq!(config.pool("missing").size, None);
     assert_eq!(
         config.requirements(),
@@ -96,7 +98,7 @@ scipy = { version = "~=1.14", submodules = true }
         pandas.min_signature_tier,
         Some(SignatureTier::TextSignature)
     );
-    assert_eq!(pandas.location, "/p/snakebridge.toml:27:10");
+    assert_eq!(pandas.location, "/p/snakebridge.toml:29:10");
     assert_eq!(config.packages[0].version, VersionSpec::Stdlib);
     assert_eq!(config.packages[3].submodules, Submodules::All(true));
     assert_eq!(config.lock_path(), Path::new("/p/snakebridge.lock"));
@@ -156,8 +158,22 @@ fn unknown_keys() {
     );
     check_error(
         "[pools.default]\nworkers = 2\n",
-        "/p/snakebridge.toml:2:1: unknown field `workers`, expected one of `backend`, `size`, `threads`, `env`, `affinity`, `start`, `max_queue`, `queue_timeout_ms`, `blas_threads`, `omp_threads`, `timeout_profile`, `library_profiles`, `error_mode`",
+        "/p/snakebridge.toml:2:1: unknown field `workers`, expected one of `backend`, `size`, `threads`, `env`, `affinity`, `start`, `max_queue`, `queue_timeout_ms`, `blas_threads`, `omp_threads`, `timeout_profile`, `library_profiles`, `error_mode`, `max_calls`, `max_rss_mib`",
     );
+}
+
+/// `stubgen` accepts what `stub` accepts: introspection never tells
+/// generated stubs apart.
+#[test]
+fn stubgen_is_the_stub_tier() {
+    let config =
+        parse("[packages]\nnumpy = { version = \"2\", min_signature_tier = \"stubgen\" }\n")
+            .unwrap();
+    assert_eq!(
+        config.packages[0].min_signature_tier,
+        Some(SignatureTier::Stub)
+    );
+    assert_eq!(SignatureTier::Stub.to_string(), "stub");
 }
 
 #[test]
@@ -197,6 +213,10 @@ fn bad_values() {
     check_error(
         "[pools.default]\nsize = 0\n",
         "/p/snakebridge.toml:2:8: must be at least 1",
+    );
+    check_error(
+        "[pools.default]\nmax_calls = 0\n",
+        "/p/snakebridge.toml:2:13: must be at least 1",
     );
 }
 

@@ -27,6 +27,32 @@ pub const MAX_VALUE_DEPTH: usize = 128;
 
 pub mod nesting;
 
+/// Transport settings host and worker must agree on, defined once.
+pub mod transport {
+    /// The first word of the line a worker prints on stdout once it serves:
+    /// `SNAKEBRIDGE_WORKER_READY pid=<pid> slot=<slot> python=<version>`.
+    pub const READY_LINE: &str = "SNAKEBRIDGE_WORKER_READY";
+
+    /// The HTTP/2 flow-control window of one stream, on both sides (bytes):
+    /// arrays of many MiB cross in a few frames' worth of round trips
+    /// instead of one per 64 KiB.
+    pub const STREAM_WINDOW: u32 = 16 << 20;
+
+    /// The HTTP/2 flow-control window of a connection (bytes).
+    pub const CONNECTION_WINDOW: u32 = 2 * STREAM_WINDOW;
+
+    /// The prefetch window of `Iterate` when the host sends 0: items Python
+    /// may produce ahead of the consumer.
+    pub const DEFAULT_PREFETCH_WINDOW: u32 = 16;
+
+    /// The hard message-size ceiling tonic enforces for a configured limit
+    /// of `max_message_bytes`: a little above it, so that the executor's own
+    /// typed `MESSAGE_TOO_LARGE` answer wins for results.
+    pub const fn message_ceiling(max_message_bytes: usize) -> usize {
+        max_message_bytes.saturating_add(1 << 20)
+    }
+}
+
 #[cfg(test)]
 mod fuzz;
 

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use snakebridge_proto::v1 as pb;
 
+use crate::clock::Clock;
+
 /// How an [`Executor`](crate::Executor) is set up.
 ///
 /// `ref_ttl`, `max_refs_per_session` and `max_message_bytes` can later be
@@ -32,10 +34,17 @@ pub struct ExecutorConfig {
     /// Default [`snakebridge_proto::MAX_VALUE_DEPTH`] (128), the most the wire
     /// carries.
     pub max_depth: usize,
-    /// Longest `repr` kept in a `RefHandle`, in characters. Default 160.
+    /// Longest `repr` computed into a `RefHandle` when the ref is made, in
+    /// characters. Default 0: none is computed, the host asks with
+    /// `Ref::repr()` when it wants one. An eager `repr` runs inside the call
+    /// that returns the object, so a slow or huge `__repr__` (a 256 MiB
+    /// `bytearray`) would slow every such call, or time it out.
     pub repr_limit: usize,
     /// Largest encoded result, in bytes. Default 64 MiB.
     pub max_message_bytes: usize,
+    /// The clock `ref_ttl` is measured by. Default [`Clock::System`]; tests
+    /// pass a [`Clock::Manual`] and advance it.
+    pub clock: Clock,
 }
 
 impl Default for ExecutorConfig {
@@ -46,8 +55,9 @@ impl Default for ExecutorConfig {
             ref_ttl: None,
             max_refs_per_session: 100_000,
             max_depth: snakebridge_proto::MAX_VALUE_DEPTH,
-            repr_limit: 160,
+            repr_limit: 0,
             max_message_bytes: 64 * 1024 * 1024,
+            clock: Clock::System,
         }
     }
 }

@@ -370,9 +370,12 @@ impl<'a, 'py> Encoder<'a, 'py> {
         let ty = obj.get_type();
         let type_name = ty.qualname().map_or_else(|_| "?".to_owned(), py_string);
         let type_module = ty.module().map_or_else(|_| "?".to_owned(), py_string);
-        let repr = match obj.repr() {
-            Ok(r) => truncate(&r.to_string_lossy(), self.ctx.repr_limit),
-            Err(_) => format!("<{type_name} object>"),
+        let repr = match self.ctx.repr_limit {
+            0 => String::new(),
+            limit => match obj.repr() {
+                Ok(r) => truncate(&r.to_string_lossy(), limit),
+                Err(_) => format!("<{type_name} object>"),
+            },
         };
         let id = self.ctx.registry.next_id();
         let handle = pb::RefHandle {

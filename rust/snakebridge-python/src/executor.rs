@@ -132,7 +132,7 @@ impl Executor {
         });
         let shared = Arc::new(Shared {
             types,
-            registry: Registry::new(),
+            registry: Registry::new(config.clock.clone()),
             limits: Limits::new(&config),
             instance: new_instance(),
             modules: Mutex::new(HashMap::new()),

@@ -38,6 +38,7 @@
 
 mod callback;
 mod classifier;
+mod clock;
 mod config;
 mod decode;
 mod dispatch;
@@ -53,6 +54,7 @@ mod thread_state;
 mod types;
 
 pub use callback::{CallbackChannel, CallbackDelivery};
+pub use clock::{Clock, ManualClock};
 pub use config::ExecutorConfig;
 pub use executor::Executor;
 pub use init::{PythonInfo, apply_environment, check_venv, initialize_python};

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 
+use crate::clock::Clock;
+
 /// Objects taken out of the registry, to be dropped by the caller (attached,
 /// lock released).
 pub(crate) type Removed = Vec<Py<PyAny>>;
@@ -53,13 +55,16 @@ pub(crate) enum Lookup {
 pub(crate) struct Registry {
     sessions: Mutex<HashMap<String, Session>>,
     next_id: AtomicU64,
+    /// What TTLs are measured by.
+    clock: Clock,
 }
 
 impl Registry {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(clock: Clock) -> Self {
         Self {
             sessions: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            clock,
         }
     }
 
@@ -77,7 +82,7 @@ impl Registry {
         id: u64,
         ttl: Option<Duration>,
     ) -> Result<Py<PyAny>, Lookup> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let expired;
         {
             let mut sessions = self.sessions.lock();
@@ -119,7 +124,7 @@ impl Registry {
         if refs.is_empty() {
             return Ok(());
         }
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut sessions = self.sessions.lock();
         let held = sessions.get(session).map_or(0, |s| s.refs.len());
         if held.saturating_add(refs.len()) > max {
@@ -167,7 +172,7 @@ impl Registry {
     /// Drops the refs of `session` idle for longer than `ttl`, at most once
     /// per `min(ttl, 1 s)` for that session.
     pub(crate) fn sweep(&self, session: &str, ttl: Duration) -> Removed {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut sessions = self.sessions.lock();
         let Some(s) = sessions.get_mut(session) else {
             return Vec::new();

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use snakebridge_python::ExecutorConfig;
+use snakebridge_python::{Clock, ExecutorConfig, ManualClock};
 
 fn obj_ref(ex: &snakebridge_python::Executor, session: &str) -> pb::RefHandle {
     let req = in_session(function("sbtest", "make", vec![s("Obj(1)")]), session);
@@ -259,26 +259,38 @@ fn settings_of_zero_keep_the_current_values() {
     obj_ref(&ex, SESSION);
 }
 
+/// An executor whose TTLs run on `clock`, which the test advances: the
+/// expiry depends on the time the test says has passed, never on how busy
+/// the machine is.
+fn executor_on(clock: &ManualClock, ref_ttl: Option<Duration>) -> snakebridge_python::Executor {
+    executor_with(ExecutorConfig {
+        ref_ttl,
+        clock: Clock::Manual(clock.clone()),
+        ..Default::default()
+    })
+}
+
 #[test]
 fn idle_refs_expire_after_the_ttl() {
-    // Generous margins: a touched ref is idle ~40 ms against a 150 ms TTL.
-    let ex = executor_with(ExecutorConfig {
-        ref_ttl: Some(Duration::from_millis(150)),
-        ..Default::default()
-    });
+    let clock = ManualClock::new();
+    let ttl = Duration::from_millis(150);
+    let ex = executor_on(&clock, Some(ttl));
     let kept = obj_ref(&ex, SESSION);
     let dropped = obj_ref(&ex, SESSION);
     for _ in 0..6 {
-        std::thread::sleep(Duration::from_millis(40));
+        clock.advance(Duration::from_millis(40));
         // Using a ref touches it.
         value(ex.call_blocking(method(&kept, "get", vec![])));
     }
+    // `dropped` has idled 240 ms, `kept` none.
     let e = bridge_error(ex.call_blocking(method(&dropped, "get", vec![])));
     assert_eq!(code(&e), pb::ErrorCode::RefNotFound);
     assert!(e.message.contains("expired"), "{}", e.message);
+    // Idle for exactly the TTL is not past it.
+    clock.advance(ttl);
     value(ex.call_blocking(method(&kept, "get", vec![])));
 
-    std::thread::sleep(Duration::from_millis(300));
+    clock.advance(ttl + Duration::from_millis(1));
     // Any call of the session sweeps it.
     make(&ex, "None");
     assert_eq!(ex.health().refs, 0);
@@ -287,13 +299,16 @@ fn idle_refs_expire_after_the_ttl() {
 
 #[test]
 fn ttl_set_by_the_host_applies() {
-    let ex = executor();
+    let clock = ManualClock::new();
+    let ex = executor_on(&clock, None);
     ex.apply_settings(&pb::WorkerSettings {
         ref_ttl_ms: 30,
         ..Default::default()
     });
     let h = obj_ref(&ex, SESSION);
-    std::thread::sleep(Duration::from_millis(80));
+    clock.advance(Duration::from_millis(30));
+    value(ex.call_blocking(method(&h, "get", vec![])));
+    clock.advance(Duration::from_millis(31));
     let e = bridge_error(ex.call_blocking(method(&h, "get", vec![])));
     assert_eq!(code(&e), pb::ErrorCode::RefNotFound);
 }

@@ -1,10 +1,13 @@
-//! The executor's entry points: async and blocking calls, concurrency,
-//! health, releases, interpreter facts, the venv.
+//! The executor's entry points: calls run inline on threads that keep
+//! their Python thread state (the worker's path: tasks on its runtime
+//! threads; the in-process backend's inline calls), calls queued to the
+//! executor's own threads (in-process calls made in tasks), concurrency,
+//! interrupts, health, releases, interpreter facts, the venv.
 
 mod common;
 
 use common::*;
-use snakebridge_python::{ExecutorConfig, initialize_python};
+use snakebridge_python::{Executor, ExecutorConfig, initialize_python, keep_thread_state};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -13,31 +16,47 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
-#[test]
-fn async_call_answers() {
-    let ex = executor();
-    let rt = runtime();
-    let resp = rt.block_on(ex.call(function("sbtest", "identity", vec![int(6)])));
-    assert!(same_wire(&value(resp), &int(6)));
-    let resp = rt.block_on(ex.call(function("math", "nope", vec![])));
-    assert_eq!(python_error(resp).type_name, "AttributeError");
+/// A runtime as the worker builds it: each thread keeps a Python thread
+/// state for life, and calls run inline in tasks (`call_blocking`).
+/// Python must be initialized first (`executor()` does it).
+fn worker_runtime(threads: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .on_thread_start(keep_thread_state)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
+/// Runs `req` inline in a task on `rt`, as the worker's `Call` handler does.
+fn inline(rt: &tokio::runtime::Runtime, ex: &Executor, req: pb::CallRequest) -> pb::CallResponse {
+    let ex = ex.clone();
+    rt.block_on(rt.spawn(async move { ex.call_blocking(req) }))
+        .expect("the task")
+}
+
+/// The worker's path, many calls at once: each inline in a task on a
+/// runtime thread that keeps its thread state.
 #[test]
-fn many_concurrent_async_calls() {
-    let ex = executor_with(ExecutorConfig {
-        threads: 3,
-        ..Default::default()
-    });
-    let rt = runtime();
+fn many_concurrent_inline_calls_on_runtime_threads() {
+    let ex = executor();
+    let rt = worker_runtime(3);
+    identity_200_at_once(&rt, &ex, |ex, req| async move { ex.call_blocking(req) });
+    assert_eq!(ex.health().calls, 200);
+}
+
+/// Calls `identity(i)` for `i` in 0..200, each in a task of its own that
+/// makes the call with `call`, all at once, and checks every answer.
+fn identity_200_at_once<F, Fut>(rt: &tokio::runtime::Runtime, ex: &Executor, call: F)
+where
+    F: Fn(Executor, pb::CallRequest) -> Fut,
+    Fut: std::future::Future<Output = pb::CallResponse> + Send + 'static,
+{
     let results = rt.block_on(async {
         let tasks: Vec<_> = (0..200)
             .map(|i| {
-                let ex = ex.clone();
-                tokio::spawn(async move {
-                    let resp = ex.call(function("sbtest", "identity", vec![int(i)])).await;
-                    (i, value(resp))
-                })
+                let answer = call(ex.clone(), function("sbtest", "identity", vec![int(i)]));
+                tokio::spawn(async move { (i, value(answer.await)) })
             })
             .collect();
         let mut out = Vec::new();
@@ -49,9 +68,85 @@ fn many_concurrent_async_calls() {
     for (i, v) in results {
         assert!(same_wire(&v, &int(i)));
     }
+}
+
+/// A runtime thread's Python thread state outlives each call: a
+/// `threading.local` keeps its value from one call to the next (a thread
+/// state made per call would start empty every time).
+#[test]
+fn a_runtime_thread_keeps_its_python_thread_state_between_calls() {
+    let ex = executor();
+    let rt = worker_runtime(1);
+    let count = "(lambda tl: (getattr(tl, 'n', 0), setattr(tl, 'n', getattr(tl, 'n', 0) + 1))[0])\
+                 (__import__('sbtest').__dict__.setdefault('tl', __import__('threading').local()))";
+    let counts: Vec<pb::Value> = (0..3)
+        .map(|_| value(inline(&rt, &ex, function("sbtest", "make", vec![s(count)]))))
+        .collect();
+    for (n, got) in counts.iter().enumerate() {
+        assert!(same_wire(got, &int(n as i64)), "call {n}: {got:?}");
+    }
+}
+
+/// The worker stops a call on `Interrupt`: `interrupt(call_id)` raises
+/// `TimeoutError` in the runtime thread that runs it inline, and the thread
+/// serves the next call.
+#[test]
+fn an_inline_call_is_interrupted_by_its_call_id() {
+    let ex = executor();
+    let rt = worker_runtime(2);
+    let forever = pb::CallRequest {
+        call_id: 7,
+        ..function("sbtest", "spin", vec![s("inline")])
+    };
+    let call = {
+        let ex = ex.clone();
+        rt.spawn(async move { ex.call_blocking(forever) })
+    };
+    // Interrupted once it loops (an exception raised while the call sets
+    // itself up, in importlib say, would hit that code instead).
+    let spinning = || {
+        let answer = ex.call_blocking(function("sbtest", "is_spinning", vec![s("inline")]));
+        same_wire(&value(answer), &boolean(true))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !spinning() {
+        assert!(std::time::Instant::now() < deadline, "the call never ran");
+    }
+    assert!(ex.interrupt(7), "the call is running");
+    let resp = rt.block_on(call).expect("the task");
+    assert_eq!(python_error(resp).type_name, "TimeoutError");
+    assert!(!ex.interrupt(7), "the call has ended");
+    assert!(!spinning());
+    let again = inline(&rt, &ex, function("sbtest", "identity", vec![int(6)]));
+    assert!(same_wire(&value(again), &int(6)));
+}
+
+/// The in-process backend's path for calls made in tasks: queued to the
+/// executor's own threads.
+#[test]
+fn async_call_answers() {
+    let ex = executor();
+    let rt = runtime();
+    let resp = rt.block_on(ex.call(function("sbtest", "identity", vec![int(6)])));
+    assert!(same_wire(&value(resp), &int(6)));
+    let resp = rt.block_on(ex.call(function("math", "nope", vec![])));
+    assert_eq!(python_error(resp).type_name, "AttributeError");
+}
+
+/// Queued calls, many at once (in-process calls made in tasks).
+#[test]
+fn many_concurrent_async_calls() {
+    let ex = executor_with(ExecutorConfig {
+        threads: 3,
+        ..Default::default()
+    });
+    let rt = runtime();
+    identity_200_at_once(&rt, &ex, |ex, req| async move { ex.call(req).await });
     assert!(ex.health().calls >= 200);
 }
 
+/// Inline calls from threads of the caller's own, each keeping its thread
+/// state (as the in-process backend's inline calls do).
 #[test]
 fn blocking_calls_from_many_threads() {
     let ex = executor();
@@ -59,6 +154,7 @@ fn blocking_calls_from_many_threads() {
         .map(|t| {
             let ex = ex.clone();
             std::thread::spawn(move || {
+                keep_thread_state();
                 for i in 0..50 {
                     let n = t * 1000 + i;
                     let got = value(ex.call_blocking(function("sbtest", "identity", vec![int(n)])));

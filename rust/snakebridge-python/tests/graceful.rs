@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use snakebridge_python::{Executor, ExecutorConfig};
 
 fn seq_items(val: &pb::Value) -> &[pb::Value] {
     match &val.kind {
@@ -31,9 +32,17 @@ fn attr_call(
     }
 }
 
+/// An executor that computes `repr` hints eagerly (the default computes none).
+fn eager_repr() -> Executor {
+    executor_with(ExecutorConfig {
+        repr_limit: 160,
+        ..ExecutorConfig::default()
+    })
+}
+
 #[test]
 fn custom_object_in_list_keeps_structure() {
-    let ex = executor();
+    let ex = eager_repr();
     let val = make(&ex, "[1, Obj(5), 'a']");
     let items = seq_items(&val);
     assert!(same_wire(&items[0], &int(1)));
@@ -99,7 +108,7 @@ fn values_without_exact_form_become_refs() {
 
 #[test]
 fn pattern_in_dict_is_a_ref() {
-    let ex = executor();
+    let ex = eager_repr();
     let val = make(&ex, "{'p': re.compile('a+'), 'n': 1}");
     let Some(Kind::Dict(d)) = &val.kind else {
         panic!("expected a dict, got {val:?}")
@@ -113,7 +122,7 @@ fn pattern_in_dict_is_a_ref() {
 
 #[test]
 fn self_referential_list_is_one_ref() {
-    let ex = executor();
+    let ex = eager_repr();
     let val = make(&ex, "self_list()");
     let h = as_ref(&val);
     assert_eq!(h.type_name, "list");
@@ -190,8 +199,19 @@ fn depth_limit_boundary() {
 }
 
 #[test]
-fn repr_is_truncated_or_replaced() {
+fn by_default_no_repr_runs_inside_the_call() {
+    // A `__repr__` can be slow or huge: the ref is made without calling it.
     let ex = executor();
+    let val = make(&ex, "CountedRepr()");
+    let h = as_ref(&val);
+    assert_eq!(h.type_name, "CountedRepr");
+    assert_eq!(h.repr, "");
+    assert!(check_py(&ex, ref_value(h), "type(x).calls == 0"));
+}
+
+#[test]
+fn repr_is_truncated_or_replaced() {
+    let ex = eager_repr();
     let val = make(&ex, "LongRepr()");
     let repr = &as_ref(&val).repr;
     assert_eq!(repr.chars().count(), 161);

@@ -13,10 +13,9 @@ fn thread_count() -> usize {
 #[test]
 fn dropping_the_executor_stops_its_threads() {
     init();
-    // The helper imports numpy, whose BLAS starts threads of its own: let
-    // that happen before counting.
-    drop(make(&executor(), "1"));
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // The helper imports numpy, whose BLAS starts threads of its own when
+    // it is loaded: import it before counting.
+    pyo3::Python::attach(|py| py.import("numpy").map(drop)).expect("numpy");
     let before = thread_count();
     let ex = executor_with(ExecutorConfig::default());
     let clone = ex.clone();

@@ -7,7 +7,6 @@
 //! even by SIGKILL) the worker exits at once, so no worker outlives its host,
 //! and neither do the processes Python started (see [`watch_lifeline`]).
 
-mod python_thread;
 mod service;
 mod watchdog;
 
@@ -92,8 +91,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         .worker_threads(args.threads.max(1) + 1)
         .thread_stack_size(PYTHON_STACK)
         .thread_name("snakebridge-py")
-        .on_thread_start(python_thread::attach)
-        .on_thread_stop(python_thread::detach)
+        // The same thread state the in-process backend's callers keep
+        // (released when the thread ends).
+        .on_thread_start(snakebridge_python::keep_thread_state)
         .enable_all()
         .build()?;
     watchdog::start(runtime.handle().clone());

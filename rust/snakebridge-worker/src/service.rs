@@ -12,8 +12,7 @@ use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::{Request, Response, Status, Streaming};
 
-/// The default prefetch window of `Iterate` (when the host sends 0).
-const DEFAULT_WINDOW: usize = 16;
+use snakebridge_proto::transport;
 
 /// Serves until SIGTERM or SIGINT.
 pub(crate) async fn serve(
@@ -30,23 +29,21 @@ pub(crate) async fn serve(
         ready: AtomicBool::new(false),
         agreed: Mutex::new(None),
     };
-    // tonic enforces a hard ceiling a little above the limit, so that the
-    // executor's own typed MESSAGE_TOO_LARGE answer wins for results.
-    let ceiling = max_message_bytes.saturating_add(1 << 20);
+    let ceiling = transport::message_ceiling(max_message_bytes);
     let server = WorkerServer::new(service)
         .max_decoding_message_size(ceiling)
         .max_encoding_message_size(ceiling);
     println!(
-        "SNAKEBRIDGE_WORKER_READY pid={} slot={slot} python={}",
+        "{} pid={} slot={slot} python={}",
+        transport::READY_LINE,
         std::process::id(),
         info.version.split_whitespace().next().unwrap_or("?")
     );
     use std::io::Write;
     std::io::stdout().flush()?;
-    // Large flow-control windows, as on the host side (16 MiB per stream).
     tonic::transport::Server::builder()
-        .initial_stream_window_size(Some(16 << 20))
-        .initial_connection_window_size(Some(32 << 20))
+        .initial_stream_window_size(Some(transport::STREAM_WINDOW))
+        .initial_connection_window_size(Some(transport::CONNECTION_WINDOW))
         .add_service(server)
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown_signal())
         .await?;
@@ -343,7 +340,7 @@ async fn produce(
         return;
     };
     let mut credit = match open.window {
-        0 => DEFAULT_WINDOW,
+        0 => transport::DEFAULT_PREFETCH_WINDOW as usize,
         n => n as usize,
     };
     let mut it = match executor.open_iter(&open.session_id, &target) {

@@ -45,7 +45,7 @@ impl Bridge {
             .thread_name("snakebridge")
             .enable_all()
             .build()
-            .map_err(|e| Error::Config(format!("starting a tokio runtime: {e}")))?;
+            .map_err(|e| Error::io("starting a tokio runtime", e))?;
         let inner = runtime.block_on(async { crate::Bridge::with_pools(pools) })?;
         Ok(Bridge { inner, runtime })
     }

@@ -306,7 +306,7 @@ impl Bridge {
                 .link
                 .health()
                 .await
-                .map_err(|e| crate::link::transport_error(&e))?;
+                .map_err(crate::link::transport_error)?;
             out.push(WorkerHealth {
                 pool: pool.name().to_string(),
                 slot: slot.index,
@@ -318,17 +318,27 @@ impl Bridge {
         Ok(out)
     }
 
-    /// Stops every worker of every pool (SIGTERM, then SIGKILL after 2 s)
-    /// and waits for them to exit. Later calls fail with
-    /// [`Error::Shutdown`](crate::Error::Shutdown).
+    /// Stops every worker of every pool (SIGTERM, then SIGKILL after 2 s),
+    /// waits for them to exit (a restart under way is abandoned, or its
+    /// worker stopped as soon as it started) and removes their socket
+    /// directory. Later calls fail with [`Error::Shutdown`](crate::Error::Shutdown).
     pub async fn shutdown(&self) {
         let mut running = Vec::new();
         for entry in &self.pools.entries {
             running.extend(entry.pool.slots.iter().filter_map(|s| s.current()));
             entry.pool.shutdown();
         }
+        for entry in &self.pools.entries {
+            for slot in &entry.pool.slots {
+                slot.settle().await;
+                running.extend(slot.current());
+            }
+        }
         for conn in running {
             conn.exited_within(Duration::from_secs(5)).await;
+        }
+        for entry in &self.pools.entries {
+            entry.pool.remove_socket_dir();
         }
     }
 }

@@ -69,6 +69,14 @@ impl Call {
         self
     }
 
+    /// What the timeout covers: by default the whole call (queue, worker
+    /// start, run); [`TimeoutScope::Run`](crate::TimeoutScope::Run) bounds
+    /// the run alone, leaving the queue to the pool's `queue_timeout`.
+    pub fn timeout_scope(mut self, scope: crate::TimeoutScope) -> Self {
+        self.options = self.options.timeout_scope(scope);
+        self
+    }
+
     /// Use the named timeout profile (`default`, `streaming`,
     /// `ml_inference`, `batch_job`, or one configured on the pool).
     pub fn profile(mut self, name: impl Into<String>) -> Self {

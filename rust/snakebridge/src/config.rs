@@ -41,13 +41,15 @@ pub struct BridgeConfig {
     pub(crate) profiles: Profiles,
     pub(crate) interrupt_grace: Duration,
     pub(crate) error_mode: crate::translate::ErrorMode,
+    pub(crate) max_calls: Option<u64>,
+    pub(crate) max_rss_mib: Option<u64>,
 }
 
 impl Default for BridgeConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         BridgeConfig {
-            backend: Backend::default_from_env(),
+            backend: backend_from_env(),
             inline_calls: true,
             workers: cores.clamp(1, 4),
             venv: None,
@@ -71,58 +73,28 @@ impl Default for BridgeConfig {
             profiles: Profiles::default(),
             interrupt_grace: Duration::from_secs(2),
             error_mode: crate::translate::ErrorMode::Translated,
+            max_calls: None,
+            max_rss_mib: None,
         }
     }
 }
 
-/// Where a pool's Python runs (docs/adr/0009-backends-and-in-process.md).
-///
-/// The API and its semantics are the same for both: sessions, refs, limits,
-/// streams, callbacks, timeouts, telemetry and translated errors. What
-/// differs by nature: in-process, a crash in Python (a segfault,
-/// `os._exit`) ends the host; Python's `print` writes to the host's own
-/// stdout; the pool's environment settings apply to the whole process; code
-/// stuck in C after a timeout keeps running (nothing can be killed).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Backend {
-    /// Supervised worker processes, each embedding CPython, over gRPC on
-    /// private Unix sockets (the default).
-    #[default]
-    Workers,
-    /// CPython in this process, through the same executor the workers use:
-    /// calls cost about a microsecond instead of tens. Needs the
-    /// `in-process` cargo feature (which links libpython); the pool has one
-    /// slot whose capacity is [`BridgeConfig::threads_per_worker`].
-    InProcess,
-}
+pub use snakebridge_env::Backend;
 
-impl Backend {
-    /// `$SNAKEBRIDGE_BACKEND` (`workers` or `in-process`), else `Workers`.
-    /// Lets one program, or the whole test suite, switch by configuration.
-    fn default_from_env() -> Backend {
-        match std::env::var("SNAKEBRIDGE_BACKEND").as_deref() {
-            Ok(name) => name.parse().unwrap_or_else(|e| {
+/// `$SNAKEBRIDGE_BACKEND` (`workers` or `in-process`, any case), else
+/// [`Backend::Workers`]. Lets one program, or the whole test suite, switch
+/// by configuration.
+fn backend_from_env() -> Backend {
+    match std::env::var("SNAKEBRIDGE_BACKEND") {
+        Ok(name) => name
+            .trim()
+            .to_ascii_lowercase()
+            .parse()
+            .unwrap_or_else(|e| {
                 tracing::warn!("ignoring SNAKEBRIDGE_BACKEND: {e}");
                 Backend::Workers
             }),
-            Err(_) => Backend::Workers,
-        }
-    }
-}
-
-impl std::str::FromStr for Backend {
-    type Err = Error;
-
-    /// `workers`, or `in-process` (also `inprocess`, `in_process`).
-    fn from_str(s: &str) -> Result<Backend> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "workers" | "worker" | "pool" => Ok(Backend::Workers),
-            "in-process" | "inprocess" | "in_process" => Ok(Backend::InProcess),
-            other => Err(Error::Config(format!(
-                "unknown backend `{other}`: expected `workers` or `in-process`"
-            ))),
-        }
+        Err(_) => Backend::Workers,
     }
 }
 
@@ -318,6 +290,24 @@ impl BridgeConfig {
         self.profiles
             .libraries
             .insert(module.into(), profile.into());
+        self
+    }
+
+    /// Recycles a worker after it served `n` calls (default: never): it is
+    /// drained (calls in flight finish, new ones wait or go to other
+    /// workers; calls admitted while the drain begins may still run on it),
+    /// stopped and replaced; refs it held report
+    /// [`Error::RefWorkerGone`](crate::Error::RefWorkerGone). Process workers
+    /// only (an in-process pool refuses it at `Bridge::new`).
+    pub fn max_calls(mut self, n: u64) -> Self {
+        self.max_calls = Some(n.max(1));
+        self
+    }
+
+    /// Recycles a worker whose resident memory passed `mib` MiB (checked
+    /// every second; default: never), as [`BridgeConfig::max_calls`] does.
+    pub fn max_rss_mib(mut self, mib: u64) -> Self {
+        self.max_rss_mib = Some(mib);
         self
     }
 

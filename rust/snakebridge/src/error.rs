@@ -49,6 +49,10 @@ fn timeout_detail(phase: TimeoutPhase, restarted: bool, worker: usize, pool: &st
     }
 }
 
+/// A boxed error kept as the [`source`](std::error::Error::source) of an
+/// [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// A `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -179,8 +183,19 @@ pub enum Error {
     },
 
     /// A value could not be carried across the bridge.
-    #[error("serialization: {0}")]
-    Serialization(String),
+    #[error("serialization: {message}")]
+    Serialization {
+        /// What could not be carried, and why.
+        message: String,
+        /// The error that caused it (serde's, ...), when there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// A ref that no session owns (one made without a worker, for example
+    /// by deserialising) was passed to a call.
+    #[error("this ref is not bound to a worker; use refs that calls of a Session returned")]
+    DetachedRef,
 
     /// An encoded message exceeds the configured maximum.
     #[error(
@@ -227,8 +242,26 @@ pub enum Error {
     Shutdown,
 
     /// A transport failure that is not a worker crash.
-    #[error("transport: {0}")]
-    Transport(String),
+    #[error("transport: {message}")]
+    Transport {
+        /// What failed.
+        message: String,
+        /// The transport's own error (a `tonic::Status`, an `io::Error`),
+        /// when there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// An operating-system operation the bridge needs failed (creating a
+    /// directory, starting a runtime, writing output).
+    #[error("{context}: {source}")]
+    Io {
+        /// What the bridge was doing.
+        context: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
 
     /// A stream waited longer than its idle timeout for the next item, or
     /// ran past its total timeout (see [`Stream::idle_timeout`](crate::Stream::idle_timeout)).
@@ -373,7 +406,8 @@ impl Error {
             Error::WorkerCrashed { .. } => "WorkerCrashed",
             Error::WorkerStart { .. } => "WorkerStart",
             Error::ProtocolMismatch { .. } => "ProtocolMismatch",
-            Error::Serialization(_) => "Serialization",
+            Error::Serialization { .. } => "Serialization",
+            Error::DetachedRef => "DetachedRef",
             Error::MessageTooLarge { .. } => "MessageTooLarge",
             Error::RefLimit(_) => "RefLimit",
             Error::Conversion { .. } => "Conversion",
@@ -381,7 +415,8 @@ impl Error {
             Error::SessionReleased { .. } => "SessionReleased",
             Error::InvalidRequest(_) => "InvalidRequest",
             Error::Shutdown => "Shutdown",
-            Error::Transport(_) => "Transport",
+            Error::Transport { .. } => "Transport",
+            Error::Io { .. } => "Io",
             Error::StreamTimeout { .. } => "StreamTimeout",
             Error::Timeout { .. } => "Timeout",
             Error::QueueTimeout { .. } => "QueueTimeout",
@@ -391,6 +426,169 @@ impl Error {
             Error::UnknownProfile { .. } => "UnknownProfile",
             Error::PoolMismatch { .. } => "PoolMismatch",
         }
+    }
+
+    /// A [`Error::Transport`] without a source.
+    pub(crate) fn transport(message: impl Into<String>) -> Self {
+        Error::Transport {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A [`Error::Transport`] caused by `source`.
+    pub(crate) fn transport_caused(
+        message: impl Into<String>,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Error::Transport {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// A [`Error::Serialization`] without a source.
+    pub(crate) fn serialization(message: impl Into<String>) -> Self {
+        Error::Serialization {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A [`Error::Io`].
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// The error as one JSON object, the shape the CLI prints and logs
+    /// carry: `"error"` is [`Error::kind`], `"message"` the text (for a
+    /// Python exception, `str(exc)`), then the variant's fields by name
+    /// (durations in milliseconds as `*_ms`), and `"causes"`: the messages of
+    /// the [`source`](std::error::Error::source) chain, when there is one
+    /// (not for Python exceptions). A Python exception adds `type`, `module`, `mro` and `traceback`; a
+    /// translated one also `summary` (this error's text) and its fields.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let ms = |d: &std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let fields = match self {
+            Error::Python(_) => json!({}),
+            Error::ShapeMismatch(m) => json!({
+                "operation": m.operation,
+                "shapes": m.shapes,
+                "expected_size": m.expected_size,
+                "actual_size": m.actual_size,
+            }),
+            Error::OutOfMemory(m) => json!({
+                "device": m.device.to_string(),
+                "requested_mib": m.requested_mib,
+                "free_mib": m.free_mib,
+            }),
+            Error::DtypeMismatch(m) => json!({
+                "expected": m.expected,
+                "got": m.got,
+                "operation": m.operation,
+            }),
+            Error::RefNotFound { id, session } => json!({"id": id, "session": session}),
+            Error::SessionMismatch {
+                id,
+                ref_session,
+                call_session,
+            } => json!({"id": id, "ref_session": ref_session, "call_session": call_session}),
+            Error::RefReleased { id, type_name } => json!({"id": id, "type_name": type_name}),
+            Error::RefWorkerGone {
+                id,
+                type_name,
+                worker,
+            } => json!({"id": id, "type_name": type_name, "worker": worker}),
+            Error::RefsOnDifferentWorkers { first, second } => {
+                json!({"first": first, "second": second})
+            }
+            Error::WorkerCrashed { worker, detail } | Error::WorkerStart { worker, detail } => {
+                json!({"worker": worker, "detail": detail})
+            }
+            Error::ProtocolMismatch {
+                host_min,
+                host_max,
+                worker_min,
+                worker_max,
+            } => json!({
+                "host_min": host_min,
+                "host_max": host_max,
+                "worker_min": worker_min,
+                "worker_max": worker_max,
+            }),
+            Error::MessageTooLarge { size, limit } => json!({"size": size, "limit": limit}),
+            Error::Conversion { expected, got } => json!({"expected": expected, "got": got}),
+            Error::SessionReleased { session } => json!({"session": session}),
+            Error::Io { context, .. } => json!({"context": context}),
+            Error::StreamTimeout { limit, idle } => json!({"limit_ms": ms(limit), "idle": idle}),
+            Error::Timeout {
+                call,
+                after,
+                profile,
+                pool,
+                worker,
+                worker_restarted,
+                phase,
+            } => json!({
+                "call": call,
+                "after_ms": ms(after),
+                "profile": profile,
+                "pool": pool,
+                "worker": worker,
+                "worker_restarted": worker_restarted,
+                "phase": phase.as_str(),
+            }),
+            Error::UnknownPool { name, known } => json!({"pool": name, "known": known}),
+            Error::UnknownProfile { name, known } => json!({"profile": name, "known": known}),
+            Error::QueueTimeout { pool, waited } => json!({"pool": pool, "waited_ms": ms(waited)}),
+            Error::Saturated { pool, queued } => json!({"pool": pool, "queued": queued}),
+            Error::WorkerBusy { pool, worker } => json!({"pool": pool, "worker": worker}),
+            Error::PoolMismatch {
+                what,
+                belongs_to,
+                requested,
+            } => json!({"what": what, "belongs_to": belongs_to, "requested": requested}),
+            Error::Serialization { .. }
+            | Error::DetachedRef
+            | Error::RefLimit(_)
+            | Error::Config(_)
+            | Error::InvalidRequest(_)
+            | Error::Shutdown
+            | Error::Transport { .. } => json!({}),
+        };
+        let mut out = serde_json::Map::new();
+        out.insert("error".into(), self.kind().into());
+        match self.python() {
+            Some(py) => {
+                out.insert("type".into(), py.type_name.clone().into());
+                out.insert("module".into(), py.module.clone().into());
+                out.insert("mro".into(), py.mro.clone().into());
+                out.insert("message".into(), py.message.clone().into());
+                out.insert("traceback".into(), py.traceback.clone().into());
+                if !matches!(self, Error::Python(_)) {
+                    out.insert("summary".into(), self.to_string().into());
+                }
+            }
+            None => {
+                out.insert("message".into(), self.to_string().into());
+            }
+        }
+        if let serde_json::Value::Object(fields) = fields {
+            out.extend(fields);
+        }
+        // A translated error's source is its Python exception, given above.
+        let causes: Vec<serde_json::Value> =
+            std::iter::successors(std::error::Error::source(self), |e| e.source())
+                .map(|e| e.to_string().into())
+                .collect();
+        if self.python().is_none() && !causes.is_empty() {
+            out.insert("causes".into(), causes.into());
+        }
+        serde_json::Value::Object(out)
     }
 
     pub(crate) fn conversion(expected: impl Into<String>, got: impl Into<String>) -> Self {
@@ -445,5 +643,69 @@ impl std::error::Error for PythonException {}
 impl From<PythonException> for Error {
     fn from(e: PythonException) -> Self {
         Error::Python(Box::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Error, TimeoutPhase};
+    use std::time::Duration;
+
+    #[test]
+    fn json_has_the_kind_the_message_and_the_fields() {
+        let e = Error::Timeout {
+            call: "time.sleep".into(),
+            after: Duration::from_millis(1500),
+            profile: None,
+            pool: "default".into(),
+            worker: 1,
+            worker_restarted: false,
+            phase: TimeoutPhase::Queued,
+        };
+        let json = e.to_json();
+        assert_eq!(json["error"], "Timeout");
+        assert_eq!(json["message"], e.to_string());
+        assert_eq!(json["after_ms"], 1500);
+        assert_eq!(json["phase"], "queued");
+        assert_eq!(json["worker"], 1);
+        assert!(json.get("causes").is_none(), "{json}");
+    }
+
+    #[test]
+    fn an_error_keeps_its_cause_and_json_lists_the_chain() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "no access");
+        let e = Error::io("creating the socket directory", io);
+        let source = std::error::Error::source(&e).expect("a source");
+        assert_eq!(source.to_string(), "no access");
+        assert_eq!(e.to_json()["causes"], serde_json::json!(["no access"]));
+        assert_eq!(e.to_json()["context"], "creating the socket directory");
+
+        let status = tonic::Status::unavailable("connection refused");
+        let e = crate::link::transport_error(status.into());
+        let source = std::error::Error::source(&e).expect("the status");
+        assert!(
+            source.downcast_ref::<tonic::Status>().is_some(),
+            "{source:?}"
+        );
+        assert_eq!(e.kind(), "Transport");
+        assert!(e.to_string().contains("connection refused"), "{e}");
+    }
+
+    #[test]
+    fn a_python_exception_prints_its_own_fields() {
+        let e: Error = super::PythonException {
+            type_name: "KeyError".into(),
+            module: "builtins".into(),
+            mro: vec!["builtins.KeyError".into(), "builtins.LookupError".into()],
+            message: "'x'".into(),
+            traceback: "Traceback ...".into(),
+        }
+        .into();
+        let json = e.to_json();
+        assert_eq!(json["error"], "Python");
+        assert_eq!(json["type"], "KeyError");
+        assert_eq!(json["message"], "'x'");
+        assert_eq!(json["mro"][1], "builtins.LookupError");
+        assert!(json.get("summary").is_none());
     }
 }

@@ -3,12 +3,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use snakebridge_env::{Config, Lock, Venv};
+use snakebridge_env::Config;
 
 use crate::bridge::Bridge;
 use crate::config::BridgeConfig;
 use crate::error::{Error, Result};
-use crate::policy::{Affinity, StartMode};
 
 impl BridgeConfig {
     /// The configuration of `snakebridge.toml` at `path`: its venv and its
@@ -64,17 +63,13 @@ impl BridgeConfig {
 
 /// `[pools.<pool>]` of `config` as a `BridgeConfig` (the venv unchecked).
 fn pool_config(config: &Config, pool: &str) -> BridgeConfig {
-    use snakebridge_env::{AffinityMode, StartMode as Start};
     {
         let settings = config.pool(pool);
         let mut bridge = BridgeConfig::default()
             .venv(&config.venv)
             .project(config.dir());
         if let Some(backend) = settings.backend {
-            bridge = bridge.backend(match backend {
-                snakebridge_env::BackendSetting::Workers => crate::Backend::Workers,
-                snakebridge_env::BackendSetting::InProcess => crate::Backend::InProcess,
-            });
+            bridge = bridge.backend(backend);
         }
         if let Some(size) = settings.size {
             bridge = bridge.workers(size);
@@ -86,17 +81,10 @@ fn pool_config(config: &Config, pool: &str) -> BridgeConfig {
             bridge = bridge.env(key, value);
         }
         if let Some(mode) = settings.affinity {
-            bridge = bridge.affinity(match mode {
-                AffinityMode::Hint => Affinity::Hint,
-                AffinityMode::StrictQueue => Affinity::StrictQueue,
-                AffinityMode::StrictFailFast => Affinity::StrictFailFast,
-            });
+            bridge = bridge.affinity(mode);
         }
         if let Some(start) = settings.start {
-            bridge = bridge.start_mode(match start {
-                Start::Lazy => StartMode::Lazy,
-                Start::Eager => StartMode::Eager,
-            });
+            bridge = bridge.start_mode(start);
         }
         if let Some(n) = settings.max_queue {
             bridge = bridge.max_queue(n);
@@ -114,10 +102,13 @@ fn pool_config(config: &Config, pool: &str) -> BridgeConfig {
             bridge = bridge.default_profile(profile);
         }
         if let Some(mode) = settings.error_mode {
-            bridge = bridge.error_mode(match mode {
-                snakebridge_env::ErrorModeSetting::Translated => crate::ErrorMode::Translated,
-                snakebridge_env::ErrorModeSetting::Raw => crate::ErrorMode::Raw,
-            });
+            bridge = bridge.error_mode(mode);
+        }
+        if let Some(n) = settings.max_calls {
+            bridge = bridge.max_calls(n);
+        }
+        if let Some(mib) = settings.max_rss_mib {
+            bridge = bridge.max_rss_mib(mib);
         }
         for (library, profile) in settings.library_profiles {
             bridge = bridge.library_profile(library, profile);
@@ -162,59 +153,21 @@ pub(crate) fn discover_pools_or_default() -> Result<Vec<(String, BridgeConfig)>>
     }
 }
 
-/// Refuses a venv that `snakebridge setup` did not make from this config.
+/// Refuses a venv that `snakebridge setup` did not make from this config:
+/// every difference [`snakebridge_env::check`] finds (what
+/// `snakebridge setup --check` lists), and the command that fixes them.
 fn ensure_fresh(config: &Config) -> Result<()> {
-    let setup = format!("run `snakebridge setup` (in {})", config.dir().display());
-    let lock_path = config.lock_path();
-    let lock = Lock::read(&lock_path).map_err(config_error)?;
-    let Some(lock) = lock else {
-        return Err(Error::Config(format!(
-            "{} has no lock ({} is missing): {setup}",
-            config.path.display(),
-            lock_path.display()
-        )));
-    };
-    if lock.config_hash != config.env_hash() {
-        return Err(Error::Config(format!(
-            "the environment is stale: {} changed since {} was written; {setup}",
-            config.path.display(),
-            lock_path.display()
-        )));
+    let drift = snakebridge_env::check(config).map_err(config_error)?;
+    if drift.is_empty() {
+        return Ok(());
     }
-    let Some(venv) = Venv::inspect(&config.venv) else {
-        return Err(Error::Config(format!(
-            "no Python venv at {}: {setup}",
-            config.venv.display()
-        )));
-    };
-    if !same_python(&venv.version, &lock.python.version) {
-        return Err(Error::Config(format!(
-            "the venv {} runs Python {} but the lock has {}: {setup}",
-            config.venv.display(),
-            venv.version,
-            lock.python.version
-        )));
-    }
-    let installed = venv.installed();
-    let wrong: Vec<String> = lock
-        .packages
-        .iter()
-        .filter(|p| installed.get(&p.name) != Some(&p.version))
-        .map(|p| format!("{}=={}", p.name, p.version))
-        .collect();
-    if !wrong.is_empty() {
-        return Err(Error::Config(format!(
-            "the venv {} lacks locked packages ({}): {setup}",
-            config.venv.display(),
-            wrong.join(", ")
-        )));
-    }
-    Ok(())
-}
-
-fn same_python(venv: &str, locked: &str) -> bool {
-    let short = |v: &str| v.split('.').take(3).collect::<Vec<_>>().join(".");
-    short(venv) == short(locked)
+    let found: Vec<String> = drift.iter().map(ToString::to_string).collect();
+    Err(Error::Config(format!(
+        "the environment of {} is not the one `snakebridge setup` made ({}): run `snakebridge setup` (in {})",
+        config.path.display(),
+        found.join("; "),
+        config.dir().display()
+    )))
 }
 
 fn config_error(error: snakebridge_env::EnvError) -> Error {

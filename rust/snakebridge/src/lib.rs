@@ -73,11 +73,12 @@ pub use call::Call;
 pub use callback::{callback, callback_async};
 pub use config::{Backend, BridgeConfig};
 pub use convert::{FromValue, IntoValue, Serde};
-pub use error::{Error, PythonException, Result, TimeoutPhase};
+pub use error::{BoxError, Error, PythonException, Result, TimeoutPhase};
 /// Arbitrary-precision integers, as in [`Value::BigInt`].
 pub use num_bigint::BigInt;
 pub use policy::{
-    Affinity, RuntimeOptions, StartMode, TimeoutProfile, set_runtime_defaults, with_runtime,
+    Affinity, RuntimeOptions, StartMode, TimeoutProfile, TimeoutScope, set_runtime_defaults,
+    with_runtime,
 };
 pub use private::{__private, default_bridge, set_default_bridge};
 pub use protocols::with_python;

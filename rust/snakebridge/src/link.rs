@@ -37,9 +37,16 @@ pub(crate) enum LinkError {
     DeadlineExceeded,
 }
 
-/// The runtime error of a transport failure that is not a crash.
-pub(crate) fn transport_error(error: &LinkError) -> crate::Error {
-    crate::Error::Transport(error.to_string())
+/// The runtime error of a transport failure that is not a crash; keeps the
+/// `tonic::Status` as its source.
+pub(crate) fn transport_error(error: LinkError) -> crate::Error {
+    let message = error.to_string();
+    match error {
+        LinkError::Status(status) | LinkError::TooLarge(status) => {
+            crate::Error::transport_caused(message, status)
+        }
+        LinkError::Ended(_) | LinkError::DeadlineExceeded => crate::Error::transport(message),
+    }
 }
 
 fn status_code(status: &tonic::Status) -> String {

@@ -171,12 +171,12 @@ pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> Option
 }
 
 /// Forwards every line of `reader` until the worker closes it; with `tail`,
-/// also keeps the last lines there.
+/// also keeps the last lines there. The task ends at the end of the pipe.
 pub(crate) fn forward<R: AsyncBufRead + Unpin + Send + 'static>(
     mut reader: R,
     mut source: Source,
     tail: Option<Arc<Mutex<VecDeque<String>>>>,
-) {
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         while let Some(line) = read_line(&mut reader).await {
             if let Some(tail) = &tail {
@@ -188,5 +188,5 @@ pub(crate) fn forward<R: AsyncBufRead + Unpin + Send + 'static>(
             }
             source.send(line);
         }
-    });
+    })
 }

@@ -12,69 +12,7 @@ use parking_lot::RwLock;
 use crate::config::BridgeConfig;
 use crate::error::{Error, Result};
 
-/// How a session's calls choose a worker when the worker that holds the
-/// session's objects is busy (it runs as many calls as it has threads).
-///
-/// Calls that pass refs always run where the refs live; the mode decides
-/// what they do when that worker is busy, and whether calls of a session
-/// without refs may go elsewhere.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Affinity {
-    /// Prefer the session's worker; when it is busy, a call that passes no
-    /// refs runs on another worker with capacity (its results then live
-    /// there). Calls with refs wait for their worker. The default.
-    #[default]
-    Hint,
-    /// Wait for the session's worker, in the pool's bounded queue
-    /// ([`Error::Saturated`] when full, [`Error::QueueTimeout`] after the
-    /// queue timeout).
-    StrictQueue,
-    /// Fail at once with [`Error::WorkerBusy`] when the session's worker is
-    /// busy.
-    StrictFailFast,
-}
-
-impl Affinity {
-    /// The name used in configuration files and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Affinity::Hint => "hint",
-            Affinity::StrictQueue => "strict_queue",
-            Affinity::StrictFailFast => "strict_fail_fast",
-        }
-    }
-}
-
-impl std::str::FromStr for Affinity {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Affinity> {
-        match s {
-            "hint" => Ok(Affinity::Hint),
-            "strict_queue" => Ok(Affinity::StrictQueue),
-            "strict_fail_fast" => Ok(Affinity::StrictFailFast),
-            other => Err(Error::Config(format!(
-                "unknown affinity `{other}`; use hint, strict_queue or strict_fail_fast"
-            ))),
-        }
-    }
-}
-
-impl std::fmt::Display for Affinity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Whether a pool starts its workers with the bridge or on first use.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum StartMode {
-    /// On the first call that needs each worker (the default).
-    #[default]
-    Lazy,
-    /// All workers start in the background as soon as the bridge is made.
-    Eager,
-}
+pub use snakebridge_env::{Affinity, StartMode};
 
 /// A named pair of timeouts: for calls, and for streams.
 ///
@@ -145,6 +83,22 @@ pub struct RuntimeOptions {
     profile: Option<String>,
     timeout: Option<Option<Duration>>,
     affinity: Option<Affinity>,
+    scope: Option<TimeoutScope>,
+}
+
+/// What a call's timeout covers (see [`RuntimeOptions::timeout_scope`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutScope {
+    /// The whole call: waiting in the pool's queue, a worker start, and
+    /// the run, under one deadline (the default): a caller with a 1 s
+    /// timeout has an answer in about 1 s.
+    #[default]
+    Call,
+    /// The run alone, from the moment a worker takes the call: the wait
+    /// in the queue is bounded only by the pool's `queue_timeout`, a worker
+    /// start by its `startup_timeout`.
+    Run,
 }
 
 impl RuntimeOptions {
@@ -183,6 +137,18 @@ impl RuntimeOptions {
         self
     }
 
+    /// What the timeout covers: the whole call (the default) or the run
+    /// alone.
+    pub fn timeout_scope(mut self, scope: TimeoutScope) -> Self {
+        self.scope = Some(scope);
+        self
+    }
+
+    /// The scope of the timeout ([`TimeoutScope::Call`] unless set).
+    pub fn timeout_scope_value(&self) -> TimeoutScope {
+        self.scope.unwrap_or_default()
+    }
+
     /// The pool name set here, if any.
     pub fn pool_name(&self) -> Option<&str> {
         self.pool.as_deref()
@@ -216,6 +182,7 @@ impl RuntimeOptions {
                 under.timeout
             },
             affinity: self.affinity.or(under.affinity),
+            scope: self.scope.or(under.scope),
         }
     }
 
@@ -234,6 +201,7 @@ static PROCESS_DEFAULTS: RwLock<RuntimeOptions> = RwLock::new(RuntimeOptions {
     profile: None,
     timeout: None,
     affinity: None,
+    scope: None,
 });
 
 tokio::task_local! {

@@ -275,10 +275,32 @@ impl Pool {
     pub(crate) fn shutdown(&self) {
         let _ = self.shutdown_tx.send(true);
     }
+
+    /// Removes the workers' socket directory (after a shutdown, once its
+    /// workers exited; the `TempDir` would remove it only when the last
+    /// task holding the pool ends).
+    pub(crate) fn remove_socket_dir(&self) {
+        match &self.shared.backend {
+            PoolBackend::Workers { socket_dir, .. } => {
+                let _ = std::fs::remove_dir_all(socket_dir.path());
+            }
+            #[cfg(feature = "in-process")]
+            PoolBackend::InProcess(_) => {}
+        }
+    }
 }
 
 impl PoolBackend {
     fn new(config: &BridgeConfig) -> Result<PoolBackend> {
+        if config.backend == crate::config::Backend::InProcess
+            && (config.max_calls.is_some() || config.max_rss_mib.is_some())
+        {
+            return Err(Error::Config(
+                "max_calls and max_rss_mib recycle worker processes; a pool that runs Python \
+                 in-process has none (remove them, or use the workers backend)"
+                    .into(),
+            ));
+        }
         match config.backend {
             crate::config::Backend::Workers => Ok(PoolBackend::Workers {
                 env: config.worker_env(),
@@ -325,9 +347,9 @@ fn private_socket_dir() -> Result<tempfile::TempDir> {
     let dir = tempfile::Builder::new()
         .prefix("snakebridge-")
         .tempdir()
-        .map_err(|e| Error::Config(format!("creating the socket directory: {e}")))?;
+        .map_err(|e| Error::io("creating the socket directory", e))?;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| Error::Config(format!("securing the socket directory: {e}")))?;
+        .map_err(|e| Error::io("securing the socket directory", e))?;
     Ok(dir)
 }
 

@@ -18,6 +18,10 @@ use crate::output::{self, Pipe, Source};
 /// HTTP/2 stream window, host and worker alike (bytes).
 pub(crate) const WINDOW: u32 = 16 << 20;
 
+/// Longest wait for the stderr of a worker that exited before it was
+/// ready to end (its last lines explain why).
+const STDERR_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What a started worker process gives back.
 pub(crate) struct Process {
     pub(crate) child: Child,
@@ -74,7 +78,7 @@ impl Launch<'_> {
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-        output::forward(
+        let stderr_forwarder = output::forward(
             BufReader::new(stderr),
             Source::new(self.pool, self.slot, Pipe::Stderr),
             Some(stderr_tail.clone()),
@@ -107,8 +111,10 @@ impl Launch<'_> {
                     .await
                     .map(|s| s.to_string())
                     .unwrap_or_default();
-                // Give the stderr forwarder a moment to drain the last lines.
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                // Its stderr ends with it, so the forwarder has the last
+                // lines once it finishes (bounded: a process the worker
+                // started may still hold the pipe open).
+                let _ = tokio::time::timeout(STDERR_DRAIN, stderr_forwarder).await;
                 Err(self.fail(format!(
                     "the worker exited before it was ready ({status}); its stderr ended with:\n{}",
                     tail_text(&stderr_tail)
@@ -142,7 +148,7 @@ pub(crate) async fn connect(
     let path: PathBuf = socket.to_path_buf();
     // The URI is required by the API but unused: the connector dials the socket.
     let channel = Endpoint::try_from("http://[::]:50051")
-        .map_err(|e| Error::Transport(e.to_string()))?
+        .map_err(|e| Error::transport_caused(e.to_string(), e))?
         // Large flow-control windows: arrays of many MiB cross in a few
         // frames' worth of round trips instead of one per 64 KiB.
         .initial_stream_window_size(Some(WINDOW))
@@ -154,7 +160,9 @@ pub(crate) async fn connect(
             }
         }))
         .await
-        .map_err(|e| Error::Transport(format!("connecting to {}: {e}", socket.display())))?;
+        .map_err(|e| {
+            Error::transport_caused(format!("connecting to {}: {e}", socket.display()), e)
+        })?;
     let ceiling = max_message_bytes.saturating_add(1 << 20);
     Ok(WorkerClient::new(channel)
         .max_decoding_message_size(ceiling)

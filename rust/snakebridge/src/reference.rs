@@ -65,7 +65,7 @@ pub(crate) struct NoRefs;
 #[cfg(test)]
 impl RefFactory for NoRefs {
     fn make_ref(&self, handle: pb::RefHandle) -> Result<Ref> {
-        Err(Error::Serialization(format!(
+        Err(Error::serialization(format!(
             "unexpected ref to a {} in a context without a worker",
             handle.type_name
         )))
@@ -184,7 +184,10 @@ impl Ref {
         &self.inner.handle.type_module
     }
 
-    /// `repr(obj)` as captured at creation, possibly truncated.
+    /// `repr(obj)` as the worker captured it at creation, truncated; empty
+    /// unless the worker was configured to compute one (the default computes
+    /// none: a `__repr__` can be slow or huge). [`Ref::repr`](crate::Ref::repr)
+    /// asks Python now.
     pub fn repr_hint(&self) -> &str {
         &self.inner.handle.repr
     }
@@ -244,13 +247,21 @@ impl Ref {
             .current()
             .filter(|c| c.generation == self.inner.generation)
         {
-            conn.link
+            let reply = conn
+                .link
                 .release_refs(pb::ReleaseRefsRequest {
                     session_id: self.session_id().to_string(),
                     ids: vec![self.id()],
                 })
-                .await
-                .map_err(|e| crate::link::transport_error(&e))?;
+                .await;
+            if let Err(e) = reply {
+                // A worker that died meanwhile took the object with it.
+                let limit = session.pool.shared.config.max_message_bytes;
+                match crate::session::status_error(e, &conn, self.inner.slot, limit).await {
+                    Error::WorkerCrashed { .. } => {}
+                    other => return Err(other),
+                }
+            }
         }
         Ok(())
     }
@@ -278,9 +289,7 @@ impl Ref {
             });
         }
         if self.inner.session.is_none() {
-            return Err(Error::Serialization(
-                "this ref is not bound to a worker".into(),
-            ));
+            return Err(Error::DetachedRef);
         }
         Ok(())
     }
@@ -314,18 +323,26 @@ impl fmt::Debug for Ref {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "Ref<{}.{} #{}>({})",
+            "Ref<{}.{} #{}>",
             self.type_module(),
             self.type_name(),
-            self.id(),
-            self.repr_hint()
-        )
+            self.id()
+        )?;
+        match self.repr_hint() {
+            "" => Ok(()),
+            hint => write!(f, "({hint})"),
+        }
     }
 }
 
 impl fmt::Display for Ref {
+    /// The `repr` hint when the worker sent one, else
+    /// `<module.Type object>`; [`Ref::repr`](crate::Ref::repr) asks Python.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.repr_hint())
+        match self.repr_hint() {
+            "" => write!(f, "<{}.{} object>", self.type_module(), self.type_name()),
+            hint => f.write_str(hint),
+        }
     }
 }
 

@@ -55,7 +55,7 @@ where
         .thread_name("snakebridge-script")
         .enable_all()
         .build()
-        .map_err(|e| Error::Config(format!("starting a tokio runtime: {e}")))?;
+        .map_err(|e| Error::io("starting a tokio runtime", e))?;
     runtime.block_on(async move {
         let py = Bridge::with_pools(pools)?;
         crate::set_default_bridge(py.clone());

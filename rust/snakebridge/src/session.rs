@@ -119,14 +119,25 @@ impl Session {
         let mut released = 0;
         for slot in self.inner.slots_holding_refs() {
             if let Some(conn) = self.inner.pool.slots[slot].current() {
-                released += conn
+                let reply = conn
                     .link
                     .release_session(pb::ReleaseSessionRequest {
                         session_id: self.inner.id.clone(),
                         session_ids: Vec::new(),
                     })
-                    .await
-                    .map_err(|e| crate::link::transport_error(&e))?;
+                    .await;
+                match reply {
+                    Ok(n) => released += n,
+                    // A worker that died meanwhile took the objects with it:
+                    // they are released.
+                    Err(e) => {
+                        let limit = self.inner.pool.shared.config.max_message_bytes;
+                        match status_error(e, &conn, slot, limit).await {
+                            Error::WorkerCrashed { .. } => {}
+                            other => return Err(other),
+                        }
+                    }
+                }
             }
         }
         telemetry::session_cleanup(self.inner.pool.name(), &self.inner.id, released as usize);
@@ -298,8 +309,13 @@ impl SessionInner {
         } else {
             Capacity::Take
         };
-        // One deadline for the whole call: the queue, a worker start, the run.
-        let deadline = timeout.limit.map(|limit| Instant::now() + limit);
+        // One deadline for the whole call: the queue, a worker start, the
+        // run; or, when the caller asks, for the run alone.
+        let scope = options.timeout_scope_value();
+        let deadline = match scope {
+            crate::policy::TimeoutScope::Call => timeout.limit.map(|limit| Instant::now() + limit),
+            crate::policy::TimeoutScope::Run => None,
+        };
         let progress = Progress::default();
         let routed = {
             let mut route =
@@ -376,7 +392,10 @@ impl SessionInner {
         let callbacks = Arc::new(spec.callbacks());
         let inflight = slot.enter();
         let call_id = request.call_id;
-        let deadline = timeout.limit.map(|limit| admitted + limit);
+        let deadline = match scope {
+            crate::policy::TimeoutScope::Call => deadline,
+            crate::policy::TimeoutScope::Run => timeout.limit.map(|limit| admitted + limit),
+        };
         let reply = if callbacks.is_empty() && conn.link.runs_inline() {
             // In-process, on this very thread: no timer and no cancellation
             // (the deadline thread interrupts it; ADR 0009).
@@ -467,7 +486,7 @@ impl SessionInner {
             Some(pb::call_response::Outcome::BridgeError(e)) => {
                 Err(bridge_error(e, &self.id, &refs, slot_index))
             }
-            None => Err(Error::Transport("the worker sent an empty response".into())),
+            None => Err(Error::transport("the worker sent an empty response")),
         };
         let outcome = match &result {
             Ok(_) => Outcome::Ok,
@@ -678,7 +697,7 @@ pub(crate) fn bridge_error(e: pb::BridgeError, session: &str, refs: &[&Ref], slo
             limit: e.limit as usize,
         },
         C::RefLimit => Error::RefLimit(e.message),
-        C::Serialization => Error::Serialization(e.message),
+        C::Serialization => Error::serialization(e.message),
         C::InvalidRequest | C::NotAClass | C::Unspecified => Error::InvalidRequest(e.message),
     }
 }
@@ -702,7 +721,7 @@ pub(crate) async fn status_error(
     if let crate::link::LinkError::TooLarge(_) = error {
         return Error::MessageTooLarge { size: 0, limit };
     }
-    crate::link::transport_error(&error)
+    crate::link::transport_error(error)
 }
 
 pub(crate) fn random_u64() -> u64 {

@@ -5,12 +5,12 @@
 //! so a ref from a crashed worker reports that it died with it.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 use snakebridge_proto::v1 as pb;
-use tokio::sync::{Mutex, Semaphore, watch};
+use tokio::sync::{Mutex, Notify, Semaphore, watch};
 
 use crate::error::{Error, Result};
 use crate::link::Link;
@@ -26,6 +26,9 @@ pub(crate) struct Conn {
     pub(crate) info: pb::HandshakeResponse,
     /// `Some(description)` once the process has exited.
     exit: watch::Receiver<Option<String>>,
+    /// Notified to stop the worker on purpose (recycling): its supervisor
+    /// terminates it and does not count a crash.
+    retire: Arc<Notify>,
 }
 
 impl Conn {
@@ -73,9 +76,25 @@ impl Conn {
             pid: info.pid,
             info,
             exit,
+            retire: Arc::new(Notify::new()),
         }
     }
 }
+
+/// How often a worker's resident memory is compared with `max_rss_mib`.
+const RSS_CHECK: Duration = Duration::from_secs(1);
+
+/// The resident memory of process `pid` in MiB (Linux; `None` elsewhere or
+/// once it is gone).
+fn rss_mib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+/// How long a recycling waits for streams open on the old worker to end.
+const STREAM_DRAIN: Duration = Duration::from_secs(30);
 
 /// A worker that ran this long since the previous crash was healthy: the
 /// restart backoff starts over.
@@ -105,9 +124,12 @@ pub(crate) struct Inflight(Arc<Slot>);
 
 impl Drop for Inflight {
     fn drop(&mut self) {
-        self.0
-            .inflight
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.inflight.fetch_sub(1, Ordering::Relaxed);
+        if let Some(max) = self.0.shared.config.max_calls
+            && self.0.served.fetch_add(1, Ordering::Relaxed) + 1 >= max
+        {
+            self.0.recycle("max_calls");
+        }
     }
 }
 
@@ -120,6 +142,10 @@ pub(crate) struct Slot {
     conn: RwLock<Option<Arc<Conn>>>,
     start: Mutex<StartState>,
     shared: Arc<Shared>,
+    /// Calls and streams finished on the current worker (`max_calls`).
+    served: AtomicU64,
+    /// A recycling of this slot's worker is under way.
+    recycling: AtomicBool,
 }
 
 impl Slot {
@@ -131,15 +157,59 @@ impl Slot {
             conn: RwLock::new(None),
             start: Mutex::new(StartState::default()),
             shared,
+            served: AtomicU64::new(0),
+            recycling: AtomicBool::new(false),
         }
     }
 
     /// Counts one call or stream as in flight on this worker until the
     /// guard drops, even when the caller's future is cancelled.
     pub(crate) fn enter(self: &Arc<Self>) -> Inflight {
-        self.inflight
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inflight.fetch_add(1, Ordering::Relaxed);
         Inflight(self.clone())
+    }
+
+    /// Replaces the worker (`max_calls`, `max_rss_mib`): takes every permit
+    /// of the slot, so calls in flight finish and new ones wait in the queue
+    /// or go to other workers; waits (a bounded time) for open streams;
+    /// stops the worker, starts the next generation and lets the waiting
+    /// calls in. Refs of the old worker report `RefWorkerGone`.
+    pub(crate) fn recycle(self: &Arc<Self>, why: &'static str) {
+        if self.recycling.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.recycling.store(false, Ordering::Release);
+            return;
+        };
+        let slot = self.clone();
+        runtime.spawn(async move {
+            let all = u32::try_from(slot.shared.config.threads_per_worker).unwrap_or(u32::MAX);
+            let permits = slot.permits.clone().acquire_many_owned(all).await;
+            let streams_done = Instant::now() + STREAM_DRAIN;
+            while slot.inflight.load(Ordering::Relaxed) > 0 && Instant::now() < streams_done {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            if let Some(conn) = slot.current() {
+                tracing::info!(slot = slot.index, generation = conn.generation, why, "recycling worker");
+                conn.retire.notify_one();
+                conn.exited_within(Duration::from_secs(10)).await;
+            }
+            slot.served.store(0, Ordering::Relaxed);
+            if !slot.shared.is_shut_down()
+                && let Err(e) = slot.conn().await
+            {
+                tracing::error!(slot = slot.index, error = %e, "starting the recycled worker's successor failed");
+            }
+            slot.recycling.store(false, Ordering::Release);
+            drop(permits);
+        });
+    }
+
+    /// Waits until no start of a worker is under way (after a shutdown,
+    /// none begins).
+    pub(crate) async fn settle(&self) {
+        drop(self.start.lock().await);
     }
 
     /// The live connection, if the worker is up (never starts one).
@@ -170,7 +240,14 @@ impl Slot {
             let now = Instant::now();
             if ready_at > now {
                 tracing::info!(slot = self.index, ?delay, "delaying worker restart");
-                tokio::time::sleep(ready_at - now).await;
+                let mut shutdown = self.shared.shutdown_rx.clone();
+                tokio::select! {
+                    () = tokio::time::sleep(ready_at - now) => {}
+                    _ = shutdown.wait_for(|down| *down) => {}
+                }
+                if self.shared.is_shut_down() {
+                    return Err(Error::Shutdown);
+                }
             }
         }
         state.generation += 1;
@@ -178,6 +255,7 @@ impl Slot {
             crate::telemetry::worker_restart(&self.shared.name, self.index, state.generation);
         }
         let conn = self.launch(state.generation).await?;
+        self.served.store(0, Ordering::Relaxed);
         *self.conn.write() = Some(conn.clone());
         Ok(conn)
     }
@@ -256,7 +334,10 @@ impl Slot {
             Err(e) => {
                 let _ = process.child.start_kill();
                 let _ = process.child.wait().await;
-                if let Error::Transport(detail) = e {
+                if let Error::Transport {
+                    message: detail, ..
+                } = e
+                {
                     return Err(Error::WorkerStart {
                         worker: self.index,
                         detail: format!("{detail}\n{}", tail_text(&process.stderr_tail)),
@@ -274,6 +355,7 @@ impl Slot {
             started.elapsed(),
         );
         let (exit_tx, exit_rx) = watch::channel(None);
+        let retire = Arc::new(Notify::new());
         let conn = Arc::new(Conn {
             link: Link::Grpc(client),
             generation,
@@ -281,8 +363,9 @@ impl Slot {
             pid: process.pid,
             info,
             exit: exit_rx,
+            retire: retire.clone(),
         });
-        self.supervise(process, generation, exit_tx, socket);
+        self.supervise(process, generation, exit_tx, socket, retire);
         Ok(conn)
     }
 
@@ -293,9 +376,11 @@ impl Slot {
         generation: u64,
         exit_tx: watch::Sender<Option<String>>,
         socket: std::path::PathBuf,
+        retire: Arc<Notify>,
     ) {
         let slot = self.clone();
         let mut shutdown = self.shared.shutdown_rx.clone();
+        let max_rss_mib = self.shared.config.max_rss_mib;
         tokio::spawn(async move {
             let crate::process::Process {
                 mut child,
@@ -303,19 +388,35 @@ impl Slot {
                 pid,
                 ..
             } = process;
-            let crashed = tokio::select! {
-                status = child.wait() => {
-                    let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
-                    crate::telemetry::worker_exit(&slot.shared.name, slot.index, generation, pid, &status, true);
-                    let _ = exit_tx.send(Some(status.clone()));
-                    true
-                }
-                // Also fires when the pool is dropped (the sender closes).
-                _ = async { shutdown.wait_for(|down| *down).await.map(drop) } => {
-                    terminate(&mut child, pid).await;
-                    crate::telemetry::worker_exit(&slot.shared.name, slot.index, generation, pid, "shut down", false);
-                    let _ = exit_tx.send(Some("shut down".into()));
-                    false
+            let mut rss_check = tokio::time::interval(RSS_CHECK);
+            let crashed = loop {
+                tokio::select! {
+                    status = child.wait() => {
+                        let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                        crate::telemetry::worker_exit(&slot.shared.name, slot.index, generation, pid, &status, true);
+                        let _ = exit_tx.send(Some(status.clone()));
+                        break true;
+                    }
+                    // Also fires when the pool is dropped (the sender closes).
+                    _ = async { shutdown.wait_for(|down| *down).await.map(drop) } => {
+                        terminate(&mut child, pid).await;
+                        crate::telemetry::worker_exit(&slot.shared.name, slot.index, generation, pid, "shut down", false);
+                        let _ = exit_tx.send(Some("shut down".into()));
+                        break false;
+                    }
+                    () = retire.notified() => {
+                        terminate(&mut child, pid).await;
+                        crate::telemetry::worker_exit(&slot.shared.name, slot.index, generation, pid, "recycled", false);
+                        let _ = exit_tx.send(Some("recycled".into()));
+                        break false;
+                    }
+                    _ = rss_check.tick(), if max_rss_mib.is_some() => {
+                        if let (Some(max), Some(rss)) = (max_rss_mib, rss_mib(pid))
+                            && rss > max
+                        {
+                            slot.recycle("max_rss_mib");
+                        }
+                    }
                 }
             };
             drop(stdin);

@@ -21,7 +21,7 @@ use crate::value::Value;
 
 /// The default prefetch window: items Python may produce ahead of the
 /// consumer.
-pub const DEFAULT_WINDOW: usize = 16;
+pub const DEFAULT_WINDOW: usize = snakebridge_proto::transport::DEFAULT_PREFETCH_WINDOW as usize;
 
 /// The items of a Python iterator, as a [`futures::Stream`] of
 /// `Result<Value>`.
@@ -194,11 +194,7 @@ fn run(source: Ref, options: Options) -> impl futures::Stream<Item = Result<Valu
 
 async fn open(source: Ref, mut options: Options) -> Result<Box<Open>> {
     source.check_usable()?;
-    let session = source
-        .inner
-        .session
-        .clone()
-        .ok_or_else(|| Error::Serialization("this ref is not bound to a worker".into()))?;
+    let session = source.inner.session.clone().ok_or(Error::DetachedRef)?;
     if options.total_timeout.is_none() {
         let runtime = crate::policy::RuntimeOptions::new().effective();
         options.total_timeout = session
@@ -231,7 +227,7 @@ async fn open(source: Ref, mut options: Options) -> Result<Box<Open>> {
             })),
         })
         .await
-        .map_err(|e| Error::Transport(e.to_string()))?;
+        .map_err(|e| Error::transport_caused("opening the stream", e))?;
     let inflight = slot.enter();
     let limit = session.pool.shared.config.max_message_bytes;
     let reply = within(
@@ -366,8 +362,8 @@ async fn step(mut open: Box<Open>) -> Option<(Result<Value>, State)> {
                 }
             }
             Ok(None) => {
-                open.end = Some(Err(Error::Transport(
-                    "the worker ended the stream without finishing it".into(),
+                open.end = Some(Err(Error::transport(
+                    "the worker ended the stream without finishing it",
                 )));
             }
             Err(status) => {

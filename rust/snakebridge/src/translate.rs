@@ -93,23 +93,7 @@ pub struct DtypeMismatch {
     pub exception: PythonException,
 }
 
-/// Whether Python errors that SnakeBridge recognises arrive as
-/// [`Error::ShapeMismatch`], [`Error::OutOfMemory`] and
-/// [`Error::DtypeMismatch`] (translated, the default) or, like every other
-/// exception, as [`Error::Python`] (raw). Set with
-/// [`BridgeConfig::error_mode`](crate::BridgeConfig::error_mode).
-///
-/// Either way [`Error::python`] gives the Python exception and
-/// [`Error::is_instance`] tests its class: a translated broadcasting error
-/// is still a `ValueError`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ErrorMode {
-    /// Recognised errors become their own variants (the default).
-    #[default]
-    Translated,
-    /// Every Python exception is [`Error::Python`].
-    Raw,
-}
+pub use snakebridge_env::ErrorMode;
 
 /// Where an allocation failed ([`Error::OutOfMemory`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -72,7 +72,8 @@ fn missing_lock() {
     assert_eq!(
         message(BridgeConfig::from_file(&path)),
         format!(
-            "{d}/snakebridge.toml has no lock ({d}/snakebridge.lock is missing): run `snakebridge setup` (in {d})"
+            "the environment of {d}/snakebridge.toml is not the one `snakebridge setup` made \
+             (lock: {d}/snakebridge.lock is missing): run `snakebridge setup` (in {d})"
         )
     );
 }
@@ -84,7 +85,9 @@ fn stale_lock() {
     assert_eq!(
         message(BridgeConfig::from_file(&path)),
         format!(
-            "the environment is stale: {d}/snakebridge.toml changed since {d}/snakebridge.lock was written; run `snakebridge setup` (in {d})"
+            "the environment of {d}/snakebridge.toml is not the one `snakebridge setup` made \
+             (lock drift: [python] interpreter changed since the lock was written): \
+             run `snakebridge setup` (in {d})"
         )
     );
 }
@@ -100,7 +103,9 @@ fn missing_package_in_venv() {
     });
     let error = message(BridgeConfig::from_file(&path));
     assert!(
-        error.contains("lacks locked packages (no-such-dist==1.0): run `snakebridge setup`"),
+        error.contains(
+            "(missing package: no-such-dist==1.0 is not installed): run `snakebridge setup`"
+        ),
         "{error}"
     );
     drop(dir);
@@ -122,7 +127,10 @@ fn missing_venv() {
     let d = dir.path().display();
     assert_eq!(
         message(BridgeConfig::from_file(&path)),
-        format!("no Python venv at {d}/.snakebridge/venv: run `snakebridge setup` (in {d})")
+        format!(
+            "the environment of {d}/snakebridge.toml is not the one `snakebridge setup` made \
+             (venv: {d}/.snakebridge/venv does not exist): run `snakebridge setup` (in {d})"
+        )
     );
 }
 

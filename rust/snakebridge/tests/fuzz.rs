@@ -29,7 +29,10 @@ fn parse(bytes: &[u8]) -> bool {
     let value = match from_json(json) {
         Ok(value) => value,
         Err(e) => {
-            assert!(matches!(e, snakebridge::Error::Serialization(_)), "{e:?}");
+            assert!(
+                matches!(e, snakebridge::Error::Serialization { .. }),
+                "{e:?}"
+            );
             return false;
         }
     };

@@ -1,4 +1,4 @@
-"""Introspect a Python package into SnakeBridge's IR (JSON, ``ir_version`` 1).
+"""Introspect a Python package into SnakeBridge's IR (JSON, ``ir_version`` 2).
 
 Standard library only. Run it with the interpreter of the environment that
 holds the package::
@@ -29,7 +29,7 @@ import sys
 import typing
 import warnings
 
-IR_VERSION = 1
+IR_VERSION = 2
 
 KINDS = {
     inspect.Parameter.POSITIONAL_ONLY: "positional_only",
@@ -59,17 +59,39 @@ _ADDRESS = re.compile(r" at 0x[0-9A-Fa-f]+")
 class StubModule:
     """The definitions of one ``.pyi`` file that matter to us."""
 
-    def __init__(self, modname: str, path: str, is_package: bool):
+    def __init__(self, modname: str, path: str, is_package: bool, source: str = "stub"):
         self.modname = modname
         self.path = path
         self.package = modname if is_package else modname.rpartition(".")[0]
+        # where the file came from: "stub_package" (PEP 561 ``<top>-stubs``),
+        # "stub" (a ``.pyi`` beside the module) or "typeshed"
+        self.source = source
         self.defs: dict[str, typing.Any] = {}
         self.star_imports: list[str] = []
         self.all: list[str] | None = None
 
 
 def _version_check(test: ast.expr) -> bool | None:
-    """Evaluates ``sys.version_info >= (3, 10)`` and ``sys.platform == "x"``."""
+    """Evaluates ``sys.version_info >= (3, 10)``, ``sys.platform == "x"`` and
+    ``and``/``or``/``not`` of them for the running interpreter (the venv's);
+    ``None`` when the test is anything else."""
+    if isinstance(test, ast.BoolOp):
+        verdicts = [_version_check(v) for v in test.values]
+        decisive = isinstance(test.op, ast.Or)  # True decides an `or`, False an `and`
+        if decisive in verdicts:
+            return decisive
+        return None if None in verdicts else not decisive
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        verdict = _version_check(test.operand)
+        return None if verdict is None else not verdict
+    if (
+        isinstance(test, ast.Call)
+        and ast.unparse(test.func) == "sys.platform.startswith"
+        and len(test.args) == 1
+        and isinstance(test.args[0], ast.Constant)
+        and isinstance(test.args[0].value, str)
+    ):
+        return sys.platform.startswith(test.args[0].value)
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
         return None
     left = ast.unparse(test.left)
@@ -98,8 +120,20 @@ def _is_overload(node: ast.AST) -> bool:
     return any(ast.unparse(d).split(".")[-1] == "overload" for d in node.decorator_list)
 
 
+def _is_accessor(node: ast.AST) -> bool:
+    """``@x.setter`` / ``@x.deleter``: the getter keeps the property's type."""
+    return any(ast.unparse(d).split(".")[-1] in ("setter", "deleter") for d in node.decorator_list)
+
+
+def _alias_target(value: ast.expr) -> str | None:
+    """``floating[_64Bit]`` -> ``floating``; ``float64`` -> ``float64``."""
+    if isinstance(value, ast.Subscript):
+        value = value.value
+    return value.id if isinstance(value, ast.Name) else None
+
+
 def _collect(body: list[ast.stmt], into: dict, stub: StubModule | None) -> None:
-    """Collects functions, classes, annotated names and imports of a body."""
+    """Collects functions, classes, annotated names, aliases and imports of a body."""
     for node in body:
         if isinstance(node, ast.If):
             verdict = _version_check(node.test)
@@ -108,6 +142,8 @@ def _collect(body: list[ast.stmt], into: dict, stub: StubModule | None) -> None:
             if verdict is not True:
                 _collect(node.orelse, into, stub)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if _is_accessor(node) and node.name in into:
+                continue
             previous = into.get(node.name)
             if _is_overload(node) and isinstance(previous, list):
                 previous.append(node)
@@ -118,19 +154,36 @@ def _collect(body: list[ast.stmt], into: dict, stub: StubModule | None) -> None:
             _collect(node.body, members, None)
             into[node.name] = ("class", node, members)
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            into.setdefault(node.target.id, ("attr", ast.unparse(node.annotation)))
+            annotation = ast.unparse(node.annotation)
+            target = _alias_target(node.value) if node.value is not None else None
+            if annotation.split(".")[-1] == "TypeAlias" and target is not None and stub is not None:
+                into.setdefault(node.target.id, ("alias", target))
+            else:
+                into.setdefault(node.target.id, ("attr", annotation))
         elif isinstance(node, ast.Assign) and stub is not None:
             names = [t.id for t in node.targets if isinstance(t, ast.Name)]
             if "__all__" in names:
                 with contextlib.suppress(ValueError):
                     stub.all = list(ast.literal_eval(node.value))
+            elif len(names) == 1 and _alias_target(node.value) is not None:
+                # `int64 = signedinteger[_64Bit]`, `bool_ = bool`
+                into.setdefault(names[0], ("alias", _alias_target(node.value)))
+        elif isinstance(node, ast.AugAssign) and stub is not None:
+            if isinstance(node.target, ast.Name) and node.target.id == "__all__":
+                with contextlib.suppress(ValueError, TypeError):
+                    stub.all = (stub.all or []) + list(ast.literal_eval(node.value))
         elif isinstance(node, ast.ImportFrom) and stub is not None:
             source = _absolute(stub.package, node.module, node.level)
             for alias in node.names:
                 if alias.name == "*":
                     stub.star_imports.append(source)
                 else:
-                    into.setdefault(alias.asname or alias.name, ("import", source, alias.name))
+                    # PEP 484: only `from x import y as y` (and relative
+                    # imports in a package's __init__.pyi) re-export `y`
+                    reexport = alias.asname == alias.name or (
+                        node.level > 0 and stub.path.endswith("__init__.pyi") and alias.asname is None
+                    )
+                    into.setdefault(alias.asname or alias.name, ("import", source, alias.name, reexport))
 
 
 def _absolute(package: str, module: str | None, level: int) -> str:
@@ -141,12 +194,54 @@ def _absolute(package: str, module: str | None, level: int) -> str:
     return ".".join(base + ([module] if module else []))
 
 
-class StubIndex:
-    """Finds and parses stubs: ``.pyi`` beside the module (bundled, as in
-    numpy), then ``<top>-stubs`` packages on ``sys.path`` (``types-*``)."""
+def find_typeshed() -> tuple[str, str] | None:
+    """typeshed's ``stdlib/`` tree as the ``typeshed_client`` distribution
+    ships it (``typeshed_client/typeshed/``, with its VERSIONS file), found
+    without importing it: ``(directory, "typeshed_client X.Y.Z")``."""
+    try:
+        spec = importlib.util.find_spec("typeshed_client")
+    except (ImportError, ValueError):
+        return None
+    for folder in getattr(spec, "submodule_search_locations", None) or ():
+        path = os.path.join(folder, "typeshed")
+        if os.path.isfile(os.path.join(path, "VERSIONS")):
+            try:
+                version = importlib.metadata.version("typeshed_client")
+            except importlib.metadata.PackageNotFoundError:
+                version = "unknown"
+            return path, f"typeshed_client {version}"
+    return None
 
-    def __init__(self) -> None:
+
+def _read_versions(path: str) -> dict[str, tuple[tuple[int, ...], tuple[int, ...] | None]]:
+    """typeshed's VERSIONS: ``module: 3.0-`` / ``module: 3.0-3.11``."""
+    out = {}
+    with open(os.path.join(path, "VERSIONS"), encoding="utf-8") as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if ":" not in line:
+                continue
+            name, _, span = line.partition(":")
+            low, _, high = span.strip().partition("-")
+            with contextlib.suppress(ValueError):
+                parse = lambda v: tuple(int(x) for x in v.split("."))  # noqa: E731
+                out[name.strip()] = (parse(low), parse(high) if high.strip() else None)
+    return out
+
+
+class StubIndex:
+    """Finds and parses stubs, in the order type checkers use (PEP 561):
+    ``<top>-stubs`` packages on ``sys.path`` (``types-*``, ``pandas-stubs``),
+    then ``.pyi`` beside the module (bundled, as in numpy), then typeshed's
+    ``stdlib/`` for the standard library (see ``find_typeshed``)."""
+
+    _FIND = object()
+
+    def __init__(self, typeshed: typing.Any = _FIND) -> None:
         self._cache: dict[str, StubModule | None] = {}
+        found = find_typeshed() if typeshed is StubIndex._FIND else typeshed
+        self.typeshed, self.typeshed_version = found if found else (None, None)
+        self._versions = _read_versions(self.typeshed) if self.typeshed else {}
 
     def module(self, modname: str) -> StubModule | None:
         if modname not in self._cache:
@@ -154,53 +249,127 @@ class StubIndex:
         return self._cache[modname]
 
     def _load(self, modname: str) -> StubModule | None:
-        for path, is_package in self._candidates(modname):
+        for path, is_package, source in self._candidates(modname):
             if os.path.isfile(path):
                 try:
                     with open(path, encoding="utf-8") as f:
                         tree = ast.parse(f.read(), filename=path)
                 except (OSError, SyntaxError, ValueError):
                     continue
-                stub = StubModule(modname, path, is_package)
+                stub = StubModule(modname, path, is_package, source)
                 _collect(tree.body, stub.defs, stub)
                 return stub
         return None
 
-    def _candidates(self, modname: str) -> list[tuple[str, bool]]:
+    def _typeshed_range(self, modname: str):
+        """VERSIONS' range of the most specific entry for ``modname``."""
+        parts = modname.split(".")
+        for i in range(len(parts), 0, -1):
+            found = self._versions.get(".".join(parts[:i]))
+            if found is not None:
+                return found
+        return None
+
+    def in_typeshed(self, modname: str) -> bool:
+        span = self._typeshed_range(modname)
+        if span is None:
+            return False
+        low, high = span
+        now = sys.version_info[:2]
+        return now >= low[:2] and (high is None or now <= high[:2])
+
+    def missing_reason(self, modname: str) -> str:
+        """Why no stub was found for ``modname`` (for ``fallback_reasons``)."""
+        if is_stdlib(modname):
+            if self.typeshed is None:
+                return "typeshed: not installed"
+            if not self.in_typeshed(modname):
+                return f"typeshed: no stub for {modname} on Python {sys.version_info[0]}.{sys.version_info[1]}"
+        return "stub: not found"
+
+    def _candidates(self, modname: str) -> list[tuple[str, bool, str]]:
         out = []
-        try:
-            spec = importlib.util.find_spec(modname)
-        except (ImportError, ValueError):
-            spec = None
-        origin = getattr(spec, "origin", None)
-        if origin and os.path.isfile(origin):
-            folder, base = os.path.split(origin)
-            if base.startswith("__init__."):
-                out.append((os.path.join(folder, "__init__.pyi"), True))
-            else:
-                out.append((os.path.join(folder, base.split(".")[0] + ".pyi"), False))
         parts = modname.split(".")
         for entry in sys.path:
             if entry and os.path.isdir(entry):
                 root = os.path.join(entry, parts[0] + "-stubs", *parts[1:])
-                out.append((os.path.join(root, "__init__.pyi"), True))
-                out.append((root + ".pyi", False))
+                out.append((os.path.join(root, "__init__.pyi"), True, "stub_package"))
+                out.append((root + ".pyi", False, "stub_package"))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                spec = importlib.util.find_spec(modname)
+        except (ImportError, ValueError):
+            spec = None
+        origin = getattr(spec, "origin", None)
+        if origin and os.path.isfile(origin) and not is_stdlib(modname):
+            folder, base = os.path.split(origin)
+            if base.startswith("__init__."):
+                out.append((os.path.join(folder, "__init__.pyi"), True, "stub"))
+            else:
+                out.append((os.path.join(folder, base.split(".")[0] + ".pyi"), False, "stub"))
+        if self.typeshed and self.in_typeshed(modname):
+            root = os.path.join(self.typeshed, *parts)
+            out.append((os.path.join(root, "__init__.pyi"), True, "typeshed"))
+            out.append((root + ".pyi", False, "typeshed"))
         return out
+
+    def find(self, modname: str, name: str, depth: int = 0):
+        """``(entry, stub module)`` for ``modname.name``, following re-exports
+        and aliases; ``(None, None)`` when no stub defines it."""
+        stub = self.module(modname)
+        if stub is None or depth > 8:
+            return None, None
+        entry = stub.defs.get(name)
+        if isinstance(entry, tuple) and entry[0] == "import":
+            return self.find(entry[1], entry[2], depth + 1)
+        if isinstance(entry, tuple) and entry[0] == "alias":
+            if entry[1] == name:  # `x = x` defines nothing
+                return None, None
+            return self.find(modname, entry[1], depth + 1)
+        if entry is None:
+            for source in stub.star_imports:
+                found = self.find(source, name, depth + 1)
+                if found[0] is not None:
+                    return found
+            return None, None
+        return entry, stub
 
     def lookup(self, modname: str, name: str, depth: int = 0):
         """The stub entry for ``modname.name``, following re-exports."""
-        stub = self.module(modname)
-        if stub is None or depth > 8:
-            return None
-        entry = stub.defs.get(name)
-        if isinstance(entry, tuple) and entry[0] == "import":
-            return self.lookup(entry[1], entry[2], depth + 1)
-        if entry is None:
-            for source in stub.star_imports:
-                found = self.lookup(source, name, depth + 1)
-                if found is not None:
-                    return found
-        return entry
+        return self.find(modname, name, depth)[0]
+
+    def class_chain(self, entry, stub: StubModule | None) -> list[tuple[dict, str]]:
+        """The members of a stub class and of its stub bases (depth first,
+        left to right, each once), with each one's source: numpy's
+        ``ndarray.sum`` is declared on ``_ArrayOrScalarCommon``."""
+        out: list[tuple[dict, str]] = []
+        seen: set[int] = set()
+
+        def visit(entry, stub, depth):
+            if not (isinstance(entry, tuple) and entry[0] == "class") or id(entry) in seen or depth > 16:
+                return
+            seen.add(id(entry))
+            out.append((entry[2], stub.source if stub else "stub"))
+            for base in entry[1].bases:
+                base_name = _alias_target(base)
+                if base_name is None and isinstance(base, (ast.Attribute, ast.Subscript)):
+                    text = ast.unparse(base.value if isinstance(base, ast.Subscript) else base)
+                    if text.startswith("builtins."):
+                        base_name = text.split(".", 1)[1]
+                if base_name in (None, "Generic", "Protocol", "object"):
+                    continue
+                found = self.find(stub.modname, base_name) if stub else (None, None)
+                if found[0] is None and self.typeshed:
+                    found = self.find("builtins", base_name)
+                visit(*found, depth + 1)
+
+        visit(entry, stub, 0)
+        return out
+
+
+def is_stdlib(modname: str) -> bool:
+    return modname.split(".")[0] in getattr(sys, "stdlib_module_names", ())
 
 
 # ----------------------------------------------------------------------------
@@ -380,8 +549,13 @@ def describe_callable(
     stub_defs: list | None,
     kind: str = "function",
     doc: str | None = None,
+    stub_source: str = "stub",
+    no_stub: str = "stub: not found",
 ) -> dict:
-    """One callable: its parameters, where they came from, and its types."""
+    """One callable: its parameters, where they came from, and its types.
+    ``stub_source`` names where ``stub_defs`` came from (``stub``,
+    ``stub_package``, ``typeshed``); ``no_stub`` is the reason recorded when
+    there are none and the stub tier was needed."""
     drop_first = kind == "method"
     stub_drop = kind in ("method", "classmethod", "constructor")
     stub_sigs = _stub_signatures(stub_defs, stub_drop) if stub_defs else None
@@ -413,7 +587,7 @@ def describe_callable(
         tier = "stub"
         params = [dict(p) for p in max(stub_sigs, key=lambda s: len(s["parameters"]))["parameters"]]
     elif params is None:
-        reasons.append("stub: not found")
+        reasons.append(no_stub)
     if params is None:
         tier = "variadic"
         params = [_param("args", "var_positional"), _param("kwargs", "var_keyword")]
@@ -430,7 +604,7 @@ def describe_callable(
         if merged_returns is not None:
             returns, typed = merged_returns, True
         if typed:
-            annotations_from = "stub"
+            annotations_from = stub_source
     return {
         "annotations_from": annotations_from,
         "doc": doc if doc is not None else _doc(obj),
@@ -476,11 +650,31 @@ def _stub_doc(defs) -> str | None:
 # ----------------------------------------------------------------------------
 
 
-def describe_class(cls: type, name: str, stub) -> dict:
-    members = stub[2] if isinstance(stub, tuple) and stub[0] == "class" else {}
-    init_stub = members.get("__init__") or members.get("__new__")
+def describe_class(
+    cls: type, name: str, stub, stubs: StubIndex | None = None, stub_module=None, no_stub: str = "stub: not found"
+) -> dict:
+    chain = stubs.class_chain(stub, stub_module) if stubs is not None else []
+    if not chain and isinstance(stub, tuple) and stub[0] == "class":
+        chain = [(stub[2], "stub")]
+
+    def member(attr: str):
+        """The stub's declaration of ``attr`` on the class or a stub base, and its source."""
+        for members, source in chain:
+            if attr in members:
+                return members[attr], source
+        return None, "stub"
+
+    init_stub, init_source = member("__init__")
+    if not isinstance(init_stub, list):
+        init_stub, init_source = member("__new__")
     constructor = describe_callable(
-        cls, "__init__", init_stub if isinstance(init_stub, list) else None, "constructor", doc=None
+        cls,
+        "__init__",
+        init_stub if isinstance(init_stub, list) else None,
+        "constructor",
+        doc=None,
+        stub_source=init_source,
+        no_stub=no_stub,
     )
     constructor["doc"] = None
     methods, properties, attributes, dunders = [], [], [], set()
@@ -497,22 +691,23 @@ def describe_class(cls: type, name: str, stub) -> dict:
                 dunders.add(attr)
             if attr.startswith("_"):
                 continue
-            entry = members.get(attr)
-            entry = entry if isinstance(entry, list) else None
+            declared, source = member(attr)
+            entry = declared if isinstance(declared, list) else None
+            extra = {"stub_source": source, "no_stub": no_stub}
             if isinstance(raw, (property,)) or type(raw).__name__ in (
                 "getset_descriptor",
                 "member_descriptor",
                 "cached_property",
             ):
-                properties.append(_describe_property(raw, attr, members.get(attr)))
+                properties.append(_describe_property(raw, attr, declared))
             elif isinstance(raw, staticmethod):
-                methods.append(describe_callable(getattr(cls, attr), attr, entry, "staticmethod"))
+                methods.append(describe_callable(getattr(cls, attr), attr, entry, "staticmethod", **extra))
             elif isinstance(raw, classmethod) or type(raw).__name__ == "classmethod_descriptor":
-                methods.append(describe_callable(getattr(cls, attr), attr, entry, "classmethod"))
+                methods.append(describe_callable(getattr(cls, attr), attr, entry, "classmethod", **extra))
             elif callable(raw) and not isinstance(raw, type):
-                methods.append(describe_callable(raw, attr, entry, "method"))
+                methods.append(describe_callable(raw, attr, entry, "method", **extra))
             elif not isinstance(raw, type):
-                attributes.append(_describe_attribute(attr, raw, members.get(attr)))
+                attributes.append(_describe_attribute(attr, raw, declared))
     if len(methods) > MAX_CLASS_METHODS:
         methods, truncated = methods[:MAX_CLASS_METHODS], True
     bases = [_qualified(b) for b in cls.__bases__ if b is not object]
@@ -595,13 +790,28 @@ def _candidate_names(module, stub: StubModule | None, public_api: bool) -> list[
         if not name.startswith("_") and (_belongs(value, root) or inspect.ismodule(value)):
             names.add(name)
     if stub is not None and exported is None:
-        names.update(n for n in (stub.all or stub.defs) if not n.startswith("_"))
+        declared = stub.all or [
+            n for n, e in stub.defs.items() if not (isinstance(e, tuple) and e[0] == "import" and not e[3])
+        ]
+        names.update(n for n in declared if not n.startswith("_"))
     return sorted(names)
 
 
-def describe_module(module, stubs: StubIndex, public_api: bool, errors: list) -> dict:
-    modname = module.__name__
+def describe_module(module, stubs: StubIndex, public_api: bool, errors: list, modname: str | None = None) -> dict:
+    # the name it was imported by: `os.path` is the module `posixpath`
+    modname = modname or module.__name__
     stub = stubs.module(modname)
+    no_stub = stubs.missing_reason(modname)
+    if stub is None and no_stub == "typeshed: not installed":
+        errors.append(
+            {
+                "error": "typeshed: not installed (no typeshed_client in this environment, so the standard "
+                "library has no stub types; add typeshed_client to [packages] and run `snakebridge setup`)",
+                "module": modname,
+                "name": None,
+                "stage": "stubs",
+            }
+        )
     functions, classes, attributes, submodules = [], [], [], []
     for name in _candidate_names(module, stub, public_api):
         try:
@@ -612,15 +822,16 @@ def describe_module(module, stubs: StubIndex, public_api: bool, errors: list) ->
             if stub is None or name not in stub.defs:
                 errors.append(_error(modname, name, "getattr", exc))
             continue
-        entry = stubs.lookup(modname, name) if stub is not None else None
+        entry, where = stubs.find(modname, name) if stub is not None else (None, None)
         if inspect.ismodule(value):
             if value.__name__.startswith(modname + "."):
                 submodules.append(value.__name__)
         elif isinstance(value, type):
-            classes.append(describe_class(value, name, entry))
+            classes.append(describe_class(value, name, entry, stubs, where, no_stub))
         elif callable(value) and type(value).__module__ not in ("typing", "types", "typing_extensions"):
             defs = entry if isinstance(entry, list) else None
-            described = describe_callable(value, name, defs, "function")
+            source = where.source if where is not None else "stub"
+            described = describe_callable(value, name, defs, "function", stub_source=source, no_stub=no_stub)
             if described["doc"] is None and defs:
                 described["doc"] = _stub_doc(defs)
             functions.append(described)
@@ -678,7 +889,7 @@ def introspect(
     wanted = [s if s.startswith(module_name + ".") else f"{module_name}.{s}" for s in submodules or ()]
     if all_submodules:
         wanted += _walk(root, errors)
-    modules = [describe_module(root, stubs, public_api, errors)]
+    modules = [describe_module(root, stubs, public_api, errors, module_name)]
     for name in sorted(set(wanted) - set(names)):
         try:
             module = _import(name)
@@ -686,7 +897,7 @@ def introspect(
             if not any(e["module"] == name and e["stage"] == "import" for e in errors):
                 errors.append(_error(name, None, "import", exc))
             continue
-        modules.append(describe_module(module, stubs, public_api, errors))
+        modules.append(describe_module(module, stubs, public_api, errors, name))
     modules[1:] = sorted(modules[1:], key=lambda m: m["name"])
     for m in modules:
         for key in ("functions", "classes", "attributes"):

@@ -26,7 +26,7 @@ def _ns(**kw):
     ns = dict(np=np, datetime=datetime, dt=datetime, decimal=decimal, Decimal=decimal.Decimal,
               ZoneInfo=zoneinfo.ZoneInfo, re=re, sys=sys, Obj=Obj, collections=collections,
               enum=enum, math=__import__("math"), self_list=self_list, nested=nested,
-              MyTz=MyTz, BadRepr=BadRepr, LongRepr=LongRepr)
+              MyTz=MyTz, BadRepr=BadRepr, LongRepr=LongRepr, CountedRepr=CountedRepr)
     ns.update(kw)
     return ns
 
@@ -57,6 +57,12 @@ class BadRepr:
     def __repr__(self):
         raise RuntimeError("no repr")
 
+class CountedRepr:
+    calls = 0
+    def __repr__(self):
+        CountedRepr.calls += 1
+        return "counted"
+
 class LongRepr:
     def __repr__(self):
         return "é" * 500
@@ -80,6 +86,21 @@ def big(n):
 
 def fail(message):
     raise KeyError(message)
+
+spinning = set()
+
+def spin(key):
+    """Runs bytecode until interrupted; `key in spinning` meanwhile (so a
+    test interrupts the loop itself, never the call's own setup)."""
+    spinning.add(key)
+    try:
+        while True:
+            pass
+    finally:
+        spinning.discard(key)
+
+def is_spinning(key):
+    return key in spinning
 
 class MyTz(datetime.tzinfo):
     def utcoffset(self, d):

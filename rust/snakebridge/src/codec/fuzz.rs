@@ -51,7 +51,7 @@ fn decode(bytes: &[u8]) -> bool {
     let value = match from_proto(wire, &Detached) {
         Ok(value) => value,
         Err(e) => {
-            assert!(matches!(e, Error::Serialization(_)), "{e:?}");
+            assert!(matches!(e, Error::Serialization { .. }), "{e:?}");
             return false;
         }
     };

@@ -21,7 +21,7 @@ use crate::value::{
 /// overflow the stack. The walk itself stops at the limit.
 pub(crate) fn check_depth<'a>(values: impl IntoIterator<Item = &'a Value>) -> Result<()> {
     if values.into_iter().any(|v| deeper_than(v, MAX_DEPTH)) {
-        return Err(Error::Serialization(format!(
+        return Err(Error::serialization(format!(
             "a value nests containers deeper than the maximum of {MAX_DEPTH} levels \
              (snakebridge::MAX_DEPTH); flatten it, or keep it in Python as a ref"
         )));
@@ -183,7 +183,7 @@ fn time_to_proto(t: &Time) -> pb::Time {
 }
 
 fn invalid(what: impl std::fmt::Display) -> Error {
-    Error::Serialization(format!("invalid value from the worker: {what}"))
+    Error::serialization(format!("invalid value from the worker: {what}"))
 }
 
 /// Decodes a value from the wire; refs are made by `refs`. Small recursive

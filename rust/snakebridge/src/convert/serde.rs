@@ -41,10 +41,11 @@ impl Value {
     /// `float`. (serde_json turns non-finite floats into `None`.)
     pub fn from_serde<T: Serialize + ?Sized>(value: &T) -> Result<Value> {
         let json = serde_json::to_value(value).map_err(|e| {
-            Error::Serialization(format!(
-                "could not serialize {}: {e}",
-                std::any::type_name::<T>()
-            ))
+            let message = format!("could not serialize {}: {e}", std::any::type_name::<T>());
+            Error::Serialization {
+                message,
+                source: Some(Box::new(e)),
+            }
         })?;
         Ok(from_json_data(json))
     }
@@ -254,7 +255,7 @@ mod tests {
         }
         let err = Value::from_serde(&NotJson).unwrap_err();
         assert!(
-            matches!(err, Error::Serialization(_)) && err.to_string().contains("nope"),
+            matches!(err, Error::Serialization { .. }) && err.to_string().contains("nope"),
             "{err}"
         );
     }

@@ -4,7 +4,7 @@
 //! bools, ints of any size (exact digits), finite floats (always with a
 //! fraction or exponent: `4.0`, never `4`), strings, lists → arrays, dicts
 //! with all-`str` keys → objects. Everything else is an object tagged with
-//! `"__type__"` (the original system's names):
+//! `"__type__"` (the tag names of Elixir SnakeBridge, the system this project ports):
 //!
 //! | Python | JSON |
 //! |---|---|
@@ -185,7 +185,7 @@ fn parse_float(text: &str) -> f64 {
 }
 
 fn ser(msg: impl Into<String>) -> Error {
-    Error::Serialization(msg.into())
+    Error::serialization(msg)
 }
 
 /// The value of a JSON view; fails with [`Error::Serialization`] on
