@@ -385,7 +385,10 @@ fn a_venv_of_another_python_version_is_refused_with_a_clear_error() {
     };
     let _ = std::fs::remove_dir_all(&fake);
     match err {
-        Error::WorkerStart { detail, .. } | Error::Config(detail) => {
+        Error::WorkerStart { detail, .. }
+        | Error::Config {
+            message: detail, ..
+        } => {
             assert!(detail.contains("made by Python 3.99.0"), "{detail}");
             assert!(detail.contains("recreate the venv"), "{detail}");
         }
@@ -429,7 +432,7 @@ fn a_missing_venv_names_the_setup_command() {
     let err =
         run(async { Bridge::new(BridgeConfig::default().venv("/nonexistent/venv")) }).unwrap_err();
     assert!(
-        matches!(&err, Error::Config(m) if m.contains("snakebridge setup")),
+        matches!(&err, Error::Config { message: m, .. } if m.contains("snakebridge setup")),
         "{err}"
     );
 }

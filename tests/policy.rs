@@ -666,11 +666,11 @@ fn bad_pool_configurations_are_refused() {
     let _guard = common::enter();
     let dup = Bridge::with_pools([("a", config(1)), ("a", config(1))]).unwrap_err();
     assert!(
-        matches!(dup, Error::Config(ref m) if m.contains("two pools are named `a`")),
+        matches!(dup, Error::Config { message: ref m, .. } if m.contains("two pools are named `a`")),
         "{dup:?}"
     );
     let none = Bridge::with_pools(Vec::<(String, BridgeConfig)>::new()).unwrap_err();
-    assert!(matches!(none, Error::Config(_)));
+    assert!(matches!(none, Error::Config { .. }));
     let bad_profile = Bridge::new(config(1).default_profile("nope")).unwrap_err();
     assert!(
         matches!(bad_profile, Error::UnknownProfile { .. }),

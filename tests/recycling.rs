@@ -34,7 +34,7 @@ fn max_calls_replaces_the_worker_between_calls() {
         let _guard = common::enter();
         let err = Bridge::new(BridgeConfig::default().max_calls(3)).unwrap_err();
         assert!(
-            matches!(&err, Error::Config(m) if m.contains("max_calls")),
+            matches!(&err, Error::Config { message: m, .. } if m.contains("max_calls")),
             "{err:?}"
         );
         return;
@@ -80,7 +80,7 @@ fn max_rss_replaces_a_worker_that_grew() {
         let _guard = common::enter();
         let err = Bridge::new(BridgeConfig::default().max_rss_mib(100)).unwrap_err();
         assert!(
-            matches!(&err, Error::Config(m) if m.contains("max_rss_mib")),
+            matches!(&err, Error::Config { message: m, .. } if m.contains("max_rss_mib")),
             "{err:?}"
         );
         return;

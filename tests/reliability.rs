@@ -600,3 +600,57 @@ fn a_run_scoped_timeout_leaves_the_queue_out() {
         second.await.unwrap().unwrap();
     });
 }
+
+#[test]
+fn a_call_that_swallows_the_interrupt_is_interrupted_again() {
+    // Code that catches the first TimeoutError (`except Exception` in a
+    // retry loop; importlib's weakref callbacks swallow it too) ran on: a
+    // worker was killed at the end of the grace period, in-process it ran
+    // forever. The interrupt is raised again until the call ends.
+    let py = own_bridge(BridgeConfig::default().workers(1));
+    let stubborn = "exec('n = 0\\nwhile True:\\n    try:\\n        for _ in iter(int, 1): x = 1\\n    except TimeoutError:\\n        n += 1\\n        if n >= 3: raise')";
+    run(async {
+        let err = py
+            .call("builtins", "eval", args![stubborn])
+            .timeout(std::time::Duration::from_millis(100))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Timeout {
+                    worker_restarted: false,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        common::assert_answers(&py).await;
+    });
+}
+
+#[test]
+fn an_import_lock_left_held_by_an_interrupted_call_is_released() {
+    // A TimeoutError that lands inside importlib's locking code left a
+    // module lock held by the interrupted thread: later imports of that
+    // module from any other thread hung. (Held on purpose here, to land
+    // there deterministically.)
+    let py = own_bridge(BridgeConfig::default().workers(1));
+    let hold = "exec('import sys\\nfrom importlib import _bootstrap as b\\nl = b._get_module_lock(\"sb_held\")\\nl.acquire()\\nsys.sb_keep = l\\nfor _ in iter(int, 1): pass')";
+    let other_thread = "exec('import threading\\nfrom importlib import _bootstrap as b\\nok = []\\ndef f():\\n    l = b._get_module_lock(\"sb_held\")\\n    l.acquire()\\n    l.release()\\n    ok.append(1)\\nt = threading.Thread(target=f, daemon=True)\\nt.start()\\nt.join(5)\\nimport sys\\nsys.sb_ok = bool(ok)') or __import__('sys').sb_ok";
+    run(async {
+        let err = py
+            .call("builtins", "eval", args![hold])
+            .timeout(std::time::Duration::from_millis(100))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+        let free: bool = py
+            .call("builtins", "eval", args![other_thread])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert!(free, "the module lock is still held");
+    });
+}

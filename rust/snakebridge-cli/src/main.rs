@@ -144,7 +144,12 @@ fn call_main(args: CallArgs) -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return fail(&Error::Config(e.to_string())),
+        Err(source) => {
+            return fail(&Error::Io {
+                context: "starting a tokio runtime".into(),
+                source,
+            });
+        }
     };
     runtime.block_on(call(args))
 }
@@ -209,7 +214,12 @@ fn bridge(args: &CallArgs) -> Result<Bridge, Error> {
     let found = match snakebridge_env::Config::discover() {
         Ok(file) => Some(file),
         Err(snakebridge_env::EnvError::ConfigNotFound { .. }) => None,
-        Err(e) => return Err(Error::Config(e.to_string())),
+        Err(e) => {
+            return Err(Error::Config {
+                message: e.to_string(),
+                source: Some(Box::new(e)),
+            });
+        }
     };
     let Some(file) = found else {
         if pool == "default" {

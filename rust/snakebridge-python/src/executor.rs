@@ -51,8 +51,52 @@ impl Drop for Running<'_> {
             unsafe {
                 pyo3::ffi::PyThreadState_SetAsyncExc(thread as _, std::ptr::null_mut());
             }
+            Python::attach(release_import_locks);
         }
     }
+}
+
+/// Releases the import locks this thread still holds after an interrupted
+/// call. A `TimeoutError` raised inside importlib's locking code (between
+/// taking a module lock, or the global import lock, and the `try` that
+/// releases it) leaves the lock held, and every later import of that
+/// module from another thread hangs. Back in the executor, this thread
+/// imports nothing, so whatever it holds is such a leak.
+fn release_import_locks(py: Python<'_>) {
+    // A dict of its own: `__main__`'s globals are the calls' globals.
+    let scope = pyo3::types::PyDict::new(py);
+    let fixed = py.run(
+        c"
+import _imp, _thread
+from importlib import _bootstrap as _b
+_tid = _thread.get_ident()
+for _ref in list(_b._module_locks.values()):
+    _lock = _ref()
+    while _lock is not None and getattr(_lock, 'owner', None) == _tid:
+        _lock.release()
+while True:
+    try:
+        _imp.release_lock()
+    except RuntimeError:
+        break
+",
+        Some(&scope),
+        None,
+    );
+    if let Err(e) = fixed {
+        tracing::debug!(error = %e, "releasing import locks after an interrupt failed");
+    }
+}
+
+/// How often [`Executor::interrupt`] raises `TimeoutError` again in a call
+/// that caught it and went on.
+pub const REINTERRUPT: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// What [`Executor::raise_timeout`] did.
+enum Raised {
+    NotRunning,
+    First,
+    Again,
 }
 
 /// Stack size of executor threads: Python code and deep values recurse.
@@ -269,25 +313,52 @@ impl Executor {
 
     /// Raises `TimeoutError` in the Python thread running call `call_id`
     /// (a call made by [`Executor::call_blocking`] or
-    /// [`Executor::call_with_callbacks`]), at its next bytecode. Returns
-    /// false when no such call is running. Code that does not return to the
-    /// interpreter (C code, `time.sleep` outside the main thread) is not
-    /// stopped by this. Blocks until the GIL is free.
+    /// [`Executor::call_with_callbacks`]), at its next bytecode, and again
+    /// every [`REINTERRUPT`] while the call goes on (code that catches the
+    /// first one, `except Exception: pass` in a loop or a weakref callback
+    /// inside importlib, would otherwise run on). Returns false when no
+    /// such call is running. Code that does not return to the interpreter
+    /// (C code, `time.sleep` outside the main thread) is not stopped by
+    /// this. Blocks until the GIL is free.
     pub fn interrupt(&self, call_id: u64) -> bool {
+        match self.raise_timeout(call_id) {
+            Raised::NotRunning => false,
+            Raised::Again => true,
+            Raised::First => {
+                let this = self.clone();
+                let repeat = std::thread::Builder::new()
+                    .name("snakebridge-reinterrupt".into())
+                    .spawn(move || {
+                        loop {
+                            std::thread::sleep(REINTERRUPT);
+                            if matches!(this.raise_timeout(call_id), Raised::NotRunning) {
+                                break;
+                            }
+                        }
+                    });
+                // Without the thread the first interrupt still stands.
+                drop(repeat);
+                true
+            }
+        }
+    }
+
+    /// Schedules `TimeoutError` in call `call_id`'s thread.
+    fn raise_timeout(&self, call_id: u64) -> Raised {
         let shared = &self.inner.shared;
         Python::attach(|py| {
             let mut running = shared.running.lock();
             let Some((thread, interrupted)) = running.get_mut(&call_id) else {
-                return false;
+                return Raised::NotRunning;
             };
-            *interrupted = true;
+            let first = !std::mem::replace(interrupted, true);
             let thread = *thread;
             let exc = py.get_type::<pyo3::exceptions::PyTimeoutError>();
             // SAFETY: the GIL is held; `thread` is the ident of a thread that
             // is inside the call (it removes itself, holding the GIL, before
             // it leaves). SetAsyncExc takes its own reference to `exc`.
-            let n = unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(thread as _, exc.as_ptr()) };
-            n == 1
+            unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(thread as _, exc.as_ptr()) };
+            if first { Raised::First } else { Raised::Again }
         })
     }
 

@@ -56,7 +56,7 @@ mod types;
 pub use callback::{CallbackChannel, CallbackDelivery};
 pub use clock::{Clock, ManualClock};
 pub use config::ExecutorConfig;
-pub use executor::Executor;
+pub use executor::{Executor, REINTERRUPT};
 pub use init::{PythonInfo, apply_environment, check_venv, initialize_python};
 pub use stream::PyIter;
 pub use thread_state::keep_thread_state;

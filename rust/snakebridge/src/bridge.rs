@@ -148,14 +148,14 @@ impl Bridge {
         let configs: Vec<(String, BridgeConfig)> =
             pools.into_iter().map(|(n, c)| (n.into(), c)).collect();
         if configs.is_empty() {
-            return Err(Error::Config("a bridge needs at least one pool".into()));
+            return Err(Error::config("a bridge needs at least one pool"));
         }
         for (i, (name, _)) in configs.iter().enumerate() {
             if name.is_empty() {
-                return Err(Error::Config("pool names must not be empty".into()));
+                return Err(Error::config("pool names must not be empty"));
             }
             if configs[..i].iter().any(|(other, _)| other == name) {
-                return Err(Error::Config(format!("two pools are named `{name}`")));
+                return Err(Error::config(format!("two pools are named `{name}`")));
             }
         }
         let mut built = Vec::new();

@@ -375,7 +375,7 @@ impl BridgeConfig {
         if python.exists() {
             Ok(Some(python))
         } else {
-            Err(Error::Config(format!(
+            Err(Error::config(format!(
                 "no Python venv at {}: create it with `snakebridge setup` (or tools/setup-venv.sh), \
                  or point BridgeConfig::venv / SNAKEBRIDGE_VENV at one",
                 dir.display()
@@ -402,7 +402,7 @@ impl BridgeConfig {
             return if path.is_file() {
                 Ok(path)
             } else {
-                Err(Error::Config(format!(
+                Err(Error::config(format!(
                     "worker program {} does not exist",
                     path.display()
                 )))
@@ -429,11 +429,11 @@ impl BridgeConfig {
                     let python = self.venv_python_version().unwrap_or_default();
                     return match found.mismatch(env!("CARGO_PKG_VERSION"), &python) {
                         None => Ok(found.program),
-                        Some(why) => Err(Error::Config(format!("{why}: {setup} to rebuild it"))),
+                        Some(why) => Err(Error::config(format!("{why}: {setup} to rebuild it"))),
                     };
                 }
                 Some(Err(e)) => {
-                    return Err(Error::Config(format!(
+                    return Err(Error::config(format!(
                         "{e}: the worker in {} has no readable stamp; {setup} to rebuild it",
                         project.join(WORKER_DIR).display()
                     )));
@@ -459,7 +459,7 @@ impl BridgeConfig {
                      (it builds the worker for the venv's Python)"
                 .to_string(),
         };
-        Err(Error::Config(format!(
+        Err(Error::config(format!(
             "cannot find the `{WORKER_BINARY}` binary (looked in {}); {hint}, or set SNAKEBRIDGE_WORKER \
              (in the SnakeBridge repository itself: `cargo build -p snakebridge-worker`)",
             searched
@@ -535,7 +535,7 @@ mod tests {
         let err = config(dir.path())
             .find_worker_program(None, None)
             .unwrap_err();
-        let Error::Config(message) = err else {
+        let Error::Config { message, .. } = err else {
             panic!("expected a Config error, got {err:?}")
         };
         assert!(
@@ -561,7 +561,7 @@ mod tests {
         });
         match (config(dir.path()).find_worker_program(None, None), on_path) {
             (Ok(found), Some(on_path)) => assert_eq!(found, on_path),
-            (Err(Error::Config(message)), None) => assert!(
+            (Err(Error::Config { message, .. }), None) => assert!(
                 message.contains(&format!(
                     "run `snakebridge setup` in {}",
                     dir.path().display()

@@ -222,8 +222,15 @@ pub enum Error {
     },
 
     /// The Bridge configuration is invalid or its environment is missing.
-    #[error("configuration: {0}")]
-    Config(String),
+    #[error("configuration: {message}")]
+    Config {
+        /// What is wrong, and what to do about it.
+        message: String,
+        /// The error that caused it (reading `snakebridge.toml`, ...), when
+        /// there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
 
     /// The session was released; its refs are gone and it takes no calls.
     #[error("session `{session}` was released; create a new one with Bridge::session()")]
@@ -411,7 +418,7 @@ impl Error {
             Error::MessageTooLarge { .. } => "MessageTooLarge",
             Error::RefLimit(_) => "RefLimit",
             Error::Conversion { .. } => "Conversion",
-            Error::Config(_) => "Config",
+            Error::Config { .. } => "Config",
             Error::SessionReleased { .. } => "SessionReleased",
             Error::InvalidRequest(_) => "InvalidRequest",
             Error::Shutdown => "Shutdown",
@@ -425,6 +432,22 @@ impl Error {
             Error::UnknownPool { .. } => "UnknownPool",
             Error::UnknownProfile { .. } => "UnknownProfile",
             Error::PoolMismatch { .. } => "PoolMismatch",
+        }
+    }
+
+    /// A [`Error::Config`] without a source.
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Error::Config {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A [`Error::Config`] caused by `source`.
+    pub(crate) fn config_caused(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::Config {
+            message: message.into(),
+            source: Some(source.into()),
         }
     }
 
@@ -555,7 +578,7 @@ impl Error {
             Error::Serialization { .. }
             | Error::DetachedRef
             | Error::RefLimit(_)
-            | Error::Config(_)
+            | Error::Config { .. }
             | Error::InvalidRequest(_)
             | Error::Shutdown
             | Error::Transport { .. } => json!({}),

@@ -162,7 +162,7 @@ fn ensure_fresh(config: &Config) -> Result<()> {
         return Ok(());
     }
     let found: Vec<String> = drift.iter().map(ToString::to_string).collect();
-    Err(Error::Config(format!(
+    Err(Error::config(format!(
         "the environment of {} is not the one `snakebridge setup` made ({}): run `snakebridge setup` (in {})",
         config.path.display(),
         found.join("; "),
@@ -171,5 +171,5 @@ fn ensure_fresh(config: &Config) -> Result<()> {
 }
 
 fn config_error(error: snakebridge_env::EnvError) -> Error {
-    Error::Config(error.to_string())
+    Error::config_caused(error.to_string(), error)
 }

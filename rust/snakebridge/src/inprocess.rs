@@ -57,7 +57,7 @@ impl InProcess {
         let venv_python = config.resolve_venv_python()?;
         initialize(venv_python)?;
         snakebridge_python::apply_environment(&config.worker_env()).map_err(|e| {
-            Error::Config(format!(
+            Error::config(format!(
                 "applying the pool's environment in this process: {e}"
             ))
         })?;
@@ -318,7 +318,7 @@ async fn close(executor: Executor, it: snakebridge_python::PyIter) {
 static STARTED_IN: Mutex<Option<Option<PathBuf>>> = Mutex::new(None);
 
 fn initialize(venv_python: Option<PathBuf>) -> Result<()> {
-    let failed = |e: String| Error::Config(format!("starting Python in this process: {e}"));
+    let failed = |e: String| Error::config(format!("starting Python in this process: {e}"));
     if let Some(python) = &venv_python {
         snakebridge_python::check_venv(python).map_err(failed)?;
     }
@@ -332,7 +332,7 @@ fn initialize(venv_python: Option<PathBuf>) -> Result<()> {
                 p.display().to_string()
             })
         };
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "Python already runs in this process with {}; an in-process pool cannot use {} \
              (one interpreter per process: use a worker pool for another venv)",
             name(first),

@@ -103,8 +103,8 @@ impl Pool {
     /// Builds the pool; must run inside a tokio runtime. No worker starts yet.
     pub(crate) fn new(name: &str, config: BridgeConfig) -> Result<Arc<Pool>> {
         if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::Config(
-                "Bridge::new must be called inside a tokio runtime; use snakebridge::blocking::Bridge from synchronous code".into(),
+            return Err(Error::config(
+                "Bridge::new must be called inside a tokio runtime; use snakebridge::blocking::Bridge from synchronous code",
             ));
         }
         config.validate_policy()?;
@@ -295,10 +295,9 @@ impl PoolBackend {
         if config.backend == crate::config::Backend::InProcess
             && (config.max_calls.is_some() || config.max_rss_mib.is_some())
         {
-            return Err(Error::Config(
+            return Err(Error::config(
                 "max_calls and max_rss_mib recycle worker processes; a pool that runs Python \
-                 in-process has none (remove them, or use the workers backend)"
-                    .into(),
+                 in-process has none (remove them, or use the workers backend)",
             ));
         }
         match config.backend {
@@ -313,10 +312,9 @@ impl PoolBackend {
                 crate::inprocess::InProcess::start(config)?,
             )),
             #[cfg(not(feature = "in-process"))]
-            crate::config::Backend::InProcess => Err(Error::Config(
+            crate::config::Backend::InProcess => Err(Error::config(
                 "this pool is configured to run Python in-process, which needs the `in-process` \
-                 cargo feature of the `snakebridge` crate"
-                    .into(),
+                 cargo feature of the `snakebridge` crate",
             )),
         }
     }

@@ -42,7 +42,7 @@ fn project(pool: &str, lock: impl FnOnce(&mut Lock)) -> (tempfile::TempDir, Path
 
 fn message(result: snakebridge::Result<BridgeConfig>) -> String {
     match result {
-        Err(Error::Config(message)) => message,
+        Err(Error::Config { message, .. }) => message,
         other => panic!("expected Error::Config, got {other:?}"),
     }
 }
@@ -170,4 +170,19 @@ fn testing_sessions_are_fresh_and_released() {
     assert_ne!(first, second);
     assert_eq!(refs, 0);
     assert_eq!(testing::bridge().worker_count(), 1);
+}
+
+#[test]
+fn a_malformed_file_is_a_config_error_that_keeps_its_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snakebridge.toml");
+    std::fs::write(&path, "[pools.default]\nsize = 0\n").unwrap();
+    let err = BridgeConfig::from_file(&path).unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    let source = std::error::Error::source(&err).expect("the EnvError");
+    let env = source
+        .downcast_ref::<snakebridge_env::EnvError>()
+        .expect("an EnvError");
+    assert!(env.to_string().contains("must be at least 1"), "{env}");
+    assert_eq!(err.to_json()["causes"][0], env.to_string());
 }
