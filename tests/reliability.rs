@@ -654,3 +654,37 @@ fn an_import_lock_left_held_by_an_interrupted_call_is_released() {
         assert!(free, "the module lock is still held");
     });
 }
+
+#[test]
+fn an_iterate_without_a_target_is_refused_and_the_worker_serves_on() {
+    run(async {
+        let worker = RawWorker::start().await;
+        worker.handshake(None).await;
+        let open = pb::IterateRequest {
+            msg: Some(pb::iterate_request::Msg::Open(pb::IterateOpen {
+                session_id: "default".into(),
+                target: None,
+                window: 4,
+            })),
+        };
+        let mut answers = worker
+            .client()
+            .iterate(futures::stream::iter([open]))
+            .await
+            .unwrap()
+            .into_inner();
+        let status = answers.message().await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+        assert!(status.message().contains("target ref"), "{status:?}");
+        let reply = worker
+            .call(
+                "math",
+                "sqrt",
+                vec![pb::Value {
+                    kind: Some(pb::value::Kind::Int(16)),
+                }],
+            )
+            .await;
+        assert!(is_value(&reply), "{reply:?}");
+    });
+}

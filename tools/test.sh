@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, lints, rustdoc, the Rust tests against real
 # worker processes and again with Python in-process, doc tests, the examples, a downstream Cargo project
-# outside the repository (tools/downstream.sh), pytest, and then the same
+# outside the repository (tools/downstream.sh), pytest, ruff and mypy, and then the same
 # sources under Bazel with a downstream Bazel module (tools/bazel/ci.sh:
 # bootstraps Bazel, about 6 min the first time on a machine; needs root).
 # CI runs the quickstart and then exactly this (.ci/run).
@@ -48,6 +48,11 @@ if compgen -G "$ROOT/python/tests/test_*.py" >/dev/null; then
 else
     echo "no Python tests yet"
 fi
+step "ruff and mypy (python/)"
+# introspect.py and its tests: lints, formatting, types (ruff.toml, mypy.ini)
+"$SNAKEBRIDGE_VENV/bin/ruff" check rust/snakebridge-build/python python/tests
+"$SNAKEBRIDGE_VENV/bin/ruff" format --check rust/snakebridge-build/python python/tests
+"$SNAKEBRIDGE_VENV/bin/mypy" --config-file mypy.ini
 if [ "$bazel" = 1 ]; then
     step "Bazel (tools/bazel/ci.sh: bootstrap, bazel test //..., clippy, reproducibility)"
     "$ROOT/tools/bazel/ci.sh"

@@ -4,12 +4,15 @@
 run again without it).
 """
 
+from __future__ import annotations
+
 import collections
 import json
 import os
 import pathlib
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -39,22 +42,26 @@ CASES = {
 }
 
 
-def run_cli(*args, pythonpath=(FIXTURES, PYTHON_DIR), module=True):
+# A JSON object of the IR, as the tests read it.
+IR = dict[str, Any]
+
+
+def run_cli(
+    *args: str, pythonpath: tuple[pathlib.Path, ...] = (FIXTURES, PYTHON_DIR), module: bool = True
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(p) for p in pythonpath))
     entry = ["-m", "snakebridge.introspect"] if module else [str(PYTHON_DIR / "snakebridge" / "introspect.py")]
-    return subprocess.run(
-        [sys.executable, *entry, *args], env=env, capture_output=True, text=True, check=False
-    )
+    return subprocess.run([sys.executable, *entry, *args], env=env, capture_output=True, text=True, check=False)
 
 
-def fixture_ir(name):
+def fixture_ir(name: str) -> str:
     done = run_cli("--module", name, *CASES[name])
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_golden_ir(name):
+def test_golden_ir(name: str) -> None:
     text = fixture_ir(name)
     path = GOLDEN / f"{name}.ir.json"
     if os.environ.get("BLESS") == "1":
@@ -67,7 +74,7 @@ def test_golden_ir(name):
     assert text == path.read_text(encoding="utf-8"), f"{name}: IR changed; review, then BLESS=1"
 
 
-def symbols(ir, module=None):
+def symbols(ir: IR, module: str | None = None) -> dict[str, IR]:
     """name -> function/class/attribute dict of one module of an IR."""
     mods = {m["name"]: m for m in ir["modules"]}
     mod = mods[module or ir["package"]]
@@ -77,15 +84,16 @@ def symbols(ir, module=None):
     return out
 
 
-def params(fn):
+def params(fn: IR) -> dict[str, IR]:
     return {p["name"]: p for p in fn["parameters"]}
 
 
-def load(name, *args):
-    return json.loads(fixture_ir(name) if not args else run_cli("--module", name, *args).stdout)
+def load(name: str, *args: str) -> IR:
+    ir: IR = json.loads(fixture_ir(name) if not args else run_cli("--module", name, *args).stdout)
+    return ir
 
 
-def test_positional_only_and_keyword_only_kinds():
+def test_positional_only_and_keyword_only_kinds() -> None:
     clamp = symbols(load("fx_posonly"))["clamp"]
     assert [p["kind"] for p in clamp["parameters"]] == ["positional_only"] * 3
     connect = params(symbols(load("fx_kwonly"))["connect"])
@@ -93,7 +101,7 @@ def test_positional_only_and_keyword_only_kinds():
     assert connect["timeout"]["default"] == {"literal": True, "repr": "1.5", "value": 1.5}
 
 
-def test_varargs_kinds_and_annotations():
+def test_varargs_kinds_and_annotations() -> None:
     tag = symbols(load("fx_varargs"))["tag"]
     kinds = [(p["name"], p["kind"], p["annotation"]) for p in tag["parameters"]]
     assert kinds == [
@@ -103,7 +111,7 @@ def test_varargs_kinds_and_annotations():
     ]
 
 
-def test_defaults_without_json_form_keep_a_clean_repr():
+def test_defaults_without_json_form_keep_a_clean_repr() -> None:
     pad = params(symbols(load("fx_defaults"))["pad"])
     assert pad["limit"]["default"] == {"literal": True, "repr": "None", "value": None}
     assert pad["marker"]["default"] == {"literal": False, "repr": "<object object>", "value": None}
@@ -111,7 +119,7 @@ def test_defaults_without_json_form_keep_a_clean_repr():
     assert pad["shape"]["default"]["repr"] == "(1, 2)"
 
 
-def test_stub_only_signatures_come_from_the_stub():
+def test_stub_only_signatures_come_from_the_stub() -> None:
     syms = symbols(load("fx_stub_only"))
     assert syms["describe"]["signature_tier"] == "stub"
     assert syms["describe"]["returns"] == "dict[str, Any]"
@@ -122,7 +130,7 @@ def test_stub_only_signatures_come_from_the_stub():
     assert [p["name"] for p in ping["parameters"]] == ["host", "count"]
 
 
-def test_overloads_are_kept_and_merged_as_unions():
+def test_overloads_are_kept_and_merged_as_unions() -> None:
     parse = symbols(load("fx_overloads"))["parse"]
     assert parse["signature_tier"] == "runtime" and parse["annotations_from"] == "stub"
     assert len(parse["overloads"]) == 2
@@ -131,7 +139,7 @@ def test_overloads_are_kept_and_merged_as_unions():
     assert parse["returns"] == "int | bytes"
 
 
-def test_classes_members():
+def test_classes_members() -> None:
     counter = symbols(load("fx_classes"))["Counter"]
     assert [p["name"] for p in counter["constructor"]["parameters"]] == ["name", "start"]
     kinds = {m["name"]: m["kind"] for m in counter["methods"]}
@@ -143,13 +151,13 @@ def test_classes_members():
     assert counter["dunders"] == ["__len__", "__repr__"]
 
 
-def test_lazy_getattr_exports_are_found_through_all():
+def test_lazy_getattr_exports_are_found_through_all() -> None:
     syms = symbols(load("fx_lazy_exports"))
     assert syms["lazy_double"]["doc"] == "Twice `x`, loaded on first access."
     assert syms["LAZY_LIMIT"]["value"] == 42
 
 
-def test_submodule_import_failure_is_recorded_not_fatal():
+def test_submodule_import_failure_is_recorded_not_fatal() -> None:
     ir = load("fx_broken_submodule")
     assert [m["name"] for m in ir["modules"]] == ["fx_broken_submodule", "fx_broken_submodule.good"]
     assert ir["errors"] == [
@@ -162,7 +170,7 @@ def test_submodule_import_failure_is_recorded_not_fatal():
     ]
 
 
-def test_every_tier_is_reachable():
+def test_every_tier_is_reachable() -> None:
     tiers = {n: s["signature_tier"] for n, s in symbols(load("fx_tiers")).items()}
     assert tiers == {
         "python_function": "runtime",
@@ -172,7 +180,7 @@ def test_every_tier_is_reachable():
     }
 
 
-def test_script_path_and_explicit_submodules():
+def test_script_path_and_explicit_submodules() -> None:
     done = run_cli("--module", "fx_broken_submodule", "--submodules", "good", module=False)
     assert done.returncode == 0, done.stderr
     ir = json.loads(done.stdout)
@@ -180,13 +188,13 @@ def test_script_path_and_explicit_submodules():
     assert ir["errors"] == []
 
 
-def test_missing_module_fails_clearly():
+def test_missing_module_fails_clearly() -> None:
     done = run_cli("--module", "no_such_module_xyz")
     assert done.returncode == 2
     assert "cannot import no_such_module_xyz: ModuleNotFoundError" in done.stderr
 
 
-def tier_counts(ir, module=None):
+def tier_counts(ir: IR, module: str | None = None) -> collections.Counter[str]:
     mod = next(m for m in ir["modules"] if m["name"] == (module or ir["package"]))
     callables = list(mod["functions"])
     for cls in mod["classes"]:
@@ -194,7 +202,7 @@ def tier_counts(ir, module=None):
     return collections.Counter(c["signature_tier"] for c in callables)
 
 
-def test_stdlib_json_math_pathlib():
+def test_stdlib_json_math_pathlib() -> None:
     ir = introspect.introspect("json", public_api=True)
     dumps = symbols(ir)["dumps"]
     assert params(dumps)["indent"]["kind"] == "keyword_only"
@@ -215,7 +223,7 @@ def test_stdlib_json_math_pathlib():
     assert {"name", "suffix"} <= {p["name"] for p in path["properties"]}
 
 
-def test_numpy_top_level():
+def test_numpy_top_level() -> None:
     ir = introspect.introspect("numpy")
     counts = tier_counts(ir)
     total = sum(counts.values())
@@ -228,7 +236,7 @@ def test_numpy_top_level():
     assert {"linalg", "fft", "random"} <= {n.split(".")[-1] for n in ir["modules"][0]["submodules"]}
 
 
-def test_output_is_deterministic():
+def test_output_is_deterministic() -> None:
     assert introspect.dumps(introspect.introspect("json")) == introspect.dumps(introspect.introspect("json"))
 
 
@@ -237,7 +245,7 @@ def test_output_is_deterministic():
 STDLIB_SET = ["math", "json", "os", "os.path", "pathlib", "statistics", "collections"]
 
 
-def typed_share(ir):
+def typed_share(ir: IR) -> tuple[int, int]:
     """(callables, with a typed return) over every module of an IR."""
     total = typed = 0
     for m in ir["modules"]:
@@ -249,7 +257,7 @@ def typed_share(ir):
     return total, typed
 
 
-def test_stdlib_types_come_from_typeshed():
+def test_stdlib_types_come_from_typeshed() -> None:
     assert introspect.find_typeshed() is not None, "typeshed_client is in snakebridge.toml: run snakebridge setup"
     math_syms = symbols(introspect.introspect("math"))
     sqrt = math_syms["sqrt"]
@@ -267,7 +275,7 @@ def test_stdlib_types_come_from_typeshed():
     assert methods["is_absolute"]["returns"] == "bool" and methods["is_absolute"]["annotations_from"] == "typeshed"
 
 
-def test_os_path_keeps_the_name_it_was_imported_by():
+def test_os_path_keeps_the_name_it_was_imported_by() -> None:
     ir = introspect.introspect("os.path")
     # `os.path` is the module `posixpath` (or `ntpath`); the IR names what
     # the package option asked for, and typeshed's os/path.pyi is followed
@@ -278,7 +286,7 @@ def test_os_path_keeps_the_name_it_was_imported_by():
     assert syms["getsize"]["returns"] == "int"
 
 
-def test_stdlib_set_typed_return_share():
+def test_stdlib_set_typed_return_share() -> None:
     total = typed = 0
     for name in STDLIB_SET:
         counted = typed_share(introspect.introspect(name))
@@ -286,7 +294,7 @@ def test_stdlib_set_typed_return_share():
     assert total > 600 and typed / total >= 0.85, (typed, total)
 
 
-def test_without_typeshed_introspection_says_why():
+def test_without_typeshed_introspection_says_why() -> None:
     # -I -S: no site-packages, so no typeshed_client (a downstream venv without it).
     script = PYTHON_DIR / "snakebridge" / "introspect.py"
     done = subprocess.run(
@@ -302,7 +310,7 @@ def test_without_typeshed_introspection_says_why():
     assert syms["log"]["signature_tier"] == "variadic"
 
 
-def test_typeshed_versions_file_is_honoured():
+def test_typeshed_versions_file_is_honoured() -> None:
     stubs = introspect.StubIndex()
     now = sys.version_info[:2]
     assert stubs.in_typeshed("math") and stubs.in_typeshed("json.decoder")
@@ -331,13 +339,13 @@ def test_typeshed_versions_file_is_honoured():
         ("something_else or sys.version_info < (3, 0)", None),
     ],
 )
-def test_version_and_platform_branches(test, expected):
+def test_version_and_platform_branches(test: str, expected: bool | None) -> None:
     import ast
 
     assert introspect._version_check(ast.parse(test, mode="eval").body) is expected
 
 
-def test_stub_packages_win_and_reexports_are_followed():
+def test_stub_packages_win_and_reexports_are_followed() -> None:
     syms = symbols(load("fx_stubpkg"))
     label = syms["label"]
     # runtime `-> object`, bundled __init__.pyi `-> bytes`, fx_stubpkg-stubs `-> str`
@@ -354,7 +362,7 @@ def test_stub_packages_win_and_reexports_are_followed():
     assert params(counter["constructor"])["start"]["annotation"] == "int"
 
 
-def test_numpy_class_methods_are_typed_from_its_stubs():
+def test_numpy_class_methods_are_typed_from_its_stubs() -> None:
     ir = introspect.introspect("numpy")
     syms = symbols(ir)
     ndarray = {m["name"]: m for m in syms["ndarray"]["methods"]}
@@ -370,10 +378,52 @@ def test_numpy_class_methods_are_typed_from_its_stubs():
     assert typed / total >= 0.7, (typed, total)
 
 
-def test_only_explicit_reexports_of_a_stub_add_names():
+def test_only_explicit_reexports_of_a_stub_add_names() -> None:
     ir = json.loads(run_cli("--module", "fx_stubpkg.extra").stdout)
     syms = symbols(ir)
     # `from collections import Counter as Counter` re-exports; a plain
     # `from collections import OrderedDict` does not (PEP 484).
     assert "Counter" in syms and "OrderedDict" not in syms
     assert syms["helper"]["returns"] == "int" and syms["helper"]["annotations_from"] == "stub_package"
+
+
+# --- the typed model ----------------------------------------------------------
+
+
+def test_the_typed_model_is_the_json() -> None:
+    package = introspect.describe_package("json", public_api=True)
+    dumps = next(f for f in package.modules[0].functions if f.name == "dumps")
+    assert dumps.signature_tier is introspect.Tier.RUNTIME and dumps.kind is introspect.CallableKind.FUNCTION
+    assert dumps.annotations_from is introspect.AnnotationsFrom.TYPESHED
+    assert dumps.parameters[1].kind is introspect.Kind.KEYWORD_ONLY
+    # enums become their values, dataclasses objects keyed by field name
+    as_json = introspect.to_json(package)
+    assert as_json == introspect.introspect("json", public_api=True)
+    assert introspect.dumps(package) == introspect.dumps(introspect.introspect("json", public_api=True))
+    assert introspect.to_json(dumps.parameters[0]) == {
+        "annotation": "Any",
+        "default": None,
+        "kind": "positional_or_keyword",
+        "name": "obj",
+    }
+
+
+def test_options_are_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        introspect.introspect("json", ["decoder"])  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        introspect.describe_callable(len, "len", None)  # type: ignore[call-arg]
+
+
+def test_a_class_a_stub_declares_as_a_plain_name(tmp_path: pathlib.Path) -> None:
+    # `Widget: type[int]` in the stub of an undocumented class: the stub
+    # entry has no docstring to offer (introspection used to fail with
+    # "TypeError: 'str' can't have docstrings").
+    package = tmp_path / "fx_stub_attr"
+    package.mkdir()
+    (package / "__init__.py").write_text("class Widget:\n    pass\n", encoding="utf-8")
+    (package / "__init__.pyi").write_text("Widget: type[int]\n", encoding="utf-8")
+    done = run_cli("--module", "fx_stub_attr", pythonpath=(tmp_path, PYTHON_DIR))
+    assert done.returncode == 0, done.stderr
+    widget = symbols(json.loads(done.stdout))["Widget"]
+    assert widget["doc"] is None and widget["python_path"] == "fx_stub_attr.Widget"

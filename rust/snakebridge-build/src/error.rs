@@ -136,6 +136,32 @@ pub enum Error {
         offenders: Vec<String>,
     },
 
+    /// Strict mode, and the share of callables with a typed return is below
+    /// `min_typed_returns`.
+    #[error(
+        "`{package}` ({location}): {typed} of {callables} callable(s) ({percent:.1}%) have a typed return, \
+         below min_typed_returns = {min}; without one:\n{}\n\
+         add stubs (a `<package>-stubs` package, typeshed for the standard library), exclude them, \
+         lower min_typed_returns, or build without strict mode (SNAKEBRIDGE_STRICT); \
+         `snakebridge generate -p {package}` lists them all in the coverage report",
+        first_few(untyped),
+        percent = if *callables == 0 { 100.0 } else { *typed as f64 * 100.0 / *callables as f64 }
+    )]
+    BelowMinTypedReturns {
+        /// The package.
+        package: String,
+        /// Where it is declared.
+        location: String,
+        /// The configured minimum, in percent.
+        min: u8,
+        /// Callables with a typed return.
+        typed: usize,
+        /// Callables generated.
+        callables: usize,
+        /// The callables without a typed return.
+        untyped: Vec<String>,
+    },
+
     /// A file could not be read or written, or a build.rs variable is missing.
     #[error("{}: {message}", path.display())]
     Io {
@@ -144,6 +170,16 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+}
+
+/// `  a\n  b\n ...` for the first ten names, then `  and N more`.
+fn first_few(names: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut lines: Vec<String> = names.iter().take(SHOWN).map(|n| format!("  {n}")).collect();
+    if names.len() > SHOWN {
+        lines.push(format!("  and {} more", names.len() - SHOWN));
+    }
+    lines.join("\n")
 }
 
 impl Error {

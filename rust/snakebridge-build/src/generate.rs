@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use snakebridge_codegen::{
     Coverage, Ir, RenderOptions, Selection, check_streaming, module_symbols_with, package_module,
-    render_with, select,
+    render_split, render_with, select,
 };
-use snakebridge_env::{Config, Generate, Package, Venv, VersionSpec};
+use snakebridge_env::{Config, Generate, Layout, Package, Venv, VersionSpec};
 
 use crate::cache::{CacheEntry, inputs_hash};
 use crate::error::{Error, Result};
@@ -37,10 +37,21 @@ pub struct Generated {
     pub source: IrSource,
     /// The coverage of the symbols generated.
     pub coverage: Coverage,
-    /// The generated Rust source (`pub mod <package> { ... }`).
+    /// The generated Rust source (`pub mod <package> { ... }`): the whole
+    /// of it, or with `generated_layout = "split"` the root that
+    /// `include!`s [`files`](Self::files).
     pub rust: String,
+    /// The module files of the split layout, `(path, source)`, the path
+    /// relative to the directory of `<package>.rs` (`numpy/numpy.linalg.rs`);
+    /// empty in the single layout. [`write_rust`](crate::write_rust) writes
+    /// both.
+    pub files: Vec<(String, String)>,
     /// Callables below `min_signature_tier` (empty in strict mode, which fails instead).
     pub below_min_tier: Vec<String>,
+    /// When the share of callables with a typed return is below
+    /// `min_typed_returns`: the callables without one (empty otherwise, and
+    /// in strict mode, which fails instead).
+    pub untyped_below_min: Vec<String>,
 }
 
 /// How to get IR.
@@ -97,16 +108,35 @@ pub(crate) fn generate(config: &Config, package: &Package, mode: &Mode<'_>) -> R
             offenders: below_min_tier,
         });
     }
+    let untyped_below_min = untyped_below_min(package, &coverage);
+    if mode.strict && !untyped_below_min.is_empty() {
+        return Err(Error::BelowMinTypedReturns {
+            package: package.name.clone(),
+            location: package.location.clone(),
+            min: package.min_typed_returns.unwrap_or_default(),
+            typed: coverage.typed_returns,
+            callables: coverage.callables,
+            untyped: untyped_below_min,
+        });
+    }
     let phase = Phase::start(&package.name, "render");
-    let rust = render_with(&selected, &options);
+    let (rust, files) = match package.generated_layout {
+        Layout::Single => (render_with(&selected, &options), Vec::new()),
+        Layout::Split => {
+            let split = render_split(&selected, &options);
+            (split.root, split.files)
+        }
+    };
     phase.end(source);
     Ok(Generated {
         package: package.name.clone(),
         rust,
+        files,
         ir_json,
         source,
         coverage,
         below_min_tier,
+        untyped_below_min,
     })
 }
 
@@ -290,4 +320,15 @@ fn offenders(package: &Package, coverage: &Coverage) -> Vec<String> {
             format!("{}: {} ({why})", f.symbol, f.tier.as_str())
         })
         .collect()
+}
+
+/// The callables without a typed return, when their share is below the
+/// package's `min_typed_returns` (else none).
+fn untyped_below_min(package: &Package, coverage: &Coverage) -> Vec<String> {
+    match package.min_typed_returns {
+        Some(min) if coverage.typed_return_percent() < f64::from(min) => {
+            coverage.untyped_returns.clone()
+        }
+        _ => Vec::new(),
+    }
 }

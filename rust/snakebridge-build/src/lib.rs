@@ -5,8 +5,10 @@
 //! interpreter (or reused from the cache in `OUT_DIR/snakebridge-ir/` when
 //! the package version, options, interpreter and generator are unchanged),
 //! filtered by `include` / `exclude`, checked against `min_signature_tier`,
-//! rendered by `snakebridge-codegen` and written to `OUT_DIR/<package>.rs`,
-//! which `snakebridge::include_bindings!("<package>")` includes. A build
+//! rendered by `snakebridge-codegen` and written to `OUT_DIR/<package>.rs`
+//! (with `generated_layout = "split"`, a root that includes the files of
+//! `OUT_DIR/<package>/`: [`write_rust`]), which
+//! `snakebridge::include_bindings!("<package>")` includes. A build
 //! script writes nothing outside `OUT_DIR`; coverage reports come from
 //! `snakebridge generate` ([`write_coverage`]). Offline
 //! (`SNAKEBRIDGE_OFFLINE=1` or [`Builder::offline`]) the IR comes from
@@ -153,13 +155,13 @@ impl Builder {
             println!("{line}");
         }
         for generated in self.generate_with(&config, scan.as_ref())? {
-            cache::write_atomic(
-                &out_dir.join(format!("{}.rs", generated.package)),
-                &generated.rust,
-            )?;
+            write_rust(&out_dir, &generated)?;
             if let Some(warning) =
                 below_min_tier_warning(&generated.package, &generated.below_min_tier)
             {
+                println!("cargo:warning={warning}");
+            }
+            if let Some(warning) = untyped_returns_warning(&generated) {
                 println!("cargo:warning={warning}");
             }
         }
@@ -279,6 +281,44 @@ impl Builder {
     }
 }
 
+/// Writes a package's Rust to `dir`: `<package>.rs`, and in the split layout
+/// its module files under `<package>/` (each `.rs` file there that an
+/// earlier run generated and this one does not is removed, and so is the
+/// directory when that leaves it empty, e.g. after a switch back to the
+/// single layout). Files whose text is unchanged are not touched. Returns
+/// the paths written, the root first.
+pub fn write_rust(dir: &Path, generated: &Generated) -> Result<Vec<PathBuf>> {
+    let root = dir.join(format!("{}.rs", generated.package));
+    cache::write_atomic(&root, &generated.rust)?;
+    let mut written = vec![root];
+    for (path, text) in &generated.files {
+        let path = dir.join(path);
+        cache::write_atomic(&path, text)?;
+        written.push(path);
+    }
+    let split = dir.join(snakebridge_codegen::split_dir(&generated.package));
+    let Ok(entries) = std::fs::read_dir(&split) else {
+        return Ok(written);
+    };
+    let mut left = false;
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(&split, e))?.path();
+        let stale = path.extension().is_some_and(|e| e == "rs")
+            && !written.contains(&path)
+            && std::fs::read_to_string(&path)
+                .is_ok_and(|t| t.starts_with(snakebridge_codegen::GENERATED_MARKER));
+        if stale {
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        } else {
+            left = true;
+        }
+    }
+    if !left {
+        std::fs::remove_dir(&split).map_err(|e| Error::io(&split, e))?;
+    }
+    Ok(written)
+}
+
 /// Writes `<dir>/.snakebridge/coverage/<package>.coverage.json` and `.md`;
 /// returns the two paths.
 pub fn write_coverage(config_dir: &Path, generated: &Generated) -> Result<[PathBuf; 2]> {
@@ -312,6 +352,31 @@ fn below_min_tier_warning(package: &str, offenders: &[String]) -> Option<String>
          `snakebridge generate -p {package}` writes the coverage report",
         count = offenders.len(),
         names = names.join(", "),
+    ))
+}
+
+/// What [`compile`](Builder::compile) warns when the share of typed
+/// returns is below `min_typed_returns` (a few callables named).
+fn untyped_returns_warning(generated: &Generated) -> Option<String> {
+    const SHOWN: usize = 3;
+    let untyped = &generated.untyped_below_min;
+    if untyped.is_empty() {
+        return None;
+    }
+    let more = match untyped.len().saturating_sub(SHOWN) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let c = &generated.coverage;
+    Some(format!(
+        "snakebridge: `{package}` has {typed} of {callables} callable(s) ({percent:.1}%) with a typed \
+         return, below min_typed_returns (untyped: {names}{more}); `snakebridge generate -p {package}` \
+         writes the coverage report",
+        package = generated.package,
+        typed = c.typed_returns,
+        callables = c.callables,
+        percent = c.typed_return_percent(),
+        names = untyped[..untyped.len().min(SHOWN)].join(", "),
     ))
 }
 

@@ -13,7 +13,7 @@ pub(crate) struct GenerateArgs {
     /// Only this package (repeatable; default: every package of `[packages]`).
     #[arg(long = "package", short = 'p')]
     packages: Vec<String>,
-    /// Where to write `<pkg>.ir.json` and `<pkg>.rs` (default: `bindings/` beside snakebridge.toml).
+    /// Where to write `<pkg>.ir.json` and `<pkg>.rs` (and `<pkg>/` in the split layout; default: `bindings/` beside snakebridge.toml).
     #[arg(long)]
     out: Option<PathBuf>,
     /// The config to read (default: the nearest snakebridge.toml).
@@ -43,9 +43,12 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     for g in &generated {
         let ir = out.join(format!("{}.ir.json", g.package));
-        let rs = out.join(format!("{}.rs", g.package));
         std::fs::write(&ir, &g.ir_json).with_context(|| format!("writing {}", ir.display()))?;
-        std::fs::write(&rs, &g.rust).with_context(|| format!("writing {}", rs.display()))?;
+        let written = snakebridge_build::write_rust(&out, g)?;
+        let rs = match written.len() {
+            1 => written[0].display().to_string(),
+            n => format!("{} (+ {} split files)", written[0].display(), n - 1),
+        };
         let [_, md] = snakebridge_build::write_coverage(config.dir(), g)?;
         let c = &g.coverage;
         println!(
@@ -59,9 +62,20 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             c.fallbacks.len(),
             g.below_min_tier.len(),
             ir.display(),
-            rs.display(),
+            rs,
             md.display()
         );
+        if !g.untyped_below_min.is_empty() {
+            eprintln!(
+                "warning: {}: {:.1}% of callables have a typed return, below min_typed_returns; \
+                 {} without one (first: {}); see {}",
+                g.package,
+                c.typed_return_percent(),
+                g.untyped_below_min.len(),
+                g.untyped_below_min[..g.untyped_below_min.len().min(3)].join(", "),
+                md.display()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -222,12 +222,12 @@ fn bridge(args: &CallArgs) -> Result<Bridge, Error> {
         }
     };
     let Some(file) = found else {
-        if pool == "default" {
+        if pool == snakebridge::DEFAULT_POOL {
             return Bridge::new(backend(BridgeConfig::default().workers(1)));
         }
         return Err(Error::UnknownPool {
             name: pool.clone(),
-            known: vec!["default".into()],
+            known: vec![snakebridge::DEFAULT_POOL.into()],
         });
     };
     let mut pools = BridgeConfig::all_from_env_config(&file)?;

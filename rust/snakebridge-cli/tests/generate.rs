@@ -79,3 +79,49 @@ fn strict_fails_and_lists_offenders() {
         "{stderr}"
     );
 }
+
+/// `generated_layout = "split"`: the root and `<pkg>/`; `min_typed_returns`
+/// warns without `--strict` and fails with it.
+#[test]
+fn split_layout_and_min_typed_returns() {
+    let dir = project(
+        "math = { version = \"stdlib\", generated_layout = \"split\", min_typed_returns = 100 }\n\
+         collections = { version = \"stdlib\", min_typed_returns = 100 }\n",
+    );
+    let out = generate(dir.path(), &["--package", "math", "--out", "committed"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("-> committed/math.ir.json, committed/math.rs (+ 1 split files);"),
+        "{stdout}"
+    );
+    let root = std::fs::read_to_string(dir.path().join("committed/math.rs")).unwrap();
+    assert!(
+        root.contains("::core::include!(\"math/math.rs\");"),
+        "{root}"
+    );
+    let module = std::fs::read_to_string(dir.path().join("committed/math/math.rs")).unwrap();
+    assert!(module.contains("pub fn sqrt("));
+
+    let out = generate(
+        dir.path(),
+        &["--package", "collections", "--out", "committed"],
+    );
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: collections: 99.3% of callables have a typed return, below min_typed_returns; 1 without one (first: collections."),
+        "{stderr}"
+    );
+    let out = generate(dir.path(), &["--package", "collections", "--strict"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("callable(s) (99.3%) have a typed return, below min_typed_returns = 100; without one:\n  collections."),
+        "{stderr}"
+    );
+}

@@ -30,7 +30,10 @@ mod types;
 pub use coverage::{Coverage, Fallback};
 pub use ir::SignatureTier;
 pub use ir::{IR_VERSION, Ir, IrError, OLDEST_IR_VERSION};
-pub use render::{RenderOptions, render, render_with};
+pub use render::{
+    GENERATED_MARKER, RenderOptions, SplitRender, module_file_names, render, render_split,
+    render_with, split_dir,
+};
 pub use select::{SelectError, Selection, StreamingError, check_streaming, select};
 pub use symbols::{
     DISCOVERY_ITEMS, ModuleSymbols, module_symbols, module_symbols_with, package_module,

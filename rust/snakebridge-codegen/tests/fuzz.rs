@@ -15,7 +15,7 @@ use snakebridge_codegen::ir::{
 };
 use snakebridge_codegen::{
     Coverage, Ir, RenderOptions, Selection, SignatureTier, check_streaming, module_symbols_with,
-    render_with, select,
+    render_split, render_with, select,
 };
 use snakebridge_fuzz::{Target, Unstructured, arbitrary, fuzz};
 
@@ -75,6 +75,35 @@ fn parse(bytes: &[u8]) -> bool {
                 );
             }
         }
+    }
+    // The split layout: every file parses, one per module, distinct names
+    // even ignoring ASCII case, of safe characters only.
+    let split = render_split(&ir, &RenderOptions::default());
+    assert!(syn::parse_file(&split.root).is_ok(), "{}", split.root);
+    let classes: usize = ir.modules.iter().map(|m| m.classes.len()).sum();
+    assert_eq!(split.files.len(), ir.modules.len() + classes);
+    let everything: String = std::iter::once(split.root.as_str())
+        .chain(split.files.iter().map(|(_, s)| s.as_str()))
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for (path, source) in &split.files {
+        assert!(syn::parse_file(source).is_ok(), "{path}: {source}");
+        assert!(
+            path.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-/~".contains(&b)),
+            "{path}"
+        );
+        assert!(seen.insert(path.to_ascii_lowercase()), "{path} twice");
+        let name = match path.contains('~') {
+            true => path.rsplit('/').next().unwrap(),
+            false => path.as_str(),
+        };
+        // (A long path is on a line of its own, so no parentheses.)
+        assert!(
+            everything.contains(&format!("\"{name}\"")),
+            "{name} is not included: {}",
+            split.root
+        );
     }
     let coverage = Coverage::of(&ir);
     let _ = (coverage.to_json(), coverage.to_markdown());

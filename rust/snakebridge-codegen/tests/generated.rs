@@ -22,6 +22,13 @@ include!("golden/fx_stubpkg.rs");
 include!("golden/fx_tiers.rs");
 include!("golden/fx_varargs.rs");
 
+/// Two fixtures in the split layout (`generated_layout = "split"`; the
+/// roots `include!` their module files by relative paths).
+pub mod split_layout {
+    include!("golden/split/fx_broken_submodule.rs");
+    include!("golden/split/fx_classes.rs");
+}
+
 use snakebridge::{BridgeConfig, Value};
 
 /// The shared pool of `snakebridge::testing` (one worker, the fixture
@@ -137,6 +144,17 @@ fn fixtures_through_generated_wrappers() {
         assert_eq!(counter.label().await.unwrap(), "renamed");
         let named = fx_classes::Counter::named("n").await.unwrap();
         assert_eq!(named.count().await.unwrap(), 0);
+        let split = split_layout::fx_classes::Counter::new("s")
+            .start(1)
+            .await
+            .unwrap();
+        assert_eq!(split.add().n(2).await.unwrap(), 3);
+        assert_eq!(
+            split_layout::fx_broken_submodule::good::fine(2)
+                .await
+                .unwrap(),
+            2
+        );
         assert_eq!(fx_keywords::r#match("t").r#fn(1).await.unwrap(), "t1Falsem");
         assert_eq!(fx_lazy_exports::lazy_double(21).await.unwrap(), 42);
         let py = snakebridge::default_bridge().unwrap();

@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use snakebridge_codegen::{Ir, IrError, RenderOptions, render_with};
+use snakebridge_codegen::{
+    Ir, IrError, RenderOptions, module_file_names, render_split, render_with,
+};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -147,4 +149,136 @@ fn unknown_ir_versions_are_refused() {
         ),
         "invalid IR (version 2): module `m` appears twice",
     );
+}
+
+/// The fixtures rendered in the split layout (`generated_layout = "split"`):
+/// the root `tests/golden/split/<fixture>.rs` and its module files under
+/// `tests/golden/split/<fixture>/`, exactly (`tests/generated.rs` compiles
+/// them). `BLESS=1` rewrites them as above.
+const SPLIT: &[&str] = &["fx_broken_submodule", "fx_classes"];
+
+#[test]
+fn split_layout_matches_golden_rust() {
+    let bless = std::env::var("BLESS").is_ok_and(|v| v == "1");
+    let fixtures = root().join("python/tests/golden");
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/split");
+    let mut stale = Vec::new();
+    for fixture in SPLIT {
+        let ir_path = fixtures.join(format!("{fixture}.ir.json"));
+        let split = render_split(&read_ir(&ir_path), &options(&ir_path));
+        let mut files = vec![(format!("{fixture}.rs"), split.root.clone())];
+        files.extend(split.files.iter().cloned());
+        for (path, source) in files {
+            let path = golden.join(path);
+            if std::fs::read_to_string(&path).ok().as_deref() == Some(source.as_str()) {
+                continue;
+            }
+            if bless {
+                std::fs::create_dir_all(path.parent().unwrap()).expect("mkdir");
+                std::fs::write(&path, &source).expect("write golden");
+            }
+            stale.push(path.display().to_string());
+        }
+        // No file of the fixture's directory is left from another rendering.
+        let dir = golden.join(fixture);
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.map(|e| format!("{fixture}/{}", e.unwrap().file_name().to_string_lossy()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        on_disk.sort();
+        let mut expected: Vec<String> = split.files.iter().map(|(p, _)| p.clone()).collect();
+        expected.sort();
+        if !bless {
+            assert_eq!(on_disk, expected, "{}", dir.display());
+        }
+    }
+    assert!(
+        !bless,
+        "BLESS=1 rewrote {stale:?}; review the diff, then run without BLESS"
+    );
+    assert!(
+        stale.is_empty(),
+        "rendered Rust differs (review, then BLESS=1): {stale:?}"
+    );
+}
+
+/// The split layout has exactly the items of the single file: the root
+/// with each `include!` replaced by its file reads, once formatted, as the
+/// single file (every fixture and stdlib snapshot); and it renders the
+/// same bytes twice.
+#[test]
+fn split_layout_is_the_single_file_split() {
+    for (ir_path, _) in cases() {
+        let ir = read_ir(&ir_path);
+        let options = options(&ir_path);
+        let single = render_with(&ir, &options);
+        let split = render_split(&ir, &options);
+        assert_eq!(split, render_split(&ir, &options));
+        // Module files are included from the root by `<dir>/<file>`, class
+        // files from their module's file by `<file>`: inline modules first.
+        let mut inlined = split.root.clone();
+        let (classes, modules): (Vec<_>, Vec<_>) =
+            split.files.iter().partition(|(path, _)| path.contains('~'));
+        for (path, source) in modules.into_iter().chain(classes) {
+            let name = if path.contains('~') {
+                path.rsplit('/').next().unwrap()
+            } else {
+                path.as_str()
+            };
+            let call = format!("::core::include!(\"{name}\");");
+            assert_eq!(inlined.matches(&call).count(), 1, "{path}");
+            let body = source.split_once('\n').unwrap().1;
+            inlined = inlined.replace(&call, body);
+        }
+        let format = |text: &str| prettyplease::unparse(&syn::parse_file(text).unwrap());
+        let single_body = single.split_once('\n').unwrap().1;
+        assert_eq!(
+            format(&inlined),
+            format(single_body),
+            "{}",
+            ir_path.display()
+        );
+        assert!(
+            split
+                .root
+                .starts_with(snakebridge_codegen::GENERATED_MARKER)
+        );
+        for (_, source) in &split.files {
+            assert!(source.starts_with(snakebridge_codegen::GENERATED_MARKER));
+        }
+    }
+}
+
+#[test]
+fn split_file_names_are_safe_and_distinct() {
+    let names = module_file_names([
+        "pkg", "pkg.sub", "pkg.Sub", "pkg.SUB", "pkg.a-b", "pkg.a_b", "pkg.é", "pkg.x/y",
+        "pkg.con", "con", "con.x", "com1", "comx", "lpt9.a",
+    ]);
+    let got: Vec<(&str, &str)> = names
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("com1", "-63om1.rs"),
+            ("comx", "comx.rs"),
+            ("con", "-63on.rs"),
+            ("con.x", "-63on.x.rs"),
+            ("lpt9.a", "-6cpt9.a.rs"),
+            ("pkg", "pkg.rs"),
+            ("pkg.SUB", "pkg.SUB.rs"),
+            ("pkg.Sub", "pkg.Sub--2.rs"),
+            ("pkg.a-b", "pkg.a-2db.rs"),
+            ("pkg.a_b", "pkg.a_b.rs"),
+            ("pkg.con", "pkg.con.rs"),
+            ("pkg.sub", "pkg.sub--3.rs"),
+            ("pkg.x/y", "pkg.x-2fy.rs"),
+            ("pkg.é", "pkg.-c3-a9.rs"),
+        ]
+    );
+    assert_eq!(snakebridge_codegen::split_dir("os.path"), "os.path");
 }

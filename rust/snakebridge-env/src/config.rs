@@ -18,6 +18,10 @@ pub const CONFIG_FILE: &str = "snakebridge.toml";
 /// The venv used when `[python] venv` is not set (relative to the config).
 pub const DEFAULT_VENV: &str = ".snakebridge/venv";
 
+/// The pool every bridge has and calls that name no pool use
+/// (`[pools.default]`, `Bridge::new`).
+pub const DEFAULT_POOL: &str = "default";
+
 /// A parsed `snakebridge.toml`.
 ///
 /// ```

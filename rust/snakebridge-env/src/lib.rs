@@ -65,12 +65,12 @@ pub mod verify;
 pub mod worker;
 
 pub use check::{Drift, check, installed_mismatches, lock_drift};
-pub use config::{CONFIG_FILE, Config, DEFAULT_VENV, PoolConfig};
+pub use config::{CONFIG_FILE, Config, DEFAULT_POOL, DEFAULT_VENV, PoolConfig};
 pub use error::{EnvError, Result};
 pub use lock::{
     LOCK_FILE, LOCK_VERSION, Lock, LockedPackage, Platform, PythonInfo, normalize, sha256_hex,
 };
-pub use package::{Generate, Package, SignatureTier, Submodules, VersionSpec};
+pub use package::{Generate, Layout, Package, SignatureTier, Submodules, VersionSpec};
 pub use policy::{Affinity, Backend, ErrorMode, StartMode};
 
 /// The old name of [`Affinity`].

@@ -1,4 +1,4 @@
-//! One entry of `[packages]`: every option of the original's `python_deps`.
+//! One entry of `[packages]`: every option of `python_deps` in Elixir SnakeBridge (the system this project ports).
 
 use std::fmt;
 
@@ -30,6 +30,12 @@ pub struct Package {
     pub streaming: Vec<String>,
     /// The worst signature source accepted for generated bindings.
     pub min_signature_tier: Option<SignatureTier>,
+    /// The least share (a whole percentage, 0 to 100) of generated callables that must
+    /// have a typed return (`min_typed_returns`); checked as
+    /// `min_signature_tier` is.
+    pub min_typed_returns: Option<u8>,
+    /// One Rust file for the package, or one per Python module.
+    pub generated_layout: Layout,
     /// `file:line:column` of the declaration, for messages.
     pub location: String,
 }
@@ -66,6 +72,19 @@ pub enum Generate {
     Used,
     /// The whole module.
     All,
+}
+
+/// `generated_layout = "single" | "split"`: how a package's generated Rust
+/// is laid out in files.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// One file, `<package>.rs` (default).
+    #[default]
+    Single,
+    /// A small root `<package>.rs` that `include!`s one file per Python
+    /// module from `<package>/`.
+    Split,
 }
 
 /// Where a callable's parameter list (names, kinds, defaults) came from,
@@ -142,6 +161,9 @@ struct PackageTable {
     #[serde(default)]
     streaming: Vec<String>,
     min_signature_tier: Option<SignatureTier>,
+    min_typed_returns: Option<u8>,
+    #[serde(default)]
+    generated_layout: Layout,
 }
 
 impl<'de> Deserialize<'de> for RawPackage {
@@ -190,6 +212,13 @@ impl Package {
         for extra in &t.extras {
             check_name(extra, "extra")?;
         }
+        if let Some(share) = t.min_typed_returns
+            && share > 100
+        {
+            return Err(format!(
+                "package `{name}`: min_typed_returns is a whole percentage from 0 to 100, not {share}"
+            ));
+        }
         if version == VersionSpec::Stdlib && (t.pypi_package.is_some() || !t.extras.is_empty()) {
             return Err(format!(
                 "package `{name}` is \"stdlib\" and cannot have pypi_package or extras"
@@ -207,6 +236,8 @@ impl Package {
             generate: t.generate,
             streaming: t.streaming,
             min_signature_tier: t.min_signature_tier,
+            min_typed_returns: t.min_typed_returns,
+            generated_layout: t.generated_layout,
             location,
         })
     }

@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use snakebridge_env::{
-    Affinity, Config, ErrorMode, Generate, SignatureTier, StartMode, Submodules, VersionSpec,
+    Affinity, Config, ErrorMode, Generate, Layout, SignatureTier, StartMode, Submodules,
+    VersionSpec,
 };
 
 fn parse(text: &str) -> Result<Config, String> {
@@ -154,7 +155,7 @@ fn unknown_keys() {
     );
     check_error(
         "[packages]\nnumpy = { version = \"2\", extra = [\"x\"] }\n",
-        "/p/snakebridge.toml:2:26: unknown field `extra`, expected one of `version`, `pypi_package`, `extras`, `include`, `exclude`, `submodules`, `public_api`, `generate`, `streaming`, `min_signature_tier`",
+        "/p/snakebridge.toml:2:26: unknown field `extra`, expected one of `version`, `pypi_package`, `extras`, `include`, `exclude`, `submodules`, `public_api`, `generate`, `streaming`, `min_signature_tier`, `min_typed_returns`, `generated_layout`",
     );
     check_error(
         "[pools.default]\nworkers = 2\n",
@@ -174,6 +175,26 @@ fn stubgen_is_the_stub_tier() {
         Some(SignatureTier::Stub)
     );
     assert_eq!(SignatureTier::Stub.to_string(), "stub");
+}
+
+#[test]
+fn layout_and_typed_returns() {
+    let config = parse(
+        "[packages]\nnumpy = { version = \"2\", generated_layout = \"split\", min_typed_returns = 90 }\nmath = \"stdlib\"\n",
+    )
+    .unwrap();
+    assert_eq!(config.packages[1].generated_layout, Layout::Split);
+    assert_eq!(config.packages[1].min_typed_returns, Some(90));
+    assert_eq!(config.packages[0].generated_layout, Layout::Single);
+    assert_eq!(config.packages[0].min_typed_returns, None);
+    check_error(
+        "[packages]\nnumpy = { version = \"2\", generated_layout = \"many\" }\n",
+        "/p/snakebridge.toml:2:45: unknown variant `many`, expected `single` or `split`",
+    );
+    check_error(
+        "[packages]\nnumpy = { version = \"2\", min_typed_returns = 101 }\n",
+        "/p/snakebridge.toml:2:9: package `numpy`: min_typed_returns is a whole percentage from 0 to 100, not 101",
+    );
 }
 
 #[test]

@@ -106,6 +106,8 @@ const CONFIG_KEYS: &[&str] = &[
     "generate",
     "streaming",
     "min_signature_tier",
+    "min_typed_returns",
+    "generated_layout",
     "numpy",
     "a.b",
     "\"quoted key\"",

@@ -58,5 +58,5 @@ pub use clock::{Clock, ManualClock};
 pub use config::ExecutorConfig;
 pub use executor::{Executor, REINTERRUPT};
 pub use init::{PythonInfo, apply_environment, check_venv, initialize_python};
-pub use stream::PyIter;
+pub use stream::{MissingTarget, PyIter, StreamThreads, produce_stream};
 pub use thread_state::keep_thread_state;

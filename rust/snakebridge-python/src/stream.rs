@@ -277,3 +277,102 @@ fn close(py: Python<'_>, it: PyIter) {
         tracing::warn!("closing a Python iterator raised: {e}");
     }
 }
+
+/// Where a stream's Python work runs (see [`produce_stream`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamThreads {
+    /// On the calling runtime thread, under `tokio::task::block_in_place`
+    /// (a worker's runtime threads keep a Python thread state of their
+    /// own: [`crate::keep_thread_state`]). Needs a multi-thread runtime.
+    Inline,
+    /// On the executor's threads ([`Executor::run`]), as Python in the
+    /// host's own process does: runtime threads never run Python there.
+    Executor,
+}
+
+/// The first `Iterate` message named no target ref.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MissingTarget;
+
+impl std::fmt::Display for MissingTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Iterate needs a target ref")
+    }
+}
+
+impl std::error::Error for MissingTarget {}
+
+/// Drives one `Iterate` stream, the same for a worker process and for
+/// Python in the host's process: opens the target's iterator, produces
+/// items only while it holds credit (the window of `open`, then what
+/// arrives on `credits`), hands each batch to `send`, and closes the
+/// iterator when the stream ends for any reason: exhausted or failed,
+/// `send` answering false (the consumer is gone), or `credits` closing
+/// (the host cancelled). Rust callbacks that Python calls meanwhile go
+/// over `channel`. A failure to open the iterator is sent as the one
+/// (final) batch.
+pub async fn produce_stream(
+    executor: Executor,
+    open: pb::IterateOpen,
+    credits: &mut tokio::sync::mpsc::UnboundedReceiver<u32>,
+    channel: std::sync::Arc<crate::CallbackChannel>,
+    threads: StreamThreads,
+    mut send: impl FnMut(pb::IterateResponse) -> bool,
+) -> Result<(), MissingTarget> {
+    let target = open.target.ok_or(MissingTarget)?;
+    let mut credit = match open.window {
+        0 => snakebridge_proto::transport::DEFAULT_PREFETCH_WINDOW as usize,
+        n => n as usize,
+    };
+    let ex = executor.clone();
+    let session = open.session_id;
+    let opened = on_python(&executor, threads, move || ex.open_iter(&session, &target)).await;
+    let mut it = match opened {
+        Ok(it) => it,
+        Err(last) => {
+            send(*last);
+            return Ok(());
+        }
+    };
+    loop {
+        while credit == 0 {
+            match credits.recv().await {
+                Some(n) => credit = credit.saturating_add(n as usize),
+                None => {
+                    close_on(&executor, threads, it).await;
+                    return Ok(());
+                }
+            }
+        }
+        let (ex, ch) = (executor.clone(), channel.clone());
+        let (returned, batch) = on_python(&executor, threads, move || {
+            let batch = ex.next_items_with(&mut it, credit, &ch);
+            (it, batch)
+        })
+        .await;
+        it = returned;
+        credit = credit.saturating_sub(batch.items.len());
+        let ended = it.finished();
+        if !send(batch) || ended {
+            close_on(&executor, threads, it).await;
+            return Ok(());
+        }
+    }
+}
+
+async fn close_on(executor: &Executor, threads: StreamThreads, it: PyIter) {
+    let ex = executor.clone();
+    on_python(executor, threads, move || ex.close_iter(it)).await;
+}
+
+async fn on_python<T, F>(executor: &Executor, threads: StreamThreads, f: F) -> T
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match threads {
+        StreamThreads::Inline => tokio::task::block_in_place(f),
+        StreamThreads::Executor => executor.run(f).await,
+    }
+}

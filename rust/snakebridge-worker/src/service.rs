@@ -213,7 +213,27 @@ impl pb::worker_server::Worker for WorkerService {
                 }
             }
         });
-        tokio::spawn(produce(self.executor.clone(), open, credit_rx, channel, tx));
+        let executor = self.executor.clone();
+        tokio::spawn(async move {
+            let mut credits = credit_rx;
+            let items = tx.clone();
+            // Inline on this runtime thread, which keeps a Python thread
+            // state of its own (streams take no capacity on the host, so
+            // they could occupy every runtime thread; block_in_place hands
+            // the thread's scheduler core on meanwhile).
+            let produced = snakebridge_python::produce_stream(
+                executor,
+                open,
+                &mut credits,
+                std::sync::Arc::new(channel),
+                snakebridge_python::StreamThreads::Inline,
+                move |batch| items.send(Ok(batch)).is_ok(),
+            )
+            .await;
+            if let Err(e) = produced {
+                let _ = tx.send(Err(Status::invalid_argument(e.to_string())));
+            }
+        });
         let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(rx);
         Ok(Response::new(Box::pin(stream)))
     }
@@ -321,61 +341,4 @@ impl pb::worker_server::Worker for WorkerService {
     ) -> Result<Response<pb::HealthResponse>, Status> {
         Ok(Response::new(self.executor.health()))
     }
-}
-
-/// Drives one `Iterate` stream: produces items only while it holds credit,
-/// inline on this runtime thread (which holds a persistent Python thread
-/// state), and closes the iterator when the stream ends for any reason.
-/// Rust callbacks that Python calls meanwhile go to the host over
-/// `channel` (this stream).
-async fn produce(
-    executor: Executor,
-    open: pb::IterateOpen,
-    mut credits: tokio::sync::mpsc::UnboundedReceiver<u32>,
-    channel: snakebridge_python::CallbackChannel,
-    tx: tokio::sync::mpsc::UnboundedSender<Result<pb::IterateResponse, Status>>,
-) {
-    let Some(target) = open.target else {
-        let _ = tx.send(Err(Status::invalid_argument("Iterate needs a target ref")));
-        return;
-    };
-    let mut credit = match open.window {
-        0 => transport::DEFAULT_PREFETCH_WINDOW as usize,
-        n => n as usize,
-    };
-    let mut it = match executor.open_iter(&open.session_id, &target) {
-        Ok(it) => it,
-        Err(last) => {
-            let _ = tx.send(Ok(*last));
-            return;
-        }
-    };
-    loop {
-        while credit == 0 {
-            match credits.recv().await {
-                Some(n) => credit = credit.saturating_add(n as usize),
-                // The host closed its side or went away: cancelled.
-                None => {
-                    executor.close_iter(it);
-                    return;
-                }
-            }
-        }
-        let batch = run_python(|| executor.next_items_with(&mut it, credit, &channel));
-        credit = credit.saturating_sub(batch.items.len());
-        let ended = it.finished();
-        if tx.send(Ok(batch)).is_err() || ended {
-            executor.close_iter(it);
-            return;
-        }
-    }
-}
-
-/// Runs a stream's Python work on this runtime thread (which holds a
-/// persistent Python thread state) under `block_in_place`: the thread's
-/// scheduler core moves to another thread meanwhile. Streams take no
-/// capacity on the host, so unlike calls they could occupy every runtime
-/// thread; the hand-off keeps I/O going whatever they do.
-fn run_python<T>(f: impl FnOnce() -> T) -> T {
-    tokio::task::block_in_place(f)
 }

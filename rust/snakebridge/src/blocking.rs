@@ -32,7 +32,7 @@ pub struct Bridge {
 impl Bridge {
     /// Creates the pool and a two-thread runtime to drive it.
     pub fn new(config: BridgeConfig) -> Result<Bridge> {
-        Bridge::with_pools([("default", config)])
+        Bridge::with_pools([(crate::DEFAULT_POOL, config)])
     }
 
     /// Several named pools (see [`crate::Bridge::with_pools`]); reach one

@@ -136,7 +136,7 @@ impl Bridge {
     /// [`blocking::Bridge`](crate::blocking::Bridge) otherwise). Fails early
     /// when the worker binary or the configured venv cannot be found.
     pub fn new(config: BridgeConfig) -> Result<Bridge> {
-        Bridge::with_pools([("default", config)])
+        Bridge::with_pools([(crate::DEFAULT_POOL, config)])
     }
 
     /// A bridge with several named pools. The pool named `default` (else
@@ -164,7 +164,7 @@ impl Bridge {
         }
         let default = built
             .iter()
-            .position(|p| p.name() == "default")
+            .position(|p| p.name() == crate::DEFAULT_POOL)
             .unwrap_or(0);
         let pools = Arc::new_cyclic(|weak| PoolSet {
             entries: built

@@ -26,14 +26,14 @@ impl BridgeConfig {
     /// ```
     pub fn from_file(path: impl AsRef<Path>) -> Result<BridgeConfig> {
         let config = Config::load(path.as_ref()).map_err(config_error)?;
-        BridgeConfig::from_env_config(&config, "default")
+        BridgeConfig::from_env_config(&config, crate::DEFAULT_POOL)
     }
 
     /// [`BridgeConfig::from_file`] on the nearest `snakebridge.toml`, from the
     /// working directory upwards.
     pub fn discover() -> Result<BridgeConfig> {
         let config = Config::discover().map_err(config_error)?;
-        BridgeConfig::from_env_config(&config, "default")
+        BridgeConfig::from_env_config(&config, crate::DEFAULT_POOL)
     }
 
     /// The configuration of one `[pools.<name>]` of a parsed config.
@@ -48,8 +48,8 @@ impl BridgeConfig {
     pub fn all_from_env_config(config: &Config) -> Result<Vec<(String, BridgeConfig)>> {
         ensure_fresh(config)?;
         let mut names: Vec<String> = config.pools.keys().cloned().collect();
-        if !names.iter().any(|n| n == "default") {
-            names.insert(0, "default".to_string());
+        if !names.iter().any(|n| n == crate::DEFAULT_POOL) {
+            names.insert(0, crate::DEFAULT_POOL.to_string());
         }
         Ok(names
             .into_iter()
@@ -146,9 +146,10 @@ impl Bridge {
 pub(crate) fn discover_pools_or_default() -> Result<Vec<(String, BridgeConfig)>> {
     match Config::discover() {
         Ok(config) => BridgeConfig::all_from_env_config(&config),
-        Err(snakebridge_env::EnvError::ConfigNotFound { .. }) => {
-            Ok(vec![("default".to_string(), BridgeConfig::default())])
-        }
+        Err(snakebridge_env::EnvError::ConfigNotFound { .. }) => Ok(vec![(
+            crate::DEFAULT_POOL.to_string(),
+            BridgeConfig::default(),
+        )]),
         Err(e) => Err(config_error(e)),
     }
 }

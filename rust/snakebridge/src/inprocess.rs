@@ -16,16 +16,13 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use parking_lot::{Condvar, Mutex};
 use snakebridge_proto::v1 as pb;
-use snakebridge_python::{CallbackChannel, Executor, ExecutorConfig};
+use snakebridge_python::{Executor, ExecutorConfig};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::BridgeConfig;
 use crate::error::{Error, Result};
 use crate::link::{Link, LinkError, Responses};
 use crate::slot::Conn;
-
-/// The default prefetch window of a stream (when the host sends 0).
-const DEFAULT_WINDOW: usize = crate::stream::DEFAULT_WINDOW;
 
 /// A pool's executor in this process. Cheap to clone.
 #[derive(Clone)]
@@ -238,7 +235,22 @@ impl InProcess {
                 }
             }
         });
-        tokio::spawn(produce(executor, open, credit_rx, Arc::new(channel), tx));
+        tokio::spawn(async move {
+            let mut credits = credit_rx;
+            let items = tx.clone();
+            let produced = snakebridge_python::produce_stream(
+                executor,
+                open,
+                &mut credits,
+                Arc::new(channel),
+                snakebridge_python::StreamThreads::Executor,
+                move |batch| items.send(Ok(batch)).is_ok(),
+            )
+            .await;
+            if produced.is_err() {
+                let _ = tx.send(Err(LinkError::Ended("Iterate needs a target ref")));
+            }
+        });
         Ok(receiver_stream(rx).boxed())
     }
 
@@ -256,61 +268,6 @@ fn receiver_stream<T: Send + 'static>(
     mut rx: mpsc::UnboundedReceiver<T>,
 ) -> impl futures::Stream<Item = T> + Send + 'static {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
-}
-
-/// Produces one stream's items while it has credit, and closes the
-/// iterator when the stream ends for any reason (as the worker does).
-async fn produce(
-    executor: Executor,
-    open: pb::IterateOpen,
-    mut credits: mpsc::UnboundedReceiver<u32>,
-    channel: Arc<CallbackChannel>,
-    tx: mpsc::UnboundedSender<Result<pb::IterateResponse, LinkError>>,
-) {
-    let Some(target) = open.target else {
-        let _ = tx.send(Err(LinkError::Ended("Iterate needs a target ref")));
-        return;
-    };
-    let mut credit = match open.window {
-        0 => DEFAULT_WINDOW,
-        n => n as usize,
-    };
-    let ex = executor.clone();
-    let session = open.session_id;
-    let opened = executor.run(move || ex.open_iter(&session, &target)).await;
-    let mut it = match opened {
-        Ok(it) => it,
-        Err(last) => {
-            let _ = tx.send(Ok(*last));
-            return;
-        }
-    };
-    loop {
-        while credit == 0 {
-            match credits.recv().await {
-                Some(n) => credit = credit.saturating_add(n as usize),
-                None => return close(executor, it).await,
-            }
-        }
-        let (ex, ch) = (executor.clone(), channel.clone());
-        let (returned, batch) = executor
-            .run(move || {
-                let batch = ex.next_items_with(&mut it, credit, &ch);
-                (it, batch)
-            })
-            .await;
-        it = returned;
-        credit = credit.saturating_sub(batch.items.len());
-        let ended = it.finished();
-        if tx.send(Ok(batch)).is_err() || ended {
-            return close(executor, it).await;
-        }
-    }
-}
-
-async fn close(executor: Executor, it: snakebridge_python::PyIter) {
-    let ex = executor.clone();
-    executor.run(move || ex.close_iter(it)).await;
 }
 
 /// The venv the process's interpreter was started in (by the first

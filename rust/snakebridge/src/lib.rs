@@ -42,6 +42,7 @@ mod callback;
 mod codec;
 mod config;
 mod convert;
+mod default_bridge;
 mod error;
 mod from_config;
 #[cfg(feature = "in-process")]
@@ -73,18 +74,20 @@ pub use call::Call;
 pub use callback::{callback, callback_async};
 pub use config::{Backend, BridgeConfig};
 pub use convert::{FromValue, IntoValue, Serde};
+pub use default_bridge::{default_bridge, set_default_bridge};
 pub use error::{BoxError, Error, PythonException, Result, TimeoutPhase};
 /// Arbitrary-precision integers, as in [`Value::BigInt`].
 pub use num_bigint::BigInt;
 pub use policy::{
-    Affinity, RuntimeOptions, StartMode, TimeoutProfile, TimeoutScope, set_runtime_defaults,
-    with_runtime,
+    Affinity, DEFAULT_PROFILE, RuntimeOptions, StartMode, TimeoutProfile, TimeoutScope,
+    set_runtime_defaults, with_runtime,
 };
-pub use private::{__private, default_bridge, set_default_bridge};
+pub use private::__private;
 pub use protocols::with_python;
 pub use reference::Ref;
 pub use script::{script, script_with};
-pub use session::Session;
+pub use session::{DEFAULT_SESSION, Session};
+pub use snakebridge_env::DEFAULT_POOL;
 pub use stream::{DEFAULT_WINDOW, Stream};
 pub use translate::{Device, DtypeMismatch, ErrorMode, OutOfMemory, ShapeMismatch};
 pub use value::{

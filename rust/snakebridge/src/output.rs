@@ -140,7 +140,7 @@ fn emit(m: Message) {
         }
         return;
     }
-    let who = if pool == "default" {
+    let who = if pool == crate::DEFAULT_POOL {
         worker.to_string()
     } else {
         format!("{pool}/{worker}")

@@ -14,6 +14,10 @@ use crate::error::{Error, Result};
 
 pub use snakebridge_env::{Affinity, StartMode};
 
+/// The timeout profile of calls that name none, unless the pool sets
+/// another ([`BridgeConfig::default_profile`](crate::BridgeConfig::default_profile)).
+pub const DEFAULT_PROFILE: &str = "default";
+
 /// A named pair of timeouts: for calls, and for streams.
 ///
 /// The built-in profiles (see [`TimeoutProfile::builtins`]):
@@ -48,7 +52,7 @@ impl TimeoutProfile {
     pub fn builtins() -> Vec<TimeoutProfile> {
         let min = |m: u64| Some(Duration::from_secs(60 * m));
         vec![
-            TimeoutProfile::new("default", min(2), None),
+            TimeoutProfile::new(DEFAULT_PROFILE, min(2), None),
             TimeoutProfile::new("streaming", min(2), min(30)),
             TimeoutProfile::new("ml_inference", min(10), min(30)),
             TimeoutProfile::new("batch_job", None, None),
@@ -215,7 +219,8 @@ pub fn set_runtime_defaults(options: RuntimeOptions) {
 }
 
 /// Runs `future` with `options` as the defaults of every call it makes
-/// (the Rust counterpart of the original's `with_runtime`/`RuntimeContext`).
+/// (the Rust counterpart of `with_runtime`/`RuntimeContext` in Snakepit, the
+/// Elixir runtime this project ports).
 /// Nested scopes merge: inner options win, unset ones come from outer
 /// scopes. Tasks spawned inside do not inherit the scope.
 ///
@@ -262,7 +267,7 @@ impl Default for Profiles {
                 .map(|p| (p.name.clone(), p))
                 .collect(),
             libraries: BTreeMap::new(),
-            default: "default".into(),
+            default: DEFAULT_PROFILE.into(),
         }
     }
 }
@@ -315,7 +320,7 @@ impl Profiles {
 
     /// The total stream timeout for `options` and `module`: the profile's
     /// stream timeout (a profile named nowhere gives the `streaming`
-    /// profile's, as in the original).
+    /// profile's, as in Snakepit).
     pub(crate) fn stream_timeout(
         &self,
         options: &RuntimeOptions,

@@ -1,47 +1,9 @@
-//! Support for generated wrappers (`snakebridge-codegen`), and the
-//! process-wide default bridge they use.
+//! Support for generated wrappers (`snakebridge-codegen`); the
+//! process-wide default bridge they use is in `default_bridge.rs`.
 //!
 //! Generated code names only `::snakebridge::__private::*`, so users of
 //! generated bindings depend on `snakebridge` alone. Nothing in
 //! [`__private`] is a stable API for hand-written code.
-
-use parking_lot::Mutex;
-
-use crate::{Bridge, Result};
-
-static DEFAULT_BRIDGE: Mutex<Option<Bridge>> = Mutex::new(None);
-
-/// Makes `bridge` the one generated wrappers use when no
-/// `.session(&session)` is given (replacing any earlier one).
-pub fn set_default_bridge(bridge: Bridge) {
-    *DEFAULT_BRIDGE.lock() = Some(bridge);
-}
-
-/// Forgets the default bridge if it is `bridge` (a [`script`](crate::script)
-/// that ends).
-pub(crate) fn clear_default_bridge_if(bridge: &Bridge) {
-    let mut slot = DEFAULT_BRIDGE.lock();
-    if slot.as_ref().is_some_and(|b| b.same_pools(bridge)) {
-        *slot = None;
-    }
-}
-
-/// The bridge generated wrappers use: the one given to
-/// [`set_default_bridge`] (which [`Bridge::from_config`],
-/// [`script`](crate::script) and [`testing`](crate::testing) call), else
-/// one made at first use from the nearest `snakebridge.toml` with all its
-/// `[pools.<name>]` (as [`Bridge::from_config`]; `BridgeConfig::default()`
-/// when there is no such file). First use must happen inside a tokio
-/// runtime.
-pub fn default_bridge() -> Result<Bridge> {
-    let mut slot = DEFAULT_BRIDGE.lock();
-    if let Some(bridge) = slot.as_ref() {
-        return Ok(bridge.clone());
-    }
-    let bridge = Bridge::with_pools(crate::from_config::discover_pools_or_default()?)?;
-    *slot = Some(bridge.clone());
-    Ok(bridge)
-}
 
 /// The runtime-option methods of a generated call builder (a newtype over
 /// `Pending` or `PendingStream`): `timeout`, `profile`, `pool` and
@@ -101,8 +63,8 @@ pub mod __private {
     use std::task::{Context, Poll};
     use std::time::Duration;
 
-    pub use super::default_bridge;
     pub use crate::__wrapper_call_options as call_options;
+    pub use crate::default_bridge::default_bridge;
     pub use crate::{
         Affinity, Bytes, Call, Error, FromValue, IntoValue, Kwargs, Ref, Result, Session, Stream,
         Value,

@@ -10,7 +10,7 @@ use crate::convert::IntoValue;
 use crate::error::{Error, Result};
 use crate::reference::Ref;
 use crate::stream::Stream;
-use crate::value::{Kwargs, Value};
+use crate::value::Value;
 
 impl Ref {
     /// `module.function(*args)` in this ref's session, on its worker.
@@ -225,67 +225,5 @@ fn error_message(error: &Error) -> String {
     match error.python() {
         Some(e) => e.message.clone(),
         None => error.to_string(),
-    }
-}
-
-impl crate::Bridge {
-    /// Calls `module.function(*args, **kwargs)` and hands each item of the
-    /// result to `on_item`, in order, as it arrives: a generator or any other
-    /// iterable result is iterated lazily (see [`Stream`]), a list, tuple,
-    /// set or frozenset gives its elements, and any other result (a float, a
-    /// str, a dict, a non-iterable object) is one item. An error from
-    /// `on_item` stops the stream (closing the Python iterator) and is
-    /// returned. Answers the number of items delivered.
-    ///
-    /// ```no_run
-    /// # async fn demo(py: &snakebridge::Bridge) -> snakebridge::Result<()> {
-    /// use snakebridge::{args, Kwargs};
-    /// let mut items = Vec::new();
-    /// py.stream("builtins", "range", args![5], Kwargs::new(), |item| {
-    ///     items.push(item.extract::<i64>()?);
-    ///     Ok(())
-    /// })
-    /// .await?;
-    /// assert_eq!(items, [0, 1, 2, 3, 4]);
-    /// # Ok(()) }
-    /// ```
-    pub async fn stream<F>(
-        &self,
-        module: &str,
-        function: &str,
-        args: Vec<Value>,
-        kwargs: Kwargs,
-        mut on_item: F,
-    ) -> Result<u64>
-    where
-        F: FnMut(Value) -> Result<()>,
-    {
-        use futures::StreamExt;
-        let result = self.call(module, function, args).kwargs(kwargs).await?;
-        let mut delivered = 0;
-        let mut result = result;
-        match &mut result {
-            Value::Ref(r) if r.is_iterable().await? => {
-                let mut stream = r.iter();
-                while let Some(item) = stream.next().await {
-                    on_item(item?)?;
-                    delivered += 1;
-                }
-            }
-            Value::List(items)
-            | Value::Tuple(items)
-            | Value::Set(items)
-            | Value::FrozenSet(items) => {
-                for item in std::mem::take(items) {
-                    on_item(item)?;
-                    delivered += 1;
-                }
-            }
-            _ => {
-                on_item(result)?;
-                delivered = 1;
-            }
-        }
-        Ok(delivered)
     }
 }

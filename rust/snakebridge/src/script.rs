@@ -41,7 +41,7 @@ where
     Fut: Future<Output = Result<T, E>>,
     E: From<Error>,
 {
-    run_script(vec![("default".to_string(), config)], body)
+    run_script(vec![(crate::DEFAULT_POOL.to_string(), config)], body)
 }
 
 fn run_script<F, Fut, T, E>(pools: Vec<(String, BridgeConfig)>, body: F) -> Result<T, E>
@@ -60,7 +60,7 @@ where
         let py = Bridge::with_pools(pools)?;
         crate::set_default_bridge(py.clone());
         let outcome = body(py.clone()).await;
-        crate::private::clear_default_bridge_if(&py);
+        crate::default_bridge::clear_default_bridge_if(&py);
         py.shutdown().await;
         outcome
     })

@@ -10,6 +10,10 @@ use prost::Message;
 use snakebridge_proto::v1 as pb;
 
 use crate::bridge::PoolSet;
+
+/// The id of a bridge's implicit session, which calls made on the bridge
+/// itself share (explicit sessions get unique ids).
+pub const DEFAULT_SESSION: &str = "default";
 use crate::call::{Call, CallSpec};
 use crate::codec;
 use crate::error::{Error, Result, TimeoutPhase};
@@ -60,7 +64,7 @@ impl Session {
                 random_u64()
             )
         } else {
-            "default".to_string()
+            DEFAULT_SESSION.to_string()
         };
         Session {
             inner: Arc::new(SessionInner {

@@ -49,7 +49,7 @@ pub fn configure(config: BridgeConfig) -> bool {
 fn shared() -> &'static Shared {
     SHARED.get_or_init(|| {
         let pools = match CONFIG.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            Some(config) => vec![("default".to_string(), config)],
+            Some(config) => vec![(crate::DEFAULT_POOL.to_string(), config)],
             None => crate::from_config::discover_pools_or_default()
                 .unwrap_or_else(|e| panic!("snakebridge::testing: {e}")),
         };

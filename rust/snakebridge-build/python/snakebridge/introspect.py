@@ -1,14 +1,17 @@
 """Introspect a Python package into SnakeBridge's IR (JSON, ``ir_version`` 2).
 
-Standard library only. Run it with the interpreter of the environment that
-holds the package::
+Standard library only, one file (``snakebridge-build`` embeds it), Python
+3.10 or newer. Run it with the interpreter of the environment that holds
+the package::
 
     python -m snakebridge.introspect --module numpy [--submodules linalg fft]
     python path/to/introspect.py --module json --public-api --output json.ir.json
 
 The schema and the policies (signature tiers, stubs, overloads, public API)
-are in ``docs/ir.md``. Output is deterministic: sorted keys, symbols sorted
-by name, parameters in signature order, no memory addresses.
+are in ``docs/ir.md``; the dataclasses below (``Package``, ``Module``,
+``Function``, ...) are that schema, field for field, and ``to_json`` turns
+them into it. Output is deterministic: sorted keys, symbols sorted by name,
+parameters in signature order, no memory addresses.
 """
 
 from __future__ import annotations
@@ -16,28 +19,27 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import dataclasses
+import enum
 import importlib
 import importlib.metadata
 import importlib.util
 import inspect
 import json
 import math
+import operator
 import os
 import pkgutil
 import re
 import sys
+import types
 import typing
 import warnings
 
-IR_VERSION = 2
+if typing.TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
-KINDS = {
-    inspect.Parameter.POSITIONAL_ONLY: "positional_only",
-    inspect.Parameter.POSITIONAL_OR_KEYWORD: "positional_or_keyword",
-    inspect.Parameter.VAR_POSITIONAL: "var_positional",
-    inspect.Parameter.KEYWORD_ONLY: "keyword_only",
-    inspect.Parameter.VAR_KEYWORD: "var_keyword",
-}
+IR_VERSION = 2
 
 PROTOCOL_DUNDERS = frozenset(
     "__abs__ __add__ __aenter__ __aexit__ __aiter__ __anext__ __await__ __bool__ "
@@ -50,25 +52,287 @@ PROTOCOL_DUNDERS = frozenset(
 MAX_CLASS_METHODS = 500
 _ADDRESS = re.compile(r" at 0x[0-9A-Fa-f]+")
 
+# A JSON value, as ``json.dumps`` takes it.
+JSON: typing.TypeAlias = "bool | int | float | str | list[JSON] | dict[str, JSON] | None"
+
+
+# ----------------------------------------------------------------------------
+# The IR (docs/ir.md): enums are str-valued, dataclass fields are JSON keys
+# ----------------------------------------------------------------------------
+
+
+class Kind(str, enum.Enum):
+    """A parameter's kind (``inspect.Parameter.kind``)."""
+
+    POSITIONAL_ONLY = "positional_only"
+    POSITIONAL_OR_KEYWORD = "positional_or_keyword"
+    VAR_POSITIONAL = "var_positional"
+    KEYWORD_ONLY = "keyword_only"
+    VAR_KEYWORD = "var_keyword"
+
+
+KINDS = {
+    inspect.Parameter.POSITIONAL_ONLY: Kind.POSITIONAL_ONLY,
+    inspect.Parameter.POSITIONAL_OR_KEYWORD: Kind.POSITIONAL_OR_KEYWORD,
+    inspect.Parameter.VAR_POSITIONAL: Kind.VAR_POSITIONAL,
+    inspect.Parameter.KEYWORD_ONLY: Kind.KEYWORD_ONLY,
+    inspect.Parameter.VAR_KEYWORD: Kind.VAR_KEYWORD,
+}
+
+
+class CallableKind(str, enum.Enum):
+    """What a callable is (its ``kind``)."""
+
+    FUNCTION = "function"
+    METHOD = "method"
+    STATICMETHOD = "staticmethod"
+    CLASSMETHOD = "classmethod"
+    CONSTRUCTOR = "constructor"
+
+
+class Tier(str, enum.Enum):
+    """Where a callable's parameter list came from, best first."""
+
+    RUNTIME = "runtime"
+    TEXT_SIGNATURE = "text_signature"
+    RUNTIME_HINTS = "runtime_hints"
+    STUB = "stub"
+    VARIADIC = "variadic"
+
+
+class StubSource(str, enum.Enum):
+    """Where a ``.pyi`` file came from."""
+
+    STUB_PACKAGE = "stub_package"  # PEP 561 ``<top>-stubs``
+    STUB = "stub"  # a ``.pyi`` beside the module
+    TYPESHED = "typeshed"  # typeshed's ``stdlib/``
+
+
+class AnnotationsFrom(str, enum.Enum):
+    """Where a callable's types came from: a ``StubSource``, the runtime, or nowhere."""
+
+    STUB_PACKAGE = "stub_package"
+    STUB = "stub"
+    TYPESHED = "typeshed"
+    RUNTIME = "runtime"
+    NONE = "none"
+
+
+class Stage(str, enum.Enum):
+    """What an ``errors`` entry failed at."""
+
+    IMPORT = "import"
+    GETATTR = "getattr"
+    STUBS = "stubs"
+
+
+@dataclasses.dataclass(kw_only=True)
+class Default:
+    """A parameter's default: ``value`` holds it when ``literal``."""
+
+    literal: bool
+    repr: str
+    value: JSON
+
+
+@dataclasses.dataclass(kw_only=True)
+class Parameter:
+    name: str
+    kind: Kind
+    default: Default | None = None
+    annotation: str | None = None
+
+
+@dataclasses.dataclass(kw_only=True)
+class Overload:
+    parameters: list[Parameter]
+    returns: str | None
+
+
+@dataclasses.dataclass(kw_only=True)
+class Function:
+    """A callable: a function, method or constructor (``Callable`` in docs/ir.md)."""
+
+    name: str
+    kind: CallableKind
+    doc: str | None
+    parameters: list[Parameter]
+    returns: str | None
+    signature_tier: Tier
+    fallback_reasons: list[str]
+    annotations_from: AnnotationsFrom
+    overloads: list[Overload]
+    is_async: bool
+
+
+@dataclasses.dataclass(kw_only=True)
+class Property:
+    name: str
+    doc: str | None
+    annotation: str | None
+    readonly: bool
+
+
+@dataclasses.dataclass(kw_only=True)
+class Attribute:
+    name: str
+    type: str
+    literal: bool
+    value: JSON
+    annotation: str | None
+
+
+@dataclasses.dataclass(kw_only=True)
+class Class:
+    name: str
+    python_path: str
+    doc: str | None
+    bases: list[str]
+    constructor: Function
+    methods: list[Function]
+    methods_truncated: bool
+    properties: list[Property]
+    attributes: list[Attribute]
+    dunders: list[str]
+
+
+@dataclasses.dataclass(kw_only=True)
+class Module:
+    name: str
+    doc: str | None
+    functions: list[Function]
+    classes: list[Class]
+    attributes: list[Attribute]
+    submodules: list[str]
+    has_all: bool
+    stub: bool
+
+
+@dataclasses.dataclass(kw_only=True)
+class Error:
+    """Something introspection could not do; recorded, not fatal."""
+
+    module: str
+    name: str | None
+    stage: Stage
+    error: str
+
+
+@dataclasses.dataclass(kw_only=True)
+class Options:
+    all_submodules: bool
+    public_api: bool
+    submodules: list[str]
+
+
+@dataclasses.dataclass(kw_only=True)
+class Package:
+    """One introspected package: the IR document."""
+
+    ir_version: int
+    package: str
+    version: str | None
+    options: Options
+    modules: list[Module]
+    errors: list[Error]
+
+
+def to_json(node: object) -> JSON:
+    """The JSON form of an IR node: dataclasses as objects keyed by field
+    name, enums as their values."""
+    if isinstance(node, enum.Enum):  # before `str`: the enums are str-valued
+        value: str = node.value
+        return value
+    if node is None or isinstance(node, (bool, int, float, str)):
+        return node
+    if isinstance(node, list):
+        return [to_json(item) for item in node]
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return _object(node)
+    raise TypeError(f"not part of the IR: {type(node).__name__}")
+
+
+_SCALARS = (str, bool, int, float, type(None))  # exact types: the enums subclass str
+
+
+def _object(node: DataclassInstance) -> dict[str, JSON]:
+    # vars() holds exactly the fields (no slots, no ClassVar, nothing set
+    # besides them), and is faster than dataclasses.fields on large IR
+    return {name: value if type(value) in _SCALARS else to_json(value) for name, value in vars(node).items()}
+
 
 # ----------------------------------------------------------------------------
 # Stubs (.pyi), parsed with ast
 # ----------------------------------------------------------------------------
 
+FunctionNode: typing.TypeAlias = "ast.FunctionDef | ast.AsyncFunctionDef"
+
+
+@dataclasses.dataclass
+class StubFunction:
+    """A ``def`` of a stub, or its ``@overload`` group in order."""
+
+    nodes: list[FunctionNode]
+
+
+@dataclasses.dataclass(eq=False)
+class StubClass:
+    """A ``class`` of a stub and its members (compared by identity)."""
+
+    node: ast.ClassDef
+    members: dict[str, StubEntry]
+
+
+@dataclasses.dataclass(frozen=True)
+class StubAttribute:
+    """``name: annotation`` (with or without a value)."""
+
+    annotation: str
+
+
+@dataclasses.dataclass(frozen=True)
+class StubAlias:
+    """``int64 = signedinteger[_64Bit]``, ``double: TypeAlias = float64``: ``target`` is the name."""
+
+    target: str
+
+
+@dataclasses.dataclass(frozen=True)
+class StubImport:
+    """``from module import name``; ``reexport`` as PEP 484 says (``import y as y``)."""
+
+    module: str
+    name: str
+    reexport: bool
+
+
+# What a name of a stub (or of a stub class) is bound to.
+StubEntry: typing.TypeAlias = "StubFunction | StubClass | StubAttribute | StubAlias | StubImport"
+# An entry ``StubIndex.find`` resolves to: imports and aliases followed.
+Definition: typing.TypeAlias = "StubFunction | StubClass | StubAttribute"
+
 
 class StubModule:
     """The definitions of one ``.pyi`` file that matter to us."""
 
-    def __init__(self, modname: str, path: str, is_package: bool, source: str = "stub"):
+    def __init__(self, modname: str, path: str, *, is_package: bool, source: StubSource) -> None:
         self.modname = modname
         self.path = path
         self.package = modname if is_package else modname.rpartition(".")[0]
-        # where the file came from: "stub_package" (PEP 561 ``<top>-stubs``),
-        # "stub" (a ``.pyi`` beside the module) or "typeshed"
         self.source = source
-        self.defs: dict[str, typing.Any] = {}
+        self.defs: dict[str, StubEntry] = {}
         self.star_imports: list[str] = []
         self.all: list[str] | None = None
+
+
+_COMPARISONS: dict[type[ast.cmpop], typing.Callable[[typing.Any, typing.Any], typing.Any]] = {
+    ast.GtE: operator.ge,
+    ast.Gt: operator.gt,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
 
 
 def _version_check(test: ast.expr) -> bool | None:
@@ -99,28 +363,20 @@ def _version_check(test: ast.expr) -> bool | None:
         right = ast.literal_eval(test.comparators[0])
     except ValueError:
         return None
-    actual = {"sys.version_info": sys.version_info[:3], "sys.platform": sys.platform}.get(left)
+    actual: typing.Any = {"sys.version_info": sys.version_info[:3], "sys.platform": sys.platform}.get(left)
     if actual is None:
         return None
     if isinstance(right, tuple):
         actual = actual[: len(right)]
-    ops = {
-        ast.GtE: lambda a, b: a >= b,
-        ast.Gt: lambda a, b: a > b,
-        ast.Lt: lambda a, b: a < b,
-        ast.LtE: lambda a, b: a <= b,
-        ast.Eq: lambda a, b: a == b,
-        ast.NotEq: lambda a, b: a != b,
-    }
-    op = ops.get(type(test.ops[0]))
-    return None if op is None else op(actual, right)
+    compare = _COMPARISONS.get(type(test.ops[0]))
+    return None if compare is None else bool(compare(actual, right))
 
 
-def _is_overload(node: ast.AST) -> bool:
+def _is_overload(node: FunctionNode) -> bool:
     return any(ast.unparse(d).split(".")[-1] == "overload" for d in node.decorator_list)
 
 
-def _is_accessor(node: ast.AST) -> bool:
+def _is_accessor(node: FunctionNode) -> bool:
     """``@x.setter`` / ``@x.deleter``: the getter keeps the property's type."""
     return any(ast.unparse(d).split(".")[-1] in ("setter", "deleter") for d in node.decorator_list)
 
@@ -132,8 +388,9 @@ def _alias_target(value: ast.expr) -> str | None:
     return value.id if isinstance(value, ast.Name) else None
 
 
-def _collect(body: list[ast.stmt], into: dict, stub: StubModule | None) -> None:
-    """Collects functions, classes, annotated names, aliases and imports of a body."""
+def _collect(body: list[ast.stmt], into: dict[str, StubEntry], stub: StubModule | None) -> None:
+    """Collects functions, classes, annotated names, aliases and imports of a
+    body; ``stub`` is ``None`` for a class body (no aliases, imports or ``__all__``)."""
     for node in body:
         if isinstance(node, ast.If):
             verdict = _version_check(node.test)
@@ -145,29 +402,30 @@ def _collect(body: list[ast.stmt], into: dict, stub: StubModule | None) -> None:
             if _is_accessor(node) and node.name in into:
                 continue
             previous = into.get(node.name)
-            if _is_overload(node) and isinstance(previous, list):
-                previous.append(node)
-            elif not (isinstance(previous, list) and previous and _is_overload(previous[0])):
-                into[node.name] = [node]
+            if _is_overload(node) and isinstance(previous, StubFunction):
+                previous.nodes.append(node)
+            elif not (isinstance(previous, StubFunction) and _is_overload(previous.nodes[0])):
+                into[node.name] = StubFunction([node])
         elif isinstance(node, ast.ClassDef):
-            members: dict[str, typing.Any] = {}
+            members: dict[str, StubEntry] = {}
             _collect(node.body, members, None)
-            into[node.name] = ("class", node, members)
+            into[node.name] = StubClass(node, members)
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             annotation = ast.unparse(node.annotation)
             target = _alias_target(node.value) if node.value is not None else None
             if annotation.split(".")[-1] == "TypeAlias" and target is not None and stub is not None:
-                into.setdefault(node.target.id, ("alias", target))
+                into.setdefault(node.target.id, StubAlias(target))
             else:
-                into.setdefault(node.target.id, ("attr", annotation))
+                into.setdefault(node.target.id, StubAttribute(annotation))
         elif isinstance(node, ast.Assign) and stub is not None:
             names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            target = _alias_target(node.value)
             if "__all__" in names:
                 with contextlib.suppress(ValueError):
                     stub.all = list(ast.literal_eval(node.value))
-            elif len(names) == 1 and _alias_target(node.value) is not None:
+            elif len(names) == 1 and target is not None:
                 # `int64 = signedinteger[_64Bit]`, `bool_ = bool`
-                into.setdefault(names[0], ("alias", _alias_target(node.value)))
+                into.setdefault(names[0], StubAlias(target))
         elif isinstance(node, ast.AugAssign) and stub is not None:
             if isinstance(node.target, ast.Name) and node.target.id == "__all__":
                 with contextlib.suppress(ValueError, TypeError):
@@ -183,7 +441,7 @@ def _collect(body: list[ast.stmt], into: dict, stub: StubModule | None) -> None:
                     reexport = alias.asname == alias.name or (
                         node.level > 0 and stub.path.endswith("__init__.pyi") and alias.asname is None
                     )
-                    into.setdefault(alias.asname or alias.name, ("import", source, alias.name, reexport))
+                    into.setdefault(alias.asname or alias.name, StubImport(source, alias.name, reexport))
 
 
 def _absolute(package: str, module: str | None, level: int) -> str:
@@ -213,34 +471,47 @@ def find_typeshed() -> tuple[str, str] | None:
     return None
 
 
-def _read_versions(path: str) -> dict[str, tuple[tuple[int, ...], tuple[int, ...] | None]]:
+# VERSIONS' range of a module: the first and last Python with it (``None``: still there).
+VersionRange: typing.TypeAlias = "tuple[tuple[int, ...], tuple[int, ...] | None]"
+
+
+def _parse_version(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split("."))
+
+
+def _read_versions(path: str) -> dict[str, VersionRange]:
     """typeshed's VERSIONS: ``module: 3.0-`` / ``module: 3.0-3.11``."""
-    out = {}
+    out: dict[str, VersionRange] = {}
     with open(os.path.join(path, "VERSIONS"), encoding="utf-8") as f:
-        for line in f:
-            line = line.split("#", 1)[0].strip()
+        for raw in f:
+            line = raw.split("#", 1)[0].strip()
             if ":" not in line:
                 continue
             name, _, span = line.partition(":")
             low, _, high = span.strip().partition("-")
             with contextlib.suppress(ValueError):
-                parse = lambda v: tuple(int(x) for x in v.split("."))  # noqa: E731
-                out[name.strip()] = (parse(low), parse(high) if high.strip() else None)
+                out[name.strip()] = (_parse_version(low), _parse_version(high) if high.strip() else None)
     return out
+
+
+class _Find(enum.Enum):
+    """``StubIndex``'s default: look typeshed up with ``find_typeshed``."""
+
+    TYPESHED = "find"
 
 
 class StubIndex:
     """Finds and parses stubs, in the order type checkers use (PEP 561):
     ``<top>-stubs`` packages on ``sys.path`` (``types-*``, ``pandas-stubs``),
     then ``.pyi`` beside the module (bundled, as in numpy), then typeshed's
-    ``stdlib/`` for the standard library (see ``find_typeshed``)."""
+    ``stdlib/`` for the standard library (see ``find_typeshed``).
+    ``typeshed``: ``(directory, version)``, or ``None`` for none."""
 
-    _FIND = object()
-
-    def __init__(self, typeshed: typing.Any = _FIND) -> None:
+    def __init__(self, *, typeshed: tuple[str, str] | _Find | None = _Find.TYPESHED) -> None:
         self._cache: dict[str, StubModule | None] = {}
-        found = find_typeshed() if typeshed is StubIndex._FIND else typeshed
-        self.typeshed, self.typeshed_version = found if found else (None, None)
+        found = find_typeshed() if typeshed is _Find.TYPESHED else typeshed
+        self.typeshed: str | None = found[0] if found else None
+        self.typeshed_version: str | None = found[1] if found else None
         self._versions = _read_versions(self.typeshed) if self.typeshed else {}
 
     def module(self, modname: str) -> StubModule | None:
@@ -256,12 +527,12 @@ class StubIndex:
                         tree = ast.parse(f.read(), filename=path)
                 except (OSError, SyntaxError, ValueError):
                     continue
-                stub = StubModule(modname, path, is_package, source)
+                stub = StubModule(modname, path, is_package=is_package, source=source)
                 _collect(tree.body, stub.defs, stub)
                 return stub
         return None
 
-    def _typeshed_range(self, modname: str):
+    def _typeshed_range(self, modname: str) -> VersionRange | None:
         """VERSIONS' range of the most specific entry for ``modname``."""
         parts = modname.split(".")
         for i in range(len(parts), 0, -1):
@@ -287,14 +558,14 @@ class StubIndex:
                 return f"typeshed: no stub for {modname} on Python {sys.version_info[0]}.{sys.version_info[1]}"
         return "stub: not found"
 
-    def _candidates(self, modname: str) -> list[tuple[str, bool, str]]:
-        out = []
+    def _candidates(self, modname: str) -> list[tuple[str, bool, StubSource]]:
+        out: list[tuple[str, bool, StubSource]] = []
         parts = modname.split(".")
         for entry in sys.path:
             if entry and os.path.isdir(entry):
                 root = os.path.join(entry, parts[0] + "-stubs", *parts[1:])
-                out.append((os.path.join(root, "__init__.pyi"), True, "stub_package"))
-                out.append((root + ".pyi", False, "stub_package"))
+                out.append((os.path.join(root, "__init__.pyi"), True, StubSource.STUB_PACKAGE))
+                out.append((root + ".pyi", False, StubSource.STUB_PACKAGE))
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -305,64 +576,66 @@ class StubIndex:
         if origin and os.path.isfile(origin) and not is_stdlib(modname):
             folder, base = os.path.split(origin)
             if base.startswith("__init__."):
-                out.append((os.path.join(folder, "__init__.pyi"), True, "stub"))
+                out.append((os.path.join(folder, "__init__.pyi"), True, StubSource.STUB))
             else:
-                out.append((os.path.join(folder, base.split(".")[0] + ".pyi"), False, "stub"))
+                out.append((os.path.join(folder, base.split(".")[0] + ".pyi"), False, StubSource.STUB))
         if self.typeshed and self.in_typeshed(modname):
             root = os.path.join(self.typeshed, *parts)
-            out.append((os.path.join(root, "__init__.pyi"), True, "typeshed"))
-            out.append((root + ".pyi", False, "typeshed"))
+            out.append((os.path.join(root, "__init__.pyi"), True, StubSource.TYPESHED))
+            out.append((root + ".pyi", False, StubSource.TYPESHED))
         return out
 
-    def find(self, modname: str, name: str, depth: int = 0):
-        """``(entry, stub module)`` for ``modname.name``, following re-exports
-        and aliases; ``(None, None)`` when no stub defines it."""
+    def find(self, modname: str, name: str, *, depth: int = 0) -> tuple[Definition, StubModule] | tuple[None, None]:
+        """``(definition, stub module)`` for ``modname.name``, following
+        re-exports and aliases; ``(None, None)`` when no stub defines it."""
         stub = self.module(modname)
         if stub is None or depth > 8:
             return None, None
         entry = stub.defs.get(name)
-        if isinstance(entry, tuple) and entry[0] == "import":
-            return self.find(entry[1], entry[2], depth + 1)
-        if isinstance(entry, tuple) and entry[0] == "alias":
-            if entry[1] == name:  # `x = x` defines nothing
+        if isinstance(entry, StubImport):
+            return self.find(entry.module, entry.name, depth=depth + 1)
+        if isinstance(entry, StubAlias):
+            if entry.target == name:  # `x = x` defines nothing
                 return None, None
-            return self.find(modname, entry[1], depth + 1)
+            return self.find(modname, entry.target, depth=depth + 1)
         if entry is None:
             for source in stub.star_imports:
-                found = self.find(source, name, depth + 1)
+                found = self.find(source, name, depth=depth + 1)
                 if found[0] is not None:
                     return found
             return None, None
         return entry, stub
 
-    def lookup(self, modname: str, name: str, depth: int = 0):
-        """The stub entry for ``modname.name``, following re-exports."""
-        return self.find(modname, name, depth)[0]
+    def lookup(self, modname: str, name: str) -> Definition | None:
+        """The stub definition of ``modname.name``, following re-exports."""
+        return self.find(modname, name)[0]
 
-    def class_chain(self, entry, stub: StubModule | None) -> list[tuple[dict, str]]:
+    def class_chain(
+        self, entry: Definition | None, stub: StubModule | None
+    ) -> list[tuple[dict[str, StubEntry], StubSource]]:
         """The members of a stub class and of its stub bases (depth first,
         left to right, each once), with each one's source: numpy's
         ``ndarray.sum`` is declared on ``_ArrayOrScalarCommon``."""
-        out: list[tuple[dict, str]] = []
+        out: list[tuple[dict[str, StubEntry], StubSource]] = []
         seen: set[int] = set()
 
-        def visit(entry, stub, depth):
-            if not (isinstance(entry, tuple) and entry[0] == "class") or id(entry) in seen or depth > 16:
+        def visit(entry: Definition | None, stub: StubModule | None, depth: int) -> None:
+            if not isinstance(entry, StubClass) or id(entry) in seen or depth > 16:
                 return
             seen.add(id(entry))
-            out.append((entry[2], stub.source if stub else "stub"))
-            for base in entry[1].bases:
+            out.append((entry.members, stub.source if stub else StubSource.STUB))
+            for base in entry.node.bases:
                 base_name = _alias_target(base)
                 if base_name is None and isinstance(base, (ast.Attribute, ast.Subscript)):
                     text = ast.unparse(base.value if isinstance(base, ast.Subscript) else base)
                     if text.startswith("builtins."):
                         base_name = text.split(".", 1)[1]
-                if base_name in (None, "Generic", "Protocol", "object"):
+                if base_name is None or base_name in ("Generic", "Protocol", "object"):
                     continue
                 found = self.find(stub.modname, base_name) if stub else (None, None)
                 if found[0] is None and self.typeshed:
                     found = self.find("builtins", base_name)
-                visit(*found, depth + 1)
+                visit(found[0], found[1], depth + 1)
 
         visit(entry, stub, 0)
         return out
@@ -377,7 +650,7 @@ def is_stdlib(modname: str) -> bool:
 # ----------------------------------------------------------------------------
 
 
-def _clean_repr(value: typing.Any) -> str:
+def _clean_repr(value: object) -> str:
     try:
         text = repr(value)
     except Exception as exc:  # noqa: BLE001 - any repr may fail
@@ -385,22 +658,23 @@ def _clean_repr(value: typing.Any) -> str:
     return _ADDRESS.sub("", text)
 
 
-def _literal(value: typing.Any) -> bool:
+def _literal(value: object) -> bool:
+    """None, bool, int, finite float or str, exactly (no subclasses)."""
     if value is None or isinstance(value, (bool, str)):
         return type(value) in (type(None), bool, str)
     if type(value) is int:
         return True
-    return type(value) is float and math.isfinite(value)
+    return type(value) is float and isinstance(value, float) and math.isfinite(value)
 
 
-def _default(value: typing.Any) -> dict | None:
+def _default(value: object) -> Default | None:
     if value is inspect.Parameter.empty:
         return None
     literal = _literal(value)
-    return {"literal": literal, "repr": _clean_repr(value), "value": value if literal else None}
+    return Default(literal=literal, repr=_clean_repr(value), value=typing.cast("JSON", value) if literal else None)
 
 
-def _annotation(value: typing.Any) -> str | None:
+def _annotation(value: object) -> str | None:
     if value is inspect.Parameter.empty or value is inspect.Signature.empty:
         return None
     if isinstance(value, str):
@@ -408,36 +682,37 @@ def _annotation(value: typing.Any) -> str | None:
     return _ADDRESS.sub("", inspect.formatannotation(value))
 
 
-def _type_name(value: typing.Any) -> str:
+def _type_name(value: object) -> str:
     cls = type(value)
     if cls.__module__ == "builtins":
         return cls.__qualname__
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _param(name: str, kind: str, default=None, annotation=None) -> dict:
-    return {"annotation": annotation, "default": default, "kind": kind, "name": name}
-
-
-def _params_from_signature(sig: inspect.Signature, hints: dict, drop_first: bool) -> list[dict]:
+def _params_from_signature(sig: inspect.Signature, hints: dict[str, object], *, drop_first: bool) -> list[Parameter]:
     params = list(sig.parameters.values())
-    if drop_first and params and params[0].kind in (
-        inspect.Parameter.POSITIONAL_ONLY,
-        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    if (
+        drop_first
+        and params
+        and params[0].kind
+        in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        )
     ):
         params = params[1:]
     return [
-        _param(
-            p.name,
-            KINDS[p.kind],
-            _default(p.default),
-            _annotation(hints.get(p.name, p.annotation)),
+        Parameter(
+            name=p.name,
+            kind=KINDS[p.kind],
+            default=_default(p.default),
+            annotation=_annotation(hints.get(p.name, p.annotation)),
         )
         for p in params
     ]
 
 
-def _stub_default(node: ast.expr | None) -> dict | None:
+def _stub_default(node: ast.expr | None) -> Default | None:
     if node is None:
         return None
     try:
@@ -445,28 +720,41 @@ def _stub_default(node: ast.expr | None) -> dict | None:
     except (ValueError, TypeError, SyntaxError):
         value = ...
     literal = value is not ... and _literal(value)
-    return {"literal": literal, "repr": ast.unparse(node), "value": value if literal else None}
+    return Default(literal=literal, repr=ast.unparse(node), value=value if literal else None)
 
 
-def _params_from_stub(node: ast.FunctionDef, drop_first: bool) -> list[dict]:
+def _stub_annotation_of(arg: ast.arg) -> str | None:
+    return ast.unparse(arg.annotation) if arg.annotation is not None else None
+
+
+def _params_from_stub(node: FunctionNode, *, drop_first: bool) -> list[Parameter]:
     a = node.args
-    ann = lambda arg: ast.unparse(arg.annotation) if arg.annotation is not None else None  # noqa: E731
     positional = a.posonlyargs + a.args
-    defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
-    out = []
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(a.defaults))
+    defaults += a.defaults
+    out: list[Parameter] = []
     for i, arg in enumerate(positional):
-        kind = "positional_only" if i < len(a.posonlyargs) else "positional_or_keyword"
+        kind = Kind.POSITIONAL_ONLY if i < len(a.posonlyargs) else Kind.POSITIONAL_OR_KEYWORD
         # typeshed's pre-PEP 570 convention: `__x` is positional-only
         if arg.arg.startswith("__") and not arg.arg.endswith("__"):
-            kind = "positional_only"
-        out.append(_param(arg.arg, kind, _stub_default(defaults[i]), ann(arg)))
+            kind = Kind.POSITIONAL_ONLY
+        out.append(
+            Parameter(name=arg.arg, kind=kind, default=_stub_default(defaults[i]), annotation=_stub_annotation_of(arg))
+        )
     if a.vararg:
-        out.append(_param(a.vararg.arg, "var_positional", None, ann(a.vararg)))
-    for arg, default in zip(a.kwonlyargs, a.kw_defaults):
-        out.append(_param(arg.arg, "keyword_only", _stub_default(default), ann(arg)))
+        out.append(Parameter(name=a.vararg.arg, kind=Kind.VAR_POSITIONAL, annotation=_stub_annotation_of(a.vararg)))
+    for arg, default in zip(a.kwonlyargs, a.kw_defaults, strict=True):
+        out.append(
+            Parameter(
+                name=arg.arg,
+                kind=Kind.KEYWORD_ONLY,
+                default=_stub_default(default),
+                annotation=_stub_annotation_of(arg),
+            )
+        )
     if a.kwarg:
-        out.append(_param(a.kwarg.arg, "var_keyword", None, ann(a.kwarg)))
-    if drop_first and out and out[0]["kind"] != "var_positional":
+        out.append(Parameter(name=a.kwarg.arg, kind=Kind.VAR_KEYWORD, annotation=_stub_annotation_of(a.kwarg)))
+    if drop_first and out and out[0].kind is not Kind.VAR_POSITIONAL:
         out = out[1:]
     return out
 
@@ -486,7 +774,8 @@ def _union(annotations: list[str | None]) -> str | None:
 
 def _split_union(annotation: str) -> list[str]:
     """``A | B[C | D]`` -> ``["A", "B[C | D]"]`` (top-level ``|`` only)."""
-    parts, depth, start = [], 0, 0
+    parts: list[str] = []
+    depth, start = 0, 0
     for i, ch in enumerate(annotation):
         if ch in "[(":
             depth += 1
@@ -499,12 +788,14 @@ def _split_union(annotation: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def _stub_signatures(defs: list[ast.FunctionDef], drop_first: bool) -> list[dict]:
-    out = []
-    for node in defs:
-        returns = ast.unparse(node.returns) if node.returns is not None else None
-        out.append({"parameters": _params_from_stub(node, drop_first), "returns": returns})
-    return out
+def _stub_signatures(defs: StubFunction, *, drop_first: bool) -> list[Overload]:
+    return [
+        Overload(
+            parameters=_params_from_stub(node, drop_first=drop_first),
+            returns=ast.unparse(node.returns) if node.returns is not None else None,
+        )
+        for node in defs.nodes
+    ]
 
 
 # ----------------------------------------------------------------------------
@@ -512,137 +803,153 @@ def _stub_signatures(defs: list[ast.FunctionDef], drop_first: bool) -> list[dict
 # ----------------------------------------------------------------------------
 
 
-def _runtime_tier(obj: typing.Any) -> str:
+def _has_code(member: object) -> bool:
+    """Python code: a function, or a method/staticmethod/classmethod of one."""
+    return hasattr(member, "__code__") or hasattr(getattr(member, "__func__", None), "__code__")
+
+
+def _runtime_tier(obj: object) -> Tier:
     if isinstance(obj, type):
         for klass in obj.__mro__:
-            for name in ("__init__", "__new__"):
-                member = klass.__dict__.get(name)
-                if hasattr(member, "__code__") or hasattr(getattr(member, "__func__", None), "__code__"):
-                    return "runtime"
+            if any(_has_code(klass.__dict__.get(name)) for name in ("__init__", "__new__")):
+                return Tier.RUNTIME
             if klass.__dict__.get("__text_signature__") or klass.__dict__.get("__init__") is not None:
                 break
-        return "text_signature" if getattr(obj, "__text_signature__", None) else "runtime"
+        return Tier.TEXT_SIGNATURE if getattr(obj, "__text_signature__", None) else Tier.RUNTIME
     target = inspect.unwrap(obj) if callable(obj) else obj
-    if hasattr(target, "__code__") or hasattr(getattr(target, "__func__", None), "__code__"):
-        return "runtime"
+    if _has_code(target):
+        return Tier.RUNTIME
     if "__signature__" in dir(obj) and getattr(obj, "__signature__", None) is not None:
-        return "runtime"
-    return "text_signature" if getattr(target, "__text_signature__", None) else "runtime"
+        return Tier.RUNTIME
+    return Tier.TEXT_SIGNATURE if getattr(target, "__text_signature__", None) else Tier.RUNTIME
 
 
-def _type_hints(obj: typing.Any) -> dict:
+def _type_hints(obj: object) -> dict[str, object]:
     try:
-        target = obj.__init__ if isinstance(obj, type) else obj
+        # a class: its (possibly inherited) __init__, as the class holds it
+        target = obj.__init__ if isinstance(obj, type) else obj  # type: ignore[misc]
         return typing.get_type_hints(target)
     except Exception:  # noqa: BLE001 - unresolvable hints are common
         return {}
 
 
-def _only_variadic(params: list[dict]) -> bool:
+def _only_variadic(params: list[Parameter]) -> bool:
     """``(*args, **kwargs)``: a wrapper hiding the real signature."""
-    return sorted(p["kind"] for p in params) == ["var_keyword", "var_positional"]
+    return sorted(p.kind.value for p in params) == [Kind.VAR_KEYWORD.value, Kind.VAR_POSITIONAL.value]
+
+
+def _stub_annotations(sigs: list[Overload], name: str) -> list[str | None]:
+    """The annotation of parameter ``name`` in each overload that has it."""
+    found: list[str | None] = []
+    for sig in sigs:
+        for p in sig.parameters:
+            if p.name == name:
+                found.append(p.annotation)
+                break
+    return found
 
 
 def describe_callable(
-    obj: typing.Any,
+    obj: object,
     name: str,
-    stub_defs: list | None,
-    kind: str = "function",
-    doc: str | None = None,
-    stub_source: str = "stub",
+    *,
+    stub_defs: StubFunction | None = None,
+    kind: CallableKind = CallableKind.FUNCTION,
+    stub_source: StubSource = StubSource.STUB,
     no_stub: str = "stub: not found",
-) -> dict:
+) -> Function:
     """One callable: its parameters, where they came from, and its types.
-    ``stub_source`` names where ``stub_defs`` came from (``stub``,
-    ``stub_package``, ``typeshed``); ``no_stub`` is the reason recorded when
-    there are none and the stub tier was needed."""
-    drop_first = kind == "method"
-    stub_drop = kind in ("method", "classmethod", "constructor")
-    stub_sigs = _stub_signatures(stub_defs, stub_drop) if stub_defs else None
+    ``stub_source`` names where ``stub_defs`` came from; ``no_stub`` is the
+    reason recorded when there are none and the stub tier was needed."""
+    drop_first = kind is CallableKind.METHOD
+    stub_drop = kind in (CallableKind.METHOD, CallableKind.CLASSMETHOD, CallableKind.CONSTRUCTOR)
+    stub_sigs = _stub_signatures(stub_defs, drop_first=stub_drop) if stub_defs is not None else []
     reasons: list[str] = []
-    tier, params, returns = None, None, None
+    chosen: tuple[Tier, list[Parameter]] | None = None
+    returns: str | None = None
     hints = _type_hints(obj)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            sig = inspect.signature(obj)
+            sig = inspect.signature(typing.cast("typing.Callable[..., object]", obj))
     except (ValueError, TypeError) as exc:
         reasons.append(f"runtime: {_ADDRESS.sub('', str(exc)) or type(exc).__name__}")
     else:
-        params = _params_from_signature(sig, hints, drop_first)
+        params = _params_from_signature(sig, hints, drop_first=drop_first)
         returns = _annotation(hints.get("return", sig.return_annotation))
         tier = _runtime_tier(obj)
         if stub_sigs and _only_variadic(params):
-            reasons.append(f"{tier}: only *args/**kwargs")
-            tier, params = None, None
-    if params is None:
+            reasons.append(f"{tier.value}: only *args/**kwargs")
+        else:
+            chosen = (tier, params)
+    if chosen is None:
         named = [k for k in hints if k != "return"]
         if named:
-            tier = "runtime_hints"
-            params = [_param(k, "positional_or_keyword", None, _annotation(hints[k])) for k in named]
+            hinted = [
+                Parameter(name=k, kind=Kind.POSITIONAL_OR_KEYWORD, annotation=_annotation(hints[k])) for k in named
+            ]
+            chosen = (Tier.RUNTIME_HINTS, hinted)
             returns = _annotation(hints.get("return", inspect.Signature.empty))
         else:
             reasons.append("runtime_hints: no annotations")
-    if params is None and stub_sigs:
-        tier = "stub"
-        params = [dict(p) for p in max(stub_sigs, key=lambda s: len(s["parameters"]))["parameters"]]
-    elif params is None:
+    if chosen is None and stub_sigs:
+        widest = max(stub_sigs, key=lambda s: len(s.parameters))
+        chosen = (Tier.STUB, [dataclasses.replace(p) for p in widest.parameters])
+    elif chosen is None:
         reasons.append(no_stub)
-    if params is None:
-        tier = "variadic"
-        params = [_param("args", "var_positional"), _param("kwargs", "var_keyword")]
-    annotations_from = "runtime" if any(p["annotation"] for p in params) or returns else "none"
+    if chosen is None:
+        variadic = [
+            Parameter(name="args", kind=Kind.VAR_POSITIONAL),
+            Parameter(name="kwargs", kind=Kind.VAR_KEYWORD),
+        ]
+        chosen = (Tier.VARIADIC, variadic)
+    tier, params = chosen
+    annotated = any(p.annotation for p in params) or returns
+    annotations_from = AnnotationsFrom.RUNTIME if annotated else AnnotationsFrom.NONE
     if stub_sigs:
         typed = False
         for p in params:
-            found = [_stub_annotation(s, p["name"]) for s in stub_sigs]
-            found = [a for a in found if a is not _MISSING]
+            found = _stub_annotations(stub_sigs, p.name)
             merged = _union(found) if found else None
             if merged is not None:
-                p["annotation"], typed = merged, True
-        merged_returns = _union([s["returns"] for s in stub_sigs])
+                p.annotation, typed = merged, True
+        merged_returns = _union([s.returns for s in stub_sigs])
         if merged_returns is not None:
             returns, typed = merged_returns, True
         if typed:
-            annotations_from = stub_source
-    return {
-        "annotations_from": annotations_from,
-        "doc": doc if doc is not None else _doc(obj),
-        "fallback_reasons": reasons,
-        "is_async": inspect.iscoroutinefunction(obj),
-        "kind": kind,
-        "name": name,
-        "overloads": stub_sigs if stub_sigs and len(stub_sigs) > 1 else [],
-        "parameters": params,
-        "returns": returns,
-        "signature_tier": tier,
-    }
+            annotations_from = AnnotationsFrom(stub_source.value)
+    return Function(
+        name=name,
+        kind=kind,
+        doc=_doc(obj),
+        parameters=params,
+        returns=returns,
+        signature_tier=tier,
+        fallback_reasons=reasons,
+        annotations_from=annotations_from,
+        overloads=stub_sigs if len(stub_sigs) > 1 else [],
+        is_async=inspect.iscoroutinefunction(obj),
+    )
 
 
-_MISSING = object()
-
-
-def _stub_annotation(sig: dict, name: str):
-    for p in sig["parameters"]:
-        if p["name"] == name:
-            return p["annotation"]
-    return _MISSING
-
-
-def _doc(obj: typing.Any) -> str | None:
+def _doc(obj: object) -> str | None:
     if isinstance(obj, type):
         raw = obj.__dict__.get("__doc__")
         return inspect.cleandoc(raw) if isinstance(raw, str) and raw.strip() else None
     try:
         text = inspect.getdoc(obj)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a broken __doc__ means no doc
         return None
     return text if text and text.strip() else None
 
 
-def _stub_doc(defs) -> str | None:
-    node = defs[0] if isinstance(defs, list) else defs[1] if isinstance(defs, tuple) else None
-    return ast.get_docstring(node) if node is not None else None
+def _stub_doc(entry: Definition | None) -> str | None:
+    """The docstring of a stub function (its first overload) or class."""
+    if isinstance(entry, StubFunction):
+        return ast.get_docstring(entry.nodes[0])
+    if isinstance(entry, StubClass):
+        return ast.get_docstring(entry.node)
+    return None
 
 
 # ----------------------------------------------------------------------------
@@ -651,39 +958,49 @@ def _stub_doc(defs) -> str | None:
 
 
 def describe_class(
-    cls: type, name: str, stub, stubs: StubIndex | None = None, stub_module=None, no_stub: str = "stub: not found"
-) -> dict:
+    cls: type,
+    name: str,
+    *,
+    stub: Definition | None = None,
+    stubs: StubIndex | None = None,
+    stub_module: StubModule | None = None,
+    no_stub: str = "stub: not found",
+) -> Class:
+    """A class: its constructor, methods, properties and attributes, typed
+    from ``stub`` (and its stub bases, found through ``stubs``)."""
     chain = stubs.class_chain(stub, stub_module) if stubs is not None else []
-    if not chain and isinstance(stub, tuple) and stub[0] == "class":
-        chain = [(stub[2], "stub")]
+    if not chain and isinstance(stub, StubClass):
+        chain = [(stub.members, StubSource.STUB)]
 
-    def member(attr: str):
+    def member(attr: str) -> tuple[StubEntry | None, StubSource]:
         """The stub's declaration of ``attr`` on the class or a stub base, and its source."""
         for members, source in chain:
             if attr in members:
                 return members[attr], source
-        return None, "stub"
+        return None, StubSource.STUB
 
     init_stub, init_source = member("__init__")
-    if not isinstance(init_stub, list):
+    if not isinstance(init_stub, StubFunction):
         init_stub, init_source = member("__new__")
     constructor = describe_callable(
         cls,
         "__init__",
-        init_stub if isinstance(init_stub, list) else None,
-        "constructor",
-        doc=None,
+        stub_defs=init_stub if isinstance(init_stub, StubFunction) else None,
+        kind=CallableKind.CONSTRUCTOR,
         stub_source=init_source,
         no_stub=no_stub,
     )
-    constructor["doc"] = None
-    methods, properties, attributes, dunders = [], [], [], set()
+    constructor.doc = None
+    methods: list[Function] = []
+    properties: list[Property] = []
+    attributes: list[Attribute] = []
+    dunders: set[str] = set()
     seen: set[str] = set()
     truncated = False
     for klass in cls.__mro__:
         if klass is object:
             continue
-        for attr, raw in sorted(klass.__dict__.items()):
+        for attr, raw in sorted(klass.__dict__.items(), key=operator.itemgetter(0)):
             if attr in seen:
                 continue
             seen.add(attr)
@@ -692,68 +1009,71 @@ def describe_class(
             if attr.startswith("_"):
                 continue
             declared, source = member(attr)
-            entry = declared if isinstance(declared, list) else None
-            extra = {"stub_source": source, "no_stub": no_stub}
-            if isinstance(raw, (property,)) or type(raw).__name__ in (
+            if isinstance(raw, property) or type(raw).__name__ in (
                 "getset_descriptor",
                 "member_descriptor",
                 "cached_property",
             ):
                 properties.append(_describe_property(raw, attr, declared))
-            elif isinstance(raw, staticmethod):
-                methods.append(describe_callable(getattr(cls, attr), attr, entry, "staticmethod", **extra))
+                continue
+            if isinstance(raw, staticmethod):
+                target, kind = getattr(cls, attr), CallableKind.STATICMETHOD
             elif isinstance(raw, classmethod) or type(raw).__name__ == "classmethod_descriptor":
-                methods.append(describe_callable(getattr(cls, attr), attr, entry, "classmethod", **extra))
+                target, kind = getattr(cls, attr), CallableKind.CLASSMETHOD
             elif callable(raw) and not isinstance(raw, type):
-                methods.append(describe_callable(raw, attr, entry, "method", **extra))
-            elif not isinstance(raw, type):
-                attributes.append(_describe_attribute(attr, raw, declared))
+                target, kind = raw, CallableKind.METHOD
+            else:
+                if not isinstance(raw, type):
+                    attributes.append(_describe_attribute(attr, raw, declared))
+                continue
+            defs = declared if isinstance(declared, StubFunction) else None
+            methods.append(
+                describe_callable(target, attr, stub_defs=defs, kind=kind, stub_source=source, no_stub=no_stub)
+            )
     if len(methods) > MAX_CLASS_METHODS:
         methods, truncated = methods[:MAX_CLASS_METHODS], True
-    bases = [_qualified(b) for b in cls.__bases__ if b is not object]
-    return {
-        "attributes": sorted(attributes, key=lambda a: a["name"]),
-        "bases": bases,
-        "constructor": constructor,
-        "doc": _doc(cls) or _stub_doc(stub),
-        "dunders": sorted(dunders),
-        "methods": sorted(methods, key=lambda m: m["name"]),
-        "methods_truncated": truncated,
-        "name": name,
-        "properties": sorted(properties, key=lambda p: p["name"]),
-        "python_path": _qualified(cls),
-    }
+    return Class(
+        name=name,
+        python_path=_qualified(cls),
+        doc=_doc(cls) or _stub_doc(stub),
+        bases=[_qualified(b) for b in cls.__bases__ if b is not object],
+        constructor=constructor,
+        methods=sorted(methods, key=lambda m: m.name),
+        methods_truncated=truncated,
+        properties=sorted(properties, key=lambda p: p.name),
+        attributes=sorted(attributes, key=lambda a: a.name),
+        dunders=sorted(dunders),
+    )
 
 
 def _qualified(cls: type) -> str:
     return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _describe_property(raw, name: str, stub) -> dict:
+def _describe_property(raw: object, name: str, stub: StubEntry | None) -> Property:
     fget = getattr(raw, "fget", None) or getattr(raw, "func", None)
     annotation = None
     if fget is not None:
         annotation = _annotation(_type_hints(fget).get("return", inspect.Signature.empty))
-    if isinstance(stub, list) and stub and stub[0].returns is not None:
-        annotation = ast.unparse(stub[0].returns)
-    elif isinstance(stub, tuple) and stub[0] == "attr":
-        annotation = stub[1]
+    if isinstance(stub, StubFunction) and stub.nodes[0].returns is not None:
+        annotation = ast.unparse(stub.nodes[0].returns)
+    elif isinstance(stub, StubAttribute):
+        annotation = stub.annotation
     readonly = getattr(raw, "fset", None) is None if isinstance(raw, property) else False
     if type(raw).__name__ == "cached_property":
         readonly = True
-    return {"annotation": annotation, "doc": _doc(raw), "name": name, "readonly": readonly}
+    return Property(name=name, doc=_doc(raw), annotation=annotation, readonly=readonly)
 
 
-def _describe_attribute(name: str, value, stub) -> dict:
+def _describe_attribute(name: str, value: object, stub: StubEntry | None) -> Attribute:
     literal = _literal(value)
-    annotation = stub[1] if isinstance(stub, tuple) and stub[0] == "attr" else None
-    return {
-        "annotation": annotation,
-        "literal": literal,
-        "name": name,
-        "type": _type_name(value),
-        "value": value if literal else None,
-    }
+    return Attribute(
+        name=name,
+        type=_type_name(value),
+        literal=literal,
+        value=typing.cast("JSON", value) if literal else None,
+        annotation=stub.annotation if isinstance(stub, StubAttribute) else None,
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -761,27 +1081,40 @@ def _describe_attribute(name: str, value, stub) -> dict:
 # ----------------------------------------------------------------------------
 
 
-def _import(name: str):
+@contextlib.contextmanager
+def _quiet() -> typing.Iterator[None]:
+    """What a package prints goes to stderr; its warnings go nowhere."""
     with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
         warnings.simplefilter("ignore")
+        yield
+
+
+def _import(name: str) -> types.ModuleType:
+    with _quiet():
         return importlib.import_module(name)
 
 
-def _error(module: str, name: str | None, stage: str, exc: BaseException) -> dict:
+def _error(module: str, name: str | None, stage: Stage, exc: BaseException) -> Error:
     message = _ADDRESS.sub("", f"{type(exc).__name__}: {exc}")
-    return {"error": message, "module": module, "name": name, "stage": stage}
+    return Error(module=module, name=name, stage=stage, error=message)
 
 
-def _belongs(obj, root: str) -> bool:
+def _belongs(obj: object, root: str) -> bool:
     if _literal(obj):
         return True
     owner = getattr(obj, "__module__", None) if callable(obj) else type(obj).__module__
     return isinstance(owner, str) and (owner == root or owner.startswith(root + "."))
 
 
-def _candidate_names(module, stub: StubModule | None, public_api: bool) -> list[str]:
-    exported = getattr(module, "__all__", None)
-    exported = [n for n in exported if isinstance(n, str)] if isinstance(exported, (list, tuple)) else None
+def _exported(module: types.ModuleType) -> list[str] | None:
+    """The module's ``__all__`` (its string names) when it is a list or tuple."""
+    with _quiet():  # numpy.core's modules warn when `__all__` is read
+        exported = getattr(module, "__all__", None)
+    return [n for n in exported if isinstance(n, str)] if isinstance(exported, (list, tuple)) else None
+
+
+def _candidate_names(module: types.ModuleType, stub: StubModule | None, *, public_api: bool) -> list[str]:
+    exported = _exported(module)
     if exported is not None and public_api:
         return sorted(set(exported))
     root = module.__name__.split(".")[0]
@@ -790,84 +1123,93 @@ def _candidate_names(module, stub: StubModule | None, public_api: bool) -> list[
         if not name.startswith("_") and (_belongs(value, root) or inspect.ismodule(value)):
             names.add(name)
     if stub is not None and exported is None:
-        declared = stub.all or [
-            n for n, e in stub.defs.items() if not (isinstance(e, tuple) and e[0] == "import" and not e[3])
-        ]
+        declared = stub.all or [n for n, e in stub.defs.items() if not (isinstance(e, StubImport) and not e.reexport)]
         names.update(n for n in declared if not n.startswith("_"))
     return sorted(names)
 
 
-def describe_module(module, stubs: StubIndex, public_api: bool, errors: list, modname: str | None = None) -> dict:
-    # the name it was imported by: `os.path` is the module `posixpath`
+def describe_module(
+    module: types.ModuleType,
+    *,
+    stubs: StubIndex,
+    public_api: bool,
+    errors: list[Error],
+    modname: str | None = None,
+) -> Module:
+    """A module's functions, classes, attributes and submodules; what fails
+    is added to ``errors``. ``modname``: the name it was imported by
+    (``os.path`` is the module ``posixpath``)."""
     modname = modname or module.__name__
     stub = stubs.module(modname)
     no_stub = stubs.missing_reason(modname)
     if stub is None and no_stub == "typeshed: not installed":
-        errors.append(
-            {
-                "error": "typeshed: not installed (no typeshed_client in this environment, so the standard "
-                "library has no stub types; add typeshed_client to [packages] and run `snakebridge setup`)",
-                "module": modname,
-                "name": None,
-                "stage": "stubs",
-            }
+        message = (
+            "typeshed: not installed (no typeshed_client in this environment, so the standard "
+            "library has no stub types; add typeshed_client to [packages] and run `snakebridge setup`)"
         )
-    functions, classes, attributes, submodules = [], [], [], []
-    for name in _candidate_names(module, stub, public_api):
+        errors.append(Error(module=modname, name=None, stage=Stage.STUBS, error=message))
+    functions: list[Function] = []
+    classes: list[Class] = []
+    attributes: list[Attribute] = []
+    submodules: list[str] = []
+    for name in _candidate_names(module, stub, public_api=public_api):
         try:
-            with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
-                warnings.simplefilter("ignore")
+            with _quiet():
                 value = getattr(module, name)
         except Exception as exc:  # noqa: BLE001 - lazy exports may fail
             if stub is None or name not in stub.defs:
-                errors.append(_error(modname, name, "getattr", exc))
+                errors.append(_error(modname, name, Stage.GETATTR, exc))
             continue
         entry, where = stubs.find(modname, name) if stub is not None else (None, None)
         if inspect.ismodule(value):
             if value.__name__.startswith(modname + "."):
                 submodules.append(value.__name__)
         elif isinstance(value, type):
-            classes.append(describe_class(value, name, entry, stubs, where, no_stub))
+            classes.append(describe_class(value, name, stub=entry, stubs=stubs, stub_module=where, no_stub=no_stub))
         elif callable(value) and type(value).__module__ not in ("typing", "types", "typing_extensions"):
-            defs = entry if isinstance(entry, list) else None
-            source = where.source if where is not None else "stub"
-            described = describe_callable(value, name, defs, "function", stub_source=source, no_stub=no_stub)
-            if described["doc"] is None and defs:
-                described["doc"] = _stub_doc(defs)
+            defs = entry if isinstance(entry, StubFunction) else None
+            described = describe_callable(
+                value,
+                name,
+                stub_defs=defs,
+                stub_source=where.source if where is not None else StubSource.STUB,
+                no_stub=no_stub,
+            )
+            if described.doc is None and defs is not None:
+                described.doc = _stub_doc(defs)
             functions.append(described)
         else:
             attributes.append(_describe_attribute(name, value, entry))
-    return {
-        "attributes": attributes,
-        "classes": classes,
-        "doc": _doc(module),
-        "functions": functions,
-        "has_all": isinstance(getattr(module, "__all__", None), (list, tuple)),
-        "name": modname,
-        "stub": stub is not None,
-        "submodules": sorted(set(submodules)),
-    }
+    return Module(
+        name=modname,
+        doc=_doc(module),
+        functions=functions,
+        classes=classes,
+        attributes=attributes,
+        submodules=sorted(set(submodules)),
+        has_all=_exported(module) is not None,
+        stub=stub is not None,
+    )
 
 
-def _walk(package, errors: list) -> list[str]:
+def _walk(package: types.ModuleType, errors: list[Error]) -> list[str]:
     path = getattr(package, "__path__", None)
     if path is None:
         return []
-    found = []
+    found: list[str] = []
 
     def onerror(name: str) -> None:
         exc = sys.exc_info()[1]
-        errors.append(_error(name, None, "import", exc or ImportError(name)))
+        errors.append(_error(name, None, Stage.IMPORT, exc or ImportError(name)))
 
-    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
-        warnings.simplefilter("ignore")
+    with _quiet():
         for info in pkgutil.walk_packages(path, package.__name__ + ".", onerror=onerror):
             if not any(part.startswith("_") for part in info.name.split(".")):
                 found.append(info.name)
     return found
 
 
-def _version(name: str, module) -> str | None:
+def _version(name: str, module: types.ModuleType) -> str | None:
     try:
         return importlib.metadata.version(name)
     except (importlib.metadata.PackageNotFoundError, ValueError):
@@ -875,54 +1217,66 @@ def _version(name: str, module) -> str | None:
         return version if isinstance(version, str) else None
 
 
-def introspect(
+def describe_package(
     module_name: str,
+    *,
     submodules: list[str] | None = None,
     all_submodules: bool = False,
     public_api: bool = False,
-) -> dict:
-    """The IR (a JSON-able dict) of ``module_name`` and the given submodules."""
-    errors: list[dict] = []
+) -> Package:
+    """The IR of ``module_name`` and the given submodules (relative or
+    absolute names; ``all_submodules``: every public one)."""
+    errors: list[Error] = []
     stubs = StubIndex()
     root = _import(module_name)
-    names = [module_name]
     wanted = [s if s.startswith(module_name + ".") else f"{module_name}.{s}" for s in submodules or ()]
     if all_submodules:
         wanted += _walk(root, errors)
-    modules = [describe_module(root, stubs, public_api, errors, module_name)]
-    for name in sorted(set(wanted) - set(names)):
+    modules = [describe_module(root, stubs=stubs, public_api=public_api, errors=errors, modname=module_name)]
+    for name in sorted(set(wanted) - {module_name}):
         try:
             module = _import(name)
         except Exception as exc:  # noqa: BLE001 - one broken submodule is not fatal
-            if not any(e["module"] == name and e["stage"] == "import" for e in errors):
-                errors.append(_error(name, None, "import", exc))
+            if not any(e.module == name and e.stage is Stage.IMPORT for e in errors):
+                errors.append(_error(name, None, Stage.IMPORT, exc))
             continue
-        modules.append(describe_module(module, stubs, public_api, errors, name))
-    modules[1:] = sorted(modules[1:], key=lambda m: m["name"])
+        modules.append(describe_module(module, stubs=stubs, public_api=public_api, errors=errors, modname=name))
+    modules[1:] = sorted(modules[1:], key=lambda m: m.name)
     for m in modules:
-        for key in ("functions", "classes", "attributes"):
-            m[key].sort(key=lambda s: s["name"])
-    return {
-        "errors": sorted(errors, key=lambda e: (e["module"], e["name"] or "", e["stage"])),
-        "ir_version": IR_VERSION,
-        "modules": modules,
-        "options": {
-            "all_submodules": all_submodules,
-            "public_api": public_api,
-            "submodules": sorted(set(wanted)),
-        },
-        "package": module_name,
-        "version": _version(module_name.split(".")[0], root),
-    }
+        m.functions.sort(key=lambda s: s.name)
+        m.classes.sort(key=lambda s: s.name)
+        m.attributes.sort(key=lambda s: s.name)
+    return Package(
+        ir_version=IR_VERSION,
+        package=module_name,
+        version=_version(module_name.split(".")[0], root),
+        options=Options(all_submodules=all_submodules, public_api=public_api, submodules=sorted(set(wanted))),
+        modules=modules,
+        errors=sorted(errors, key=lambda e: (e.module, e.name or "", e.stage.value)),
+    )
 
 
-def dumps(ir: dict) -> str:
+def introspect(
+    module_name: str,
+    *,
+    submodules: list[str] | None = None,
+    all_submodules: bool = False,
+    public_api: bool = False,
+) -> dict[str, typing.Any]:
+    """The IR of ``module_name`` as the JSON object ``json.loads`` would give
+    (``to_json`` of ``describe_package``)."""
+    package = describe_package(module_name, submodules=submodules, all_submodules=all_submodules, public_api=public_api)
+    return _object(package)
+
+
+def dumps(ir: Package | dict[str, JSON]) -> str:
     """The canonical JSON text of an IR: sorted keys, two-space indent, final newline."""
-    return json.dumps(ir, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    data = to_json(ir) if isinstance(ir, Package) else ir
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="snakebridge.introspect", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="snakebridge.introspect", description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--module", required=True, help="the package or module to introspect")
     parser.add_argument("--submodules", nargs="*", default=[], help="submodules to add (relative or absolute)")
     parser.add_argument("--all-submodules", action="store_true", help="walk every public submodule")
@@ -930,7 +1284,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", help="write the IR here instead of stdout")
     args = parser.parse_args(argv)
     try:
-        ir = introspect(args.module, args.submodules, args.all_submodules, args.public_api)
+        ir = describe_package(
+            args.module, submodules=args.submodules, all_submodules=args.all_submodules, public_api=args.public_api
+        )
     except Exception as exc:  # noqa: BLE001 - report, don't trace
         print(f"snakebridge.introspect: cannot import {args.module}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
