@@ -526,6 +526,19 @@ fn a_result_with_a_slow_repr_returns_without_calling_it() {
     });
 }
 
+/// Runs `time.sleep(1.0)` on `py` and waits until it holds the pool's only
+/// thread, so that the next call queues behind it for about a second.
+async fn occupy_for_a_second(
+    py: &snakebridge::Bridge,
+) -> tokio::task::JoinHandle<snakebridge::Result<Value>> {
+    let first = tokio::spawn({
+        let py = py.clone();
+        async move { py.call("time", "sleep", args![1.0]).await }
+    });
+    common::wait_inflight(py, 1).await;
+    first
+}
+
 #[test]
 fn the_time_spent_queued_counts_against_the_run() {
     // One deadline covers the queue and the run (issue 13, item 6): a call
@@ -533,18 +546,7 @@ fn the_time_spent_queued_counts_against_the_run() {
     // left, too little to run 1 s. (The run had been given a fresh 1.5 s.)
     let py = own_bridge(BridgeConfig::default().workers(1).threads_per_worker(1));
     run(async {
-        let first = tokio::spawn({
-            let py = py.clone();
-            async move { py.call("time", "sleep", args![1.0]).await }
-        });
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while py.workers().iter().map(|w| w.inflight).sum::<usize>() == 0 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the first call never ran"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        let first = occupy_for_a_second(&py).await;
         let second = tokio::spawn({
             let py = py.clone();
             async move {
@@ -575,18 +577,7 @@ fn a_run_scoped_timeout_leaves_the_queue_out() {
     // 1.5 s once a worker takes it with `TimeoutScope::Run`.
     let py = own_bridge(BridgeConfig::default().workers(1).threads_per_worker(1));
     run(async {
-        let first = tokio::spawn({
-            let py = py.clone();
-            async move { py.call("time", "sleep", args![1.0]).await }
-        });
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while py.workers().iter().map(|w| w.inflight).sum::<usize>() == 0 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the first call never ran"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        let first = occupy_for_a_second(&py).await;
         let second = tokio::spawn({
             let py = py.clone();
             async move {
