@@ -463,7 +463,7 @@ enum Target<'a> {
 enum Role {
     Required,
     RequiredKeyword,
-    Slot(usize),
+    Optional(usize),
     Keyword,
     VarArgs,
     VarKwargs,
@@ -482,11 +482,11 @@ fn roles(params: &[Parameter]) -> Vec<Role> {
             _ if p.default.is_none() => Role::Required,
             ParamKind::PositionalOnly => {
                 slots += 1;
-                Role::Slot(slots - 1)
+                Role::Optional(slots - 1)
             }
             _ if has_varargs => {
                 slots += 1;
-                Role::Slot(slots - 1)
+                Role::Optional(slots - 1)
             }
             _ => Role::Keyword,
         })
@@ -551,7 +551,7 @@ fn render_callable(
                     kw_required.push(quote!(pending.kwarg(#py, #local);));
                 }
             }
-            Role::Slot(i) => {
+            Role::Optional(i) => {
                 let default = p.default.as_ref().and_then(default_value);
                 let default = match default {
                     Some(v) => quote!(::core::option::Option::Some(#v)),
@@ -563,7 +563,7 @@ fn render_callable(
                 builder_methods.push(quote! {
                     #doc
                     pub fn #m(mut self, value: impl #sb::IntoValue) -> Self {
-                        self.0.set_slot(#i, value);
+                        self.0.set_optional(#i, value);
                         self
                     }
                 });
@@ -642,8 +642,8 @@ fn render_callable(
             quote!(#sb::Pending::method(&self.0, #name, args)),
         ),
     };
-    let with_slots =
-        (!slots.is_empty()).then(|| quote!(let pending = pending.slots(::std::vec![#(#slots),*]);));
+    let with_slots = (!slots.is_empty())
+        .then(|| quote!(let pending = pending.optionals(::std::vec![#(#slots),*]);));
     // timeout/profile/pool/affinity (+ session without a receiver).
     let options = match receiver {
         None => quote!(#sb::call_options!(#builder_ident, session);),

@@ -92,7 +92,7 @@ pub mod __private {
 
     /// An optional positional parameter: its name and its default, when
     /// the default has a value form (needed to fill gaps before later ones).
-    struct Slot {
+    struct OptionalArg {
         name: &'static str,
         default: Option<Value>,
         value: Option<Value>,
@@ -130,7 +130,7 @@ pub mod __private {
     pub struct Pending<T> {
         target: Target,
         args: Vec<Value>,
-        slots: Vec<Slot>,
+        optionals: Vec<OptionalArg>,
         extra_args: Vec<Value>,
         kwargs: Kwargs,
         session: Option<Session>,
@@ -143,7 +143,7 @@ pub mod __private {
             Pending {
                 target,
                 args,
-                slots: Vec::new(),
+                optionals: Vec::new(),
                 extra_args: Vec::new(),
                 kwargs: Kwargs::new(),
                 session: None,
@@ -186,10 +186,10 @@ pub mod __private {
         }
 
         /// Declares the optional positional parameters, in order.
-        pub fn slots(mut self, slots: Vec<(&'static str, Option<Value>)>) -> Self {
-            self.slots = slots
+        pub fn optionals(mut self, optionals: Vec<(&'static str, Option<Value>)>) -> Self {
+            self.optionals = optionals
                 .into_iter()
-                .map(|(name, default)| Slot {
+                .map(|(name, default)| OptionalArg {
                     name,
                     default,
                     value: None,
@@ -199,8 +199,8 @@ pub mod __private {
         }
 
         /// Sets optional positional parameter `index`.
-        pub fn set_slot(&mut self, index: usize, value: impl IntoValue) {
-            self.slots[index].value = Some(value.into_value());
+        pub fn set_optional(&mut self, index: usize, value: impl IntoValue) {
+            self.optionals[index].value = Some(value.into_value());
         }
 
         /// Adds a keyword argument.
@@ -251,19 +251,19 @@ pub mod __private {
         fn positional(&mut self) -> Result<Vec<Value>> {
             let mut args = std::mem::take(&mut self.args);
             let last = if self.extra_args.is_empty() {
-                self.slots.iter().rposition(|s| s.value.is_some())
+                self.optionals.iter().rposition(|s| s.value.is_some())
             } else {
-                self.slots.len().checked_sub(1)
+                self.optionals.len().checked_sub(1)
             };
             if let Some(last) = last {
-                for slot in self.slots.drain(..=last) {
-                    match slot.value.or(slot.default) {
+                for optional in self.optionals.drain(..=last) {
+                    match optional.value.or(optional.default) {
                         Some(v) => args.push(v),
                         None => {
                             return Err(Error::InvalidRequest(format!(
                                 "positional parameter `{}` has a default without a value form; \
                                  set it explicitly to pass later positional arguments",
-                                slot.name
+                                optional.name
                             )));
                         }
                     }
@@ -322,15 +322,15 @@ pub mod __private {
             }
         }
 
-        /// See [`Pending::slots`].
-        pub fn slots(mut self, slots: Vec<(&'static str, Option<Value>)>) -> Self {
-            self.call = self.call.slots(slots);
+        /// See [`Pending::optionals`].
+        pub fn optionals(mut self, optionals: Vec<(&'static str, Option<Value>)>) -> Self {
+            self.call = self.call.optionals(optionals);
             self
         }
 
-        /// See [`Pending::set_slot`].
-        pub fn set_slot(&mut self, index: usize, value: impl IntoValue) {
-            self.call.set_slot(index, value);
+        /// See [`Pending::set_optional`].
+        pub fn set_optional(&mut self, index: usize, value: impl IntoValue) {
+            self.call.set_optional(index, value);
         }
 
         /// See [`Pending::kwarg`].

@@ -25,7 +25,8 @@ pub mod fx_stub_only {
             "describe",
             args,
         );
-        let pending = pending.slots(::std::vec![("obj", ::core::option::Option::None)]);
+        let pending = pending
+            .optionals(::std::vec![("obj", ::core::option::Option::None)]);
         DescribeCall(pending)
     }
     /// The pending call of [`describe`]: set optional arguments, then `.await` it.
@@ -41,7 +42,7 @@ pub mod fx_stub_only {
     impl DescribeCall {
         /// Python parameter `obj`: `object` (default `...`).
         pub fn obj(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
-            self.0.set_slot(0usize, value);
+            self.0.set_optional(0usize, value);
             self
         }
     }

@@ -978,7 +978,8 @@ pub mod math {
             ::snakebridge::__private::IntoValue::into_value(x)
         ];
         let pending = ::snakebridge::__private::Pending::function("math", "log", args);
-        let pending = pending.slots(::std::vec![("base", ::core::option::Option::None)]);
+        let pending = pending
+            .optionals(::std::vec![("base", ::core::option::Option::None)]);
         LogCall(pending)
     }
     /// The pending call of [`log`]: set optional arguments, then `.await` it.
@@ -987,7 +988,7 @@ pub mod math {
     impl LogCall {
         /// Python parameter `base`: `_SupportsFloatOrIndex` (default `...`).
         pub fn base(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
-            self.0.set_slot(0usize, value);
+            self.0.set_optional(0usize, value);
             self
         }
     }
@@ -1134,7 +1135,7 @@ pub mod math {
         ];
         let pending = ::snakebridge::__private::Pending::function("math", "perm", args);
         let pending = pending
-            .slots(
+            .optionals(
                 ::std::vec![
                     ("k",
                     ::core::option::Option::Some(::snakebridge::__private::Value::None))
@@ -1148,7 +1149,7 @@ pub mod math {
     impl PermCall {
         /// Python parameter `k`: `SupportsIndex | None` (default `None`).
         pub fn k(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
-            self.0.set_slot(0usize, value);
+            self.0.set_optional(0usize, value);
             self
         }
     }
