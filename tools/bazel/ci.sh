@@ -39,6 +39,17 @@ extra=(${SNAKEBRIDGE_BAZEL_FLAGS:-})
 stop() { "${sudo[@]}" "$here/bootstrap.sh" --stop >/dev/null 2>&1 || true; }
 trap stop EXIT
 
+# Every Rust target's edition and version come from cargo.bzl, which must
+# say what Cargo.toml's [workspace.package] says.
+for key in edition version; do
+    cargo=$(sed -n "/^\[workspace.package\]/,/^\[/s/^$key = \"\(.*\)\"/\1/p" "$root/Cargo.toml")
+    bzl=$(sed -n "s/^${key^^} = \"\(.*\)\"/\1/p" "$here/private/cargo.bzl")
+    if [ -z "$cargo" ] || [ "$cargo" != "$bzl" ]; then
+        echo "tools/bazel/private/cargo.bzl says $key \"$bzl\", Cargo.toml says \"$cargo\": make them agree" >&2
+        exit 1
+    fi
+done
+
 t0=$SECONDS
 echo "==> Bazel: bootstrap (idempotent), then bazel test //... (--jobs=$jobs)"
 "${sudo[@]}" nice -n 10 "$here/bootstrap.sh" -- test //... \

@@ -2,6 +2,7 @@
 
 load("@rules_python//python:defs.bzl", "py_binary")
 load("@rules_rust//rust:defs.bzl", "rust_library")
+load("//tools/bazel/private:cargo.bzl", "EDITION")
 
 # Labels of this module, resolved here (Label() in a .bzl file names the
 # repository of the .bzl file), so the rules work whatever name a consumer
@@ -41,16 +42,16 @@ snakebridge_introspect = rule(
     implementation = _introspect_impl,
     doc = "Runs introspect.py over a hermetic Python package; the IR (JSON) is the output.",
     attrs = {
-        "all_submodules": attr.bool(),
+        "all_submodules": attr.bool(doc = "Walk every importable submodule of the package."),
         "introspector": attr.label(
             mandatory = True,
             executable = True,
             cfg = "exec",
             doc = "A py_binary of introspect.py whose deps hold the package.",
         ),
-        "package": attr.string(mandatory = True),
-        "public_api": attr.bool(),
-        "submodules": attr.string_list(),
+        "package": attr.string(mandatory = True, doc = "The Python package (importable name) to introspect."),
+        "public_api": attr.bool(doc = "Only names the package exports (`__all__`, or names without a leading underscore)."),
+        "submodules": attr.string_list(doc = "Submodules to introspect besides the package itself."),
     },
 )
 
@@ -87,12 +88,12 @@ snakebridge_render = rule(
     implementation = _render_impl,
     doc = "IR -> `<package>.rs` (`pub mod <package>`) plus a crate root `lib.rs` that includes it.",
     attrs = {
-        "exclude": attr.string_list(),
-        "include": attr.string_list(),
-        "ir": attr.label(mandatory = True, allow_single_file = [".json"]),
-        "package": attr.string(mandatory = True),
-        "streaming": attr.string_list(),
-        "version": attr.string(),
+        "exclude": attr.string_list(doc = "Symbols to leave out (`module.name` or `name`)."),
+        "include": attr.string_list(doc = "Only these symbols (empty: all); see docs/codegen.md, selection."),
+        "ir": attr.label(mandatory = True, allow_single_file = [".json"], doc = "The IR that snakebridge_introspect made."),
+        "package": attr.string(mandatory = True, doc = "The Python package the IR describes."),
+        "streaming": attr.string_list(doc = "Functions whose results are streams (generated as `PendingStream`)."),
+        "version": attr.string(doc = "The package version the IR must report (empty: not checked)."),
         "_render": attr.label(
             default = Label("//tools/bazel/private:render"),
             executable = True,
@@ -173,7 +174,7 @@ def snakebridge_library(
         name = name,
         srcs = [":" + name + "_rs"],
         crate_name = crate_name or name.replace("-", "_"),
-        edition = "2024",
+        edition = EDITION,
         deps = [_RUNTIME],
         visibility = visibility,
         tags = tags,

@@ -31,9 +31,9 @@ _verify_test = rule(
     implementation = _verify_test_impl,
     test = True,
     attrs = {
-        "lock": attr.label(allow_single_file = True),
-        "require": attr.string_list(),
-        "strict": attr.bool(),
+        "lock": attr.label(allow_single_file = True, doc = "A snakebridge.lock whose platform and hardware are compared with the machine's (differences that are errors fail the test)."),
+        "require": attr.string_list(doc = "Accelerators or CPU features the check needs (`cpu`, `cuda`, `rocm`, `mps`, `avx2`, ...); on a machine without one the test is skipped, not failed."),
+        "strict": attr.bool(doc = "Warnings of the lock comparison fail the test too."),
         "_verify": attr.label(
             default = Label("//tools/bazel/private:verify"),
             executable = True,

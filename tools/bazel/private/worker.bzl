@@ -74,8 +74,8 @@ snakebridge_worker = rule(
 binary with the given Python packages importable, all in runfiles.
 
 Point the runtime at it with `SNAKEBRIDGE_WORKER` (a Rust binary's
-`env = {"SNAKEBRIDGE_WORKER": "$(rootpath :worker)"}` plus `data`;
-`snakebridge_rust_binary` does both). The worker embeds the interpreter it
+`env = {"SNAKEBRIDGE_WORKER": "$(rootpath :worker)"}` plus `data`, as
+//examples/bazel:numpy_demo does). The worker embeds the interpreter it
 was linked against (the toolchain's libpython) with no venv; the packages'
 wheels must match that interpreter.""",
     attrs = {
