@@ -254,14 +254,8 @@ impl Ref {
                     ids: vec![self.id()],
                 })
                 .await;
-            if let Err(e) = reply {
-                // A worker that died meanwhile took the object with it.
-                let limit = session.pool.shared.config.max_message_bytes;
-                match crate::session::status_error(e, &conn, self.inner.slot, limit).await {
-                    Error::WorkerCrashed { .. } => {}
-                    other => return Err(other),
-                }
-            }
+            let limit = session.pool.shared.config.max_message_bytes;
+            crate::session::released_or_gone(reply, &conn, self.inner.slot, limit).await?;
         }
         Ok(())
     }

@@ -130,18 +130,10 @@ impl Session {
                         session_ids: Vec::new(),
                     })
                     .await;
-                match reply {
-                    Ok(n) => released += n,
-                    // A worker that died meanwhile took the objects with it:
-                    // they are released.
-                    Err(e) => {
-                        let limit = self.inner.pool.shared.config.max_message_bytes;
-                        match status_error(e, &conn, slot, limit).await {
-                            Error::WorkerCrashed { .. } => {}
-                            other => return Err(other),
-                        }
-                    }
-                }
+                let limit = self.inner.pool.shared.config.max_message_bytes;
+                released += released_or_gone(reply, &conn, slot, limit)
+                    .await?
+                    .unwrap_or(0);
             }
         }
         telemetry::session_cleanup(self.inner.pool.name(), &self.inner.id, released as usize);
@@ -703,6 +695,23 @@ pub(crate) fn bridge_error(e: pb::BridgeError, session: &str, refs: &[&Ref], slo
         C::RefLimit => Error::RefLimit(e.message),
         C::Serialization => Error::serialization(e.message),
         C::InvalidRequest | C::NotAClass | C::Unspecified => Error::InvalidRequest(e.message),
+    }
+}
+
+/// The answer of a release; `None` when the worker died meanwhile (its
+/// objects died with it, so they are released); other failures as errors.
+pub(crate) async fn released_or_gone<T>(
+    reply: std::result::Result<T, crate::link::LinkError>,
+    conn: &Conn,
+    slot: usize,
+    limit: usize,
+) -> Result<Option<T>> {
+    match reply {
+        Ok(answer) => Ok(Some(answer)),
+        Err(e) => match status_error(e, conn, slot, limit).await {
+            Error::WorkerCrashed { .. } => Ok(None),
+            other => Err(other),
+        },
     }
 }
 
