@@ -8,6 +8,7 @@
 //! snakebridge setup --check                     # differences only, installs nothing
 //! snakebridge verify --strict                   # the lock's hardware against this machine's
 //! snakebridge generate --package numpy          # IR + Rust into bindings/, coverage reports
+//! snakebridge certs --out certs --host 127.0.0.2 # development CA, server and client certificates
 //! ```
 //! Results print as one JSON line on stdout (the tagged JSON view of
 //! `snakebridge::json`). A Python exception exits with status 1 and prints
@@ -18,6 +19,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod certs;
 mod generate;
 mod setup;
 mod verify;
@@ -47,6 +49,9 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Introspect the packages of snakebridge.toml and write their IR, Rust and coverage reports.
     Generate(generate::GenerateArgs),
+    /// Write a development CA, a server and a client certificate for remote
+    /// workers over TLS (docs/deploy.md).
+    Certs(certs::CertsArgs),
 }
 
 #[derive(clap::Args)]
@@ -149,6 +154,7 @@ fn main() -> ExitCode {
         Command::Setup(args) => setup::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Certs(args) => certs::run(args),
     };
     outcome.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
