@@ -210,6 +210,11 @@ impl Slot {
         self.in_rotation.load(Ordering::Acquire)
     }
 
+    /// Whether this is a discovery slot with no address yet.
+    pub(crate) fn vacant(&self) -> bool {
+        matches!(&self.shared.backend, PoolBackend::Remote(r) if r.vacant(self.index))
+    }
+
     /// A remote slot's endpoint URL (`None` for local and vacant slots).
     pub(crate) fn address(&self) -> Option<String> {
         match &self.shared.backend {
