@@ -19,6 +19,8 @@
 #                  Debian root filesystem, certificates, token (~300 MB)
 #   SMOKE_MIRROR   Debian mirror (default http://deb.debian.org/debian)
 #   SMOKE_PORT     first host port (default 17000; the second worker gets +1)
+#   SMOKE_CA_BUNDLE  CA bundle for crates.io and PyPI inside the build
+#                  (default $SSL_CERT_FILE or Debian's bundle)
 #   SMOKE_RUNTIME  OCI runtime for podman (default: runc when installed, for
 #                  hosts with cgroups v1 + v2 "hybrid" mounts crun refuses)
 #   SNAKEBRIDGE    the host's snakebridge CLI (default target/debug/snakebridge,
@@ -44,8 +46,9 @@ runtime="${SMOKE_RUNTIME:-}"
 if [ -z "$runtime" ] && command -v runc >/dev/null 2>&1; then runtime=runc; fi
 if [ -n "$runtime" ]; then podman_flags+=(--runtime "$runtime"); fi
 podman_flags+=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)")
-nproc=$(ulimit -Hu); if [ "$nproc" = unlimited ]; then nproc=65536; fi
-nproc=$((nproc < 65536 ? nproc : 65536))
+# (4096 processes: a VM sandbox refused 65536 even under a hard limit of 96362.)
+nproc=$(ulimit -Hu); if [ "$nproc" = unlimited ]; then nproc=4096; fi
+nproc=$((nproc < 4096 ? nproc : 4096))
 podman_flags+=(--ulimit "nproc=$nproc:$nproc")
 pod() { # podman with the global --runtime before the subcommand
     local sub=$1; shift
@@ -89,9 +92,16 @@ fi
 
 # 2. The image (builder and runtime stages both from the local base).
 sysroot="$(rustc --print sysroot)"
+# This machine's CA bundle, for crates.io and PyPI through a TLS-inspecting
+# proxy (a no-op elsewhere: the same public CAs as the image's).
+ca_bundle="${SMOKE_CA_BUNDLE:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}"
+ca_flags=()
+if [ -f "$ca_bundle" ]; then
+    ca_flags=(--volume "$ca_bundle:/run/smoke-ca-bundle.crt:ro" --build-arg CA_BUNDLE=/run/smoke-ca-bundle.crt)
+fi
 say "podman build $IMAGE (Rust from $sysroot; the first build compiles the workspace in release: minutes)"
 podman build "${podman_flags[@]}" \
-    --volume "$sysroot:/usr/local/rust:ro" \
+    --volume "$sysroot:/usr/local/rust:ro" "${ca_flags[@]}" \
     --build-arg BUILDER_IMAGE="$BASE" \
     --build-arg RUNTIME_IMAGE="$BASE" \
     --build-arg CONFIG_DIR=deploy/smoke \
