@@ -734,6 +734,24 @@ pub(crate) async fn status_error(
     if let crate::link::LinkError::TooLarge(_) = error {
         return Error::MessageTooLarge { size: 0, limit };
     }
+    if error.maybe_crash()
+        && let crate::link::Link::Grpc { remote: true, .. } = &conn.link
+    {
+        // A remote worker that does not answer its health check now is
+        // taken out of rotation; the call's error says which one.
+        let healthy = matches!(
+            tokio::time::timeout(std::time::Duration::from_secs(1), conn.link.health()).await,
+            Ok(Ok(_))
+        );
+        if !healthy {
+            conn.lost_because(error.to_string());
+            return Error::WorkerUnreachable {
+                worker: slot,
+                endpoint: conn.endpoint.clone().unwrap_or_default(),
+                detail: error.to_string(),
+            };
+        }
+    }
     crate::link::transport_error(error)
 }
 
