@@ -23,8 +23,8 @@
 #                  (default $SSL_CERT_FILE or Debian's bundle)
 #   SMOKE_RUNTIME  OCI runtime for podman (default: runc when installed, for
 #                  hosts with cgroups v1 + v2 "hybrid" mounts crun refuses)
-#   SNAKEBRIDGE    the host's snakebridge CLI (default target/debug/snakebridge,
-#                  built when missing)
+#   SNAKEBRIDGE    the host's snakebridge CLI (default: `cargo build -p
+#                  snakebridge-cli`, then target/debug/snakebridge)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${SMOKE_DIR:-/var/tmp/snakebridge-smoke}"
@@ -34,6 +34,7 @@ BASE=localhost/snakebridge-smoke-base:$SUITE
 IMAGE=localhost/snakebridge-worker:smoke
 PORT="${SMOKE_PORT:-17000}"
 NAMES=(snakebridge-smoke-0 snakebridge-smoke-1)
+SNAKEBRIDGE_SET="${SNAKEBRIDGE:-}"
 SNAKEBRIDGE="${SNAKEBRIDGE:-$ROOT/target/debug/snakebridge}"
 t0=$SECONDS
 say() { echo "==> [$((SECONDS - t0)) s] $*"; }
@@ -62,9 +63,10 @@ stop_workers() {
 if [ "${1:-}" = "--clean" ]; then
     stop_workers
     pod rmi -f "$IMAGE" "$BASE" >/dev/null 2>&1 || true
-    # The build's cache mounts (cargo registry and target) and dangling layers.
+    # The build's intermediate (dangling) images and its cache mounts
+    # (deploy/Dockerfile's ids: the cargo registry and target, ~1 GB).
     pod image prune -f >/dev/null 2>&1 || true
-    buildah prune -a >/dev/null 2>&1 || podman system prune -f >/dev/null 2>&1 || true
+    rm -rf /var/tmp/buildah-cache*/snakebridge-cargo-registry /var/tmp/buildah-cache*/snakebridge-cargo-target
     rm -rf "$WORK"
     say "removed the containers, $IMAGE, $BASE and $WORK"
     exit 0
@@ -117,9 +119,9 @@ echo "$out"
 [ "$out" = "4.0" ] || { echo "smoke: expected 4.0 from the image's CLI" >&2; exit 1; }
 
 # 4. Certificates and a token; copies the container user (10001) can read.
-if [ ! -x "$SNAKEBRIDGE" ]; then
+if [ -z "${SNAKEBRIDGE_SET:-}" ]; then
     say "cargo build -p snakebridge-cli (the host's CLI)"
-    (cd "$ROOT" && cargo build -p snakebridge-cli)
+    (source "$ROOT/tools/env.sh" && cd "$ROOT" && cargo build --quiet -p snakebridge-cli)
 fi
 say "snakebridge certs + token in $WORK"
 rm -rf "$WORK/certs" "$WORK/tls" "$WORK/token"
@@ -131,12 +133,20 @@ chown -R 10001:10001 "$WORK/tls" "$WORK/token"
 chmod 0400 "$WORK/tls/server.key" "$WORK/token/token"
 echo "not-the-token" >"$WORK/wrong-token"
 
-# 5. Two workers.
+# 5. Two workers. The image's ENTRYPOINT passes --health-listen (the
+# plaintext health port of the Kubernetes probes); a worker without that
+# flag yet runs with the same entry point minus it.
+entry=()
+if ! pod run --rm "${podman_flags[@]}" --entrypoint /usr/local/bin/snakebridge-worker "$IMAGE" --help |
+    grep -q -- --health-listen; then
+    say "this snakebridge-worker has no --health-listen yet: starting it without (the Kubernetes probes need it)"
+    entry=(--entrypoint '["/usr/bin/tini", "--", "/usr/local/bin/snakebridge-worker", "--listen", "0.0.0.0:7000", "--tls-cert", "/etc/snakebridge/tls/server.pem", "--tls-key", "/etc/snakebridge/tls/server.key", "--token-file", "/etc/snakebridge/token/token", "--venv-python", "/app/.snakebridge/venv/bin/python"]')
+fi
 trap stop_workers EXIT
 stop_workers
 for i in 0 1; do
     say "podman run ${NAMES[$i]} on 127.0.0.1:$((PORT + i))"
-    pod run -d --name "${NAMES[$i]}" "${podman_flags[@]}" \
+    pod run -d --name "${NAMES[$i]}" "${podman_flags[@]}" "${entry[@]}" \
         --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
         -v "$WORK/tls:/etc/snakebridge/tls:ro" -v "$WORK/token:/etc/snakebridge/token:ro" \
         -p "127.0.0.1:$((PORT + i)):7000" "$IMAGE" --threads 2 >/dev/null
