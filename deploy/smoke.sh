@@ -19,10 +19,12 @@
 #                  Debian root filesystem, certificates, token (~300 MB)
 #   SMOKE_MIRROR   Debian mirror (default http://deb.debian.org/debian)
 #   SMOKE_PORT     first host port (default 17000; the second worker gets +1)
+#   SMOKE_CA_BUNDLE  CA bundle for crates.io and PyPI inside the build
+#                  (default $SSL_CERT_FILE or Debian's bundle)
 #   SMOKE_RUNTIME  OCI runtime for podman (default: runc when installed, for
 #                  hosts with cgroups v1 + v2 "hybrid" mounts crun refuses)
-#   SNAKEBRIDGE    the host's snakebridge CLI (default target/debug/snakebridge,
-#                  built when missing)
+#   SNAKEBRIDGE    the host's snakebridge CLI (default: `cargo build -p
+#                  snakebridge-cli`, then target/debug/snakebridge)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${SMOKE_DIR:-/var/tmp/snakebridge-smoke}"
@@ -32,6 +34,7 @@ BASE=localhost/snakebridge-smoke-base:$SUITE
 IMAGE=localhost/snakebridge-worker:smoke
 PORT="${SMOKE_PORT:-17000}"
 NAMES=(snakebridge-smoke-0 snakebridge-smoke-1)
+SNAKEBRIDGE_SET="${SNAKEBRIDGE:-}"
 SNAKEBRIDGE="${SNAKEBRIDGE:-$ROOT/target/debug/snakebridge}"
 t0=$SECONDS
 say() { echo "==> [$((SECONDS - t0)) s] $*"; }
@@ -44,8 +47,9 @@ runtime="${SMOKE_RUNTIME:-}"
 if [ -z "$runtime" ] && command -v runc >/dev/null 2>&1; then runtime=runc; fi
 if [ -n "$runtime" ]; then podman_flags+=(--runtime "$runtime"); fi
 podman_flags+=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)")
-nproc=$(ulimit -Hu); if [ "$nproc" = unlimited ]; then nproc=65536; fi
-nproc=$((nproc < 65536 ? nproc : 65536))
+# (4096 processes: a VM sandbox refused 65536 even under a hard limit of 96362.)
+nproc=$(ulimit -Hu); if [ "$nproc" = unlimited ]; then nproc=4096; fi
+nproc=$((nproc < 4096 ? nproc : 4096))
 podman_flags+=(--ulimit "nproc=$nproc:$nproc")
 pod() { # podman with the global --runtime before the subcommand
     local sub=$1; shift
@@ -59,9 +63,10 @@ stop_workers() {
 if [ "${1:-}" = "--clean" ]; then
     stop_workers
     pod rmi -f "$IMAGE" "$BASE" >/dev/null 2>&1 || true
-    # The build's cache mounts (cargo registry and target) and dangling layers.
+    # The build's intermediate (dangling) images and its cache mounts
+    # (deploy/Dockerfile's ids: the cargo registry and target, ~1 GB).
     pod image prune -f >/dev/null 2>&1 || true
-    buildah prune -a >/dev/null 2>&1 || podman system prune -f >/dev/null 2>&1 || true
+    rm -rf /var/tmp/buildah-cache*/snakebridge-cargo-registry /var/tmp/buildah-cache*/snakebridge-cargo-target
     rm -rf "$WORK"
     say "removed the containers, $IMAGE, $BASE and $WORK"
     exit 0
@@ -89,9 +94,16 @@ fi
 
 # 2. The image (builder and runtime stages both from the local base).
 sysroot="$(rustc --print sysroot)"
+# This machine's CA bundle, for crates.io and PyPI through a TLS-inspecting
+# proxy (a no-op elsewhere: the same public CAs as the image's).
+ca_bundle="${SMOKE_CA_BUNDLE:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}"
+ca_flags=()
+if [ -f "$ca_bundle" ]; then
+    ca_flags=(--volume "$ca_bundle:/run/smoke-ca-bundle.crt:ro" --build-arg CA_BUNDLE=/run/smoke-ca-bundle.crt)
+fi
 say "podman build $IMAGE (Rust from $sysroot; the first build compiles the workspace in release: minutes)"
 podman build "${podman_flags[@]}" \
-    --volume "$sysroot:/usr/local/rust:ro" \
+    --volume "$sysroot:/usr/local/rust:ro" "${ca_flags[@]}" \
     --build-arg BUILDER_IMAGE="$BASE" \
     --build-arg RUNTIME_IMAGE="$BASE" \
     --build-arg CONFIG_DIR=deploy/smoke \
@@ -107,9 +119,9 @@ echo "$out"
 [ "$out" = "4.0" ] || { echo "smoke: expected 4.0 from the image's CLI" >&2; exit 1; }
 
 # 4. Certificates and a token; copies the container user (10001) can read.
-if [ ! -x "$SNAKEBRIDGE" ]; then
+if [ -z "${SNAKEBRIDGE_SET:-}" ]; then
     say "cargo build -p snakebridge-cli (the host's CLI)"
-    (cd "$ROOT" && cargo build -p snakebridge-cli)
+    (source "$ROOT/tools/env.sh" && cd "$ROOT" && cargo build --quiet -p snakebridge-cli)
 fi
 say "snakebridge certs + token in $WORK"
 rm -rf "$WORK/certs" "$WORK/tls" "$WORK/token"
@@ -121,12 +133,20 @@ chown -R 10001:10001 "$WORK/tls" "$WORK/token"
 chmod 0400 "$WORK/tls/server.key" "$WORK/token/token"
 echo "not-the-token" >"$WORK/wrong-token"
 
-# 5. Two workers.
+# 5. Two workers. The image's ENTRYPOINT passes --health-listen (the
+# plaintext health port of the Kubernetes probes); a worker without that
+# flag yet runs with the same entry point minus it.
+entry=()
+if ! pod run --rm "${podman_flags[@]}" --entrypoint /usr/local/bin/snakebridge-worker "$IMAGE" --help |
+    grep -q -- --health-listen; then
+    say "this snakebridge-worker has no --health-listen yet: starting it without (the Kubernetes probes need it)"
+    entry=(--entrypoint '["/usr/bin/tini", "--", "/usr/local/bin/snakebridge-worker", "--listen", "0.0.0.0:7000", "--tls-cert", "/etc/snakebridge/tls/server.pem", "--tls-key", "/etc/snakebridge/tls/server.key", "--token-file", "/etc/snakebridge/token/token", "--venv-python", "/app/.snakebridge/venv/bin/python"]')
+fi
 trap stop_workers EXIT
 stop_workers
 for i in 0 1; do
     say "podman run ${NAMES[$i]} on 127.0.0.1:$((PORT + i))"
-    pod run -d --name "${NAMES[$i]}" "${podman_flags[@]}" \
+    pod run -d --name "${NAMES[$i]}" "${podman_flags[@]}" "${entry[@]}" \
         --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
         -v "$WORK/tls:/etc/snakebridge/tls:ro" -v "$WORK/token:/etc/snakebridge/token:ro" \
         -p "127.0.0.1:$((PORT + i)):7000" "$IMAGE" --threads 2 >/dev/null
