@@ -74,8 +74,12 @@ impl Pki {
     }
 
     /// The pool settings of a host that trusts this CA and has the token.
-    fn workers(&self, endpoints: &[String]) -> RemoteWorkers {
-        RemoteWorkers::endpoints(endpoints.iter().cloned())
+    fn workers<I, S>(&self, endpoints: I) -> RemoteWorkers
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        RemoteWorkers::endpoints(endpoints)
             .tls_ca(self.path("ca.pem"))
             .token_file(self.path("token"))
     }
@@ -297,7 +301,7 @@ fn missing_or_wrong_credentials_are_refused_and_the_worker_stays_up() {
         &["--client-ca", pki.path("ca.pem").to_str().unwrap()],
     );
     let good = |url: &str| {
-        pki.workers(&[url.to_string()])
+        pki.workers([url])
             .client_identity(pki.path("client.pem"), pki.path("client.key"))
     };
 
@@ -322,7 +326,7 @@ fn missing_or_wrong_credentials_are_refused_and_the_worker_stays_up() {
     assert!(refused(&e) && e.to_string().contains("TLS"), "{e}");
     // A client certificate from another CA (mutual TLS).
     let e = first_error(
-        pki.workers(&[mtls.url.clone()])
+        pki.workers([&mtls.url])
             .client_identity(other.path("client.pem"), other.path("client.key")),
     );
     assert!(
@@ -333,7 +337,7 @@ fn missing_or_wrong_credentials_are_refused_and_the_worker_stays_up() {
         "{e}"
     );
     // No client certificate at all where one is required.
-    let e = first_error(pki.workers(&[mtls.url.clone()]));
+    let e = first_error(pki.workers([&mtls.url]));
     assert!(
         matches!(
             e,
