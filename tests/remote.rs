@@ -99,6 +99,8 @@ struct Worker {
     child: Child,
     /// `https://127.0.0.N:PORT`, from its ready line.
     url: String,
+    /// The plaintext health address (`--health-listen`), from its ready line.
+    health: Option<String>,
 }
 
 impl Worker {
@@ -139,7 +141,11 @@ impl Worker {
             .find_map(|w| w.strip_prefix("addr="))
             .unwrap_or_else(|| panic!("no address in the ready line {line:?}"))
             .to_string();
-        Worker { child, url }
+        let health = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("health="))
+            .map(str::to_string);
+        Worker { child, url, health }
     }
 
     fn port(&self) -> u16 {
@@ -526,4 +532,80 @@ fn plaintext_needs_insecure_and_loopback() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+}
+
+#[test]
+fn health_probes_answer_without_a_token_and_serve_nothing_else() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+    let pki = Pki::new("health");
+    let w = Worker::start(&pki, "127.0.0.2", 0, &["--health-listen", "127.0.0.2:0"]);
+    let probes = w
+        .health
+        .clone()
+        .expect("the ready line names the health address");
+    run(async {
+        let channel = tonic::transport::Endpoint::from_shared(probes)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut health = HealthClient::new(channel.clone());
+        for service in ["", "snakebridge.v1.Worker"] {
+            let status = health
+                .check(HealthCheckRequest {
+                    service: service.into(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .status;
+            assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
+        }
+        // The probe port serves no worker RPC.
+        let mut worker = snakebridge_proto::v1::worker_client::WorkerClient::new(channel);
+        let refused = worker
+            .health(snakebridge_proto::v1::HealthRequest {})
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unimplemented);
+    });
+}
+
+#[test]
+fn a_timeout_interrupts_a_remote_call_and_a_stuck_worker_leaves_the_rotation() {
+    let pki = Pki::new("timeout");
+    let w = Worker::start(&pki, "127.0.0.2", 0, &[]);
+    let py = bridge(
+        BridgeConfig::remote(pki.workers([&w.url]))
+            .interrupt_grace(std::time::Duration::from_millis(100)),
+    );
+    run(async {
+        py.start().await.unwrap();
+        let generation = py.workers()[0].generation;
+        // Python code that returns to the interpreter: the interrupt stops it.
+        let e = py
+            .call("builtins", "eval", args!["sum(1 for _ in iter(int, 1))"])
+            .timeout(std::time::Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e}");
+        common::assert_answers(&py).await;
+        // Code stuck in C ignores the interrupt: the host cannot kill a
+        // remote worker, so it leaves the rotation, and comes back (the same
+        // incarnation, so the same generation) once it answers again.
+        let e = py
+            .call("time", "sleep", args![3])
+            .timeout(std::time::Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e}");
+        wait_until("the worker is back in rotation", || async {
+            py.call("math", "sqrt", args![16]).await.is_ok()
+        })
+        .await;
+        assert_eq!(py.workers()[0].generation, generation);
+        py.shutdown().await;
+    });
 }

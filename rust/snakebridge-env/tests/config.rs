@@ -45,6 +45,20 @@ error_mode = "raw"
 max_calls = 1000
 max_rss_mib = 4096
 
+[pools.fleet]
+discover = "dns:workers.ns.svc.cluster.local:7000"
+discover_interval_ms = 5000
+max_endpoints = 8
+tls_ca = "certs/ca.pem"
+tls_client_cert = "certs/client.pem"
+tls_client_key = "certs/client.key"
+tls_domain = "workers.example"
+token_file = "token"
+
+[pools.edge]
+backend = "remote"
+endpoints = ["https://w0.example:7000", "https://w1.example:7000"]
+
 [packages]
 json = "stdlib"
 numpy = "2.4.6"
@@ -76,6 +90,34 @@ scipy = { version = "~=1.14", submodules = true }
     assert_eq!(gpu.library_profiles["torch"], "batch_job");
     assert_eq!(gpu.error_mode, Some(ErrorMode::Raw));
     assert_eq!((gpu.max_calls, gpu.max_rss_mib), (Some(1000), Some(4096)));
+    let fleet = config.pool("fleet");
+    assert_eq!(
+        fleet.discover.as_deref(),
+        Some("dns:workers.ns.svc.cluster.local:7000")
+    );
+    assert_eq!(
+        (fleet.discover_interval_ms, fleet.max_endpoints),
+        (Some(5000), Some(8))
+    );
+    assert_eq!(fleet.tls_ca.as_deref(), Some(Path::new("certs/ca.pem")));
+    assert_eq!(
+        (
+            fleet.tls_client_cert.as_deref(),
+            fleet.tls_client_key.as_deref()
+        ),
+        (
+            Some(Path::new("certs/client.pem")),
+            Some(Path::new("certs/client.key"))
+        )
+    );
+    assert_eq!(fleet.tls_domain.as_deref(), Some("workers.example"));
+    assert_eq!(fleet.token_file.as_deref(), Some(Path::new("token")));
+    let edge = config.pool("edge");
+    assert_eq!(edge.backend, Some(snakebridge_env::Backend::Remote));
+    assert_eq!(
+        edge.endpoints,
+        ["https://w0.example:7000", "https://w1.example:7000"]
+    );
     assert_eq!(config.pool("missing").size, None);
     assert_eq!(
         config.requirements(),
@@ -99,7 +141,7 @@ scipy = { version = "~=1.14", submodules = true }
         pandas.min_signature_tier,
         Some(SignatureTier::TextSignature)
     );
-    assert_eq!(pandas.location, "/p/snakebridge.toml:29:10");
+    assert_eq!(pandas.location, "/p/snakebridge.toml:43:10");
     assert_eq!(config.packages[0].version, VersionSpec::Stdlib);
     assert_eq!(config.packages[3].submodules, Submodules::All(true));
     assert_eq!(config.lock_path(), Path::new("/p/snakebridge.lock"));
@@ -159,7 +201,7 @@ fn unknown_keys() {
     );
     check_error(
         "[pools.default]\nworkers = 2\n",
-        "/p/snakebridge.toml:2:1: unknown field `workers`, expected one of `backend`, `size`, `threads`, `env`, `affinity`, `start`, `max_queue`, `queue_timeout_ms`, `blas_threads`, `omp_threads`, `timeout_profile`, `library_profiles`, `error_mode`, `max_calls`, `max_rss_mib`",
+        "/p/snakebridge.toml:2:1: unknown field `workers`, expected one of `backend`, `size`, `threads`, `env`, `affinity`, `start`, `max_queue`, `queue_timeout_ms`, `blas_threads`, `omp_threads`, `timeout_profile`, `library_profiles`, `error_mode`, `max_calls`, `max_rss_mib`, `endpoints`, `discover`, `discover_interval_ms`, `max_endpoints`, `tls_ca`, `tls_client_cert`, `tls_client_key`, `tls_domain`, `token_file`",
     );
 }
 

@@ -26,6 +26,8 @@ pub(crate) struct Tcp {
     pub(crate) tls: Option<ServerTlsConfig>,
     /// The token every RPC of the worker service must carry.
     pub(crate) token: Option<Token>,
+    /// Where the health service alone is also served (plaintext).
+    pub(crate) health: Option<SocketAddr>,
 }
 
 /// What the command line says about TCP serving.
@@ -36,6 +38,7 @@ pub(crate) struct TcpArgs<'a> {
     pub(crate) client_ca: Option<&'a Path>,
     pub(crate) token_file: Option<&'a Path>,
     pub(crate) insecure: bool,
+    pub(crate) health_listen: Option<&'a str>,
 }
 
 impl TcpArgs<'_> {
@@ -84,7 +87,20 @@ impl TcpArgs<'_> {
                 transport::TOKEN_ENV
             );
         }
-        Ok(Tcp { addr, tls, token })
+        let health = self
+            .health_listen
+            .map(|h| {
+                h.parse::<SocketAddr>().with_context(|| {
+                    format!("--health-listen {h:?}: expected HOST:PORT with an IP address")
+                })
+            })
+            .transpose()?;
+        Ok(Tcp {
+            addr,
+            tls,
+            token,
+            health,
+        })
     }
 }
 
@@ -198,6 +214,7 @@ mod tests {
             client_ca: None,
             token_file: None,
             insecure: false,
+            health_listen: None,
         }
     }
 

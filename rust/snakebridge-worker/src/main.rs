@@ -50,6 +50,11 @@ struct Args {
     /// Serve plaintext TCP (no TLS). Refused on any address but loopback.
     #[arg(long, requires = "listen")]
     insecure: bool,
+    /// Also serve `grpc.health.v1` alone, plaintext and without a token, on
+    /// this address: for probes that cannot speak TLS (Kubernetes' `grpc:`
+    /// probes). Nothing else is served there.
+    #[arg(long, requires = "listen", value_name = "HOST:PORT")]
+    health_listen: Option<String>,
     /// Interpreter of the venv to enter (`<venv>/bin/python`).
     #[arg(long)]
     venv_python: Option<PathBuf>,
@@ -102,6 +107,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 client_ca: args.client_ca.as_deref(),
                 token_file: args.token_file.as_deref(),
                 insecure: args.insecure,
+                health_listen: args.health_listen.as_deref(),
             }
             .resolve()?,
         ),

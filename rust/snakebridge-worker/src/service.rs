@@ -69,10 +69,29 @@ pub(crate) async fn serve(
             // for the whole server and for the worker service.
             let (reporter, health) = tonic_health::server::health_reporter();
             reporter.set_serving::<WorkerServer<WorkerService>>().await;
+            let mut probes_at = String::new();
+            if let Some(health_addr) = tcp.health {
+                let probes = tokio::net::TcpListener::bind(health_addr)
+                    .await
+                    .with_context(|| format!("--health-listen on {health_addr}"))?;
+                probes_at = format!(" health=http://{}", probes.local_addr()?);
+                let health = health.clone();
+                tokio::spawn(async move {
+                    let served = tonic::transport::Server::builder()
+                        .add_service(health)
+                        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(probes))
+                        .await;
+                    if let Err(e) = served {
+                        tracing::error!(error = %e, "the health probe server stopped");
+                    }
+                });
+            }
             let worker = InterceptedService::new(server, crate::listen::authenticate(tcp.token));
             let scheme = if tls { "https" } else { "http" };
             tracing::info!(%addr, scheme, "serving remote hosts");
-            ready_line(&format!("addr={scheme}://{addr} python={python}"))?;
+            ready_line(&format!(
+                "addr={scheme}://{addr}{probes_at} python={python}"
+            ))?;
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
             builder
                 .add_service(health)
