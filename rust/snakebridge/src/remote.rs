@@ -481,7 +481,7 @@ fn check_url(url: &str, tls: bool) -> Result<()> {
 /// An error and its causes on one line (tonic's transport errors say little
 /// at the top: "transport error"), without the repetitions of causes that
 /// include their own source's text.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
     let mut source = e.source();
     while let Some(s) = source {
@@ -502,18 +502,23 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Whether a connection failed in TLS (certificate, name, protocol).
-fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(e);
     while let Some(err) = current {
         if err.downcast_ref::<rustls::Error>().is_some() {
             return true;
         }
         if let Some(io) = err.downcast_ref::<std::io::Error>()
-            && io
-                .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+            && let Some(inner) = io.get_ref()
         {
-            return true;
+            // tokio-rustls passes the rustls error on; hyper passes on only
+            // its text, as an `InvalidData` error (rustls's wording).
+            if inner.downcast_ref::<rustls::Error>().is_some()
+                || (io.kind() == std::io::ErrorKind::InvalidData
+                    && inner.to_string().starts_with("received fatal alert"))
+            {
+                return true;
+            }
         }
         current = err.source();
     }

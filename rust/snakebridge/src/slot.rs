@@ -522,9 +522,32 @@ impl Slot {
             })
             .await
             .map_err(|s| {
-                let detail = format!("handshake failed: {}", s.message());
+                // The handshake is the first RPC on a connection whose TLS
+                // was just set up. With TLS 1.3 a worker that refuses the
+                // client's certificate (or its absence) says so after the
+                // client finished its side: the connection then ends under
+                // this RPC (an alert, "connection closed", a broken pipe,
+                // depending on timing), so a transport failure here on an
+                // https endpoint is that refusal.
+                let after_tls = self.address().is_some_and(|a| a.starts_with("https://"))
+                    && std::error::Error::source(&s)
+                        .is_some_and(|e| e.is::<tonic::transport::Error>());
+                let tls = after_tls || crate::remote::is_tls_failure(&s);
+                let detail = if !after_tls && tls {
+                    format!("handshake failed: TLS: {}", crate::remote::error_chain(&s))
+                } else if tls {
+                    format!(
+                        "handshake failed: TLS: the worker closed the connection after the TLS \
+                         handshake: it requires a client certificate this host did not \
+                         present, or does not accept the one presented (mutual TLS: \
+                         tls_client_cert, tls_client_key); {}",
+                        crate::remote::error_chain(&s)
+                    )
+                } else {
+                    format!("handshake failed: {}", s.message())
+                };
                 match self.address() {
-                    Some(endpoint) if s.code() == tonic::Code::Unauthenticated => {
+                    Some(endpoint) if tls || s.code() == tonic::Code::Unauthenticated => {
                         Error::WorkerRefused {
                             worker: self.index,
                             endpoint,
