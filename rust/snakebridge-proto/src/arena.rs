@@ -16,7 +16,8 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::v1::ArenaRef;
+use crate::v1::value::Kind;
+use crate::v1::{ArenaRef, Value};
 
 /// Alignment of every slot's payload (and of its header), in bytes.
 pub const ALIGN: u64 = 64;
@@ -259,7 +260,9 @@ impl Slot {
 
     /// Gives the slot back without sending it.
     pub fn abandon(self) {
-        self.region.state(self.offset).store(RELEASED, Ordering::Release);
+        self.region
+            .state(self.offset)
+            .store(RELEASED, Ordering::Release);
     }
 }
 
@@ -435,7 +438,10 @@ impl Peer {
     pub fn resolve(&self, r: &ArenaRef) -> io::Result<Held> {
         let region = {
             // The map is consistent at every step: a poisoned lock is still usable.
-            let mut regions = self.regions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut regions = self
+                .regions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             match regions.get(&r.region) {
                 Some(region) => region.clone(),
                 None => {
@@ -506,6 +512,57 @@ impl Drop for Held {
     }
 }
 
+/// Calls `f` on every leaf (non-container) kind of `value`, at every depth,
+/// without recursion.
+pub fn walk<'a>(value: &'a Value, mut f: impl FnMut(&'a Kind)) {
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match &v.kind {
+            Some(Kind::List(s) | Kind::Tuple(s) | Kind::Set(s) | Kind::Frozenset(s)) => {
+                stack.extend(s.items.iter());
+            }
+            Some(Kind::Dict(d)) => {
+                for e in &d.entries {
+                    stack.extend(e.key.as_ref());
+                    stack.extend(e.value.as_ref());
+                }
+            }
+            Some(kind) => f(kind),
+            None => {}
+        }
+    }
+}
+
+/// Calls `f` on every leaf (non-container) kind of `value`, mutably, at
+/// every depth, without recursion.
+pub fn walk_mut(value: &mut Value, mut f: impl FnMut(&mut Kind)) {
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match &mut v.kind {
+            Some(Kind::List(s) | Kind::Tuple(s) | Kind::Set(s) | Kind::Frozenset(s)) => {
+                stack.extend(s.items.iter_mut());
+            }
+            Some(Kind::Dict(d)) => {
+                for e in &mut d.entries {
+                    stack.extend(e.key.as_mut());
+                    stack.extend(e.value.as_mut());
+                }
+            }
+            Some(kind) => f(kind),
+            None => {}
+        }
+    }
+}
+
+/// The arena reference of a leaf, if it has one.
+pub fn arena_ref(kind: &Kind) -> Option<&ArenaRef> {
+    match kind {
+        Kind::SharedBytes(r) => Some(r),
+        Kind::Ndarray(a) => a.shared.as_ref(),
+        _ => None,
+    }
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
@@ -547,10 +604,7 @@ mod tests {
         let peer = Peer::new(std::process::id());
         let good = slot.to_ref();
         for bad in [
-            ArenaRef {
-                offset: 0,
-                ..good
-            },
+            ArenaRef { offset: 0, ..good },
             ArenaRef {
                 offset: good.offset + 1,
                 ..good
@@ -563,10 +617,7 @@ mod tests {
                 offset: u64::MAX - 63,
                 ..good
             },
-            ArenaRef {
-                region: 0,
-                ..good
-            },
+            ArenaRef { region: 0, ..good },
             ArenaRef {
                 region: 987_654,
                 ..good

@@ -285,6 +285,7 @@ impl pb::worker_server::Worker for WorkerService {
             python_executable: info.executable,
             python_prefix: info.prefix,
             platform: info.platform,
+            arena: self.executor.arena_enabled(),
         }))
     }
 

@@ -24,6 +24,8 @@ pub(crate) struct Conn {
     pub(crate) instance: u64,
     pub(crate) pid: u32,
     pub(crate) info: pb::HandshakeResponse,
+    /// The shared-memory arena of a local worker that turned it on (ADR 0010).
+    pub(crate) arena: Option<Arc<crate::arena::HostArena>>,
     /// `Some(description)` once the process has exited.
     exit: watch::Receiver<Option<String>>,
     /// Notified to stop the worker on purpose (recycling): its supervisor
@@ -75,6 +77,7 @@ impl Conn {
             instance: info.worker_instance,
             pid: info.pid,
             info,
+            arena: None,
             exit,
             retire: Arc::new(Notify::new()),
         }
@@ -307,10 +310,15 @@ impl Slot {
                     min_version: *config.protocol_versions.start(),
                     max_version: *config.protocol_versions.end(),
                     client: format!("snakebridge-rs/{}", env!("CARGO_PKG_VERSION")),
-                    settings: Some(pb::WorkerSettings {
-                        ref_ttl_ms: config.ref_ttl.map_or(0, |t| t.as_millis().max(1) as u64),
-                        max_refs_per_session: config.max_refs_per_session as u64,
-                        max_message_bytes: config.max_message_bytes as u64,
+                    settings: Some({
+                        let mut s = pb::WorkerSettings {
+                            ref_ttl_ms: config.ref_ttl.map_or(0, |t| t.as_millis().max(1) as u64),
+                            max_refs_per_session: config.max_refs_per_session as u64,
+                            max_message_bytes: config.max_message_bytes as u64,
+                            ..Default::default()
+                        };
+                        config.arena.worker_settings(&mut s);
+                        s
                     }),
                 })
                 .await
@@ -356,12 +364,16 @@ impl Slot {
         );
         let (exit_tx, exit_rx) = watch::channel(None);
         let retire = Arc::new(Notify::new());
+        let arena = info
+            .arena
+            .then(|| Arc::new(crate::arena::HostArena::new(&config.arena, info.pid)));
         let conn = Arc::new(Conn {
             link: Link::Grpc(client),
             generation,
             instance: info.worker_instance,
             pid: process.pid,
             info,
+            arena,
             exit: exit_rx,
             retire: retire.clone(),
         });
