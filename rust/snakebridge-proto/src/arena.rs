@@ -357,12 +357,13 @@ impl Allocator {
     /// reclaiming released slots and growing up to the bound).
     pub fn alloc(&mut self, len: usize) -> io::Result<Option<Slot>> {
         let size = HEADER + (len as u64).max(1).next_multiple_of(ALIGN);
-        let found = self.find(size).or_else(|| {
-            for r in &mut self.regions {
-                r.reclaim();
-            }
-            self.find(size)
-        });
+        // Released slots are reclaimed first, so that first-fit reuses the
+        // lowest (most recently used, cache-warm) memory. The scan is over
+        // the slots still held, which are few.
+        for r in &mut self.regions {
+            r.reclaim();
+        }
+        let found = self.find(size);
         let (index, start) = match found {
             Some(found) => found,
             None => {
