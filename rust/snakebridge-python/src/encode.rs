@@ -297,7 +297,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
         }
         if let Ok(b) = obj.cast_exact::<PyBytes>() {
             let data = b.as_bytes();
-            if let Some(r) = self.to_arena(data.len(), |slot| {
+            if let Some(r) = self.write_to_arena(data.len(), |slot| {
                 slot.as_mut_slice().copy_from_slice(data);
                 Ok(())
             })? {
@@ -563,7 +563,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
             let nbytes: usize = obj.getattr(pyo3::intern!(py, "nbytes"))?.extract()?;
             let shape = obj.getattr(pyo3::intern!(py, "shape"))?;
             let module = np.module.bind(py);
-            let written = self.to_arena(nbytes, |slot| {
+            let written = self.write_to_arena(nbytes, |slot| {
                 // One pass from any layout (Fortran, strided, other byte
                 // order kept) into a C-ordered array over the slot.
                 let writer = Bound::new(py, crate::arena::SlotWriter::new(slot))?;
@@ -608,7 +608,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
     /// Copies a payload of `len` bytes into a slot of the worker's arena
     /// with `fill`, when the arena is on for this encode, the payload
     /// reaches its threshold and it has room; `None` otherwise (inline).
-    fn to_arena(
+    fn write_to_arena(
         &mut self,
         len: usize,
         fill: impl FnOnce(&mut snakebridge_proto::arena::Slot) -> PyResult<()>,
