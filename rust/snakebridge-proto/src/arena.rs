@@ -367,7 +367,11 @@ impl Allocator {
         let (index, start) = match found {
             Some(found) => found,
             None => {
-                let want = (self.region_bytes as u64).max(size.next_multiple_of(REGION_ROUND));
+                let want = if size <= self.region_bytes as u64 {
+                    self.region_bytes as u64
+                } else {
+                    size.next_multiple_of(REGION_ROUND)
+                };
                 let Ok(want) = usize::try_from(want) else {
                     return Ok(None);
                 };
