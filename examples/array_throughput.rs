@@ -115,6 +115,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "{{\"mib\": {mib}, \"bridge_gbps\": {b:.3}, \"memcpy_gbps\": {m:.3}}}"
         ));
     }
+    if shared_memory {
+        // Small values: the arena must cost them nothing. math.sqrt(16) on
+        // this bridge vs one with shared memory off, rounds interleaved.
+        let off = Bridge::new(BridgeConfig::default().workers(1).shared_memory(false))?;
+        let (on_us, off_us) = rt.block_on(async {
+            let per_call = |bridge: &Bridge| {
+                let bridge = bridge.clone();
+                async move {
+                    const CALLS: u32 = 500;
+                    let start = Instant::now();
+                    for _ in 0..CALLS {
+                        bridge.call("math", "sqrt", args![16]).await?;
+                    }
+                    Ok::<_, snakebridge::Error>(start.elapsed() / CALLS)
+                }
+            };
+            per_call(&py).await?;
+            per_call(&off).await?;
+            let (mut on, mut off_times) = (Vec::new(), Vec::new());
+            for _ in 0..9 {
+                on.push(per_call(&py).await?);
+                off_times.push(per_call(&off).await?);
+            }
+            Ok::<_, snakebridge::Error>((median(on), median(off_times)))
+        })?;
+        println!(
+            "math.sqrt(16): {:.1} us per call with shared memory on, {:.1} us off",
+            on_us.as_secs_f64() * 1e6,
+            off_us.as_secs_f64() * 1e6
+        );
+    }
     for line in lines {
         println!("{line}");
     }
