@@ -174,6 +174,9 @@ fn python_mutating_arrays_after_the_call_never_changes_what_rust_holds() {
         call(&py, "mutate_result", args![]).await.unwrap();
         let values = got.to_vec::<f64>().unwrap();
         assert_eq!(values[99_999], 99_999.0);
+        // Borrowed in place (the arena's slots are 64-byte aligned).
+        let borrowed = got.as_slice::<f64>().unwrap();
+        assert_eq!(borrowed, values.as_slice());
         // The kept argument was mutated in place, in Python only.
         let kept = call(&py, "kept", args![]).await.unwrap();
         let Value::List(kept) = &kept else {

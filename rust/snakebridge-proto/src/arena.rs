@@ -6,7 +6,7 @@
 //! each slot is preceded by a 64-byte header whose first word is the slot's
 //! state: [`Slot`]s are created *held* and only the reader ends the hold
 //! ([`Held`] does when dropped). The allocator reclaims released slots
-//! lazily. The reader resolves an [`ArenaRef`](crate::v1::ArenaRef) with a
+//! lazily. The reader resolves an [`ArenaRef`] with a
 //! [`Peer`], which validates it against the mapping before any byte is read.
 
 use std::collections::{BTreeMap, HashMap};
@@ -416,6 +416,12 @@ impl Allocator {
             })
             .sum()
     }
+}
+
+/// Whether this process may open process `pid`'s descriptors through
+/// `/proc` (where it cannot, the arena stays off and payloads go inline).
+pub fn can_open_peer(pid: u32) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok()
 }
 
 /// The reader's view of a peer's regions: maps each once, on first use.

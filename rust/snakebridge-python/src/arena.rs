@@ -22,7 +22,11 @@ pub(crate) struct WorkerArena {
 impl WorkerArena {
     /// The arena the host's settings ask for; `None` when they do not.
     pub(crate) fn from_settings(s: &pb::WorkerSettings) -> Option<WorkerArena> {
-        if s.arena_threshold == 0 || s.arena_host_pid == 0 || !cfg!(target_os = "linux") {
+        if s.arena_threshold == 0
+            || s.arena_host_pid == 0
+            || !cfg!(target_os = "linux")
+            || !snakebridge_proto::arena::can_open_peer(s.arena_host_pid)
+        {
             return None;
         }
         let region_bytes = usize::try_from(s.arena_region_bytes)

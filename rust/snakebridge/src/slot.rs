@@ -364,8 +364,7 @@ impl Slot {
         );
         let (exit_tx, exit_rx) = watch::channel(None);
         let retire = Arc::new(Notify::new());
-        let arena = info
-            .arena
+        let arena = (info.arena && snakebridge_proto::arena::can_open_peer(info.pid))
             .then(|| Arc::new(crate::arena::HostArena::new(&config.arena, info.pid)));
         let conn = Arc::new(Conn {
             link: Link::Grpc(client),
