@@ -323,6 +323,29 @@ fn large_payloads_never_travel_in_the_message_body() {
 }
 
 #[test]
+fn a_full_arena_falls_back_to_inline_bytes() {
+    run(async {
+        // 1 MiB of arena at most: a 2 MiB array cannot fit either way.
+        let py = own_bridge(config().workers(1).arena_max_bytes(1 << 20));
+        let a = floats(256 << 10, 19);
+        assert_eq!(array(call(&py, "echo", args![a.clone()]).await.unwrap()), a);
+        let info = call(&py, "info", args![a]).await.unwrap();
+        let Value::Dict(entries) = &info else {
+            panic!("a dict")
+        };
+        assert_eq!(entries[2].1, Value::Str("ndarray".into()), "a private copy");
+        // Smaller ones still use the arena.
+        let small = floats(20_000, 23);
+        let info = call(&py, "info", args![small]).await.unwrap();
+        let Value::Dict(entries) = &info else {
+            panic!("a dict")
+        };
+        let base = if in_process() { "ndarray" } else { "ArenaView" };
+        assert_eq!(entries[2].1, Value::Str(base.into()));
+    });
+}
+
+#[test]
 fn with_shared_memory_off_payloads_travel_inline() {
     run(async {
         let py = own_bridge(config().workers(1).shared_memory(false));

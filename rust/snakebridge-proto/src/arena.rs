@@ -342,7 +342,9 @@ impl Allocator {
     pub fn new(region_bytes: usize, max_bytes: usize) -> Allocator {
         Allocator {
             regions: Vec::new(),
-            region_bytes: region_bytes.max(1 << 20),
+            // At least 1 MiB, at most the bound (which may then be reached
+            // by one region).
+            region_bytes: region_bytes.clamp(1 << 20, max_bytes.max(1 << 20)),
             max_bytes,
             mapped: 0,
         }

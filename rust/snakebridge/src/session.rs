@@ -490,11 +490,12 @@ impl SessionInner {
         };
         let result = match outcome {
             Some(pb::call_response::Outcome::Value(mut v)) => match &conn.arena {
-                Some(arena) => arena.import(&mut v).and_then(|traffic| {
+                // Only calls without callbacks asked for arena results.
+                Some(arena) if callbacks.is_empty() => arena.import(&mut v).and_then(|traffic| {
                     self.pool.metrics.arena_received(traffic);
                     codec::from_proto(v, &factory)
                 }),
-                None => codec::from_proto(v, &factory),
+                _ => codec::from_proto(v, &factory),
             },
             Some(pb::call_response::Outcome::PythonError(e)) => Err(python_error(e, self)),
             Some(pb::call_response::Outcome::BridgeError(e)) => {
