@@ -18,10 +18,10 @@ cd "$ROOT"
 
 echo "==> managed venv (tools/setup-venv.sh) and build"
 "$ROOT/tools/setup-venv.sh"
-cargo build --quiet -p snakebridge-worker -p snakebridge-examples --examples \
+cargo build --quiet -p snakebridge-worker -p snakebridge-cli -p snakebridge-examples --examples \
     -p snakebridge-example-wrappers
 
-EXAMPLES=(quickstart universal_ffi multi_session streaming errors signatures backends telemetry telemetry_cost)
+EXAMPLES=(quickstart universal_ffi multi_session streaming errors signatures backends remote_pool telemetry telemetry_cost)
 failed=()
 run() {
     local name=$1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, lints, rustdoc, the Rust tests against real
 # worker processes and again with Python in-process, doc tests, the examples, a downstream Cargo project
-# outside the repository (tools/downstream.sh), pytest, ruff and mypy, and then the same
+# outside the repository (tools/downstream.sh), pytest, ruff and mypy, the Kubernetes
+# manifests (deploy/validate.sh), and then the same
 # sources under Bazel with a downstream Bazel module (tools/bazel/ci.sh:
 # bootstraps Bazel, about 6 min the first time on a machine; needs root).
 # CI runs the quickstart and then exactly this (.ci/run).
@@ -53,6 +54,8 @@ step "ruff and mypy (python/)"
 "$SNAKEBRIDGE_VENV/bin/ruff" check rust/snakebridge-build/python python/tests
 "$SNAKEBRIDGE_VENV/bin/ruff" format --check rust/snakebridge-build/python python/tests
 "$SNAKEBRIDGE_VENV/bin/mypy" --config-file mypy.ini
+step "Kubernetes manifests (deploy/validate.sh: strict, offline schemas)"
+PYTHON="$PYTHON" "$ROOT/deploy/validate.sh"
 if [ "$bazel" = 1 ]; then
     step "Bazel (tools/bazel/ci.sh: bootstrap, bazel test //..., clippy, reproducibility)"
     "$ROOT/tools/bazel/ci.sh"

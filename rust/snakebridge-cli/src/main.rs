@@ -8,6 +8,7 @@
 //! snakebridge setup --check                     # differences only, installs nothing
 //! snakebridge verify --strict                   # the lock's hardware against this machine's
 //! snakebridge generate --package numpy          # IR + Rust into bindings/, coverage reports
+//! snakebridge certs --out certs --host 127.0.0.2 # development CA, server and client certificates
 //! ```
 //! Results print as one JSON line on stdout (the tagged JSON view of
 //! `snakebridge::json`). A Python exception exits with status 1 and prints
@@ -18,6 +19,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod certs;
 mod generate;
 mod setup;
 mod verify;
@@ -40,13 +42,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Call MODULE.FUNCTION with JSON arguments and print the result as JSON.
-    Call(CallArgs),
+    Call(Box<CallArgs>),
     /// Create the managed venv from snakebridge.toml and write snakebridge.lock.
     Setup(setup::SetupArgs),
     /// Check the lock's platform and hardware (CUDA, ROCm, MPS, CPU) against this machine.
     Verify(verify::VerifyArgs),
     /// Introspect the packages of snakebridge.toml and write their IR, Rust and coverage reports.
     Generate(generate::GenerateArgs),
+    /// Write a development CA, a server and a client certificate for remote
+    /// workers over TLS (docs/deploy.md).
+    Certs(certs::CertsArgs),
 }
 
 #[derive(clap::Args)]
@@ -82,8 +87,27 @@ struct CallArgs {
     pool: Option<String>,
     /// Run Python in this process instead of a worker process (the
     /// in-process backend; also `SNAKEBRIDGE_BACKEND=in-process`).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["endpoint", "pool"])]
     in_process: bool,
+    /// Run on the remote worker at URL (`https://HOST:PORT`; `http://` for a
+    /// plaintext worker on loopback); repeat for several.
+    #[arg(long, value_name = "URL", conflicts_with = "pool")]
+    endpoint: Vec<String>,
+    /// The CA certificate (PEM) the remote workers' certificates must chain to.
+    #[arg(long, value_name = "FILE", requires = "endpoint")]
+    tls_ca: Option<PathBuf>,
+    /// A file holding the remote workers' token (default: $SNAKEBRIDGE_TOKEN).
+    #[arg(long, value_name = "FILE", requires = "endpoint")]
+    token_file: Option<PathBuf>,
+    /// A client certificate (PEM) for workers that require mutual TLS.
+    #[arg(long, value_name = "FILE", requires_all = ["endpoint", "tls_client_key"])]
+    tls_client_cert: Option<PathBuf>,
+    /// The key (PEM) of --tls-client-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_client_cert")]
+    tls_client_key: Option<PathBuf>,
+    /// The name the workers' certificates carry, when not the endpoint's host.
+    #[arg(long, value_name = "NAME", requires = "endpoint")]
+    tls_domain: Option<String>,
 }
 
 /// `500ms`, `1.5s`, `2m`/`2min`, `1h`, or a bare number of seconds.
@@ -126,10 +150,11 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let outcome = match cli.command {
-        Command::Call(args) => return call_main(args),
+        Command::Call(args) => return call_main(*args),
         Command::Setup(args) => setup::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Certs(args) => certs::run(args),
     };
     outcome.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
@@ -204,6 +229,22 @@ fn bridge(args: &CallArgs) -> Result<Bridge, Error> {
         };
         config.inline_calls(false)
     };
+    if !args.endpoint.is_empty() {
+        let mut workers = snakebridge::RemoteWorkers::endpoints(args.endpoint.iter().cloned());
+        if let Some(ca) = &args.tls_ca {
+            workers = workers.tls_ca(ca);
+        }
+        if let Some(file) = &args.token_file {
+            workers = workers.token_file(file);
+        }
+        if let (Some(cert), Some(key)) = (&args.tls_client_cert, &args.tls_client_key) {
+            workers = workers.client_identity(cert, key);
+        }
+        if let Some(domain) = &args.tls_domain {
+            workers = workers.tls_domain(domain);
+        }
+        return Bridge::new(BridgeConfig::remote(workers));
+    }
     let Some(pool) = &args.pool else {
         let mut config = backend(BridgeConfig::default().workers(1));
         if let Some(venv) = &args.venv {
@@ -230,6 +271,13 @@ fn bridge(args: &CallArgs) -> Result<Bridge, Error> {
             known: vec![snakebridge::DEFAULT_POOL.into()],
         });
     };
+    if file.pools.contains_key(pool) {
+        let one = BridgeConfig::from_env_config(&file, pool)?;
+        if one.backend_kind() == snakebridge::Backend::Remote {
+            // Only this pool: the host needs no venv of its own for it.
+            return Bridge::new(one);
+        }
+    }
     let mut pools = BridgeConfig::all_from_env_config(&file)?;
     for (_, config) in &mut pools {
         let mut one = backend(std::mem::take(config).workers(1));

@@ -50,9 +50,10 @@ pub struct Config {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct PoolConfig {
-    /// Where Python runs: `workers` (default: worker processes) or
+    /// Where Python runs: `workers` (default: worker processes),
     /// `in-process` (in the program itself; needs the `in-process` feature
-    /// of the `snakebridge` crate).
+    /// of the `snakebridge` crate) or `remote` (implied by `endpoints` or
+    /// `discover`).
     #[serde(default)]
     pub backend: Option<Backend>,
     /// Worker processes (at least 1; default: cores, at most 4).
@@ -114,6 +115,38 @@ pub struct PoolConfig {
     /// default 4096).
     #[serde(default, deserialize_with = "at_least_one")]
     pub arena_max_mib: Option<u64>,
+    /// Remote workers by URL (`https://w0.example:7000`; `http://` only for
+    /// plaintext workers on loopback): one slot each.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// Remote workers found by name, re-resolved periodically:
+    /// `dns:HOST:PORT` (every address a worker, over TLS with `HOST` as the
+    /// server name) or `file:PATH` (one endpoint URL per line).
+    #[serde(default)]
+    pub discover: Option<String>,
+    /// How often `discover` is resolved again, in milliseconds (default 10000).
+    #[serde(default, deserialize_with = "at_least_one")]
+    pub discover_interval_ms: Option<u64>,
+    /// Most workers `discover` may add (default 64).
+    #[serde(default, deserialize_with = "at_least_one")]
+    pub max_endpoints: Option<usize>,
+    /// The CA certificate (PEM) remote workers' certificates are checked
+    /// against (relative to this file).
+    #[serde(default)]
+    pub tls_ca: Option<PathBuf>,
+    /// This host's client certificate (PEM), for workers that require one.
+    #[serde(default)]
+    pub tls_client_cert: Option<PathBuf>,
+    /// The key of `tls_client_cert` (PEM).
+    #[serde(default)]
+    pub tls_client_key: Option<PathBuf>,
+    /// The name the workers' certificates must carry, when it differs from
+    /// the endpoints' host names.
+    #[serde(default)]
+    pub tls_domain: Option<String>,
+    /// The file holding the workers' token (default: `$SNAKEBRIDGE_TOKEN`).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]

@@ -102,6 +102,11 @@ pub enum Backend {
     /// the pool has one slot whose capacity is its threads per worker.
     #[serde(alias = "in_process", alias = "inprocess")]
     InProcess,
+    /// Workers that run elsewhere (other machines, a Kubernetes
+    /// StatefulSet), reached over TCP with TLS and a token; the pool
+    /// connects to them and never starts or kills them. Needs `endpoints`
+    /// or `discover` (ADR 0011).
+    Remote,
 }
 
 /// `FromStr` and `Display` by the serde names.

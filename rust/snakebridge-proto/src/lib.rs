@@ -34,6 +34,14 @@ pub mod transport {
     /// `SNAKEBRIDGE_WORKER_READY pid=<pid> slot=<slot> python=<version>`.
     pub const READY_LINE: &str = "SNAKEBRIDGE_WORKER_READY";
 
+    /// The metadata key of the bearer token a remote worker requires on
+    /// every RPC (`authorization: Bearer <token>`).
+    pub const AUTHORIZATION: &str = "authorization";
+
+    /// The environment variable a worker (`--listen`) and the host read a
+    /// remote worker's token from when no token file is given.
+    pub const TOKEN_ENV: &str = "SNAKEBRIDGE_TOKEN";
+
     /// The HTTP/2 flow-control window of one stream, on both sides (bytes):
     /// arrays of many MiB cross in a few frames' worth of round trips
     /// instead of one per 64 KiB.

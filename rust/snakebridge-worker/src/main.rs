@@ -2,11 +2,13 @@
 //!
 //! Embeds CPython (entering the managed venv when given one), starts the
 //! executor and serves the `snakebridge.v1.Worker` gRPC service on a Unix
-//! socket. The host starts it, reads one `SNAKEBRIDGE_WORKER_READY` line from
+//! socket, or, for remote hosts, on a TCP address with TLS and a token
+//! (`--listen`, ADR 0011). The host starts a local worker, reads one `SNAKEBRIDGE_WORKER_READY` line from
 //! stdout, and keeps its stdin open: when stdin reaches EOF (the host exited,
 //! even by SIGKILL) the worker exits at once, so no worker outlives its host,
 //! and neither do the processes Python started (see [`watch_lifeline`]).
 
+mod listen;
 mod service;
 mod watchdog;
 
@@ -23,9 +25,31 @@ use clap::Parser;
     about = "SnakeBridge worker process (started by the snakebridge runtime)"
 )]
 struct Args {
-    /// Unix socket path to listen on.
-    #[arg(long)]
-    socket: PathBuf,
+    /// Unix socket path to listen on (how a host runs its local workers).
+    #[arg(long, required_unless_present = "listen", conflicts_with = "listen")]
+    socket: Option<PathBuf>,
+    /// Serve remote hosts on this TCP address (`0.0.0.0:7000`, `[::]:7000`;
+    /// port 0 picks a free one, printed in the ready line). Needs
+    /// `--tls-cert` and `--tls-key` and a token, or `--insecure` on a
+    /// loopback address.
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<String>,
+    /// The server certificate chain (PEM) for `--listen`.
+    #[arg(long, requires = "listen", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The server's private key (PEM) for `--listen`.
+    #[arg(long, requires = "listen", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this CA (PEM): mutual TLS.
+    #[arg(long, requires = "listen", value_name = "FILE")]
+    client_ca: Option<PathBuf>,
+    /// A file holding the token every RPC must carry
+    /// (`authorization: Bearer <token>`); default: $SNAKEBRIDGE_TOKEN.
+    #[arg(long, requires = "listen", value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Serve plaintext TCP (no TLS). Refused on any address but loopback.
+    #[arg(long, requires = "listen")]
+    insecure: bool,
     /// Interpreter of the venv to enter (`<venv>/bin/python`).
     #[arg(long)]
     venv_python: Option<PathBuf>,
@@ -68,6 +92,21 @@ fn run(args: Args) -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     tune_malloc();
+    let listen = match (&args.socket, &args.listen) {
+        (Some(socket), _) => listen::Listen::Unix(socket.clone()),
+        (None, Some(addr)) => listen::Listen::Tcp(
+            listen::TcpArgs {
+                listen: addr,
+                tls_cert: args.tls_cert.as_deref(),
+                tls_key: args.tls_key.as_deref(),
+                client_ca: args.client_ca.as_deref(),
+                token_file: args.token_file.as_deref(),
+                insecure: args.insecure,
+            }
+            .resolve()?,
+        ),
+        (None, None) => anyhow::bail!("give --socket PATH or --listen HOST:PORT"),
+    };
     if args.exit_on_stdin_eof {
         watch_lifeline(args.socket.clone())?;
     }
@@ -99,7 +138,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     watchdog::start(runtime.handle().clone());
     runtime.block_on(service::serve(
         executor,
-        &args.socket,
+        listen,
         args.max_message_bytes,
         args.slot,
     ))
@@ -134,7 +173,7 @@ fn tune_malloc() {
 /// `/dev/null`: Python's `input()`, `breakpoint()` and `pdb` then get EOF at
 /// once instead of blocking on the lifeline, and subprocesses do not
 /// inherit it.
-fn watch_lifeline(socket: PathBuf) -> anyhow::Result<()> {
+fn watch_lifeline(socket: Option<PathBuf>) -> anyhow::Result<()> {
     // SAFETY: fcntl duplicates fd 0, which this process owns; no other
     // thread exists yet.
     let fd = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) };
@@ -153,7 +192,7 @@ fn watch_lifeline(socket: PathBuf) -> anyhow::Result<()> {
         .spawn(move || {
             let mut buf = [0u8; 64];
             while let Ok(1..) = lifeline.read(&mut buf) {}
-            host_gone(&socket)
+            host_gone(socket.as_deref())
         })
         .context("spawning the lifeline thread")?;
     Ok(())
@@ -162,11 +201,13 @@ fn watch_lifeline(socket: PathBuf) -> anyhow::Result<()> {
 /// The host is gone: remove our socket (and the host's socket directory
 /// once the last of its workers did), kill the processes Python started
 /// (the host makes each worker the leader of its own process group), exit.
-fn host_gone(socket: &Path) -> ! {
-    let _ = std::fs::remove_file(socket);
-    if let Some(dir) = socket.parent() {
-        // Fails while other workers' sockets are still there.
-        let _ = std::fs::remove_dir(dir);
+fn host_gone(socket: Option<&Path>) -> ! {
+    if let Some(socket) = socket {
+        let _ = std::fs::remove_file(socket);
+        if let Some(dir) = socket.parent() {
+            // Fails while other workers' sockets are still there.
+            let _ = std::fs::remove_dir(dir);
+        }
     }
     // SAFETY: plain syscalls; `_exit` ends the process without running
     // destructors or atexit handlers, which is the point: the host is gone

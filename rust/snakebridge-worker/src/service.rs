@@ -1,53 +1,99 @@
 //! The gRPC service: handshake gate, then calls handed to the executor.
 
-use std::path::Path;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use anyhow::Context;
 use snakebridge_proto::PROTOCOL_VERSIONS;
 use snakebridge_proto::v1::{self as pb, worker_server::WorkerServer};
 use snakebridge_python::Executor;
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
+use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status, Streaming};
+
+use crate::listen::Listen;
 
 use snakebridge_proto::transport;
 
 /// Serves until SIGTERM or SIGINT.
 pub(crate) async fn serve(
     executor: Executor,
-    socket: &Path,
+    listen: Listen,
     max_message_bytes: usize,
     slot: usize,
 ) -> anyhow::Result<()> {
-    let _ = std::fs::remove_file(socket);
-    let listener = UnixListener::bind(socket)?;
     let info = executor.python_info();
     let service = WorkerService {
         executor,
         ready: AtomicBool::new(false),
         agreed: Mutex::new(None),
+        local: matches!(listen, Listen::Unix(_)),
     };
     let ceiling = transport::message_ceiling(max_message_bytes);
     let server = WorkerServer::new(service)
         .max_decoding_message_size(ceiling)
         .max_encoding_message_size(ceiling);
-    println!(
-        "{} pid={} slot={slot} python={}",
-        transport::READY_LINE,
-        std::process::id(),
-        info.version.split_whitespace().next().unwrap_or("?")
-    );
-    use std::io::Write;
-    std::io::stdout().flush()?;
-    tonic::transport::Server::builder()
+    let python = info
+        .version
+        .split_whitespace()
+        .next()
+        .unwrap_or("?")
+        .to_string();
+    let builder = tonic::transport::Server::builder()
         .initial_stream_window_size(Some(transport::STREAM_WINDOW))
-        .initial_connection_window_size(Some(transport::CONNECTION_WINDOW))
-        .add_service(server)
-        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown_signal())
-        .await?;
-    let _ = std::fs::remove_file(socket);
+        .initial_connection_window_size(Some(transport::CONNECTION_WINDOW));
+    match listen {
+        Listen::Unix(socket) => {
+            let _ = std::fs::remove_file(&socket);
+            let listener = UnixListener::bind(&socket)?;
+            ready_line(&format!("slot={slot} python={python}"))?;
+            let mut builder = builder;
+            builder
+                .add_service(server)
+                .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown_signal())
+                .await?;
+            let _ = std::fs::remove_file(&socket);
+        }
+        Listen::Tcp(tcp) => {
+            let listener = tokio::net::TcpListener::bind(tcp.addr)
+                .await
+                .with_context(|| format!("listening on {}", tcp.addr))?;
+            let addr = listener.local_addr()?;
+            let mut builder = builder;
+            let tls = tcp.tls.is_some();
+            if let Some(config) = tcp.tls {
+                builder = builder.tls_config(config).context("the TLS settings")?;
+            }
+            // Probes need no token: the standard health service answers
+            // for the whole server and for the worker service.
+            let (reporter, health) = tonic_health::server::health_reporter();
+            reporter.set_serving::<WorkerServer<WorkerService>>().await;
+            let worker = InterceptedService::new(server, crate::listen::authenticate(tcp.token));
+            let scheme = if tls { "https" } else { "http" };
+            tracing::info!(%addr, scheme, "serving remote hosts");
+            ready_line(&format!("addr={scheme}://{addr} python={python}"))?;
+            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            builder
+                .add_service(health)
+                .add_service(worker)
+                .serve_with_incoming_shutdown(incoming, shutdown_signal())
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints the ready line the host (or a script) waits for.
+fn ready_line(rest: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    println!(
+        "{} pid={} {rest}",
+        transport::READY_LINE,
+        std::process::id()
+    );
+    std::io::stdout().flush()?;
     Ok(())
 }
 
@@ -66,6 +112,10 @@ struct WorkerService {
     ready: AtomicBool,
     /// What the first successful handshake fixed for the worker's life.
     agreed: Mutex<Option<Agreement>>,
+    /// Serving its host on a Unix socket: only then may the host's
+    /// settings turn on the shared-memory arena (ADR 0010); a remote host
+    /// cannot share memory, and must not name local processes.
+    local: bool,
 }
 
 /// The protocol version and settings of the first successful handshake.
@@ -255,7 +305,12 @@ impl pb::worker_server::Worker for WorkerService {
             match &*agreed {
                 None => {
                     if let Some(settings) = &req.settings {
-                        self.executor.apply_settings(settings);
+                        let mut settings = *settings;
+                        if !self.local {
+                            settings.arena_host_pid = 0;
+                            settings.arena_threshold = 0;
+                        }
+                        self.executor.apply_settings(&settings);
                     }
                     *agreed = Some(Agreement {
                         version,

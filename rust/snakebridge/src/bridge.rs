@@ -114,6 +114,8 @@ pub struct WorkerInfo {
     pub protocol_version: u32,
     /// Calls in flight on it now.
     pub inflight: usize,
+    /// A remote worker's endpoint URL (`None` for local workers).
+    pub endpoint: Option<String>,
 }
 
 /// Live counts reported by one worker.
@@ -259,13 +261,17 @@ impl Bridge {
         self.entry().pool.slots.len()
     }
 
-    /// Starts every worker of every pool now instead of on first use.
+    /// Starts every worker of every pool now instead of on first use
+    /// (connects to every remote worker known so far).
     pub async fn start(&self) -> Result<()> {
         let starts = self
             .pools
             .entries
             .iter()
-            .flat_map(|e| e.pool.slots.iter().map(|slot| slot.conn()));
+            .flat_map(|e| e.pool.slots.iter())
+            // A discovery slot without an address yet has nothing to start.
+            .filter(|slot| !slot.vacant())
+            .map(|slot| slot.conn());
         for result in futures::future::join_all(starts).await {
             result?;
         }
@@ -290,6 +296,7 @@ impl Bridge {
                     python_prefix: conn.info.python_prefix.clone(),
                     protocol_version: conn.info.version,
                     inflight: slot.inflight.load(std::sync::atomic::Ordering::Relaxed),
+                    endpoint: conn.endpoint.clone(),
                 })
             })
             .collect()

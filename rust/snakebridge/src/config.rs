@@ -44,6 +44,7 @@ pub struct BridgeConfig {
     pub(crate) max_calls: Option<u64>,
     pub(crate) max_rss_mib: Option<u64>,
     pub(crate) arena: crate::arena::ArenaSettings,
+    pub(crate) remote: Option<crate::remote::RemoteWorkers>,
 }
 
 impl Default for BridgeConfig {
@@ -82,6 +83,7 @@ impl Default for BridgeConfig {
                 region_bytes: snakebridge_proto::arena::DEFAULT_REGION_BYTES,
                 max_bytes: snakebridge_proto::arena::DEFAULT_MAX_BYTES,
             },
+            remote: None,
         }
     }
 }
@@ -118,6 +120,22 @@ impl BridgeConfig {
     /// ```
     pub fn in_process() -> Self {
         BridgeConfig::default().backend(Backend::InProcess)
+    }
+
+    /// The defaults, with Python on remote workers ([`Backend::Remote`],
+    /// ADR 0011): workers that run elsewhere (`snakebridge-worker --listen`,
+    /// a Kubernetes StatefulSet), reached over TLS with a token. Each
+    /// worker's capacity is [`threads_per_worker`](Self::threads_per_worker)
+    /// calls at once: set it to the workers' `--threads`.
+    pub fn remote(workers: crate::remote::RemoteWorkers) -> Self {
+        BridgeConfig::default().remote_workers(workers)
+    }
+
+    /// Runs the pool on these remote workers (sets [`Backend::Remote`]).
+    pub fn remote_workers(mut self, workers: crate::remote::RemoteWorkers) -> Self {
+        self.backend = Backend::Remote;
+        self.remote = Some(workers);
+        self
     }
 
     /// Where the pool's Python runs. Default: `$SNAKEBRIDGE_BACKEND`, else

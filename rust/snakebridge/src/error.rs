@@ -158,6 +158,35 @@ pub enum Error {
         detail: String,
     },
 
+    /// A remote worker cannot be reached (connection refused or lost, TLS
+    /// or token refused, health checks failing): it is out of rotation
+    /// until it answers again; calls that must run there (its refs, a
+    /// strict session) fail with this meanwhile (ADR 0011).
+    #[error("remote worker {worker} ({endpoint}) cannot be reached: {detail}")]
+    WorkerUnreachable {
+        /// The worker slot.
+        worker: usize,
+        /// Its endpoint URL.
+        endpoint: String,
+        /// Why (the transport's error, or the health check's).
+        detail: String,
+    },
+
+    /// A remote worker refused this host: the token is missing or wrong,
+    /// or TLS failed (a certificate from an unknown CA, a name that does not
+    /// match, a client certificate the worker does not accept, plaintext
+    /// against TLS). The worker is out of rotation for this pool; fix the
+    /// settings (ADR 0011).
+    #[error("remote worker {worker} ({endpoint}) refused the connection: {detail}")]
+    WorkerRefused {
+        /// The worker slot.
+        worker: usize,
+        /// Its endpoint URL.
+        endpoint: String,
+        /// What was refused, and why.
+        detail: String,
+    },
+
     /// A worker process could not be started or did not become ready.
     #[error("could not start worker {worker}: {detail}")]
     WorkerStart {
@@ -411,6 +440,8 @@ impl Error {
             Error::RefWorkerGone { .. } => "RefWorkerGone",
             Error::RefsOnDifferentWorkers { .. } => "RefsOnDifferentWorkers",
             Error::WorkerCrashed { .. } => "WorkerCrashed",
+            Error::WorkerUnreachable { .. } => "WorkerUnreachable",
+            Error::WorkerRefused { .. } => "WorkerRefused",
             Error::WorkerStart { .. } => "WorkerStart",
             Error::ProtocolMismatch { .. } => "ProtocolMismatch",
             Error::Serialization { .. } => "Serialization",
@@ -532,6 +563,16 @@ impl Error {
             Error::WorkerCrashed { worker, detail } | Error::WorkerStart { worker, detail } => {
                 json!({"worker": worker, "detail": detail})
             }
+            Error::WorkerUnreachable {
+                worker,
+                endpoint,
+                detail,
+            }
+            | Error::WorkerRefused {
+                worker,
+                endpoint,
+                detail,
+            } => json!({"worker": worker, "endpoint": endpoint, "detail": detail}),
             Error::ProtocolMismatch {
                 host_min,
                 host_max,

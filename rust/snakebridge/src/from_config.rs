@@ -38,33 +38,45 @@ impl BridgeConfig {
 
     /// The configuration of one `[pools.<name>]` of a parsed config.
     pub fn from_env_config(config: &Config, pool: &str) -> Result<BridgeConfig> {
-        ensure_fresh(config)?;
-        Ok(pool_config(config, pool))
+        let bridge = pool_config(config, pool)?;
+        // A remote pool's Python is on the workers' machines.
+        if bridge.backend != crate::Backend::Remote {
+            ensure_fresh(config)?;
+        }
+        Ok(bridge)
     }
 
     /// One configuration per `[pools.<name>]` of a parsed config, plus
     /// `default` (always; first when the file has none), by name: what
     /// [`Bridge::with_pools`] takes. Checks the venv once.
     pub fn all_from_env_config(config: &Config) -> Result<Vec<(String, BridgeConfig)>> {
-        ensure_fresh(config)?;
         let mut names: Vec<String> = config.pools.keys().cloned().collect();
         if !names.iter().any(|n| n == crate::DEFAULT_POOL) {
             names.insert(0, crate::DEFAULT_POOL.to_string());
         }
-        Ok(names
+        let pools = names
             .into_iter()
             .map(|name| {
-                let pool = pool_config(config, &name);
-                (name, pool)
+                let pool = pool_config(config, &name)?;
+                Ok((name, pool))
             })
-            .collect())
+            .collect::<Result<Vec<_>>>()?;
+        if pools
+            .iter()
+            .any(|(_, p)| p.backend != crate::Backend::Remote)
+        {
+            ensure_fresh(config)?;
+        }
+        Ok(pools)
     }
 }
 
 /// `[pools.<pool>]` of `config` as a `BridgeConfig` (the venv unchecked).
-fn pool_config(config: &Config, pool: &str) -> BridgeConfig {
+fn pool_config(config: &Config, pool: &str) -> Result<BridgeConfig> {
     {
         let settings = config.pool(pool);
+        let remote = remote_workers(&settings, config.dir())
+            .map_err(|e| Error::config(format!("[pools.{pool}]: {e}")))?;
         let mut bridge = BridgeConfig::default()
             .venv(&config.venv)
             .project(config.dir());
@@ -129,8 +141,63 @@ fn pool_config(config: &Config, pool: &str) -> BridgeConfig {
         for (library, profile) in settings.library_profiles {
             bridge = bridge.library_profile(library, profile);
         }
-        bridge
+        if let Some(remote) = remote {
+            if settings
+                .backend
+                .is_some_and(|b| b != crate::Backend::Remote)
+            {
+                return Err(Error::config(format!(
+                    "[pools.{pool}]: endpoints and discover make a remote pool; remove backend = \"{}\"",
+                    settings.backend.unwrap_or_default()
+                )));
+            }
+            bridge = bridge.remote_workers(remote);
+        }
+        Ok(bridge)
     }
+}
+
+/// The remote workers of a pool with `endpoints` or `discover` (file names
+/// relative to the config's directory).
+fn remote_workers(
+    settings: &snakebridge_env::PoolConfig,
+    dir: &std::path::Path,
+) -> Result<Option<crate::RemoteWorkers>> {
+    let mut workers = match (&settings.discover, settings.endpoints.is_empty()) {
+        (None, true) => return Ok(None),
+        (Some(_), false) => {
+            return Err(Error::config(
+                "a pool takes endpoints or discover, not both",
+            ));
+        }
+        (Some(target), true) => crate::RemoteWorkers::discover(target)?,
+        (None, false) => crate::RemoteWorkers::endpoints(settings.endpoints.iter().cloned()),
+    };
+    if let Some(ca) = &settings.tls_ca {
+        workers = workers.tls_ca(ca);
+    }
+    match (&settings.tls_client_cert, &settings.tls_client_key) {
+        (Some(cert), Some(key)) => workers = workers.client_identity(cert, key),
+        (None, None) => {}
+        _ => {
+            return Err(Error::config(
+                "tls_client_cert and tls_client_key go together",
+            ));
+        }
+    }
+    if let Some(domain) = &settings.tls_domain {
+        workers = workers.tls_domain(domain);
+    }
+    if let Some(file) = &settings.token_file {
+        workers = workers.token_file(file);
+    }
+    if let Some(ms) = settings.discover_interval_ms {
+        workers = workers.discover_interval(Duration::from_millis(ms));
+    }
+    if let Some(n) = settings.max_endpoints {
+        workers = workers.max_endpoints(n);
+    }
+    Ok(Some(workers.relative_to(dir)))
 }
 
 impl Bridge {

@@ -58,6 +58,7 @@ mod private;
 mod process;
 mod protocols;
 mod reference;
+mod remote;
 mod script;
 mod session;
 mod slot;
@@ -86,6 +87,7 @@ pub use policy::{
 pub use private::__private;
 pub use protocols::with_python;
 pub use reference::Ref;
+pub use remote::RemoteWorkers;
 pub use script::{script, script_with};
 pub use session::{DEFAULT_SESSION, Session};
 pub use snakebridge_env::DEFAULT_POOL;

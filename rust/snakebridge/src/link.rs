@@ -12,7 +12,42 @@ use std::time::Instant;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use snakebridge_proto::v1::{self as pb, worker_client::WorkerClient};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+
+/// The gRPC client of a worker, local or remote.
+pub(crate) type Client = WorkerClient<InterceptedService<Channel, Auth>>;
+
+/// Adds the bearer token of a remote worker to every RPC; nothing for a
+/// local worker.
+#[derive(Clone, Default)]
+pub(crate) struct Auth(Option<MetadataValue<Ascii>>);
+
+impl Auth {
+    /// `authorization: Bearer <token>` on every request.
+    pub(crate) fn bearer(token: &str) -> crate::Result<Auth> {
+        let value = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| crate::Error::config("the token has characters a header cannot carry"))?;
+        Ok(Auth(Some(value)))
+    }
+}
+
+impl Interceptor for Auth {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert(snakebridge_proto::transport::AUTHORIZATION, value.clone());
+        }
+        Ok(request)
+    }
+}
 
 /// An answer stream of a streaming operation.
 pub(crate) type Responses<T> = BoxStream<'static, Result<T, LinkError>>;
@@ -81,9 +116,18 @@ impl LinkError {
 
 /// A connection to one incarnation of a place where Python runs.
 #[derive(Clone)]
+// One per worker connection, inside its `Arc<Conn>`: the size is paid once,
+// and a box would cost an indirection per call.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Link {
-    /// A worker process, over HTTP/2 on its Unix socket.
-    Grpc(WorkerClient<Channel>),
+    /// A worker over HTTP/2: a local process on its Unix socket, or a
+    /// remote worker over TCP (TLS) that the host cannot kill (ADR 0011).
+    Grpc {
+        /// The worker service.
+        client: Client,
+        /// Whether the worker is remote (not our child process).
+        remote: bool,
+    },
     /// The executor of this process (feature `in-process`).
     #[cfg(feature = "in-process")]
     InProcess(crate::inprocess::InProcess),
@@ -93,7 +137,7 @@ impl Link {
     /// Whether the other side is a process the host may kill.
     pub(crate) fn is_process(&self) -> bool {
         match self {
-            Link::Grpc(_) => true,
+            Link::Grpc { remote, .. } => !remote,
             #[cfg(feature = "in-process")]
             Link::InProcess(_) => false,
         }
@@ -111,7 +155,7 @@ impl Link {
         match self {
             // Boxed: tonic's future is large, and the caller's state
             // machine (moved on every call) should not carry it inline.
-            Link::Grpc(client) => {
+            Link::Grpc { client, .. } => {
                 let mut client = client.clone();
                 let reply = Box::pin(async move { client.call(request).await }).await?;
                 Ok(reply.into_inner().outcome)
@@ -126,7 +170,7 @@ impl Link {
     /// [`Link::call_inline`] runs it without a future.
     pub(crate) fn runs_inline(&self) -> bool {
         match self {
-            Link::Grpc(_) => false,
+            Link::Grpc { .. } => false,
             #[cfg(feature = "in-process")]
             Link::InProcess(p) => p.runs_inline(),
         }
@@ -141,7 +185,7 @@ impl Link {
     ) -> Result<Option<pb::call_response::Outcome>, LinkError> {
         let _ = (&request, deadline);
         match self {
-            Link::Grpc(_) => Err(LinkError::Ended("a gRPC link never runs calls inline")),
+            Link::Grpc { .. } => Err(LinkError::Ended("a gRPC link never runs calls inline")),
             #[cfg(feature = "in-process")]
             Link::InProcess(p) => p.call_inline(request, deadline),
         }
@@ -154,7 +198,7 @@ impl Link {
         outgoing: tokio::sync::mpsc::UnboundedReceiver<pb::HostMessage>,
     ) -> Result<Responses<pb::WorkerMessage>, LinkError> {
         match self {
-            Link::Grpc(client) => {
+            Link::Grpc { client, .. } => {
                 let mut rx = outgoing;
                 let requests = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
                 let responses = client.clone().call_duplex(requests).await?.into_inner();
@@ -172,7 +216,7 @@ impl Link {
         outgoing: futures::channel::mpsc::UnboundedReceiver<pb::IterateRequest>,
     ) -> Result<Responses<pb::IterateResponse>, LinkError> {
         match self {
-            Link::Grpc(client) => {
+            Link::Grpc { client, .. } => {
                 let responses = client.clone().iterate(outgoing).await?.into_inner();
                 Ok(responses.map(|r| r.map_err(LinkError::from)).boxed())
             }
@@ -184,7 +228,7 @@ impl Link {
     /// Raises `TimeoutError` in the Python thread running call `call_id`.
     pub(crate) async fn interrupt(&self, call_id: u64) -> Result<bool, LinkError> {
         match self {
-            Link::Grpc(client) => Ok(client
+            Link::Grpc { client, .. } => Ok(client
                 .clone()
                 .interrupt(pb::InterruptRequest { call_id })
                 .await?
@@ -201,7 +245,7 @@ impl Link {
         request: pb::ReleaseRefsRequest,
     ) -> Result<u64, LinkError> {
         match self {
-            Link::Grpc(client) => Ok(client
+            Link::Grpc { client, .. } => Ok(client
                 .clone()
                 .release_refs(request)
                 .await?
@@ -218,7 +262,7 @@ impl Link {
         request: pb::ReleaseSessionRequest,
     ) -> Result<u64, LinkError> {
         match self {
-            Link::Grpc(client) => Ok(client
+            Link::Grpc { client, .. } => Ok(client
                 .clone()
                 .release_session(request)
                 .await?
@@ -232,7 +276,7 @@ impl Link {
     /// Live counts: sessions, refs, calls.
     pub(crate) async fn health(&self) -> Result<pb::HealthResponse, LinkError> {
         match self {
-            Link::Grpc(client) => Ok(client
+            Link::Grpc { client, .. } => Ok(client
                 .clone()
                 .health(pb::HealthRequest {})
                 .await?

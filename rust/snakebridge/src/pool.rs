@@ -39,6 +39,8 @@ pub(crate) enum PoolBackend {
     /// This process: one slot, the executor started with the pool.
     #[cfg(feature = "in-process")]
     InProcess(crate::inprocess::InProcess),
+    /// Workers elsewhere, one slot per endpoint (ADR 0011).
+    Remote(Arc<crate::remote::Remote>),
 }
 
 impl Shared {
@@ -121,6 +123,13 @@ impl Pool {
             .collect();
         let (release_tx, release_rx) = mpsc::unbounded_channel();
         tokio::spawn(release_loop(release_rx, slots.clone(), name.to_string()));
+        if let PoolBackend::Remote(remote) = &shared.backend {
+            tokio::spawn(crate::remote::discover_loop(
+                remote.clone(),
+                slots.clone(),
+                shared.shutdown_rx.clone(),
+            ));
+        }
         if shared.config.start_mode == StartMode::Eager {
             for slot in &slots {
                 let slot = slot.clone();
@@ -172,6 +181,21 @@ impl Pool {
                 _permit: None,
             });
         }
+        if let PoolBackend::Remote(remote) = &self.shared.backend {
+            remote.first_round(self.shared.config.startup_timeout).await;
+        }
+        // A remote worker out of rotation takes no calls; those that must
+        // run there fail now instead of waiting for it.
+        let placement = match placement {
+            Placement::Require(s) | Placement::Prefer(s) if !self.slots[s].in_rotation() => {
+                if placement == Placement::Prefer(s) && affinity == Affinity::Hint {
+                    Placement::Any
+                } else {
+                    return Err(self.slots[s].unreachable_error());
+                }
+            }
+            other => other,
+        };
         // 1. Free capacity right now.
         let preferred = match placement {
             Placement::Require(s) | Placement::Prefer(s) => Some(s),
@@ -216,7 +240,15 @@ impl Pool {
         let started = Instant::now();
         let candidates: Vec<usize> = match preferred {
             Some(s) if !may_move => vec![s],
-            _ => (0..self.slots.len()).collect(),
+            _ => {
+                let live: Vec<usize> = (0..self.slots.len())
+                    .filter(|&s| self.slots[s].in_rotation())
+                    .collect();
+                if live.is_empty() {
+                    return Err(self.none_reachable());
+                }
+                live
+            }
         };
         let wait = futures::future::select_all(candidates.iter().map(|&s| {
             let permits = self.slots[s].permits.clone();
@@ -242,9 +274,25 @@ impl Pool {
         }
     }
 
+    /// The error of a call that no worker of the pool can take: every
+    /// remote worker is out of rotation, or none was discovered yet.
+    fn none_reachable(&self) -> Error {
+        match self.slots.iter().find(|s| s.address().is_some()) {
+            Some(slot) => slot.unreachable_error(),
+            None => Error::WorkerUnreachable {
+                worker: 0,
+                endpoint: String::new(),
+                detail: format!(
+                    "pool '{}' has found no remote worker yet (discover)",
+                    self.shared.name
+                ),
+            },
+        }
+    }
+
     /// Free capacity on the least-loaded worker that has some.
     fn try_any(&self) -> Option<Admission> {
-        let mut order: Vec<&Arc<Slot>> = self.slots.iter().collect();
+        let mut order: Vec<&Arc<Slot>> = self.slots.iter().filter(|s| s.in_rotation()).collect();
         order.sort_by_key(|s| (s.inflight.load(Ordering::Relaxed), s.index));
         order.into_iter().find_map(|s| {
             s.permits
@@ -262,6 +310,7 @@ impl Pool {
     pub(crate) fn least_loaded(&self) -> usize {
         self.slots
             .iter()
+            .filter(|s| s.in_rotation())
             .min_by_key(|s| (s.inflight.load(Ordering::Relaxed), s.index))
             .map_or(0, |s| s.index)
     }
@@ -286,6 +335,7 @@ impl Pool {
             }
             #[cfg(feature = "in-process")]
             PoolBackend::InProcess(_) => {}
+            PoolBackend::Remote(_) => {}
         }
     }
 }
@@ -300,7 +350,24 @@ impl PoolBackend {
                  in-process has none (remove them, or use the workers backend)",
             ));
         }
+        if config.backend == crate::config::Backend::Remote
+            && (config.max_calls.is_some() || config.max_rss_mib.is_some())
+        {
+            return Err(Error::config(
+                "max_calls and max_rss_mib recycle worker processes the host started; remote \
+                 workers are run by others (restart them there)",
+            ));
+        }
         match config.backend {
+            crate::config::Backend::Remote => match &config.remote {
+                Some(workers) => Ok(PoolBackend::Remote(crate::remote::Remote::new(
+                    workers.clone(),
+                )?)),
+                None => Err(Error::config(
+                    "the remote backend needs its workers: BridgeConfig::remote(RemoteWorkers::endpoints([...])) \
+                     or endpoints/discover in snakebridge.toml",
+                )),
+            },
             crate::config::Backend::Workers => Ok(PoolBackend::Workers {
                 env: config.worker_env(),
                 program: config.resolve_worker_program()?,
@@ -325,6 +392,7 @@ impl PoolBackend {
             PoolBackend::Workers { .. } => config.workers,
             #[cfg(feature = "in-process")]
             PoolBackend::InProcess(_) => 1,
+            PoolBackend::Remote(remote) => remote.config.slots(),
         }
     }
 }

@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use snakebridge_proto::v1::worker_client::WorkerClient;
 use tokio::io::BufReader;
 use tokio::process::{Child, ChildStdin, Command};
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint, Uri};
 
 use crate::error::{Error, Result};
@@ -144,7 +145,7 @@ pub(crate) fn tail_text(tail: &Mutex<VecDeque<String>>) -> String {
 pub(crate) async fn connect(
     socket: &Path,
     max_message_bytes: usize,
-) -> Result<WorkerClient<Channel>> {
+) -> Result<crate::link::Client> {
     let path: PathBuf = socket.to_path_buf();
     // The URI is required by the API but unused: the connector dials the socket.
     let channel = Endpoint::try_from("http://[::]:50051")
@@ -163,8 +164,22 @@ pub(crate) async fn connect(
         .map_err(|e| {
             Error::transport_caused(format!("connecting to {}: {e}", socket.display()), e)
         })?;
+    Ok(client(
+        channel,
+        crate::link::Auth::default(),
+        max_message_bytes,
+    ))
+}
+
+/// The worker service over `channel`, with the message limits of
+/// `max_message_bytes` and `auth` on every RPC.
+pub(crate) fn client(
+    channel: Channel,
+    auth: crate::link::Auth,
+    max_message_bytes: usize,
+) -> crate::link::Client {
     let ceiling = max_message_bytes.saturating_add(1 << 20);
-    Ok(WorkerClient::new(channel)
+    WorkerClient::new(InterceptedService::new(channel, auth))
         .max_decoding_message_size(ceiling)
-        .max_encoding_message_size(ceiling))
+        .max_encoding_message_size(ceiling)
 }

@@ -255,14 +255,44 @@ impl SessionInner {
             });
         }
         let placement = self.placement(refs, near)?;
+        // A remote worker found unreachable when its connection is made
+        // has received nothing: a call that may run anywhere goes to the
+        // next worker (that one is out of rotation now).
+        let mut attempts = self.pool.slots.len();
+        let (admission, conn) = loop {
+            match self
+                .admit_and_connect(placement, affinity, capacity, progress)
+                .await
+            {
+                Err(Error::WorkerUnreachable { .. } | Error::WorkerRefused { .. })
+                    if attempts > 1 && placement == crate::pool::Placement::Any =>
+                {
+                    attempts -= 1;
+                }
+                other => break other?,
+            }
+        };
+        for r in refs {
+            if r.inner.generation != conn.generation {
+                return Err(r.worker_gone());
+            }
+        }
+        Ok((admission, conn))
+    }
+
+    /// Admits a call at `placement` and gets its worker's connection
+    /// (starting or connecting the worker if needed).
+    async fn admit_and_connect(
+        self: &Arc<Self>,
+        placement: crate::pool::Placement,
+        affinity: crate::policy::Affinity,
+        capacity: Capacity,
+        progress: &Progress,
+    ) -> Result<(crate::pool::Admission, Arc<Conn>)> {
         let admission = self
             .pool
             .admit(placement, affinity, capacity == Capacity::Nested)
             .await?;
-        if self.explicit {
-            self.pinned.lock().get_or_insert(admission.slot);
-            self.touched.lock().insert(admission.slot);
-        }
         progress.slot.store(admission.slot, Ordering::Relaxed);
         let slot = &self.pool.slots[admission.slot];
         let conn = match slot.current() {
@@ -282,10 +312,9 @@ impl SessionInner {
                     })??
             }
         };
-        for r in refs {
-            if r.inner.generation != conn.generation {
-                return Err(r.worker_gone());
-            }
+        if self.explicit {
+            self.pinned.lock().get_or_insert(admission.slot);
+            self.touched.lock().insert(admission.slot);
         }
         Ok((admission, conn))
     }
@@ -752,6 +781,24 @@ pub(crate) async fn status_error(
     }
     if let crate::link::LinkError::TooLarge(_) = error {
         return Error::MessageTooLarge { size: 0, limit };
+    }
+    if error.maybe_crash()
+        && let crate::link::Link::Grpc { remote: true, .. } = &conn.link
+    {
+        // A remote worker that does not answer its health check now is
+        // taken out of rotation; the call's error says which one.
+        let healthy = matches!(
+            tokio::time::timeout(std::time::Duration::from_secs(1), conn.link.health()).await,
+            Ok(Ok(_))
+        );
+        if !healthy {
+            conn.lost_because(error.to_string());
+            return Error::WorkerUnreachable {
+                worker: slot,
+                endpoint: conn.endpoint.clone().unwrap_or_default(),
+                detail: error.to_string(),
+            };
+        }
     }
     crate::link::transport_error(error)
 }

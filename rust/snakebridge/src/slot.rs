@@ -29,8 +29,13 @@ pub(crate) struct Conn {
     /// `Some(description)` once the process has exited.
     exit: watch::Receiver<Option<String>>,
     /// Notified to stop the worker on purpose (recycling): its supervisor
-    /// terminates it and does not count a crash.
+    /// terminates it and does not count a crash. For a remote worker: the
+    /// connection is lost, for the reason in `lost`.
     retire: Arc<Notify>,
+    /// A remote worker's endpoint URL.
+    pub(crate) endpoint: Option<String>,
+    /// Why a remote worker's connection was reported lost.
+    lost: Arc<parking_lot::Mutex<String>>,
 }
 
 impl Conn {
@@ -41,6 +46,12 @@ impl Conn {
     /// SIGKILLs the worker process (if it still runs); the supervisor then
     /// restarts the slot. Does nothing to an in-process link.
     pub(crate) fn kill(&self) {
+        if let Link::Grpc { remote: true, .. } = self.link {
+            // The host cannot kill a remote worker: the connection ends and
+            // the worker leaves the rotation until it answers again.
+            self.lost();
+            return;
+        }
         if self.alive() && self.pid != 0 && self.link.is_process() {
             // SAFETY: plain syscall on the pid of our child, which the
             // supervisor has not reaped yet (it is alive).
@@ -48,6 +59,21 @@ impl Conn {
                 libc::kill(self.pid as libc::pid_t, libc::SIGKILL);
             }
         }
+    }
+
+    /// Ends a remote worker's connection (it cannot be reached, or did not
+    /// stop after an interrupt): its watcher reports the exit and takes it
+    /// out of rotation.
+    pub(crate) fn lost(&self) {
+        self.lost_because(
+            "it did not stop after an interrupt (the host cannot kill a remote worker)".into(),
+        );
+    }
+
+    /// [`Conn::lost`], saying why.
+    pub(crate) fn lost_because(&self, why: String) {
+        *self.lost.lock() = why;
+        self.retire.notify_one();
     }
 
     /// Waits briefly for the process to be reported dead; returns how it died.
@@ -80,6 +106,8 @@ impl Conn {
             arena: None,
             exit,
             retire: Arc::new(Notify::new()),
+            endpoint: None,
+            lost: Arc::default(),
         }
     }
 }
@@ -96,6 +124,9 @@ fn rss_mib(pid: u32) -> Option<u64> {
     Some(kib / 1024)
 }
 
+/// How often the host checks a remote worker's health.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
+
 /// How long a recycling waits for streams open on the old worker to end.
 const STREAM_DRAIN: Duration = Duration::from_secs(30);
 
@@ -106,6 +137,10 @@ const HEALTHY: Duration = Duration::from_secs(60);
 #[derive(Default)]
 struct StartState {
     generation: u64,
+    /// The incarnation id and generation of the last remote connection: a
+    /// reconnection to the same incarnation keeps the generation, so its
+    /// refs stay valid.
+    remote_incarnation: Option<(u64, u64)>,
     recent_crashes: u32,
     last_crash: Option<Instant>,
 }
@@ -149,11 +184,19 @@ pub(crate) struct Slot {
     served: AtomicU64,
     /// A recycling of this slot's worker is under way.
     recycling: AtomicBool,
+    /// Whether calls may be routed here: false for a remote worker that
+    /// cannot be reached, or a discovery slot with no address yet.
+    in_rotation: AtomicBool,
+    /// Why a remote worker is out of rotation (and whether it refused us).
+    unreachable: parking_lot::Mutex<(bool, String)>,
 }
 
 impl Slot {
     pub(crate) fn new(index: usize, shared: Arc<Shared>) -> Slot {
+        let vacant = matches!(&shared.backend, PoolBackend::Remote(r) if r.vacant(index));
         Slot {
+            in_rotation: AtomicBool::new(!vacant),
+            unreachable: parking_lot::Mutex::new((false, "no address yet".into())),
             index,
             inflight: AtomicUsize::new(0),
             permits: Arc::new(Semaphore::new(shared.config.threads_per_worker)),
@@ -163,6 +206,94 @@ impl Slot {
             served: AtomicU64::new(0),
             recycling: AtomicBool::new(false),
         }
+    }
+
+    /// Whether calls may be routed to this slot (see `in_rotation`).
+    pub(crate) fn in_rotation(&self) -> bool {
+        self.in_rotation.load(Ordering::Acquire)
+    }
+
+    /// Whether this is a discovery slot with no address yet.
+    pub(crate) fn vacant(&self) -> bool {
+        matches!(&self.shared.backend, PoolBackend::Remote(r) if r.vacant(self.index))
+    }
+
+    /// A remote slot's endpoint URL (`None` for local and vacant slots).
+    pub(crate) fn address(&self) -> Option<String> {
+        match &self.shared.backend {
+            PoolBackend::Remote(remote) => remote.address(self.index),
+            _ => None,
+        }
+    }
+
+    /// The error of a call that must run on this slot while it is out of
+    /// rotation.
+    pub(crate) fn unreachable_error(&self) -> Error {
+        let (refused, detail) = self.unreachable.lock().clone();
+        let (worker, endpoint) = (self.index, self.address().unwrap_or_default());
+        if refused {
+            Error::WorkerRefused {
+                worker,
+                endpoint,
+                detail,
+            }
+        } else {
+            Error::WorkerUnreachable {
+                worker,
+                endpoint,
+                detail,
+            }
+        }
+    }
+
+    /// A discovered address was given to this vacant slot: it joins the
+    /// rotation (its worker connects on the first call).
+    pub(crate) fn address_assigned(&self) {
+        self.in_rotation.store(true, Ordering::Release);
+    }
+
+    /// Takes this remote worker out of rotation (`why`) and reconnects in
+    /// the background, with backoff, until it answers again or the pool
+    /// shuts down. Only the first of concurrent reports starts a loop.
+    pub(crate) fn out_of_rotation(self: &Arc<Self>, refused: bool, why: String) {
+        *self.unreachable.lock() = (refused, why.clone());
+        if !self.in_rotation.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        tracing::warn!(slot = self.index, endpoint = ?self.address(), reason = %why, "remote worker out of rotation");
+        let slot = self.clone();
+        tokio::spawn(async move {
+            let mut delay = Duration::from_millis(100);
+            let mut shutdown = slot.shared.shutdown_rx.clone();
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    _ = shutdown.wait_for(|down| *down) => return,
+                }
+                if slot.shared.is_shut_down() {
+                    return;
+                }
+                match slot.conn().await {
+                    Ok(conn) => {
+                        tracing::info!(
+                            slot = slot.index,
+                            generation = conn.generation,
+                            "remote worker back in rotation"
+                        );
+                        slot.in_rotation.store(true, Ordering::Release);
+                        return;
+                    }
+                    Err(Error::WorkerRefused { detail, .. }) => {
+                        *slot.unreachable.lock() = (true, detail)
+                    }
+                    Err(Error::WorkerUnreachable { detail, .. }) => {
+                        *slot.unreachable.lock() = (false, detail)
+                    }
+                    Err(e) => *slot.unreachable.lock() = (false, e.to_string()),
+                }
+                delay = (delay * 2).min(slot.shared.config.restart_backoff_max);
+            }
+        });
     }
 
     /// Counts one call or stream as in flight on this worker until the
@@ -253,6 +384,25 @@ impl Slot {
                 }
             }
         }
+        if let PoolBackend::Remote(remote) = &self.shared.backend {
+            let conn = match self.connect_remote(remote, &mut state).await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    match &e {
+                        Error::WorkerUnreachable { detail, .. } => {
+                            self.out_of_rotation(false, detail.clone())
+                        }
+                        Error::WorkerRefused { detail, .. } => {
+                            self.out_of_rotation(true, detail.clone())
+                        }
+                        _ => {}
+                    }
+                    return Err(e);
+                }
+            };
+            *self.conn.write() = Some(conn.clone());
+            return Ok(conn);
+        }
         state.generation += 1;
         if state.generation > 1 {
             crate::telemetry::worker_restart(&self.shared.name, self.index, state.generation);
@@ -286,6 +436,11 @@ impl Slot {
                 );
                 return Ok(Arc::new(conn));
             }
+            PoolBackend::Remote(_) => {
+                return Err(Error::transport(
+                    "remote workers connect, they are not launched",
+                ));
+            }
         };
         let socket = socket_dir
             .path()
@@ -304,37 +459,8 @@ impl Slot {
         let started = Instant::now();
         let mut process = launch.spawn().await?;
         let handshake = async {
-            let mut client = connect(&socket, config.max_message_bytes).await?;
-            let info = client
-                .handshake(pb::HandshakeRequest {
-                    min_version: *config.protocol_versions.start(),
-                    max_version: *config.protocol_versions.end(),
-                    client: format!("snakebridge-rs/{}", env!("CARGO_PKG_VERSION")),
-                    settings: Some({
-                        let mut s = pb::WorkerSettings {
-                            ref_ttl_ms: config.ref_ttl.map_or(0, |t| t.as_millis().max(1) as u64),
-                            max_refs_per_session: config.max_refs_per_session as u64,
-                            max_message_bytes: config.max_message_bytes as u64,
-                            ..Default::default()
-                        };
-                        config.arena.worker_settings(&mut s);
-                        s
-                    }),
-                })
-                .await
-                .map_err(|s| Error::WorkerStart {
-                    worker: self.index,
-                    detail: format!("handshake failed: {}", s.message()),
-                })?
-                .into_inner();
-            if info.version == 0 {
-                return Err(Error::ProtocolMismatch {
-                    host_min: *config.protocol_versions.start(),
-                    host_max: *config.protocol_versions.end(),
-                    worker_min: info.min_version,
-                    worker_max: info.max_version,
-                });
-            }
+            let client = connect(&socket, config.max_message_bytes).await?;
+            let info = self.handshake(&client).await?;
             Ok((client, info))
         };
         let (client, info) = match handshake.await {
@@ -367,7 +493,10 @@ impl Slot {
         let arena = (info.arena && snakebridge_proto::arena::can_open_peer(info.pid))
             .then(|| Arc::new(crate::arena::HostArena::new(&config.arena, info.pid)));
         let conn = Arc::new(Conn {
-            link: Link::Grpc(client),
+            link: Link::Grpc {
+                client,
+                remote: false,
+            },
             generation,
             instance: info.worker_instance,
             pid: process.pid,
@@ -375,9 +504,184 @@ impl Slot {
             arena,
             exit: exit_rx,
             retire: retire.clone(),
+            endpoint: None,
+            lost: Arc::default(),
         });
         self.supervise(process, generation, exit_tx, socket, retire);
         Ok(conn)
+    }
+
+    /// Agrees on a protocol version and the settings with a worker.
+    async fn handshake(&self, client: &crate::link::Client) -> Result<pb::HandshakeResponse> {
+        let config = &self.shared.config;
+        let info = client
+            .clone()
+            .handshake(pb::HandshakeRequest {
+                min_version: *config.protocol_versions.start(),
+                max_version: *config.protocol_versions.end(),
+                client: format!("snakebridge-rs/{}", env!("CARGO_PKG_VERSION")),
+                settings: Some({
+                    let mut s = pb::WorkerSettings {
+                        ref_ttl_ms: config.ref_ttl.map_or(0, |t| t.as_millis().max(1) as u64),
+                        max_refs_per_session: config.max_refs_per_session as u64,
+                        max_message_bytes: config.max_message_bytes as u64,
+                        ..Default::default()
+                    };
+                    // The shared-memory arena: local workers only (ADR 0010).
+                    if self.address().is_none() {
+                        config.arena.worker_settings(&mut s);
+                    }
+                    s
+                }),
+            })
+            .await
+            .map_err(|s| {
+                let detail = format!("handshake failed: {}", s.message());
+                match self.address() {
+                    Some(endpoint) if s.code() == tonic::Code::Unauthenticated => {
+                        Error::WorkerRefused {
+                            worker: self.index,
+                            endpoint,
+                            detail,
+                        }
+                    }
+                    Some(endpoint) => Error::WorkerUnreachable {
+                        worker: self.index,
+                        endpoint,
+                        detail,
+                    },
+                    None => Error::WorkerStart {
+                        worker: self.index,
+                        detail,
+                    },
+                }
+            })?
+            .into_inner();
+        if info.version == 0 {
+            return Err(Error::ProtocolMismatch {
+                host_min: *config.protocol_versions.start(),
+                host_max: *config.protocol_versions.end(),
+                worker_min: info.min_version,
+                worker_max: info.max_version,
+            });
+        }
+        Ok(info)
+    }
+
+    /// Connects to a remote worker and shakes hands. A new incarnation
+    /// (the worker restarted) gets a new generation, so refs of the old one
+    /// report `RefWorkerGone`; a reconnection to the same one keeps it.
+    async fn connect_remote(
+        self: &Arc<Self>,
+        remote: &crate::remote::Remote,
+        state: &mut StartState,
+    ) -> Result<Arc<Conn>> {
+        let config = &self.shared.config;
+        let started = Instant::now();
+        let client = remote.connect(self.index, config.max_message_bytes).await?;
+        let info = self.handshake(&client).await?;
+        let generation = match state.remote_incarnation {
+            Some((instance, generation)) if instance == info.worker_instance => generation,
+            previous => {
+                state.generation += 1;
+                if previous.is_some() {
+                    crate::telemetry::worker_restart(
+                        &self.shared.name,
+                        self.index,
+                        state.generation,
+                    );
+                }
+                state.generation
+            }
+        };
+        state.remote_incarnation = Some((info.worker_instance, generation));
+        crate::telemetry::worker_spawn(
+            &self.shared.name,
+            self.index,
+            generation,
+            info.pid,
+            &info.python_version,
+            started.elapsed(),
+        );
+        let (exit_tx, exit_rx) = watch::channel(None);
+        let retire = Arc::new(Notify::new());
+        let conn = Arc::new(Conn {
+            link: Link::Grpc {
+                client,
+                remote: true,
+            },
+            generation,
+            instance: info.worker_instance,
+            pid: info.pid,
+            info,
+            // Remote workers cannot map this host's memory (ADR 0010).
+            arena: None,
+            exit: exit_rx,
+            retire: retire.clone(),
+            endpoint: remote.address(self.index),
+            lost: Arc::default(),
+        });
+        self.watch_remote(conn.clone(), exit_tx, retire);
+        Ok(conn)
+    }
+
+    /// Checks a remote worker's health every [`HEALTH_INTERVAL`]; when it
+    /// fails twice in a row (or the connection is reported lost through
+    /// `retire`), the connection ends and the worker goes out of rotation.
+    fn watch_remote(
+        self: &Arc<Self>,
+        conn: Arc<Conn>,
+        exit_tx: watch::Sender<Option<String>>,
+        retire: Arc<Notify>,
+    ) {
+        let slot = self.clone();
+        let mut shutdown = self.shared.shutdown_rx.clone();
+        let weak = Arc::downgrade(&conn);
+        let link = conn.link.clone();
+        let generation = conn.generation;
+        let pid = conn.pid;
+        let lost = conn.lost.clone();
+        drop(conn);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(HEALTH_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failures = 0;
+            let why = loop {
+                tokio::select! {
+                    _ = async { shutdown.wait_for(|down| *down).await.map(drop) } => {
+                        let _ = exit_tx.send(Some("shut down".into()));
+                        return;
+                    }
+                    () = retire.notified() => break lost.lock().clone(),
+                    _ = tick.tick() => {
+                        if weak.strong_count() == 0 {
+                            return;
+                        }
+                        match tokio::time::timeout(HEALTH_INTERVAL, link.health()).await {
+                            Ok(Ok(_)) => failures = 0,
+                            Ok(Err(e)) => {
+                                failures += 1;
+                                if failures >= 2 { break format!("health check failed: {e}"); }
+                            }
+                            Err(_) => {
+                                failures += 1;
+                                if failures >= 2 { break "health check timed out".to_string(); }
+                            }
+                        }
+                    }
+                }
+            };
+            crate::telemetry::worker_exit(
+                &slot.shared.name,
+                slot.index,
+                generation,
+                pid,
+                &why,
+                true,
+            );
+            let _ = exit_tx.send(Some(why.clone()));
+            slot.out_of_rotation(false, why);
+        });
     }
 
     /// Watches the process: reports its exit, and restarts it after a crash.

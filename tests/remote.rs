@@ -1,0 +1,529 @@
+//! Remote workers (ADR 0011): real `snakebridge-worker --listen` processes
+//! on loopback addresses (127.0.0.2, 127.0.0.3, ...), over TLS with a
+//! token, with certificates from `snakebridge certs`. The same whichever
+//! backend the suite runs for (these pools are remote by construction).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use common::{run, wait_until};
+use snakebridge::{Bridge, BridgeConfig, Error, Kwargs, RemoteWorkers, Value, args, callback};
+
+/// A directory that is removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "snakebridge-remote-{name}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Development certificates made by `snakebridge certs` for the loopback
+/// addresses the tests use, and a token.
+struct Pki {
+    dir: TempDir,
+}
+
+impl Pki {
+    fn new(name: &str) -> Pki {
+        let dir = TempDir::new(name);
+        let out = Command::new(common::bin_dir().join("snakebridge"))
+            .arg("certs")
+            .arg("--out")
+            .arg(&dir.0)
+            .args([
+                "--host",
+                "127.0.0.2",
+                "--host",
+                "127.0.0.3",
+                "--host",
+                "127.0.0.4",
+            ])
+            .args(["--host", "localhost"])
+            .output()
+            .expect("running snakebridge certs (cargo build --workspace first)");
+        assert!(
+            out.status.success(),
+            "snakebridge certs failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(dir.0.join("token"), "tok-3f1c9a\n").unwrap();
+        Pki { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.0.join(name)
+    }
+
+    /// The pool settings of a host that trusts this CA and has the token.
+    fn workers<I, S>(&self, endpoints: I) -> RemoteWorkers
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        RemoteWorkers::endpoints(endpoints)
+            .tls_ca(self.path("ca.pem"))
+            .token_file(self.path("token"))
+    }
+}
+
+/// The interpreter of the managed venv (what local workers use).
+fn venv_python() -> PathBuf {
+    let venv = std::env::var_os("SNAKEBRIDGE_VENV").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../.snakebridge/venv"),
+        PathBuf::from,
+    );
+    venv.join("bin/python")
+}
+
+/// One `snakebridge-worker --listen` process, killed when dropped.
+struct Worker {
+    child: Child,
+    /// `https://127.0.0.N:PORT`, from its ready line.
+    url: String,
+}
+
+impl Worker {
+    /// Starts a worker on `ip` (port `port`, 0 for any) serving TLS with
+    /// `pki`'s server certificate and token; `extra` adds flags.
+    fn start(pki: &Pki, ip: &str, port: u16, extra: &[&str]) -> Worker {
+        let mut command = Command::new(common::bin_dir().join("snakebridge-worker"));
+        command
+            .arg("--listen")
+            .arg(format!("{ip}:{port}"))
+            .arg("--tls-cert")
+            .arg(pki.path("server.pem"))
+            .arg("--tls-key")
+            .arg(pki.path("server.key"))
+            .arg("--token-file")
+            .arg(pki.path("token"))
+            .args(extra);
+        Worker::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> Worker {
+        command
+            .arg("--venv-python")
+            .arg(venv_python())
+            .arg("--threads")
+            .arg("2")
+            // Our lifeline: the worker exits if this test process dies.
+            .arg("--exit-on-stdin-eof")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = command.spawn().expect("spawning snakebridge-worker");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let url = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("addr="))
+            .unwrap_or_else(|| panic!("no address in the ready line {line:?}"))
+            .to_string();
+        Worker { child, url }
+    }
+
+    fn port(&self) -> u16 {
+        self.url.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn bridge(config: BridgeConfig) -> Bridge {
+    let _guard = common::enter();
+    Bridge::new(config.threads_per_worker(2)).expect("bridge")
+}
+
+async fn pid_of(session: &snakebridge::Session) -> u32 {
+    session
+        .call("os", "getpid", args![])
+        .await
+        .unwrap()
+        .extract()
+        .unwrap()
+}
+
+#[test]
+fn calls_refs_streams_and_callbacks_run_over_tls() {
+    let pki = Pki::new("basic");
+    let w0 = Worker::start(&pki, "127.0.0.2", 0, &[]);
+    let w1 = Worker::start(&pki, "127.0.0.3", 0, &[]);
+    let py = bridge(BridgeConfig::remote(
+        pki.workers(&[w0.url.clone(), w1.url.clone()]),
+    ));
+    run(async {
+        common::assert_answers(&py).await;
+        py.start().await.unwrap();
+        let mut endpoints: Vec<_> = py
+            .workers()
+            .into_iter()
+            .filter_map(|w| w.endpoint)
+            .collect();
+        endpoints.sort();
+        assert_eq!(endpoints, vec![w0.url.clone(), w1.url.clone()]);
+
+        // A ref, its methods and attributes.
+        let counter = py
+            .call("collections", "Counter", args!["abracadabra"])
+            .await
+            .unwrap()
+            .into_ref()
+            .unwrap();
+        let top: Vec<(String, i64)> = counter
+            .method("most_common", args![1])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(top, vec![("a".to_string(), 5)]);
+
+        // A stream.
+        let mut items = Vec::new();
+        let n = py
+            .stream("builtins", "range", args![4], Kwargs::new(), |v| {
+                items.push(v);
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!((n, items), (4, args![0, 1, 2, 3]));
+
+        // A callback into this process from the remote Python.
+        let double = callback(|a: Vec<Value>| Ok(Value::Int(a[0].clone().extract::<i64>()? * 2)));
+        let doubled: Vec<i64> = py
+            .call(
+                "builtins",
+                "eval",
+                args![
+                    "list(map(f, [1, 2, 3]))",
+                    Value::Dict(vec![(Value::Str("f".into()), double)])
+                ],
+            )
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(doubled, vec![2, 4, 6]);
+        py.shutdown().await;
+    });
+}
+
+#[test]
+fn a_session_stays_on_the_worker_that_holds_its_objects() {
+    let pki = Pki::new("session");
+    let w0 = Worker::start(&pki, "127.0.0.2", 0, &[]);
+    let w1 = Worker::start(&pki, "127.0.0.3", 0, &[]);
+    let py = bridge(BridgeConfig::remote(
+        pki.workers(&[w0.url.clone(), w1.url.clone()]),
+    ));
+    run(async {
+        let sessions: Vec<_> = (0..4).map(|_| py.session()).collect();
+        for session in &sessions {
+            let items = session
+                .call("collections", "deque", args![vec![1, 2, 3]])
+                .await
+                .unwrap()
+                .into_ref()
+                .unwrap();
+            let home = pid_of(session).await;
+            for _ in 0..5 {
+                assert_eq!(pid_of(session).await, home);
+                items.method("append", args![4]).await.unwrap();
+            }
+            let len: i64 = session
+                .call("builtins", "len", args![items])
+                .await
+                .unwrap()
+                .extract()
+                .unwrap();
+            assert_eq!(len, 8);
+        }
+        py.shutdown().await;
+    });
+}
+
+/// The error of one `math.sqrt` through a fresh bridge with `workers`.
+fn first_error(workers: RemoteWorkers) -> Error {
+    let py = bridge(BridgeConfig::remote(workers));
+    run(async {
+        let err = py
+            .call("math", "sqrt", args![16])
+            .await
+            .expect_err("the call must be refused");
+        py.shutdown().await;
+        err
+    })
+}
+
+#[test]
+fn missing_or_wrong_credentials_are_refused_and_the_worker_stays_up() {
+    let pki = Pki::new("auth");
+    let other = Pki::new("other-ca");
+    let w = Worker::start(
+        &pki,
+        "127.0.0.2",
+        0,
+        &["--client-ca", pki.path("ca.pem").to_str().unwrap()],
+    );
+    let mtls = Worker::start(
+        &pki,
+        "127.0.0.3",
+        0,
+        &["--client-ca", pki.path("ca.pem").to_str().unwrap()],
+    );
+    let good = |url: &str| {
+        pki.workers([url])
+            .client_identity(pki.path("client.pem"), pki.path("client.key"))
+    };
+
+    let refused = |e: &Error| matches!(e, Error::WorkerRefused { .. });
+    // No token.
+    let e = first_error(
+        RemoteWorkers::endpoints([w.url.clone()])
+            .tls_ca(pki.path("ca.pem"))
+            .client_identity(pki.path("client.pem"), pki.path("client.key")),
+    );
+    assert!(refused(&e) && e.to_string().contains("token"), "{e}");
+    // A wrong token.
+    let e = first_error(good(&w.url).token("not-the-token"));
+    assert!(refused(&e) && e.to_string().contains("token"), "{e}");
+    // A CA that did not sign the worker's certificate.
+    let e = first_error(
+        RemoteWorkers::endpoints([w.url.clone()])
+            .tls_ca(other.path("ca.pem"))
+            .token_file(pki.path("token"))
+            .client_identity(pki.path("client.pem"), pki.path("client.key")),
+    );
+    assert!(refused(&e) && e.to_string().contains("TLS"), "{e}");
+    // A client certificate from another CA (mutual TLS).
+    let e = first_error(
+        pki.workers([&mtls.url])
+            .client_identity(other.path("client.pem"), other.path("client.key")),
+    );
+    assert!(
+        matches!(
+            e,
+            Error::WorkerRefused { .. } | Error::WorkerUnreachable { .. }
+        ),
+        "{e}"
+    );
+    // No client certificate at all where one is required.
+    let e = first_error(pki.workers([&mtls.url]));
+    assert!(
+        matches!(
+            e,
+            Error::WorkerRefused { .. } | Error::WorkerUnreachable { .. }
+        ),
+        "{e}"
+    );
+    // Plaintext against TLS.
+    let plain = w.url.replace("https://", "http://");
+    let e = first_error(RemoteWorkers::endpoints([plain]).token_file(pki.path("token")));
+    assert!(
+        matches!(
+            e,
+            Error::WorkerRefused { .. } | Error::WorkerUnreachable { .. }
+        ),
+        "{e}"
+    );
+
+    // Both workers still serve a host with the right credentials.
+    for url in [&w.url, &mtls.url] {
+        let py = bridge(BridgeConfig::remote(good(url)));
+        run(async {
+            common::assert_answers(&py).await;
+            py.shutdown().await;
+        });
+    }
+}
+
+#[test]
+fn a_killed_worker_leaves_the_rotation_and_a_restarted_one_is_new() {
+    let pki = Pki::new("kill");
+    let mut w0 = Worker::start(&pki, "127.0.0.2", 0, &[]);
+    let w1 = Worker::start(&pki, "127.0.0.3", 0, &[]);
+    let py = bridge(BridgeConfig::remote(
+        pki.workers(&[w0.url.clone(), w1.url.clone()]),
+    ));
+    run(async {
+        py.start().await.unwrap();
+        // A ref on each worker: sessions made at once spread over the
+        // workers (each call goes to the least-loaded one).
+        let (mut on_w0, mut on_w1) = (None, None);
+        for _ in 0..20 {
+            if on_w0.is_some() && on_w1.is_some() {
+                break;
+            }
+            let made = futures::future::join_all((0..4).map(|_| async {
+                let session = py.session();
+                let r = session
+                    .call("collections", "deque", args![vec![7]])
+                    .await
+                    .unwrap()
+                    .into_ref()
+                    .unwrap();
+                (session, r)
+            }))
+            .await;
+            for (session, r) in made {
+                let pid = pid_of(&session).await;
+                let home = py.workers().into_iter().find(|w| w.pid == pid).unwrap();
+                if home.endpoint.as_deref() == Some(w0.url.as_str()) {
+                    on_w0.get_or_insert((session, r));
+                } else {
+                    on_w1.get_or_insert((session, r));
+                }
+            }
+        }
+        let (_s0, r0) = on_w0.unwrap();
+        let (s1, r1) = on_w1.unwrap();
+
+        w0.kill();
+        wait_until("the killed worker leaves the pool", || async {
+            py.workers()
+                .iter()
+                .all(|w| w.endpoint.as_deref() != Some(w0.url.as_str()))
+        })
+        .await;
+        // Its refs fail with a typed error; the other worker goes on.
+        let e = r0.method("copy", args![]).await.unwrap_err();
+        assert!(matches!(e, Error::WorkerUnreachable { .. }), "{e}");
+        for _ in 0..4 {
+            common::assert_answers(&py).await;
+        }
+        let len: i64 = s1
+            .call("builtins", "len", args![r1.clone()])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(len, 1);
+
+        // A new worker at the same address is a new incarnation: the old
+        // refs report that their worker is gone, never another object.
+        let port = w0.port();
+        let _w0_again = Worker::start(&pki, "127.0.0.2", port, &[]);
+        wait_until("the restarted worker is back in the pool", || async {
+            py.workers()
+                .iter()
+                .any(|w| w.endpoint.as_deref() == Some(w0.url.as_str()))
+        })
+        .await;
+        let e = r0.method("copy", args![]).await.unwrap_err();
+        assert!(matches!(e, Error::RefWorkerGone { .. }), "{e}");
+        common::assert_answers(&py).await;
+        py.shutdown().await;
+    });
+}
+
+#[test]
+fn discovery_adds_workers_that_appear() {
+    let pki = Pki::new("discover");
+    let w0 = Worker::start(&pki, "127.0.0.2", 0, &[]);
+    let w1 = Worker::start(&pki, "127.0.0.3", 0, &[]);
+    let list = pki.path("endpoints");
+    std::fs::write(&list, format!("# the fleet\n{}\n", w0.url)).unwrap();
+    let workers = RemoteWorkers::discover(format!("file:{}", list.display()))
+        .unwrap()
+        .tls_ca(pki.path("ca.pem"))
+        .token_file(pki.path("token"))
+        .discover_interval(std::time::Duration::from_millis(20));
+    let py = bridge(BridgeConfig::remote(workers));
+    run(async {
+        common::assert_answers(&py).await;
+        py.start().await.unwrap();
+        assert_eq!(py.workers().len(), 1);
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&list)
+            .unwrap();
+        writeln!(file, "{}", w1.url).unwrap();
+        drop(file);
+        wait_until("the added worker joins", || async {
+            py.start().await.is_ok() && py.workers().len() == 2
+        })
+        .await;
+        let mut endpoints: Vec<_> = py
+            .workers()
+            .into_iter()
+            .filter_map(|w| w.endpoint)
+            .collect();
+        endpoints.sort();
+        assert_eq!(endpoints, vec![w0.url.clone(), w1.url.clone()]);
+        py.shutdown().await;
+    });
+}
+
+#[test]
+fn dns_discovery_resolves_a_name_to_workers() {
+    // `localhost` resolves through the system resolver (/etc/hosts); the
+    // worker's certificate names it, as a Service's name would be.
+    let pki = Pki::new("dns");
+    let w = Worker::start(&pki, "127.0.0.1", 0, &[]);
+    let workers = RemoteWorkers::discover(format!("dns:localhost:{}", w.port()))
+        .unwrap()
+        .tls_ca(pki.path("ca.pem"))
+        .token_file(pki.path("token"));
+    let py = bridge(BridgeConfig::remote(workers));
+    run(async {
+        common::assert_answers(&py).await;
+        assert!(
+            py.workers()
+                .iter()
+                .any(|w2| w2.endpoint.as_deref() == Some(w.url.as_str())),
+            "{:?}",
+            py.workers()
+        );
+        py.shutdown().await;
+    });
+}
+
+#[test]
+fn plaintext_needs_insecure_and_loopback() {
+    let mut command = Command::new(common::bin_dir().join("snakebridge-worker"));
+    command.args(["--listen", "127.0.0.4:0", "--insecure"]);
+    let w = Worker::spawn(command);
+    assert!(w.url.starts_with("http://127.0.0.4:"));
+    let py = bridge(BridgeConfig::remote(RemoteWorkers::endpoints([w
+        .url
+        .clone()])));
+    run(async {
+        common::assert_answers(&py).await;
+        py.shutdown().await;
+    });
+    let out = Command::new(common::bin_dir().join("snakebridge-worker"))
+        .args(["--listen", "0.0.0.0:0", "--insecure"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+}
