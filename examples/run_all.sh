@@ -39,6 +39,9 @@ run() {
 for name in "${EXAMPLES[@]}"; do
     run "$name" cargo run --quiet -p snakebridge-examples --example "$name"
 done
+# Small sizes in CI (debug build); the benchmark itself is
+# `cargo run --release -p snakebridge-examples --example array_throughput`.
+run array_throughput cargo run --quiet -p snakebridge-examples --example array_throughput -- --sizes 1,8
 run backends-in-process env SNAKEBRIDGE_BACKEND=in-process \
     cargo run --quiet -p snakebridge-examples --example backends
 run wrappers cargo run --quiet -p snakebridge-example-wrappers

@@ -297,10 +297,13 @@ fn a_worker_killed_mid_call_fails_the_call_and_is_restarted() {
 
 #[test]
 fn oversized_messages_are_typed_errors_and_the_worker_survives() {
+    // Without the shared-memory arena, which would carry these payloads
+    // outside the messages (tests/arena.rs).
     let py = own_bridge(
         BridgeConfig::default()
             .workers(1)
-            .max_message_bytes(1 << 20),
+            .max_message_bytes(1 << 20)
+            .shared_memory(false),
     );
     run(async {
         let big = snakebridge::bytes(vec![7u8; 2 << 20]);

@@ -239,6 +239,33 @@ fn calls_refs_streams_and_callbacks_run_over_tls() {
             .extract()
             .unwrap();
         assert_eq!(doubled, vec![2, 4, 6]);
+
+        // A large array travels inline: a remote worker has no arena, so
+        // Python's array is a private copy, not a view of shared memory
+        // (ADR 0010).
+        let data: Vec<f64> = (0..100_000).map(f64::from).collect();
+        let array = snakebridge::NdArray::from_vec(vec![100_000], data).unwrap();
+        let back: snakebridge::NdArray = py
+            .call("numpy", "asarray", args![array.clone()])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(back, array);
+        let base: String = py
+            .call(
+                "builtins",
+                "eval",
+                args![
+                    "type(a.base).__name__",
+                    Value::Dict(vec![(Value::Str("a".into()), Value::NdArray(array))])
+                ],
+            )
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(base, "ndarray");
         py.shutdown().await;
     });
 }

@@ -100,6 +100,21 @@ pub struct PoolConfig {
     /// (checked every second; at least 1; default never).
     #[serde(default, deserialize_with = "at_least_one")]
     pub max_rss_mib: Option<u64>,
+    /// Large arrays and bytes to and from local workers through shared
+    /// memory (default: on; ADR 0010).
+    #[serde(default)]
+    pub shared_memory: Option<bool>,
+    /// Smallest payload in bytes that travels through shared memory
+    /// (at least 1; default 65536).
+    #[serde(default, deserialize_with = "at_least_one")]
+    pub arena_threshold: Option<u64>,
+    /// Size of a shared-memory region in MiB (at least 1; default 64).
+    #[serde(default, deserialize_with = "at_least_one")]
+    pub arena_region_mib: Option<u64>,
+    /// Most shared memory per worker and direction in MiB (at least 1;
+    /// default 4096).
+    #[serde(default, deserialize_with = "at_least_one")]
+    pub arena_max_mib: Option<u64>,
     /// Remote workers by URL (`https://w0.example:7000`; `http://` only for
     /// plaintext workers on loopback): one slot each.
     #[serde(default)]

@@ -25,6 +25,7 @@ pub const PROTOCOL_VERSIONS: std::ops::RangeInclusive<u32> = 1..=1;
 /// default).
 pub const MAX_VALUE_DEPTH: usize = 128;
 
+pub mod arena;
 pub mod nesting;
 
 /// Transport settings host and worker must agree on, defined once.

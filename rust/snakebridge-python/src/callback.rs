@@ -199,9 +199,10 @@ impl RustCallback {
         }
         let mut wire_args = Vec::with_capacity(args.len());
         for arg in args.iter() {
-            let value =
-                encode_committed(&link.shared, py, &link.session, &arg, |v| v.encoded_len())
-                    .map_err(|f| failure_error(self.id, f))?;
+            let value = encode_committed(&link.shared, py, &link.session, &arg, None, |v| {
+                v.encoded_len()
+            })
+            .map_err(|f| failure_error(self.id, f))?;
             wire_args.push(value);
         }
         let invocation = link.next.fetch_add(1, Ordering::Relaxed);
@@ -237,6 +238,7 @@ impl RustCallback {
                         ttl: shared.limits.ttl(),
                         max_depth: shared.limits.max_depth,
                         callbacks: Some(&link),
+                        held: Default::default(),
                     },
                 );
                 decoder

@@ -27,6 +27,8 @@ pub(crate) struct DecodeContext<'a> {
     /// The callback link of a `CallDuplex` call; `None` for plain calls,
     /// where a callback handle is an error.
     pub(crate) callbacks: Option<&'a std::sync::Arc<crate::callback::CallLink>>,
+    /// The request's payloads in the host's arena (ADR 0010), held.
+    pub(crate) held: crate::arena::HeldArgs,
 }
 
 /// Decodes the values of one call.
@@ -125,6 +127,8 @@ impl<'a, 'py> Decoder<'a, 'py> {
             Kind::Float(f) => wrap(py, *f)?,
             Kind::Str(s) => PyString::new(py, s).into_any(),
             Kind::Bytes(b) => PyBytes::new(py, b).into_any(),
+            // Python's bytes own their storage: copied, and the slot released.
+            Kind::SharedBytes(r) => PyBytes::new(py, self.held(r)?.as_ref()).into_any(),
             // Absent parts (from a peer that left out zeros) are 0.0.
             Kind::Complex(c) => {
                 PyComplex::from_doubles(py, c.real.unwrap_or(0.0), c.imag.unwrap_or(0.0)).into_any()
@@ -295,6 +299,16 @@ impl<'a, 'py> Decoder<'a, 'py> {
         Ok(Some(obj))
     }
 
+    /// The held payload of an arena reference of this request.
+    fn held(&mut self, r: &pb::ArenaRef) -> Result<snakebridge_proto::arena::Held, Failure> {
+        self.ctx.held.take(r).ok_or_else(|| {
+            bridge(
+                ErrorCode::Serialization,
+                "an arena reference this worker does not hold (no arena, or named twice)",
+            )
+        })
+    }
+
     fn ndarray(&mut self, a: &pb::NdArray) -> Decoded<'py> {
         let py = self.py;
         let np = self.ctx.types.numpy_import(py).map_err(|_| {
@@ -304,10 +318,21 @@ impl<'a, 'py> Decoder<'a, 'py> {
             )
         })?;
         let module = np.module.bind(py);
+        let shared = match &a.shared {
+            Some(r) => Some(crate::arena::ArenaView::new(self.held(r)?)),
+            None => None,
+        };
         let build = || -> PyResult<Bound<'py, PyAny>> {
             let dtype = module.call_method1(pyo3::intern!(py, "dtype"), (a.dtype.as_str(),))?;
             let shape = PyTuple::new(py, &a.shape)?;
-            let array = if a.data.is_empty() {
+            let array = if let Some(view) = shared {
+                // A writable view of the host's slot, whose base releases
+                // the slot when Python frees the last view (ADR 0010).
+                let view = Bound::new(py, view)?;
+                module
+                    .getattr(pyo3::intern!(py, "ndarray"))?
+                    .call1((shape, dtype, view))?
+            } else if a.data.is_empty() {
                 module.call_method1(pyo3::intern!(py, "zeros"), (shape, dtype))?
             } else {
                 let buffer = PyByteArray::new(py, &a.data);

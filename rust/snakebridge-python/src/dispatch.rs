@@ -72,6 +72,17 @@ fn call(
     callbacks: Option<&Arc<CallLink>>,
 ) -> Result<pb::CallResponse, Failure> {
     let kind = CallKind::try_from(req.kind).unwrap_or(CallKind::Unspecified);
+    // Arguments in the host's arena are held from here: those the decoder
+    // does not turn into Python objects go back when this call ends.
+    let held = match shared.arena.get() {
+        Some(arena) => arena.hold_all(req).map_err(|e| {
+            bridge(
+                ErrorCode::Serialization,
+                format!("bad arena reference: {e}"),
+            )
+        })?,
+        None => crate::arena::HeldArgs::default(),
+    };
     let mut decoder = Decoder::new(
         py,
         DecodeContext {
@@ -82,6 +93,7 @@ fn call(
             ttl: shared.limits.ttl(),
             max_depth: shared.limits.max_depth,
             callbacks,
+            held,
         },
     );
     let py_err = |e: PyErr| python_error(py, &shared.types, e);
@@ -151,7 +163,14 @@ fn call(
             py.None().into_bound(py)
         }
     };
-    respond(shared, py, &req.session_id, &result)
+    drop(decoder);
+    // Results go to the worker's arena only when the host maps it (a plain
+    // call to a local worker).
+    let arena = shared
+        .arena
+        .get()
+        .filter(|_| req.arena_results && callbacks.is_none());
+    respond(shared, py, &req.session_id, &result, arena)
 }
 
 /// Encodes `result`, checks the size, and commits the new refs.
@@ -160,9 +179,10 @@ fn respond(
     py: Python<'_>,
     session: &str,
     result: &Bound<'_, PyAny>,
+    arena: Option<&crate::arena::WorkerArena>,
 ) -> Result<pb::CallResponse, Failure> {
     // A CallResponse is the value as field 1: tag, length, then the value.
-    let value = encode_committed(shared, py, session, result, |v| {
+    let value = encode_committed(shared, py, session, result, arena, |v| {
         prost::encoding::message::encoded_len(1, v)
     })?;
     Ok(pb::CallResponse {
@@ -177,6 +197,7 @@ pub(crate) fn encode_committed(
     py: Python<'_>,
     session: &str,
     result: &Bound<'_, PyAny>,
+    arena: Option<&crate::arena::WorkerArena>,
     framed_len: impl FnOnce(&pb::Value) -> usize,
 ) -> Result<pb::Value, Failure> {
     let max_refs = shared.limits.max_refs();
@@ -193,9 +214,10 @@ pub(crate) fn encode_committed(
             repr_limit: shared.limits.repr_limit,
             refs_left: max_refs.saturating_sub(held),
             max_bytes,
+            arena,
         },
     );
-    let encoded = match encoder.encode(result) {
+    let mut encoded = match encoder.encode(result) {
         Ok(encoded) => encoded,
         Err(Abort::RefLimit) => return Err(ref_limit(session, max_refs, held)),
         Err(Abort::TooLarge(at_least)) => {
@@ -214,12 +236,16 @@ pub(crate) fn encode_committed(
     let size = framed_len(&encoded.value);
     if size > max_bytes {
         // `encoded.refs` is dropped here, attached: nothing was committed.
+        encoded.abandon_slots();
         return Err(too_large(size, max_bytes, ""));
     }
     match shared.registry.commit(session, encoded.refs, max_refs) {
         Ok(()) => Ok(encoded.value),
         Err((refs, held)) => {
             drop(refs);
+            for slot in encoded.slots {
+                slot.abandon();
+            }
             Err(ref_limit(session, max_refs, held))
         }
     }

@@ -55,6 +55,9 @@ pub(crate) struct EncodeContext<'a> {
     /// How many more refs the session may take.
     pub(crate) refs_left: usize,
     pub(crate) max_bytes: usize,
+    /// The worker's arena, when large payloads of this result may go there
+    /// (ADR 0010).
+    pub(crate) arena: Option<&'a crate::arena::WorkerArena>,
 }
 
 /// Bytes that frame one item of a list, tuple or set (its tag and length).
@@ -86,12 +89,25 @@ pub(crate) struct Encoder<'a, 'py> {
     /// for a dict entry), so that a result far over the limit is refused
     /// before it is built (issue 13: `list(range(30_000_000))` took 4.7 GB).
     approx_bytes: usize,
+    /// Arena slots this encode filled (held for the host once sent).
+    slots: Vec<snakebridge_proto::arena::Slot>,
 }
 
-/// A finished encode: the value and the refs to commit.
+/// A finished encode: the value, the refs to commit and the arena slots it
+/// names.
 pub(crate) struct Encoded {
     pub(crate) value: pb::Value,
     pub(crate) refs: crate::registry::NewRefs,
+    pub(crate) slots: Vec<snakebridge_proto::arena::Slot>,
+}
+
+impl Encoded {
+    /// Gives the arena slots back: the value will not be sent.
+    pub(crate) fn abandon_slots(&mut self) {
+        for slot in self.slots.drain(..) {
+            slot.abandon();
+        }
+    }
 }
 
 impl<'a, 'py> Encoder<'a, 'py> {
@@ -104,6 +120,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
             created: Vec::new(),
             depth: 0,
             approx_bytes: 0,
+            slots: Vec::new(),
         }
     }
 
@@ -114,15 +131,24 @@ impl<'a, 'py> Encoder<'a, 'py> {
             Ok(()) => {}
             Err(Abort::Depth | Abort::Cycle(_)) => {
                 self.rollback(0);
+                for slot in self.slots.drain(..) {
+                    slot.abandon();
+                }
                 self.path.clear();
                 self.depth = 0;
                 value = self.new_ref(obj)?;
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                for slot in self.slots.drain(..) {
+                    slot.abandon();
+                }
+                return Err(e);
+            }
         }
         Ok(Encoded {
             value,
             refs: self.created.into_iter().map(|p| (p.id, p.obj)).collect(),
+            slots: self.slots,
         })
     }
 
@@ -271,6 +297,13 @@ impl<'a, 'py> Encoder<'a, 'py> {
         }
         if let Ok(b) = obj.cast_exact::<PyBytes>() {
             let data = b.as_bytes();
+            if let Some(r) = self.write_to_arena(data.len(), |slot| {
+                slot.as_mut_slice().copy_from_slice(data);
+                Ok(())
+            })? {
+                self.add_bytes(16)?;
+                return Ok(Kind::SharedBytes(r));
+            }
             self.add_bytes(data.len())?;
             return Ok(Kind::Bytes(Bytes::copy_from_slice(data)));
         }
@@ -526,6 +559,31 @@ impl<'a, 'py> Encoder<'a, 'py> {
             return Ok(None);
         }
         let dtype_str: String = dtype.getattr(pyo3::intern!(py, "str"))?.extract()?;
+        if is_array {
+            let nbytes: usize = obj.getattr(pyo3::intern!(py, "nbytes"))?.extract()?;
+            let shape = obj.getattr(pyo3::intern!(py, "shape"))?;
+            let module = np.module.bind(py);
+            let written = self.write_to_arena(nbytes, |slot| {
+                // One pass from any layout (Fortran, strided, other byte
+                // order kept) into a C-ordered array over the slot.
+                let writer = Bound::new(py, crate::arena::SlotWriter::new(slot))?;
+                let target = module
+                    .getattr(pyo3::intern!(py, "ndarray"))?
+                    .call1((&shape, &dtype, writer))?;
+                module.call_method1(pyo3::intern!(py, "copyto"), (&target, obj))?;
+                Ok(())
+            })?;
+            if let Some(r) = written {
+                self.add_bytes(dtype_str.len() + 32)?;
+                return Ok(Some(Kind::Ndarray(pb::NdArray {
+                    dtype: dtype_str,
+                    shape: shape.extract()?,
+                    data: Bytes::new(),
+                    scalar: false,
+                    shared: Some(r),
+                })));
+            }
+        }
         let array = np
             .module
             .bind(py)
@@ -543,7 +601,38 @@ impl<'a, 'py> Encoder<'a, 'py> {
             shape,
             data,
             scalar: !is_array,
+            shared: None,
         })))
+    }
+
+    /// Copies a payload of `len` bytes into a slot of the worker's arena
+    /// with `fill`, when the arena is on for this encode, the payload
+    /// reaches its threshold and it has room; `None` otherwise (inline).
+    fn write_to_arena(
+        &mut self,
+        len: usize,
+        fill: impl FnOnce(&mut snakebridge_proto::arena::Slot) -> PyResult<()>,
+    ) -> Result<Option<pb::ArenaRef>, Abort> {
+        let Some(arena) = self.ctx.arena else {
+            return Ok(None);
+        };
+        if len < arena.threshold {
+            return Ok(None);
+        }
+        let Some(mut slot) = arena.alloc(len) else {
+            return Ok(None);
+        };
+        match fill(&mut slot) {
+            Ok(()) => {
+                let r = slot.to_ref();
+                self.slots.push(slot);
+                Ok(Some(r))
+            }
+            Err(e) => {
+                slot.abandon();
+                Err(Abort::Python(e))
+            }
+        }
     }
 }
 

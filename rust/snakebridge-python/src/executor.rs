@@ -118,6 +118,8 @@ pub(crate) struct Shared {
     /// Calls that can be interrupted: host call id -> Python thread ident.
     /// (`true` once `interrupt` raised in it).
     running: Mutex<HashMap<u64, (std::ffi::c_ulong, bool)>>,
+    /// The shared-memory arena, once the host's settings turned it on.
+    pub(crate) arena: std::sync::OnceLock<crate::arena::WorkerArena>,
 }
 
 impl Drop for Shared {
@@ -183,6 +185,7 @@ impl Executor {
             calls: AtomicU64::new(0),
             info,
             running: Mutex::new(HashMap::new()),
+            arena: std::sync::OnceLock::new(),
         });
         let (jobs, receiver) = crossbeam_channel::unbounded::<Job>();
         let executor = Executor {
@@ -266,8 +269,20 @@ impl Executor {
     }
 
     /// Applies the host's settings; a 0 field keeps the current value.
+    /// Settings that ask for a shared-memory arena (ADR 0010) turn it on
+    /// once; see [`Executor::arena_enabled`].
     pub fn apply_settings(&self, s: &pb::WorkerSettings) {
         self.inner.shared.limits.apply(s);
+        if let Some(arena) = crate::arena::WorkerArena::from_settings(s) {
+            let _ = self.inner.shared.arena.set(arena);
+        }
+    }
+
+    /// Whether the shared-memory arena is on: arguments may then name the
+    /// host's arena, and calls that ask for it get large results in the
+    /// worker's (ADR 0010).
+    pub fn arena_enabled(&self) -> bool {
+        self.inner.shared.arena.get().is_some()
     }
 
     /// Runs `req` on an executor thread. Always answers: Python exceptions,

@@ -36,6 +36,7 @@
 //! assert!(matches!(response.outcome, Some(pb::call_response::Outcome::Value(_))));
 //! ```
 
+mod arena;
 mod callback;
 mod classifier;
 mod clock;

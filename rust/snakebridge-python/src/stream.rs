@@ -136,6 +136,7 @@ fn open(
             ttl: shared.limits.ttl(),
             max_depth: shared.limits.max_depth,
             callbacks: None,
+            held: Default::default(),
         },
     );
     let obj = decoder.resolve_ref(target)?;
@@ -224,7 +225,9 @@ fn next_items(
     while resp.items.len() < max_items {
         match step(py, it) {
             Ok(Some(item)) => {
-                match encode_committed(shared, py, &it.session, &item, |v| v.encoded_len() + 16) {
+                match encode_committed(shared, py, &it.session, &item, None, |v| {
+                    v.encoded_len() + 16
+                }) {
                     Ok(value) => {
                         bytes += value.encoded_len();
                         resp.items.push(value);

@@ -463,3 +463,60 @@ fn other_exceptions_carry_no_translation() {
     assert_eq!(translation("np.ones(3).reshape((4, 5))"), None);
     assert_eq!(translation("np.sum(np.ones(3), axis=2)"), None);
 }
+
+/// Arena references (ADR 0010) that do not check out against the mapping
+/// are typed serialization errors, never a crash or an out-of-bounds read;
+/// a good one is a numpy view of the slot, released when Python drops it.
+#[test]
+fn bad_arena_references_are_serialization_errors() {
+    use snakebridge_proto::arena::Allocator;
+    let ex = executor();
+    // This process plays the host: the executor maps its regions.
+    ex.apply_settings(&pb::WorkerSettings {
+        arena_host_pid: std::process::id(),
+        arena_threshold: 1,
+        ..Default::default()
+    });
+    assert!(ex.arena_enabled());
+    let mut alloc = Allocator::new(1 << 20, 1 << 20);
+    let mut slot = alloc.alloc(64).unwrap().unwrap();
+    slot.as_mut_slice().fill(3);
+    let good = slot.to_ref();
+    let array = |r: pb::ArenaRef| pb::Value {
+        kind: Some(pb::value::Kind::Ndarray(pb::NdArray {
+            dtype: "|u1".into(),
+            shape: vec![r.len],
+            shared: Some(r),
+            ..Default::default()
+        })),
+    };
+    for bad in [
+        pb::ArenaRef {
+            offset: good.offset + 8,
+            ..good
+        },
+        pb::ArenaRef {
+            len: 1 << 40,
+            ..good
+        },
+        pb::ArenaRef {
+            offset: u64::MAX - 63,
+            ..good
+        },
+        pb::ArenaRef { region: 0, ..good },
+        pb::ArenaRef {
+            region: 1_000_000,
+            ..good
+        },
+    ] {
+        let e = bridge_error(ex.call_blocking(function("builtins", "len", vec![array(bad)])));
+        assert_eq!(code(&e), pb::ErrorCode::Serialization, "{bad:?}: {e:?}");
+    }
+    let copy = value(ex.call_blocking(function("builtins", "bytes", vec![array(good)])));
+    assert_eq!(
+        copy.kind,
+        Some(pb::value::Kind::Bytes(vec![3u8; 64].into()))
+    );
+    // Python dropped its view: the slot is free again.
+    assert_eq!(alloc.held_slots(), 0);
+}

@@ -29,6 +29,7 @@ pub(crate) async fn serve(
         executor,
         ready: AtomicBool::new(false),
         agreed: Mutex::new(None),
+        local: matches!(listen, Listen::Unix(_)),
     };
     let ceiling = transport::message_ceiling(max_message_bytes);
     let server = WorkerServer::new(service)
@@ -130,6 +131,10 @@ struct WorkerService {
     ready: AtomicBool,
     /// What the first successful handshake fixed for the worker's life.
     agreed: Mutex<Option<Agreement>>,
+    /// Serving its host on a Unix socket: only then may the host's
+    /// settings turn on the shared-memory arena (ADR 0010); a remote host
+    /// cannot share memory, and must not name local processes.
+    local: bool,
 }
 
 /// The protocol version and settings of the first successful handshake.
@@ -319,7 +324,12 @@ impl pb::worker_server::Worker for WorkerService {
             match &*agreed {
                 None => {
                     if let Some(settings) = &req.settings {
-                        self.executor.apply_settings(settings);
+                        let mut settings = *settings;
+                        if !self.local {
+                            settings.arena_host_pid = 0;
+                            settings.arena_threshold = 0;
+                        }
+                        self.executor.apply_settings(&settings);
                     }
                     *agreed = Some(Agreement {
                         version,
@@ -349,6 +359,7 @@ impl pb::worker_server::Worker for WorkerService {
             python_executable: info.executable,
             python_prefix: info.prefix,
             platform: info.platform,
+            arena: self.executor.arena_enabled(),
         }))
     }
 

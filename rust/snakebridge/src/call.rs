@@ -236,6 +236,7 @@ impl CallSpec {
             args: codec::args_to_proto(&self.args),
             kwargs: codec::kwargs_to_proto(&self.kwargs),
             call_id: 0,
+            arena_results: false,
         }
     }
 }

@@ -43,6 +43,7 @@ pub struct BridgeConfig {
     pub(crate) error_mode: crate::translate::ErrorMode,
     pub(crate) max_calls: Option<u64>,
     pub(crate) max_rss_mib: Option<u64>,
+    pub(crate) arena: crate::arena::ArenaSettings,
     pub(crate) remote: Option<crate::remote::RemoteWorkers>,
 }
 
@@ -76,6 +77,12 @@ impl Default for BridgeConfig {
             error_mode: crate::translate::ErrorMode::Translated,
             max_calls: None,
             max_rss_mib: None,
+            arena: crate::arena::ArenaSettings {
+                enabled: true,
+                threshold: snakebridge_proto::arena::DEFAULT_THRESHOLD,
+                region_bytes: snakebridge_proto::arena::DEFAULT_REGION_BYTES,
+                max_bytes: snakebridge_proto::arena::DEFAULT_MAX_BYTES,
+            },
             remote: None,
         }
     }
@@ -326,6 +333,39 @@ impl BridgeConfig {
     /// every second; default: never), as [`BridgeConfig::max_calls`] does.
     pub fn max_rss_mib(mut self, mib: u64) -> Self {
         self.max_rss_mib = Some(mib);
+        self
+    }
+
+    /// Whether arrays and bytes of at least
+    /// [`arena_threshold`](BridgeConfig::arena_threshold) bytes travel to and
+    /// from local workers through shared memory instead of the socket
+    /// (default: on, on Linux; ADR 0010). Off, they travel inline in the
+    /// messages, as they do on in-process pools.
+    pub fn shared_memory(mut self, on: bool) -> Self {
+        self.arena.enabled = on;
+        self
+    }
+
+    /// The smallest payload (an ndarray's buffer, a `bytes` value) that
+    /// travels through shared memory (default 64 KiB); smaller ones travel
+    /// inline.
+    pub fn arena_threshold(mut self, bytes: usize) -> Self {
+        self.arena.threshold = bytes.max(1);
+        self
+    }
+
+    /// The size of a shared-memory region (default 64 MiB, at least 1 MiB);
+    /// a larger payload gets a region of its own size. Regions are created
+    /// on first need, pre-faulted, and kept while the worker lives.
+    pub fn arena_region_bytes(mut self, bytes: usize) -> Self {
+        self.arena.region_bytes = bytes;
+        self
+    }
+
+    /// The most shared memory one side creates for one worker (default
+    /// 4 GiB per direction); past it payloads travel inline.
+    pub fn arena_max_bytes(mut self, bytes: usize) -> Self {
+        self.arena.max_bytes = bytes;
         self
     }
 

@@ -122,6 +122,22 @@ fn pool_config(config: &Config, pool: &str) -> Result<BridgeConfig> {
         if let Some(mib) = settings.max_rss_mib {
             bridge = bridge.max_rss_mib(mib);
         }
+        if let Some(on) = settings.shared_memory {
+            bridge = bridge.shared_memory(on);
+        }
+        if let Some(n) = settings.arena_threshold {
+            bridge = bridge.arena_threshold(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        if let Some(mib) = settings.arena_region_mib {
+            bridge = bridge.arena_region_bytes(
+                usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+            );
+        }
+        if let Some(mib) = settings.arena_max_mib {
+            bridge = bridge.arena_max_bytes(
+                usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+            );
+        }
         for (library, profile) in settings.library_profiles {
             bridge = bridge.library_profile(library, profile);
         }

@@ -77,6 +77,8 @@ impl InProcess {
             python_executable: python.executable,
             python_prefix: python.prefix,
             platform: python.platform,
+            // Prost structs pass as they are: no arena (ADR 0010).
+            arena: false,
         };
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
             deadlines: Deadlines::new(weak.clone()),

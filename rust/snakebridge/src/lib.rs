@@ -34,6 +34,7 @@
 //! From synchronous code, use [`blocking::Bridge`].
 #![warn(missing_docs)]
 
+mod arena;
 mod bindings;
 pub mod blocking;
 mod bridge;

@@ -400,10 +400,23 @@ impl SessionInner {
         let admitted = Instant::now();
         let mut request = spec.to_request(&self.id);
         request.call_id = next_call_id();
+        let callbacks = Arc::new(spec.callbacks());
+        // Large payloads to a local worker go through its shared-memory
+        // arena (ADR 0010); calls with callbacks keep them inline.
+        let exported = match &conn.arena {
+            Some(arena) if callbacks.is_empty() => Some(arena.export(&mut request)),
+            _ => None,
+        };
         let limit = config.max_message_bytes;
         let size = request.encoded_len();
         if size > limit {
+            if let Some(exported) = exported {
+                exported.abandon();
+            }
             return Err(Error::MessageTooLarge { size, limit });
+        }
+        if let Some(exported) = exported {
+            self.pool.metrics.arena_sent(exported.traffic);
         }
         let report = CallReport {
             pool: self.pool.name(),
@@ -414,7 +427,6 @@ impl SessionInner {
             handles: self.pool.metrics.call(module, function),
         };
         telemetry::call_start(&report, size);
-        let callbacks = Arc::new(spec.callbacks());
         let inflight = slot.enter();
         let call_id = request.call_id;
         let deadline = match scope {
@@ -506,7 +518,14 @@ impl SessionInner {
             callbacks: (!callbacks.is_empty()).then_some(&callbacks),
         };
         let result = match outcome {
-            Some(pb::call_response::Outcome::Value(v)) => codec::from_proto(v, &factory),
+            Some(pb::call_response::Outcome::Value(mut v)) => match &conn.arena {
+                // Only calls without callbacks asked for arena results.
+                Some(arena) if callbacks.is_empty() => arena.import(&mut v).and_then(|traffic| {
+                    self.pool.metrics.arena_received(traffic);
+                    codec::from_proto(v, &factory)
+                }),
+                _ => codec::from_proto(v, &factory),
+            },
             Some(pb::call_response::Outcome::PythonError(e)) => Err(python_error(e, self)),
             Some(pb::call_response::Outcome::BridgeError(e)) => {
                 Err(bridge_error(e, &self.id, &refs, slot_index))

@@ -24,6 +24,8 @@ pub(crate) struct Conn {
     pub(crate) instance: u64,
     pub(crate) pid: u32,
     pub(crate) info: pb::HandshakeResponse,
+    /// The shared-memory arena of a local worker that turned it on (ADR 0010).
+    pub(crate) arena: Option<Arc<crate::arena::HostArena>>,
     /// `Some(description)` once the process has exited.
     exit: watch::Receiver<Option<String>>,
     /// Notified to stop the worker on purpose (recycling): its supervisor
@@ -101,6 +103,7 @@ impl Conn {
             instance: info.worker_instance,
             pid: info.pid,
             info,
+            arena: None,
             exit,
             retire: Arc::new(Notify::new()),
             endpoint: None,
@@ -487,6 +490,8 @@ impl Slot {
         );
         let (exit_tx, exit_rx) = watch::channel(None);
         let retire = Arc::new(Notify::new());
+        let arena = (info.arena && snakebridge_proto::arena::can_open_peer(info.pid))
+            .then(|| Arc::new(crate::arena::HostArena::new(&config.arena, info.pid)));
         let conn = Arc::new(Conn {
             link: Link::Grpc {
                 client,
@@ -496,6 +501,7 @@ impl Slot {
             instance: info.worker_instance,
             pid: process.pid,
             info,
+            arena,
             exit: exit_rx,
             retire: retire.clone(),
             endpoint: None,
@@ -514,10 +520,18 @@ impl Slot {
                 min_version: *config.protocol_versions.start(),
                 max_version: *config.protocol_versions.end(),
                 client: format!("snakebridge-rs/{}", env!("CARGO_PKG_VERSION")),
-                settings: Some(pb::WorkerSettings {
-                    ref_ttl_ms: config.ref_ttl.map_or(0, |t| t.as_millis().max(1) as u64),
-                    max_refs_per_session: config.max_refs_per_session as u64,
-                    max_message_bytes: config.max_message_bytes as u64,
+                settings: Some({
+                    let mut s = pb::WorkerSettings {
+                        ref_ttl_ms: config.ref_ttl.map_or(0, |t| t.as_millis().max(1) as u64),
+                        max_refs_per_session: config.max_refs_per_session as u64,
+                        max_message_bytes: config.max_message_bytes as u64,
+                        ..Default::default()
+                    };
+                    // The shared-memory arena: local workers only (ADR 0010).
+                    if self.address().is_none() {
+                        config.arena.worker_settings(&mut s);
+                    }
+                    s
                 }),
             })
             .await
@@ -623,6 +637,8 @@ impl Slot {
             instance: info.worker_instance,
             pid: info.pid,
             info,
+            // Remote workers cannot map this host's memory (ADR 0010).
+            arena: None,
             exit: exit_rx,
             retire: retire.clone(),
             endpoint: remote.address(self.index),

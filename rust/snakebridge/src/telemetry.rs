@@ -53,6 +53,14 @@ pub const CALL_DURATION_SECONDS: &str = "snakebridge_call_duration_seconds";
 pub const BYTES_SENT_TOTAL: &str = "snakebridge_bytes_sent_total";
 /// Counter (bytes): encoded results received, by `pool`.
 pub const BYTES_RECEIVED_TOTAL: &str = "snakebridge_bytes_received_total";
+/// Counter (bytes): array and `bytes` payloads that travelled through a
+/// worker's shared-memory arena instead of the messages, by `pool` and
+/// `direction` (`sent`, `received`; ADR 0010).
+pub const ARENA_BYTES_TOTAL: &str = "snakebridge_arena_bytes_total";
+/// Counter (bytes): payloads of at least the arena threshold that travelled
+/// inline in the messages of a worker that has an arena (it was full), by
+/// `pool` and `direction`.
+pub const INLINE_PAYLOAD_BYTES_TOTAL: &str = "snakebridge_inline_payload_bytes_total";
 /// Counter: calls stopped by their timeout, by `pool`, `profile` and `how`
 /// (`interrupted`, `worker_restarted`).
 pub const TIMEOUTS_TOTAL: &str = "snakebridge_timeouts_total";
@@ -112,6 +120,8 @@ pub(crate) struct PoolMetrics {
     pool: String,
     bytes_sent: Counter,
     bytes_received: Counter,
+    /// Arena, then inline payload bytes: sent, received.
+    payloads: [[Counter; 2]; 2],
     /// By module, then function.
     calls: RwLock<HashMap<String, HashMap<String, Arc<CallMetrics>>>>,
 }
@@ -128,8 +138,25 @@ impl PoolMetrics {
             pool: pool.to_string(),
             bytes_sent: metrics::counter!(BYTES_SENT_TOTAL, "pool" => pool.to_string()),
             bytes_received: metrics::counter!(BYTES_RECEIVED_TOTAL, "pool" => pool.to_string()),
+            payloads: [ARENA_BYTES_TOTAL, INLINE_PAYLOAD_BYTES_TOTAL].map(|name| {
+                ["sent", "received"].map(|direction| {
+                    metrics::counter!(name, "pool" => pool.to_string(), "direction" => direction)
+                })
+            }),
             calls: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Counts the payloads of a request sent to a worker with an arena.
+    pub(crate) fn arena_sent(&self, t: crate::arena::Traffic) {
+        self.payloads[0][0].increment(t.arena);
+        self.payloads[1][0].increment(t.inline);
+    }
+
+    /// Counts the payloads of a result from a worker with an arena.
+    pub(crate) fn arena_received(&self, t: crate::arena::Traffic) {
+        self.payloads[0][1].increment(t.arena);
+        self.payloads[1][1].increment(t.inline);
     }
 
     /// The handles for `module.function`, registered on first use.

@@ -268,6 +268,7 @@ pub fn ndarray(dtype: &str, shape: Vec<u64>, data: Vec<u8>, scalar: bool) -> pb:
         shape,
         data: Bytes::from(data),
         scalar,
+        shared: None,
     }))
 }
 pub fn nested(levels: usize, leaf: pb::Value) -> pb::Value {

@@ -139,6 +139,7 @@ fn kind_of(v: &Value) -> Kind {
             shape: a.shape.iter().map(|&d| d as u64).collect(),
             data: a.data.clone(),
             scalar: a.scalar,
+            shared: None,
         }),
         Value::Ref(r) if r.inner.callback.is_some() => Kind::Callback(pb::CallbackHandle {
             id: r.id(),
@@ -235,6 +236,12 @@ fn leaf(kind: Kind, refs: &dyn RefFactory) -> Result<Value> {
         Kind::Float(x) => Value::Float(x),
         Kind::Str(s) => Value::Str(s),
         Kind::Bytes(b) => Value::Bytes(b),
+        // `arena::HostArena::import` resolves these before decoding.
+        Kind::SharedBytes(_) => {
+            return Err(invalid(
+                "a shared-memory reference on a link without an arena",
+            ));
+        }
         Kind::List(_) | Kind::Tuple(_) | Kind::Set(_) | Kind::Frozenset(_) | Kind::Dict(_) => {
             return Err(invalid(
                 "internal error: a container reached the leaf decoder",
@@ -298,6 +305,11 @@ fn leaf(kind: Kind, refs: &dyn RefFactory) -> Result<Value> {
             Value::TimeDelta(td)
         }
         Kind::Decimal(s) => Value::Decimal(s),
+        Kind::Ndarray(a) if a.shared.is_some() => {
+            return Err(invalid(
+                "a shared-memory ndarray on a link without an arena",
+            ));
+        }
         Kind::Ndarray(a) => {
             let shape = a
                 .shape

@@ -205,6 +205,61 @@ impl NdArray {
         })
     }
 
+    /// The elements in C order, borrowed from the buffer without a copy: a
+    /// result from a local worker's shared-memory arena is read in place
+    /// (ADR 0010). Fails with [`Error::Conversion`] when the dtype is not
+    /// `T`'s in this machine's byte order, `T` is `bool` (a byte other than
+    /// 0 or 1 is not a valid `bool`: use [`NdArray::to_vec`]), the buffer
+    /// does not match the shape, or it is not aligned for `T` (arena buffers
+    /// always are; [`NdArray::to_vec`] copies any buffer once).
+    ///
+    /// ```
+    /// use snakebridge::NdArray;
+    /// let a = NdArray::from_vec(vec![3], vec![1.5f64, 2.5, 3.5]).unwrap();
+    /// if let Ok(x) = a.as_slice::<f64>() {
+    ///     assert_eq!(x, &[1.5, 2.5, 3.5]);
+    /// }
+    /// assert!(a.as_slice::<i64>().is_err());
+    /// ```
+    pub fn as_slice<T: Element>(&self) -> Result<&[T]> {
+        let native = if cfg!(target_endian = "little") {
+            T::DTYPE
+        } else {
+            // Big-endian machines: numpy's native arrays say '>'.
+            return Err(Error::conversion(
+                "a little-endian machine",
+                "a big-endian one (use to_vec)",
+            ));
+        };
+        if T::DTYPE == <bool as Element>::DTYPE {
+            return Err(Error::conversion("a borrowable dtype", "bool (use to_vec)"));
+        }
+        if self.dtype != native {
+            return Err(Error::conversion(
+                format!("ndarray of dtype {}", T::DTYPE),
+                format!("ndarray of dtype {}", self.dtype),
+            ));
+        }
+        let expected = element_count(&self.shape).and_then(|n| n.checked_mul(T::SIZE));
+        if expected != Some(self.data.len()) {
+            return Err(Error::conversion(
+                format!("a buffer matching shape {}", ShapeFmt(&self.shape)),
+                format!("{} bytes", self.data.len()),
+            ));
+        }
+        // SAFETY: `T` is one of the sealed numeric types (bool excluded
+        // above), for which every bit pattern is a valid value; `align_to`
+        // only yields a middle part that is aligned for `T`.
+        let (head, body, tail) = unsafe { self.data.align_to::<T>() };
+        if !head.is_empty() || !tail.is_empty() {
+            return Err(Error::conversion(
+                format!("a buffer aligned for {}", T::NUMPY_NAME),
+                "an unaligned buffer (use to_vec)",
+            ));
+        }
+        Ok(body)
+    }
+
     /// The number of elements: the product of the shape (1 for 0-d).
     pub fn len(&self) -> usize {
         element_count(&self.shape).unwrap_or(usize::MAX)
