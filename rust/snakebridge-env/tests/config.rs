@@ -201,7 +201,7 @@ fn unknown_keys() {
     );
     check_error(
         "[pools.default]\nworkers = 2\n",
-        "/p/snakebridge.toml:2:1: unknown field `workers`, expected one of `backend`, `size`, `threads`, `env`, `affinity`, `start`, `max_queue`, `queue_timeout_ms`, `blas_threads`, `omp_threads`, `timeout_profile`, `library_profiles`, `error_mode`, `max_calls`, `max_rss_mib`, `endpoints`, `discover`, `discover_interval_ms`, `max_endpoints`, `tls_ca`, `tls_client_cert`, `tls_client_key`, `tls_domain`, `token_file`",
+        "/p/snakebridge.toml:2:1: unknown field `workers`, expected one of `backend`, `size`, `threads`, `env`, `affinity`, `start`, `max_queue`, `queue_timeout_ms`, `blas_threads`, `omp_threads`, `timeout_profile`, `library_profiles`, `error_mode`, `max_calls`, `max_rss_mib`, `shared_memory`, `arena_threshold`, `arena_region_mib`, `arena_max_mib`, `endpoints`, `discover`, `discover_interval_ms`, `max_endpoints`, `tls_ca`, `tls_client_cert`, `tls_client_key`, `tls_domain`, `token_file`",
     );
 }
 
