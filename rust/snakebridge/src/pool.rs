@@ -134,7 +134,9 @@ impl Pool {
             for slot in &slots {
                 let slot = slot.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = slot.conn().await {
+                    if let Err(e) = slot.conn().await
+                        && !matches!(e, Error::Shutdown)
+                    {
                         tracing::error!(slot = slot.index, error = %e, "eager worker start failed");
                     }
                 });

@@ -330,8 +330,11 @@ impl Slot {
                 conn.exited_within(Duration::from_secs(10)).await;
             }
             slot.served.store(0, Ordering::Relaxed);
+            // A shutdown meanwhile is not a failure (and must not print
+            // after the program's last line).
             if !slot.shared.is_shut_down()
                 && let Err(e) = slot.conn().await
+                && !matches!(e, Error::Shutdown)
             {
                 tracing::error!(slot = slot.index, error = %e, "starting the recycled worker's successor failed");
             }
@@ -771,6 +774,8 @@ impl Slot {
         if self.generation() == Some(generation)
             && !self.shared.is_shut_down()
             && let Err(e) = self.conn().await
+            // The bridge shut down meanwhile: nothing to restart, nothing failed.
+            && !matches!(e, Error::Shutdown)
         {
             tracing::error!(slot = self.index, error = %e, "restarting worker failed");
         }
