@@ -93,7 +93,11 @@ pub(crate) async fn serve(
             ready_line(&format!(
                 "addr={scheme}://{addr}{probes_at} python={python}"
             ))?;
-            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            // No Nagle: a large message's last segment would wait for the
+            // peer's delayed ACK (40 ms per 8 MiB round trip, measured).
+            let incoming = tonic::transport::server::TcpIncoming::from(listener)
+                .with_nodelay(Some(true))
+                .with_keepalive(Some(std::time::Duration::from_secs(30)));
             builder
                 .add_service(health)
                 .add_service(worker)
