@@ -76,6 +76,10 @@ impl Region {
             // Allocates the pages now (the mapping below then maps them).
             rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, len as u64)?;
         }
+        // Sealed at its size: nobody (the peer, Python code in a worker
+        // reaching /proc) can shrink the file under a mapping, which would
+        // make every access past the new end a SIGBUS.
+        seal(&fd)?;
         let id = u32::try_from(std::os::fd::AsRawFd::as_raw_fd(&fd))
             .map_err(|_| invalid("negative descriptor".into()))?;
         let ptr = map(&fd, len)?;
@@ -103,6 +107,12 @@ impl Region {
             .read(true)
             .write(true)
             .open(&path)?;
+        // Only a region sealed at its size is mapped (see `create`).
+        if !sealed(&file)? {
+            return Err(invalid(format!(
+                "region {id} of process {pid} is not sealed against resizing"
+            )));
+        }
         let len = usize::try_from(file.metadata()?.len())
             .map_err(|_| invalid("region too large".into()))?;
         let fd = OwnedFd::from(file);
@@ -183,8 +193,34 @@ impl Drop for Region {
 fn memfd() -> io::Result<OwnedFd> {
     Ok(rustix::fs::memfd_create(
         MEMFD_NAME,
-        rustix::fs::MemfdFlags::CLOEXEC,
+        rustix::fs::MemfdFlags::CLOEXEC | rustix::fs::MemfdFlags::ALLOW_SEALING,
     )?)
+}
+
+/// Fixes a memfd's size for good (no shrinking, no growing, no unsealing).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn seal(fd: &impl AsFd) -> io::Result<()> {
+    use rustix::fs::SealFlags;
+    Ok(rustix::fs::fcntl_add_seals(
+        fd,
+        SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL,
+    )?)
+}
+
+/// Whether a memfd is sealed against shrinking.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn sealed(fd: &impl AsFd) -> io::Result<bool> {
+    Ok(rustix::fs::fcntl_get_seals(fd)?.contains(rustix::fs::SealFlags::SHRINK))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn seal(_fd: &impl AsFd) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn sealed(_fd: &impl AsFd) -> io::Result<bool> {
+    Ok(false)
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -579,6 +615,25 @@ pub fn arena_ref(kind: &Kind) -> Option<&ArenaRef> {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions_cannot_be_resized_under_a_mapping() {
+        let region = Region::create(1 << 20).unwrap();
+        let path = format!("/proc/{}/fd/{}", std::process::id(), region.id());
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        // Shrinking would turn accesses past the new end into SIGBUS.
+        assert!(file.set_len(4096).is_err());
+        assert!(file.set_len(2 << 20).is_err());
+        assert_eq!(file.metadata().unwrap().len(), 1 << 20);
+        // An unsealed memfd of the same name is refused as a peer region.
+        let unsealed =
+            rustix::fs::memfd_create(MEMFD_NAME, rustix::fs::MemfdFlags::empty()).unwrap();
+        rustix::fs::ftruncate(&unsealed, 4096).unwrap();
+        let id = u32::try_from(std::os::fd::AsRawFd::as_raw_fd(&unsealed)).unwrap();
+        let err = Region::open_peer(std::process::id(), id).unwrap_err();
+        assert!(err.to_string().contains("sealed"), "{err}");
+        assert!(Region::open_peer(std::process::id(), region.id()).is_ok());
+    }
 
     #[test]
     fn slots_are_reused_only_after_release() {
