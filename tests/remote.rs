@@ -626,3 +626,30 @@ fn a_timeout_interrupts_a_remote_call_and_a_stuck_worker_leaves_the_rotation() {
         py.shutdown().await;
     });
 }
+
+#[test]
+fn an_eager_pool_connects_to_discovered_workers_without_calls() {
+    let pki = Pki::new("eager");
+    let w0 = Worker::start(&pki, "127.0.0.3", 0, &[]);
+    let w1 = Worker::start(&pki, "127.0.0.4", 0, &[]);
+    let list = pki.path("endpoints");
+    std::fs::write(&list, format!("{}\n", w0.url)).unwrap();
+    let workers = RemoteWorkers::discover(format!("file:{}", list.display()))
+        .unwrap()
+        .tls_ca(pki.path("ca.pem"))
+        .token_file(pki.path("token"))
+        .discover_interval(std::time::Duration::from_millis(20));
+    let py = bridge(BridgeConfig::remote(workers).start_mode(snakebridge::StartMode::Eager));
+    run(async {
+        wait_until("the first worker is connected", || async {
+            py.workers().len() == 1
+        })
+        .await;
+        std::fs::write(&list, format!("{}\n{}\n", w0.url, w1.url)).unwrap();
+        wait_until("the added worker is connected", || async {
+            py.workers().len() == 2
+        })
+        .await;
+        py.shutdown().await;
+    });
+}

@@ -131,7 +131,8 @@ impl Pool {
             ));
         }
         if shared.config.start_mode == StartMode::Eager {
-            for slot in &slots {
+            // Discovery slots without an address connect when one arrives.
+            for slot in slots.iter().filter(|s| !s.vacant()) {
                 let slot = slot.clone();
                 tokio::spawn(async move {
                     if let Err(e) = slot.conn().await

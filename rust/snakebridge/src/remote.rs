@@ -451,7 +451,14 @@ pub(crate) async fn discover_loop(
     }
     loop {
         for index in remote.discover().await {
-            slots[index].address_assigned();
+            let slot = &slots[index];
+            slot.address_assigned();
+            if slot.eager() {
+                // `start = "eager"`: connect to a new worker at once, as to
+                // those known when the pool was made.
+                let slot = slot.clone();
+                tokio::spawn(async move { slot.conn().await.map(drop) });
+            }
         }
         remote.resolved.send_replace(true);
         tokio::select! {

@@ -213,6 +213,11 @@ impl Slot {
         self.in_rotation.load(Ordering::Acquire)
     }
 
+    /// Whether the pool starts (connects) its workers eagerly.
+    pub(crate) fn eager(&self) -> bool {
+        self.shared.config.start_mode == crate::policy::StartMode::Eager
+    }
+
     /// Whether this is a discovery slot with no address yet.
     pub(crate) fn vacant(&self) -> bool {
         matches!(&self.shared.backend, PoolBackend::Remote(r) if r.vacant(self.index))
