@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 
 use common::{run, wait_until};
 use snakebridge::{Bridge, BridgeConfig, Error, Kwargs, RemoteWorkers, Value, args, callback};
+use snakebridge_proto::transport::ready_field;
 
 /// A directory that is removed when dropped.
 struct TempDir(PathBuf);
@@ -136,15 +137,10 @@ impl Worker {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        let url = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("addr="))
+        let url = ready_field(&line, "addr")
             .unwrap_or_else(|| panic!("no address in the ready line {line:?}"))
             .to_string();
-        let health = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("health="))
-            .map(str::to_string);
+        let health = ready_field(&line, "health").map(str::to_string);
         Worker { child, url, health }
     }
 

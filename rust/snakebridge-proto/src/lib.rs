@@ -34,6 +34,21 @@ pub mod transport {
     /// `SNAKEBRIDGE_WORKER_READY pid=<pid> slot=<slot> python=<version>`.
     pub const READY_LINE: &str = "SNAKEBRIDGE_WORKER_READY";
 
+    /// The value of `key` in a ready line (`addr` of a `--listen` worker:
+    /// `https://127.0.0.2:40123`; `health`, `pid`, `python`).
+    ///
+    /// ```
+    /// use snakebridge_proto::transport::ready_field;
+    /// let line = "SNAKEBRIDGE_WORKER_READY pid=7 addr=https://127.0.0.2:7000 python=3.11.7";
+    /// assert_eq!(ready_field(line, "addr"), Some("https://127.0.0.2:7000"));
+    /// assert_eq!(ready_field(line, "health"), None);
+    /// ```
+    pub fn ready_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+        line.split_whitespace()
+            .filter_map(|word| word.split_once('='))
+            .find_map(|(k, v)| (k == key).then_some(v))
+    }
+
     /// The metadata key of the bearer token a remote worker requires on
     /// every RPC (`authorization: Bearer <token>`).
     pub const AUTHORIZATION: &str = "authorization";

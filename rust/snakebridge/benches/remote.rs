@@ -48,9 +48,7 @@ fn worker(flags: &[&str]) -> Worker {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let url = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("addr="))
+    let url = snakebridge_proto::transport::ready_field(&line, "addr")
         .expect("the ready line names the address")
         .to_string();
     Worker(child, url)

@@ -320,6 +320,10 @@ impl Remote {
 
     /// Waits (at most `limit`) until `discover` was resolved once.
     pub(crate) async fn first_round(&self, limit: Duration) {
+        // Every call of a remote pool passes here: no receiver once done.
+        if *self.resolved.borrow() {
+            return;
+        }
         let mut resolved = self.resolved.subscribe();
         let _ = tokio::time::timeout(limit, resolved.wait_for(|done| *done)).await;
     }
