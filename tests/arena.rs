@@ -223,17 +223,9 @@ fn a_one_gib_array_round_trips() {
         data[0] = 1;
         data[n - 1] = 2;
         let a = NdArray::new("|u1", vec![n], Bytes::from(data)).unwrap();
-        let ends = call(py(), "first_last", args![a.clone()]).await;
-        if in_process() {
-            // No arena in-process, and no chunked fallback yet: payloads over
-            // max_message_bytes are still refused there (ADR 0010, not done).
-            assert!(
-                matches!(ends, Err(Error::MessageTooLarge { .. })),
-                "{ends:?}"
-            );
-            return;
-        }
-        let ends = ends.unwrap();
+        // In-process there is no arena: the payload is not framed at all
+        // (ADR 0012).
+        let ends = call(py(), "first_last", args![a.clone()]).await.unwrap();
         assert_eq!(
             ends,
             Value::List(vec![Value::Int(1), Value::Int(2), Value::Int(n as i64)])
@@ -356,5 +348,119 @@ fn with_shared_memory_off_payloads_travel_inline() {
             panic!("a dict")
         };
         assert_eq!(entries[2].1, Value::Str("ndarray".into()));
+    });
+}
+
+/// A one-worker bridge without shared memory and with a 1 MiB message
+/// limit: payloads over it travel beside their messages, in chunks
+/// (ADR 0012).
+fn small_messages() -> Bridge {
+    own_bridge(
+        config()
+            .workers(1)
+            .shared_memory(false)
+            .max_message_bytes(1 << 20),
+    )
+}
+
+#[test]
+fn payloads_over_the_message_limit_travel_beside_it_in_both_directions() {
+    run(async {
+        let py = small_messages();
+        // 6 MiB: twelve chunks each way.
+        let a = floats(6 << 17, 29);
+        let back = array(call(&py, "echo", args![a.clone()]).await.unwrap());
+        assert_eq!(back, a);
+        // At any depth, with bytes, beside small values that stay inline.
+        let blob = Bytes::from((0..3_000_000u32).map(|i| i as u8).collect::<Vec<_>>());
+        let nested = Value::Dict(vec![
+            (Value::Str("a".into()), Value::NdArray(a.clone())),
+            (
+                Value::Str("b".into()),
+                Value::List(vec![Value::Bytes(blob.clone()), Value::Int(7)]),
+            ),
+        ]);
+        let back = call(&py, "echo", vec![nested.clone()]).await.unwrap();
+        assert_eq!(back, nested);
+        // The same array twice (a payload moves once per place it appears).
+        let twice = call(&py, "echo", args![Value::List(vec![
+            Value::NdArray(a.clone()),
+            Value::NdArray(a.clone())
+        ])])
+        .await
+        .unwrap();
+        assert_eq!(twice, Value::List(vec![Value::NdArray(a.clone()), Value::NdArray(a)]));
+    });
+}
+
+#[test]
+fn a_message_too_large_in_its_own_right_is_still_refused() {
+    run(async {
+        let py = small_messages();
+        // 300,000 ints: no payload to move, over 1 MiB either way.
+        let many = Value::List((0..300_000i64).map(|i| Value::Int(i << 20)).collect());
+        let sent = call(&py, "echo", vec![many]).await;
+        assert!(matches!(sent, Err(Error::MessageTooLarge { .. })), "{sent:?}");
+        let got = call(&py, "ints", args![300_000]).await;
+        assert!(matches!(got, Err(Error::MessageTooLarge { .. })), "{got:?}");
+        // The worker stays usable, payloads still move.
+        let a = floats(1 << 18, 31);
+        assert_eq!(array(call(&py, "echo", args![a.clone()]).await.unwrap()), a);
+    });
+}
+
+#[test]
+fn callbacks_and_streams_carry_payloads_over_the_limit() {
+    run(async {
+        let py = small_messages();
+        let a = floats(3 << 17, 37);
+        let doubled = snakebridge::callback(|args: Vec<Value>| {
+            let a = args[0].clone().extract::<NdArray>()?;
+            let v: Vec<f64> = a.to_vec::<f64>()?.iter().map(|x| x * 2.0).collect();
+            Ok(Value::NdArray(NdArray::from_vec(vec![v.len()], v)?))
+        });
+        let got = array(
+            call(&py, "apply", args![doubled, a.clone()])
+                .await
+                .unwrap(),
+        );
+        let want: Vec<f64> = a.to_vec::<f64>().unwrap().iter().map(|x| x * 2.0).collect();
+        assert_eq!(got.to_vec::<f64>().unwrap(), want);
+
+        let size = 300_000usize;
+        let stream = call(&py, "arrays", args![3, size as i64])
+            .await
+            .unwrap()
+            .into_stream()
+            .unwrap();
+        let items = stream.collect_values().await.unwrap();
+        assert_eq!(items.len(), 3);
+        for (i, item) in items.into_iter().enumerate() {
+            let v = array(item).to_vec::<f64>().unwrap();
+            assert_eq!(v.len(), size);
+            assert!(v.iter().all(|&x| x == i as f64), "item {i}");
+        }
+    });
+}
+
+#[test]
+fn a_one_gib_array_travels_without_shared_memory() {
+    run(async {
+        // The default message limit: 1 GiB travels in 4 MiB chunks on a
+        // local worker without its arena (the route of remote workers).
+        let py = own_bridge(config().workers(1).shared_memory(false));
+        let n = 1usize << 30;
+        let mut data = vec![0u8; n];
+        data[0] = 3;
+        data[n - 1] = 4;
+        let a = NdArray::new("|u1", vec![n], Bytes::from(data)).unwrap();
+        let ends = call(&py, "first_last", args![a]).await.unwrap();
+        assert_eq!(
+            ends,
+            Value::List(vec![Value::Int(3), Value::Int(4), Value::Int(n as i64)])
+        );
+        let ones = array(call(&py, "ones", args![n as i64]).await.unwrap());
+        assert_eq!(ones.shape, vec![n]);
+        assert!(ones.data.iter().all(|&b| b == 1), "1 GiB of ones came back");
     });
 }

@@ -297,8 +297,8 @@ fn a_worker_killed_mid_call_fails_the_call_and_is_restarted() {
 
 #[test]
 fn oversized_messages_are_typed_errors_and_the_worker_survives() {
-    // Without the shared-memory arena, which would carry these payloads
-    // outside the messages (tests/arena.rs).
+    // Strings count toward the limit; large `bytes` and arrays travel
+    // beside the message (ADR 0012, tests/arena.rs), so they pass.
     let py = own_bridge(
         BridgeConfig::default()
             .workers(1)
@@ -306,13 +306,15 @@ fn oversized_messages_are_typed_errors_and_the_worker_survives() {
             .shared_memory(false),
     );
     run(async {
-        let big = snakebridge::bytes(vec![7u8; 2 << 20]);
+        let big = Value::Str("x".repeat(2 << 20));
         let err = py.call("builtins", "len", vec![big]).await.unwrap_err();
         assert!(matches!(err, Error::MessageTooLarge { limit, size } if limit == 1 << 20 && size > 2 << 20), "{err:?}");
-        let err = py.call("builtins", "bytes", args![2 << 20]).await.unwrap_err();
+        let err = py.call("operator", "mul", args!["y", 2 << 20]).await.unwrap_err();
         assert!(matches!(err, Error::MessageTooLarge { limit, .. } if limit == 1 << 20), "{err:?}");
-        let n: i64 = py.call("builtins", "len", vec![snakebridge::bytes(vec![1u8; 1000])]).await?.extract()?;
-        assert_eq!(n, 1000);
+        let n: i64 = py.call("builtins", "len", vec![snakebridge::bytes(vec![1u8; 2 << 20])]).await?.extract()?;
+        assert_eq!(n, 2 << 20);
+        let back = py.call("builtins", "bytes", args![2 << 20]).await?;
+        assert_eq!(back, snakebridge::bytes(vec![0u8; 2 << 20]));
         Ok::<_, Error>(())
     })
     .unwrap();

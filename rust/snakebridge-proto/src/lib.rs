@@ -25,8 +25,13 @@ pub const PROTOCOL_VERSIONS: std::ops::RangeInclusive<u32> = 1..=1;
 /// default).
 pub const MAX_VALUE_DEPTH: usize = 128;
 
+/// The `bytes` crate of prost's payload fields (`Value::bytes`,
+/// `NdArray::data`).
+pub use prost::bytes;
+
 pub mod arena;
 pub mod nesting;
+pub mod payload;
 
 /// Transport settings host and worker must agree on, defined once.
 pub mod transport {

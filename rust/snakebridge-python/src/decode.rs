@@ -129,6 +129,9 @@ impl<'a, 'py> Decoder<'a, 'py> {
             Kind::Bytes(b) => PyBytes::new(py, b).into_any(),
             // Python's bytes own their storage: copied, and the slot released.
             Kind::SharedBytes(r) => PyBytes::new(py, self.held(r)?.as_ref()).into_any(),
+            // The transport puts payloads sent beside a message back in
+            // before it decodes (ADR 0012).
+            Kind::SpilledBytes(_) => return Err(not_restored()),
             // Absent parts (from a peer that left out zeros) are 0.0.
             Kind::Complex(c) => {
                 PyComplex::from_doubles(py, c.real.unwrap_or(0.0), c.imag.unwrap_or(0.0)).into_any()
@@ -318,6 +321,9 @@ impl<'a, 'py> Decoder<'a, 'py> {
             )
         })?;
         let module = np.module.bind(py);
+        if a.spilled.is_some() {
+            return Err(not_restored());
+        }
         let shared = match &a.shared {
             Some(r) => Some(crate::arena::ArenaView::new(self.held(r)?)),
             None => None,
@@ -360,6 +366,14 @@ enum Seq {
 }
 
 #[inline(never)]
+/// A payload reference that the transport should have resolved.
+fn not_restored() -> Failure {
+    bridge(
+        ErrorCode::Serialization,
+        "a payload sent beside the message was not put back in",
+    )
+}
+
 fn build_sequence<'py>(py: Python<'py>, seq: Seq, items: Vec<Bound<'py, PyAny>>) -> Decoded<'py> {
     let built = match seq {
         Seq::List => PyList::new(py, items).map(Bound::into_any),

@@ -233,7 +233,10 @@ pub(crate) fn encode_committed(
             ));
         }
     };
-    let size = framed_len(&encoded.value);
+    // Large payloads may travel beside the message (ADR 0012): only the
+    // rest counts.
+    let size = framed_len(&encoded.value)
+        .saturating_sub(snakebridge_proto::payload::beside_len([&encoded.value]));
     if size > max_bytes {
         // `encoded.refs` is dropped here, attached: nothing was committed.
         encoded.abandon_slots();

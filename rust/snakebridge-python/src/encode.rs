@@ -161,6 +161,16 @@ impl<'a, 'py> Encoder<'a, 'py> {
         }
     }
 
+    /// Counts a payload of `len` bytes: one that may travel beside the
+    /// message (ADR 0012) counts as the reference that replaces it.
+    fn add_payload(&mut self, len: usize) -> Result<(), Abort> {
+        if len >= snakebridge_proto::payload::BESIDE_MIN {
+            self.add_bytes(32)
+        } else {
+            self.add_bytes(len)
+        }
+    }
+
     /// Encodes one object into `out`.
     ///
     /// The recursive path (`value` -> `container` -> `list`/`tuple`/`dict`/
@@ -304,7 +314,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
                 self.add_bytes(16)?;
                 return Ok(Kind::SharedBytes(r));
             }
-            self.add_bytes(data.len())?;
+            self.add_payload(data.len())?;
             return Ok(Kind::Bytes(Bytes::copy_from_slice(data)));
         }
         if let Ok(c) = obj.cast_exact::<PyComplex>() {
@@ -581,6 +591,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
                     data: Bytes::new(),
                     scalar: false,
                     shared: Some(r),
+                    spilled: None,
                 })));
             }
         }
@@ -594,7 +605,8 @@ impl<'a, 'py> Encoder<'a, 'py> {
             Vec::new()
         };
         let nbytes: usize = array.getattr(pyo3::intern!(py, "nbytes"))?.extract()?;
-        self.add_bytes(nbytes.saturating_add(dtype_str.len()))?;
+        self.add_payload(nbytes)?;
+        self.add_bytes(dtype_str.len())?;
         let data = contiguous_bytes(&array)?;
         Ok(Some(Kind::Ndarray(pb::NdArray {
             dtype: dtype_str,
@@ -602,6 +614,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
             data,
             scalar: !is_array,
             shared: None,
+            spilled: None,
         })))
     }
 

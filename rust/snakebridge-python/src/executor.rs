@@ -278,6 +278,12 @@ impl Executor {
         }
     }
 
+    /// The message limit in force (the host's setting once it shook
+    /// hands): the worker moves payloads beside messages over it (ADR 0012).
+    pub fn max_message_bytes(&self) -> usize {
+        self.inner.shared.limits.max_message_bytes()
+    }
+
     /// Whether the shared-memory arena is on: arguments may then name the
     /// host's arena, and calls that ask for it get large results in the
     /// worker's (ADR 0010).

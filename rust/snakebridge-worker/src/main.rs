@@ -9,6 +9,7 @@
 //! and neither do the processes Python started (see [`watch_lifeline`]).
 
 mod listen;
+mod payloads;
 mod service;
 mod watchdog;
 

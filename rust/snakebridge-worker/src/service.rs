@@ -1,7 +1,7 @@
 //! The gRPC service: handshake gate, then calls handed to the executor.
 
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
@@ -14,6 +14,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::listen::Listen;
+use crate::payloads::PayloadStore;
 
 use snakebridge_proto::transport;
 
@@ -25,7 +26,13 @@ pub(crate) async fn serve(
     slot: usize,
 ) -> anyhow::Result<()> {
     let info = executor.python_info();
+    let payloads = Arc::new(PayloadStore::new(
+        executor.instance(),
+        snakebridge_proto::payload::STORE_MAX_BYTES,
+    ));
     let service = WorkerService {
+        payloads,
+        transport_limit: max_message_bytes,
         executor,
         ready: AtomicBool::new(false),
         agreed: Mutex::new(None),
@@ -132,6 +139,10 @@ async fn shutdown_signal() {
 
 struct WorkerService {
     executor: Executor,
+    /// Payloads beside messages (ADR 0012).
+    payloads: Arc<PayloadStore>,
+    /// This worker's own message limit (`--max-message-bytes`).
+    transport_limit: usize,
     ready: AtomicBool,
     /// What the first successful handshake fixed for the worker's life.
     agreed: Mutex<Option<Agreement>>,
@@ -157,6 +168,12 @@ impl Agreement {
 }
 
 impl WorkerService {
+    /// The size over which a message sends payloads beside it: the
+    /// smaller of this worker's limit and its host's.
+    fn message_limit(&self) -> usize {
+        self.executor.max_message_bytes().min(self.transport_limit)
+    }
+
     fn check_ready(&self) -> Result<(), Status> {
         if self.ready.load(Ordering::Acquire) {
             Ok(())
@@ -174,10 +191,47 @@ type DuplexStream =
 type IterateStream =
     Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::IterateResponse, Status>> + Send>>;
 
+type PayloadStream =
+    Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::PayloadChunk, Status>> + Send>>;
+
+/// A callback result whose payloads could not be restored: raised in
+/// Python as a `RuntimeError` naming the cause.
+fn unrestorable(result: &mut pb::CallbackResult, status: &Status) {
+    result.outcome = Some(pb::callback_result::Outcome::Error(pb::PythonError {
+        type_name: "RuntimeError".into(),
+        module: "builtins".into(),
+        message: format!("the callback's result was lost: {}", status.message()),
+        ..Default::default()
+    }));
+}
+
 #[tonic::async_trait]
 impl pb::worker_server::Worker for WorkerService {
     type IterateStream = IterateStream;
     type CallDuplexStream = DuplexStream;
+    type TakePayloadStream = PayloadStream;
+
+    async fn put_payload(
+        &self,
+        request: Request<Streaming<pb::PayloadChunk>>,
+    ) -> Result<Response<pb::PayloadRef>, Status> {
+        self.check_ready()?;
+        Ok(Response::new(
+            self.payloads.upload(request.into_inner()).await?,
+        ))
+    }
+
+    async fn take_payload(
+        &self,
+        request: Request<pb::PayloadRef>,
+    ) -> Result<Response<PayloadStream>, Status> {
+        self.check_ready()?;
+        let data = self.payloads.take(request.get_ref())?;
+        let chunks = crate::payloads::chunks(data, self.message_limit());
+        Ok(Response::new(Box::pin(tokio_stream::iter(
+            chunks.into_iter().map(Ok),
+        ))))
+    }
 
     async fn call_duplex(
         &self,
@@ -187,7 +241,7 @@ impl pb::worker_server::Worker for WorkerService {
         use tokio_stream::StreamExt;
         self.check_ready()?;
         let mut requests = request.into_inner();
-        let call = match requests.message().await? {
+        let mut call = match requests.message().await? {
             Some(pb::HostMessage {
                 msg: Some(Msg::Call(call)),
             }) => call,
@@ -197,17 +251,24 @@ impl pb::worker_server::Worker for WorkerService {
                 ));
             }
         };
+        self.payloads.restore(&mut call)?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let channel = self.executor.callback_channel(&call.session_id, tx.clone());
         let delivery = channel.delivery();
         // Callback results, delivered to the callables waiting for them
         // (on the call's thread, with the GIL released).
+        let payloads = Arc::clone(&self.payloads);
         tokio::spawn(async move {
             loop {
                 match requests.message().await {
                     Ok(Some(pb::HostMessage {
-                        msg: Some(Msg::CallbackResult(result)),
-                    })) => delivery.deliver(result),
+                        msg: Some(Msg::CallbackResult(mut result)),
+                    })) => {
+                        if let Err(e) = payloads.restore(&mut result) {
+                            unrestorable(&mut result, &e);
+                        }
+                        delivery.deliver(result)
+                    }
                     Ok(Some(_)) => {}
                     Ok(None) | Err(_) => {
                         delivery.close();
@@ -219,13 +280,19 @@ impl pb::worker_server::Worker for WorkerService {
         // The call itself, inline on a runtime thread (which holds a Python
         // thread state), as for `Call`.
         let executor = self.executor.clone();
+        let session = call.session_id.clone();
         tokio::spawn(async move {
             let response = crate::watchdog::inline(|| executor.call_with_callbacks(call, channel));
             let _ = tx.send(pb::WorkerMessage {
                 msg: Some(pb::worker_message::Msg::Response(response)),
             });
         });
-        let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(rx).map(Ok);
+        let (payloads, limit) = (Arc::clone(&self.payloads), self.message_limit());
+        let stream =
+            tokio_stream::wrappers::UnboundedReceiverStream::new(rx).map(move |mut message| {
+                payloads.spill(&mut message, &session, limit);
+                Ok(message)
+            });
         Ok(Response::new(Box::pin(stream)))
     }
 
@@ -263,6 +330,7 @@ impl pb::worker_server::Worker for WorkerService {
         // results for the callables waiting for them.
         let (credit_tx, credit_rx) = tokio::sync::mpsc::unbounded_channel();
         let delivery = channel.delivery();
+        let payloads = Arc::clone(&self.payloads);
         tokio::spawn(async move {
             use pb::iterate_request::Msg;
             loop {
@@ -275,8 +343,13 @@ impl pb::worker_server::Worker for WorkerService {
                         }
                     }
                     Ok(Some(pb::IterateRequest {
-                        msg: Some(Msg::CallbackResult(result)),
-                    })) => delivery.deliver(result),
+                        msg: Some(Msg::CallbackResult(mut result)),
+                    })) => {
+                        if let Err(e) = payloads.restore(&mut result) {
+                            unrestorable(&mut result, &e);
+                        }
+                        delivery.deliver(result)
+                    }
                     Ok(Some(_)) => {}
                     // The host closed its side or went away: cancelled.
                     Ok(None) | Err(_) => {
@@ -287,6 +360,7 @@ impl pb::worker_server::Worker for WorkerService {
             }
         });
         let executor = self.executor.clone();
+        let session = open.session_id.clone();
         tokio::spawn(async move {
             let mut credits = credit_rx;
             let items = tx.clone();
@@ -307,7 +381,14 @@ impl pb::worker_server::Worker for WorkerService {
                 let _ = tx.send(Err(Status::invalid_argument(e.to_string())));
             }
         });
-        let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(rx);
+        use tokio_stream::StreamExt;
+        let (payloads, limit) = (Arc::clone(&self.payloads), self.message_limit());
+        let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(rx).map(move |item| {
+            item.map(|mut response| {
+                payloads.spill(&mut response, &session, limit);
+                response
+            })
+        });
         Ok(Response::new(Box::pin(stream)))
     }
 
@@ -374,10 +455,12 @@ impl pb::worker_server::Worker for WorkerService {
         self.check_ready()?;
         // Inline on this runtime thread, which holds a Python thread state;
         // the watchdog keeps I/O going if it runs long (watchdog.rs).
-        let req = request.into_inner();
-        Ok(Response::new(crate::watchdog::inline(|| {
-            self.executor.call_blocking(req)
-        })))
+        let mut req = request.into_inner();
+        self.payloads.restore(&mut req)?;
+        let session = req.session_id.clone();
+        let mut response = crate::watchdog::inline(|| self.executor.call_blocking(req));
+        self.payloads.spill(&mut response, &session, self.message_limit());
+        Ok(Response::new(response))
     }
 
     async fn release_refs(
@@ -395,9 +478,10 @@ impl pb::worker_server::Worker for WorkerService {
         request: Request<pb::ReleaseSessionRequest>,
     ) -> Result<Response<pb::ReleaseSessionResponse>, Status> {
         self.check_ready()?;
-        Ok(Response::new(
-            self.executor.release_session(request.into_inner()).await,
-        ))
+        let request = request.into_inner();
+        let sessions = std::iter::once(&request.session_id).chain(&request.session_ids);
+        self.payloads.release_sessions(sessions);
+        Ok(Response::new(self.executor.release_session(request).await))
     }
 
     async fn interrupt(

@@ -217,8 +217,13 @@ impl BridgeConfig {
         self
     }
 
-    /// Largest encoded request or result (default 64 MiB). Larger ones fail
-    /// with [`Error::MessageTooLarge`] and the worker stays usable.
+    /// Largest encoded request or result (default 64 MiB), not counting
+    /// `bytes` and array buffers of 64 KiB or more: a message over it moves
+    /// those out, largest first, and sends them beside it in chunks (or
+    /// through the shared-memory arena of a local worker; ADR 0010, 0012),
+    /// so large arrays work whatever the limit. A message over the limit in
+    /// its own right (long strings, many items) fails with
+    /// [`Error::MessageTooLarge`] and the worker stays usable.
     pub fn max_message_bytes(mut self, n: usize) -> Self {
         self.max_message_bytes = n;
         self

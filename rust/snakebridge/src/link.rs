@@ -9,7 +9,6 @@
 
 use std::time::Instant;
 
-use futures::StreamExt;
 use futures::stream::BoxStream;
 use snakebridge_proto::v1::{self as pb, worker_client::WorkerClient};
 use tonic::metadata::{Ascii, MetadataValue};
@@ -127,6 +126,9 @@ pub(crate) enum Link {
         client: Client,
         /// Whether the worker is remote (not our child process).
         remote: bool,
+        /// The message limit: messages over it send their largest
+        /// payloads beside them (ADR 0012).
+        limit: usize,
     },
     /// The executor of this process (feature `in-process`).
     #[cfg(feature = "in-process")]
@@ -155,10 +157,19 @@ impl Link {
         match self {
             // Boxed: tonic's future is large, and the caller's state
             // machine (moved on every call) should not carry it inline.
-            Link::Grpc { client, .. } => {
+            Link::Grpc { client, limit, .. } => {
                 let mut client = client.clone();
-                let reply = Box::pin(async move { client.call(request).await }).await?;
-                Ok(reply.into_inner().outcome)
+                let limit = *limit;
+                let reply = Box::pin(async move {
+                    let mut request = request;
+                    let session = request.session_id.clone();
+                    beside::spill(&client, &mut request, &session, limit).await?;
+                    let mut reply = client.call(request).await?.into_inner();
+                    beside::restore(&client, &mut reply).await?;
+                    Ok::<_, LinkError>(reply)
+                })
+                .await?;
+                Ok(reply.outcome)
             }
             #[cfg(feature = "in-process")]
             Link::InProcess(p) => p.call(request, deadline).await,
@@ -198,11 +209,15 @@ impl Link {
         outgoing: tokio::sync::mpsc::UnboundedReceiver<pb::HostMessage>,
     ) -> Result<Responses<pb::WorkerMessage>, LinkError> {
         match self {
-            Link::Grpc { client, .. } => {
+            Link::Grpc { client, limit, .. } => {
                 let mut rx = outgoing;
                 let requests = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+                let requests = beside::spilling(client, requests, *limit, |m| match &m.msg {
+                    Some(pb::host_message::Msg::Call(c)) => Some(c.session_id.clone()),
+                    _ => None,
+                });
                 let responses = client.clone().call_duplex(requests).await?.into_inner();
-                Ok(responses.map(|r| r.map_err(LinkError::from)).boxed())
+                Ok(beside::restoring(client, responses))
             }
             #[cfg(feature = "in-process")]
             Link::InProcess(p) => p.call_duplex(outgoing).await,
@@ -216,9 +231,13 @@ impl Link {
         outgoing: futures::channel::mpsc::UnboundedReceiver<pb::IterateRequest>,
     ) -> Result<Responses<pb::IterateResponse>, LinkError> {
         match self {
-            Link::Grpc { client, .. } => {
-                let responses = client.clone().iterate(outgoing).await?.into_inner();
-                Ok(responses.map(|r| r.map_err(LinkError::from)).boxed())
+            Link::Grpc { client, limit, .. } => {
+                let requests = beside::spilling(client, outgoing, *limit, |m| match &m.msg {
+                    Some(pb::iterate_request::Msg::Open(o)) => Some(o.session_id.clone()),
+                    _ => None,
+                });
+                let responses = client.clone().iterate(requests).await?.into_inner();
+                Ok(beside::restoring(client, responses))
             }
             #[cfg(feature = "in-process")]
             Link::InProcess(p) => p.iterate(outgoing).await,
@@ -284,5 +303,167 @@ impl Link {
             #[cfg(feature = "in-process")]
             Link::InProcess(p) => Ok(p.executor().health()),
         }
+    }
+}
+
+/// Payloads beside messages over the limit, on a gRPC link (ADR 0012):
+/// uploaded before the message that names them, taken after the message
+/// that names them arrived.
+mod beside {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use bytes::{Bytes, BytesMut};
+    use futures::StreamExt;
+    use futures::stream::Stream;
+    use snakebridge_proto::payload::{self, Carrier};
+    use snakebridge_proto::v1::{self as pb, PayloadRef};
+
+    use super::{Client, LinkError, Responses};
+
+    /// Moves the largest payloads of `message` out until it fits `limit`,
+    /// and uploads them for `session`.
+    pub(super) async fn spill<M: Carrier>(
+        client: &Client,
+        message: &mut M,
+        session: &str,
+        limit: usize,
+    ) -> Result<(), LinkError> {
+        let Some(min_len) = message.cutoff(limit) else {
+            return Ok(());
+        };
+        let mut moved = Vec::new();
+        payload::spill(message.values_mut(), min_len, |data| {
+            moved.push(data);
+            // Numbered for now; the worker's ids replace the numbers.
+            PayloadRef {
+                id: moved.len() as u64 - 1,
+                len: 0,
+            }
+        });
+        let uploads = moved
+            .into_iter()
+            .map(|data| upload(client.clone(), session.to_owned(), data, limit));
+        let stored = futures::future::try_join_all(uploads).await?;
+        payload::map_refs(message.values_mut(), |r| *r = stored[r.id as usize]);
+        Ok(())
+    }
+
+    async fn upload(
+        mut client: Client,
+        session: String,
+        data: Bytes,
+        limit: usize,
+    ) -> Result<PayloadRef, LinkError> {
+        let step = payload::chunk_len(limit);
+        let total = data.len();
+        let mut chunks = Vec::with_capacity(total / step + 1);
+        let mut offset = 0;
+        while offset < total || chunks.is_empty() {
+            let end = (offset + step).min(total);
+            chunks.push(pb::PayloadChunk {
+                session_id: if offset == 0 {
+                    session.clone()
+                } else {
+                    String::new()
+                },
+                total_len: total as u64,
+                data: data.slice(offset..end),
+            });
+            offset = end;
+        }
+        let stored = client.put_payload(futures::stream::iter(chunks)).await?;
+        Ok(stored.into_inner())
+    }
+
+    /// Puts the payloads sent beside `message` back in, taking each from
+    /// the worker.
+    pub(super) async fn restore<M: Carrier>(
+        client: &Client,
+        message: &mut M,
+    ) -> Result<(), LinkError> {
+        let refs = payload::refs(message.values());
+        if refs.is_empty() {
+            return Ok(());
+        }
+        let takes = refs.iter().map(|r| take(client.clone(), *r));
+        let mut taken: HashMap<u64, Bytes> = futures::future::try_join_all(takes)
+            .await?
+            .into_iter()
+            .zip(&refs)
+            .map(|(data, r)| (r.id, data))
+            .collect();
+        payload::restore(message.values_mut(), |r| {
+            taken
+                .remove(&r.id)
+                .ok_or(LinkError::Ended("a payload was named twice"))
+        })
+    }
+
+    async fn take(mut client: Client, r: PayloadRef) -> Result<Bytes, LinkError> {
+        let len = usize::try_from(r.len).map_err(|_| LinkError::Ended("a payload too large"))?;
+        let mut chunks = client.take_payload(r).await?.into_inner();
+        let mut data = BytesMut::with_capacity(len);
+        while let Some(chunk) = chunks.message().await? {
+            if data.len() + chunk.data.len() > len {
+                return Err(LinkError::Ended("a payload longer than announced"));
+            }
+            data.extend_from_slice(&chunk.data);
+        }
+        if data.len() != len {
+            return Err(LinkError::Ended("a payload shorter than announced"));
+        }
+        Ok(data.freeze())
+    }
+
+    /// `requests`, each uploading what it must send beside it first; the
+    /// session comes from the exchange's first message (`session_of`).
+    pub(super) fn spilling<M, S>(
+        client: &Client,
+        requests: S,
+        limit: usize,
+        session_of: fn(&M) -> Option<String>,
+    ) -> impl Stream<Item = M> + Send + 'static
+    where
+        M: Carrier + Send + 'static,
+        S: Stream<Item = M> + Send + 'static,
+    {
+        let client = client.clone();
+        let session = Arc::new(parking_lot::Mutex::new(String::new()));
+        requests.then(move |mut message| {
+            let (client, session) = (client.clone(), Arc::clone(&session));
+            async move {
+                if let Some(s) = session_of(&message) {
+                    *session.lock() = s;
+                }
+                let s = session.lock().clone();
+                if let Err(e) = spill(&client, &mut message, &s, limit).await {
+                    // Sent as it is: the transport refuses it as too large.
+                    tracing::warn!(error = %e, "snakebridge: a payload could not be uploaded");
+                }
+                message
+            }
+        })
+    }
+
+    /// `responses`, each with the payloads sent beside it put back in.
+    pub(super) fn restoring<M>(
+        client: &Client,
+        responses: tonic::Streaming<M>,
+    ) -> Responses<M>
+    where
+        M: Carrier + Send + 'static,
+    {
+        let client = client.clone();
+        responses
+            .then(move |response| {
+                let client = client.clone();
+                async move {
+                    let mut message = response?;
+                    restore(&client, &mut message).await?;
+                    Ok(message)
+                }
+            })
+            .boxed()
     }
 }

@@ -409,7 +409,13 @@ impl SessionInner {
         };
         let limit = config.max_message_bytes;
         let size = request.encoded_len();
-        if size > limit {
+        // Large payloads may travel beside the message (ADR 0012): only
+        // the rest must fit.
+        if size > limit
+            && size.saturating_sub(snakebridge_proto::payload::beside_len(
+                snakebridge_proto::payload::Carrier::values(&request),
+            )) > limit
+        {
             if let Some(exported) = exported {
                 exported.abandon();
             }

@@ -504,6 +504,7 @@ impl Slot {
             link: Link::Grpc {
                 client,
                 remote: false,
+                limit: config.max_message_bytes,
             },
             generation,
             instance: info.worker_instance,
@@ -640,6 +641,7 @@ impl Slot {
             link: Link::Grpc {
                 client,
                 remote: true,
+                limit: config.max_message_bytes,
             },
             generation,
             instance: info.worker_instance,

@@ -140,6 +140,7 @@ fn kind_of(v: &Value) -> Kind {
             data: a.data.clone(),
             scalar: a.scalar,
             shared: None,
+            spilled: None,
         }),
         Value::Ref(r) if r.inner.callback.is_some() => Kind::Callback(pb::CallbackHandle {
             id: r.id(),
@@ -242,6 +243,12 @@ fn leaf(kind: Kind, refs: &dyn RefFactory) -> Result<Value> {
                 "a shared-memory reference on a link without an arena",
             ));
         }
+        // The link puts payloads sent beside a message back in (ADR 0012).
+        Kind::SpilledBytes(_) => {
+            return Err(invalid(
+                "a payload sent beside the message was not put back in",
+            ));
+        }
         Kind::List(_) | Kind::Tuple(_) | Kind::Set(_) | Kind::Frozenset(_) | Kind::Dict(_) => {
             return Err(invalid(
                 "internal error: a container reached the leaf decoder",
@@ -305,6 +312,11 @@ fn leaf(kind: Kind, refs: &dyn RefFactory) -> Result<Value> {
             Value::TimeDelta(td)
         }
         Kind::Decimal(s) => Value::Decimal(s),
+        Kind::Ndarray(a) if a.spilled.is_some() => {
+            return Err(invalid(
+                "a payload sent beside the message was not put back in",
+            ));
+        }
         Kind::Ndarray(a) if a.shared.is_some() => {
             return Err(invalid(
                 "a shared-memory ndarray on a link without an arena",

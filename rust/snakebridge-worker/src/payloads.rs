@@ -1,0 +1,274 @@
+//! The worker's payload store (docs/adr/0012-payloads-beside-messages.md):
+//! payloads uploaded by hosts before the messages that name them, and the
+//! payloads of the worker's own messages that were over the message limit,
+//! until the host takes them.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use snakebridge_proto::bytes::{Bytes, BytesMut};
+use snakebridge_proto::payload::{self, Carrier};
+use snakebridge_proto::v1::{self as pb, PayloadRef};
+use tonic::{Status, Streaming};
+
+/// Payloads by id, with the bytes they hold (reserved uploads included).
+pub(crate) struct PayloadStore {
+    inner: Mutex<Inner>,
+    max_bytes: usize,
+}
+
+struct Inner {
+    next: u64,
+    held: usize,
+    entries: HashMap<u64, Entry>,
+}
+
+struct Entry {
+    session: String,
+    data: Bytes,
+    since: Instant,
+}
+
+impl PayloadStore {
+    /// An empty store holding at most `max_bytes`; ids start at `first`
+    /// (the worker instance: ids of another incarnation do not resolve).
+    pub(crate) fn new(first: u64, max_bytes: usize) -> PayloadStore {
+        PayloadStore {
+            inner: Mutex::new(Inner {
+                next: first,
+                held: 0,
+                entries: HashMap::new(),
+            }),
+            max_bytes,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts `len` bytes against the bound (dropping payloads nobody took
+    /// in time first).
+    fn reserve(&self, len: usize) -> Result<Reservation<'_>, Status> {
+        let mut inner = self.lock();
+        inner.expire();
+        if inner.held.saturating_add(len) > self.max_bytes {
+            return Err(Status::resource_exhausted(format!(
+                "the worker's payload store holds {} bytes; {len} more would exceed its \
+                 maximum of {} bytes",
+                inner.held, self.max_bytes
+            )));
+        }
+        inner.held += len;
+        Ok(Reservation { store: self, len })
+    }
+
+    /// Keeps `data` for `session` (already reserved); its reference.
+    fn insert(&self, reserved: Reservation<'_>, session: &str, data: Bytes) -> PayloadRef {
+        let mut inner = self.lock();
+        // The reservation becomes the entry's.
+        std::mem::forget(reserved);
+        inner.next = inner.next.wrapping_add(1);
+        let id = inner.next;
+        let len = data.len() as u64;
+        inner.entries.insert(
+            id,
+            Entry {
+                session: session.to_owned(),
+                data,
+                since: Instant::now(),
+            },
+        );
+        PayloadRef { id, len }
+    }
+
+    /// Removes and returns a payload.
+    pub(crate) fn take(&self, r: &PayloadRef) -> Result<Bytes, Status> {
+        let mut inner = self.lock();
+        match inner.entries.remove(&r.id) {
+            Some(entry) if entry.data.len() as u64 == r.len => {
+                inner.held -= entry.data.len();
+                Ok(entry.data)
+            }
+            Some(entry) => {
+                let len = entry.data.len();
+                inner.entries.insert(r.id, entry);
+                Err(Status::invalid_argument(format!(
+                    "payload {} holds {len} bytes, not {}",
+                    r.id, r.len
+                )))
+            }
+            None => Err(Status::not_found(format!(
+                "payload {} is not in this worker's store (taken already, dropped with its \
+                 session, unclaimed for {} s, or from another worker)",
+                r.id,
+                payload::UNCLAIMED_TTL.as_secs()
+            ))),
+        }
+    }
+
+    /// Drops the payloads of released sessions.
+    pub(crate) fn release_sessions<'a>(&self, sessions: impl IntoIterator<Item = &'a String>) {
+        let sessions: Vec<&String> = sessions.into_iter().collect();
+        let mut inner = self.lock();
+        let mut freed = 0;
+        inner.entries.retain(|_, e| {
+            let keep = !sessions.contains(&&e.session);
+            if !keep {
+                freed += e.data.len();
+            }
+            keep
+        });
+        inner.held -= freed;
+    }
+
+    /// Puts the payloads a host sent beside `message` back in (each is
+    /// taken: a message names its payloads once).
+    pub(crate) fn restore<M: Carrier>(&self, message: &mut M) -> Result<(), Status> {
+        payload::restore(message.values_mut(), |r| self.take(r))
+    }
+
+    /// Moves payloads out of `message` until it fits `limit` (largest
+    /// first), keeping them for `session`'s host to take. A message that
+    /// cannot fit is left as it is (the transport then refuses it).
+    pub(crate) fn spill<M: Carrier>(&self, message: &mut M, session: &str, limit: usize) {
+        let Some(min_len) = message.cutoff(limit) else {
+            return;
+        };
+        let mut failed = None;
+        payload::spill(message.values_mut(), min_len, |data| {
+            match self.reserve(data.len()) {
+                Ok(reserved) => self.insert(reserved, session, data),
+                Err(e) => {
+                    // Over the bound: the reference dangles, and the host's
+                    // take reports it.
+                    failed.get_or_insert(e);
+                    PayloadRef { id: 0, len: 0 }
+                }
+            }
+        });
+        if let Some(e) = failed {
+            tracing::warn!(error = %e.message(), "a result's payload could not be kept");
+        }
+    }
+
+    /// Receives an upload: chunks, the first naming the session and the
+    /// whole length.
+    pub(crate) async fn upload(
+        &self,
+        mut chunks: Streaming<pb::PayloadChunk>,
+    ) -> Result<PayloadRef, Status> {
+        let Some(first) = chunks.message().await? else {
+            return Err(Status::invalid_argument("an upload without chunks"));
+        };
+        let total = usize::try_from(first.total_len)
+            .map_err(|_| Status::invalid_argument("the payload is too large for this worker"))?;
+        let reserved = self.reserve(total)?;
+        let mut data = BytesMut::with_capacity(total);
+        let mut chunk = first.data;
+        loop {
+            if data.len() + chunk.len() > total {
+                return Err(Status::invalid_argument(format!(
+                    "the payload is longer than the {total} bytes announced"
+                )));
+            }
+            data.extend_from_slice(&chunk);
+            match chunks.message().await? {
+                Some(next) => chunk = next.data,
+                None => break,
+            }
+        }
+        if data.len() != total {
+            return Err(Status::invalid_argument(format!(
+                "the upload ended after {} of {total} bytes",
+                data.len()
+            )));
+        }
+        Ok(self.insert(reserved, &first.session_id, data.freeze()))
+    }
+}
+
+impl Inner {
+    /// Drops payloads nobody took in time.
+    fn expire(&mut self) {
+        let mut freed = 0;
+        self.entries.retain(|_, e| {
+            let keep = e.since.elapsed() < payload::UNCLAIMED_TTL;
+            if !keep {
+                freed += e.data.len();
+            }
+            keep
+        });
+        self.held -= freed;
+    }
+}
+
+/// Bytes counted against the bound for an upload under way; given back
+/// when the upload fails.
+struct Reservation<'a> {
+    store: &'a PayloadStore,
+    len: usize,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.store.lock().held -= self.len;
+    }
+}
+
+/// The chunks of a payload the host takes, each within `limit`.
+pub(crate) fn chunks(data: Bytes, limit: usize) -> Vec<pb::PayloadChunk> {
+    let step = payload::chunk_len(limit);
+    let total = data.len() as u64;
+    let mut out = Vec::with_capacity(data.len() / step + 1);
+    let mut offset = 0;
+    while offset < data.len() || out.is_empty() {
+        let end = (offset + step).min(data.len());
+        out.push(pb::PayloadChunk {
+            session_id: String::new(),
+            total_len: if offset == 0 { total } else { 0 },
+            data: data.slice(offset..end),
+        });
+        offset = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_are_taken_once_and_counted_until_then() {
+        let store = PayloadStore::new(7, 100);
+        let r = store.insert(store.reserve(60).unwrap(), "s", Bytes::from(vec![1u8; 60]));
+        assert!(store.reserve(50).is_err(), "60 + 50 > 100");
+        assert_eq!(store.take(&r).unwrap().len(), 60);
+        assert_eq!(store.take(&r).unwrap_err().code(), tonic::Code::NotFound);
+        drop(store.reserve(100).unwrap());
+        assert_eq!(store.lock().held, 0);
+    }
+
+    #[test]
+    fn a_released_session_drops_its_payloads() {
+        let store = PayloadStore::new(0, 1000);
+        let a = store.insert(store.reserve(10).unwrap(), "a", Bytes::from(vec![0u8; 10]));
+        let b = store.insert(store.reserve(20).unwrap(), "b", Bytes::from(vec![0u8; 20]));
+        store.release_sessions([&"a".to_string()]);
+        assert!(store.take(&a).is_err());
+        assert_eq!(store.take(&b).unwrap().len(), 20);
+        assert_eq!(store.lock().held, 0);
+    }
+
+    #[test]
+    fn chunks_cover_the_payload_in_order() {
+        let data = Bytes::from((0..=255u8).cycle().take(10_000).collect::<Vec<_>>());
+        let chunks = chunks(data.clone(), 2_000);
+        assert_eq!(chunks.len(), 10);
+        assert_eq!(chunks[0].total_len, 10_000);
+        let joined: Vec<u8> = chunks.iter().flat_map(|c| c.data.to_vec()).collect();
+        assert_eq!(joined, data);
+        assert_eq!(super::chunks(Bytes::new(), 10).len(), 1, "one empty chunk");
+    }
+}
