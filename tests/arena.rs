@@ -383,13 +383,23 @@ fn payloads_over_the_message_limit_travel_beside_it_in_both_directions() {
         let back = call(&py, "echo", vec![nested.clone()]).await.unwrap();
         assert_eq!(back, nested);
         // The same array twice (a payload moves once per place it appears).
-        let twice = call(&py, "echo", args![Value::List(vec![
-            Value::NdArray(a.clone()),
-            Value::NdArray(a.clone())
-        ])])
+        let twice = call(
+            &py,
+            "echo",
+            args![Value::List(vec![
+                Value::NdArray(a.clone()),
+                Value::NdArray(a.clone())
+            ])],
+        )
         .await
         .unwrap();
-        assert_eq!(twice, Value::List(vec![Value::NdArray(a.clone()), Value::NdArray(a)]));
+        assert_eq!(
+            twice,
+            Value::List(vec![Value::NdArray(a.clone()), Value::NdArray(a)])
+        );
+        // Every payload was taken: the worker holds none.
+        let health = py.health().await.unwrap();
+        assert_eq!(health[0].payload_bytes, 0, "{health:?}");
     });
 }
 
@@ -400,7 +410,10 @@ fn a_message_too_large_in_its_own_right_is_still_refused() {
         // 300,000 ints: no payload to move, over 1 MiB either way.
         let many = Value::List((0..300_000i64).map(|i| Value::Int(i << 20)).collect());
         let sent = call(&py, "echo", vec![many]).await;
-        assert!(matches!(sent, Err(Error::MessageTooLarge { .. })), "{sent:?}");
+        assert!(
+            matches!(sent, Err(Error::MessageTooLarge { .. })),
+            "{sent:?}"
+        );
         let got = call(&py, "ints", args![300_000]).await;
         assert!(matches!(got, Err(Error::MessageTooLarge { .. })), "{got:?}");
         // The worker stays usable, payloads still move.
@@ -419,11 +432,7 @@ fn callbacks_and_streams_carry_payloads_over_the_limit() {
             let v: Vec<f64> = a.to_vec::<f64>()?.iter().map(|x| x * 2.0).collect();
             Ok(Value::NdArray(NdArray::from_vec(vec![v.len()], v)?))
         });
-        let got = array(
-            call(&py, "apply", args![doubled, a.clone()])
-                .await
-                .unwrap(),
-        );
+        let got = array(call(&py, "apply", args![doubled, a.clone()]).await.unwrap());
         let want: Vec<f64> = a.to_vec::<f64>().unwrap().iter().map(|x| x * 2.0).collect();
         assert_eq!(got.to_vec::<f64>().unwrap(), want);
 

@@ -649,3 +649,51 @@ fn an_eager_pool_connects_to_discovered_workers_without_calls() {
         py.shutdown().await;
     });
 }
+
+#[test]
+fn arrays_over_the_message_limit_reach_a_remote_worker_in_chunks() {
+    // A remote worker has no arena (ADR 0010): arrays over the message
+    // limit travel beside their messages, in chunks (ADR 0012). The host's
+    // 1 MiB limit applies to the worker's answers too.
+    let pki = Pki::new("beside");
+    let w = Worker::start(&pki, "127.0.0.2", 0, &[]);
+    let py = bridge(BridgeConfig::remote(pki.workers([w.url.clone()])).max_message_bytes(1 << 20));
+    run(async {
+        let data: Vec<f64> = (0..3_000_000).map(|i| f64::from(i) * 0.25).collect();
+        let array = snakebridge::NdArray::from_vec(vec![3_000_000], data).unwrap();
+        let back: snakebridge::NdArray = py
+            .call("numpy", "negative", args![array.clone()])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        let want: Vec<f64> = array.to_vec::<f64>().unwrap().iter().map(|x| -x).collect();
+        assert_eq!(back.to_vec::<f64>().unwrap(), want);
+        // A stream of large items, and bytes.
+        let mut sizes = Vec::new();
+        py.stream(
+            "builtins",
+            "map",
+            args![
+                py.call("builtins", "eval", args!["lambda n: bytes(n)"])
+                    .await
+                    .unwrap(),
+                Value::List(vec![Value::Int(3 << 20), Value::Int(5)])
+            ],
+            Kwargs::new(),
+            |v| {
+                sizes.push(v.extract::<Vec<u8>>()?.len());
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(sizes, vec![3 << 20, 5]);
+        let health = py.health().await.unwrap();
+        assert_eq!(
+            health[0].payload_bytes, 0,
+            "every payload was taken: {health:?}"
+        );
+        py.shutdown().await;
+    });
+}

@@ -27,10 +27,10 @@
 //!
 //! [`NdArray`]: crate::v1::NdArray
 
-use prost::bytes::Bytes;
 use crate::arena::walk_mut;
 use crate::v1::value::Kind;
 use crate::v1::{self, PayloadRef, Value};
+use prost::bytes::Bytes;
 
 /// Payloads from this size on may travel beside their message, and do not
 /// count toward the message limit.
@@ -356,10 +356,7 @@ impl Carrier for v1::IterateResponse {
         self.items.iter().chain(invoke).collect()
     }
     fn values_mut(&mut self) -> Vec<&mut Value> {
-        let invoke = self
-            .callback_invoke
-            .iter_mut()
-            .flat_map(|i| i.values_mut());
+        let invoke = self.callback_invoke.iter_mut().flat_map(|i| i.values_mut());
         self.items.iter_mut().chain(invoke).collect()
     }
 }
@@ -395,7 +392,10 @@ mod tests {
 
     #[test]
     fn the_largest_payloads_move_first_and_only_as_many_as_needed() {
-        let values = vec![list(vec![bytes(100 << 10), array(300 << 10)]), bytes(200 << 10)];
+        let values = vec![
+            list(vec![bytes(100 << 10), array(300 << 10)]),
+            bytes(200 << 10),
+        ];
         let len: usize = values.iter().map(Message::encoded_len).sum();
         // Moving the 300 KiB array alone is enough for a 400 KiB limit.
         assert_eq!(cutoff(&values, len, 400 << 10), Some(300 << 10));

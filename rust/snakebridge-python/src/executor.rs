@@ -441,6 +441,8 @@ impl Executor {
             sessions: sessions as u64,
             refs: refs as u64,
             calls: shared.calls.load(Ordering::Relaxed),
+            // The worker's service adds its payload store's.
+            payload_bytes: 0,
         }
     }
 

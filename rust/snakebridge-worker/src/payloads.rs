@@ -83,6 +83,11 @@ impl PayloadStore {
         PayloadRef { id, len }
     }
 
+    /// Bytes held (payloads and uploads under way).
+    pub(crate) fn held(&self) -> usize {
+        self.lock().held
+    }
+
     /// Removes and returns a payload.
     pub(crate) fn take(&self, r: &PayloadRef) -> Result<Bytes, Status> {
         let mut inner = self.lock();

@@ -1,8 +1,8 @@
 //! The gRPC service: handshake gate, then calls handed to the executor.
 
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use snakebridge_proto::PROTOCOL_VERSIONS;
@@ -459,7 +459,8 @@ impl pb::worker_server::Worker for WorkerService {
         self.payloads.restore(&mut req)?;
         let session = req.session_id.clone();
         let mut response = crate::watchdog::inline(|| self.executor.call_blocking(req));
-        self.payloads.spill(&mut response, &session, self.message_limit());
+        self.payloads
+            .spill(&mut response, &session, self.message_limit());
         Ok(Response::new(response))
     }
 
@@ -502,6 +503,8 @@ impl pb::worker_server::Worker for WorkerService {
         &self,
         _request: Request<pb::HealthRequest>,
     ) -> Result<Response<pb::HealthResponse>, Status> {
-        Ok(Response::new(self.executor.health()))
+        let mut health = self.executor.health();
+        health.payload_bytes = self.payloads.held() as u64;
+        Ok(Response::new(health))
     }
 }

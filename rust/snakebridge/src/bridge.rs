@@ -131,6 +131,10 @@ pub struct WorkerHealth {
     pub refs: u64,
     /// Calls served since the worker started.
     pub calls: u64,
+    /// Bytes of payloads the worker holds beside messages (ADR 0012):
+    /// uploaded for a call not yet run, or results not yet taken. 0 when
+    /// no call is under way; always 0 in-process.
+    pub payload_bytes: u64,
 }
 
 impl Bridge {
@@ -320,6 +324,7 @@ impl Bridge {
                 sessions: reply.sessions,
                 refs: reply.refs,
                 calls: reply.calls,
+                payload_bytes: reply.payload_bytes,
             });
         }
         Ok(out)

@@ -129,6 +129,8 @@ pub(crate) enum Link {
         /// The message limit: messages over it send their largest
         /// payloads beside them (ADR 0012).
         limit: usize,
+        /// Bytes sent and received beside messages (telemetry).
+        beside: [metrics::Counter; 2],
     },
     /// The executor of this process (feature `in-process`).
     #[cfg(feature = "in-process")]
@@ -157,15 +159,21 @@ impl Link {
         match self {
             // Boxed: tonic's future is large, and the caller's state
             // machine (moved on every call) should not carry it inline.
-            Link::Grpc { client, limit, .. } => {
+            Link::Grpc {
+                client,
+                limit,
+                beside: counters,
+                ..
+            } => {
                 let mut client = client.clone();
-                let limit = *limit;
+                let (limit, counters) = (*limit, counters.clone());
                 let reply = Box::pin(async move {
                     let mut request = request;
                     let session = request.session_id.clone();
-                    beside::spill(&client, &mut request, &session, limit).await?;
+                    let c = &counters;
+                    beside::spill(&client, &mut request, &session, limit, &c[0]).await?;
                     let mut reply = client.call(request).await?.into_inner();
-                    beside::restore(&client, &mut reply).await?;
+                    beside::restore(&client, &mut reply, &c[1]).await?;
                     Ok::<_, LinkError>(reply)
                 })
                 .await?;
@@ -209,15 +217,21 @@ impl Link {
         outgoing: tokio::sync::mpsc::UnboundedReceiver<pb::HostMessage>,
     ) -> Result<Responses<pb::WorkerMessage>, LinkError> {
         match self {
-            Link::Grpc { client, limit, .. } => {
+            Link::Grpc {
+                client,
+                limit,
+                beside: counters,
+                ..
+            } => {
                 let mut rx = outgoing;
                 let requests = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-                let requests = beside::spilling(client, requests, *limit, |m| match &m.msg {
-                    Some(pb::host_message::Msg::Call(c)) => Some(c.session_id.clone()),
-                    _ => None,
-                });
+                let requests =
+                    beside::spilling(client, requests, *limit, &counters[0], |m| match &m.msg {
+                        Some(pb::host_message::Msg::Call(c)) => Some(c.session_id.clone()),
+                        _ => None,
+                    });
                 let responses = client.clone().call_duplex(requests).await?.into_inner();
-                Ok(beside::restoring(client, responses))
+                Ok(beside::restoring(client, responses, &counters[1]))
             }
             #[cfg(feature = "in-process")]
             Link::InProcess(p) => p.call_duplex(outgoing).await,
@@ -231,13 +245,19 @@ impl Link {
         outgoing: futures::channel::mpsc::UnboundedReceiver<pb::IterateRequest>,
     ) -> Result<Responses<pb::IterateResponse>, LinkError> {
         match self {
-            Link::Grpc { client, limit, .. } => {
-                let requests = beside::spilling(client, outgoing, *limit, |m| match &m.msg {
-                    Some(pb::iterate_request::Msg::Open(o)) => Some(o.session_id.clone()),
-                    _ => None,
-                });
+            Link::Grpc {
+                client,
+                limit,
+                beside: counters,
+                ..
+            } => {
+                let requests =
+                    beside::spilling(client, outgoing, *limit, &counters[0], |m| match &m.msg {
+                        Some(pb::iterate_request::Msg::Open(o)) => Some(o.session_id.clone()),
+                        _ => None,
+                    });
                 let responses = client.clone().iterate(requests).await?.into_inner();
-                Ok(beside::restoring(client, responses))
+                Ok(beside::restoring(client, responses, &counters[1]))
             }
             #[cfg(feature = "in-process")]
             Link::InProcess(p) => p.iterate(outgoing).await,
@@ -328,6 +348,7 @@ mod beside {
         message: &mut M,
         session: &str,
         limit: usize,
+        sent: &metrics::Counter,
     ) -> Result<(), LinkError> {
         let Some(min_len) = message.cutoff(limit) else {
             return Ok(());
@@ -346,6 +367,7 @@ mod beside {
             .map(|data| upload(client.clone(), session.to_owned(), data, limit));
         let stored = futures::future::try_join_all(uploads).await?;
         payload::map_refs(message.values_mut(), |r| *r = stored[r.id as usize]);
+        sent.increment(stored.iter().map(|r| r.len).sum());
         Ok(())
     }
 
@@ -381,11 +403,13 @@ mod beside {
     pub(super) async fn restore<M: Carrier>(
         client: &Client,
         message: &mut M,
+        received: &metrics::Counter,
     ) -> Result<(), LinkError> {
         let refs = payload::refs(message.values());
         if refs.is_empty() {
             return Ok(());
         }
+        received.increment(refs.iter().map(|r| r.len).sum());
         let takes = refs.iter().map(|r| take(client.clone(), *r));
         let mut taken: HashMap<u64, Bytes> = futures::future::try_join_all(takes)
             .await?
@@ -422,22 +446,23 @@ mod beside {
         client: &Client,
         requests: S,
         limit: usize,
+        sent: &metrics::Counter,
         session_of: fn(&M) -> Option<String>,
     ) -> impl Stream<Item = M> + Send + 'static
     where
         M: Carrier + Send + 'static,
         S: Stream<Item = M> + Send + 'static,
     {
-        let client = client.clone();
+        let (client, sent) = (client.clone(), sent.clone());
         let session = Arc::new(parking_lot::Mutex::new(String::new()));
         requests.then(move |mut message| {
-            let (client, session) = (client.clone(), Arc::clone(&session));
+            let (client, session, sent) = (client.clone(), Arc::clone(&session), sent.clone());
             async move {
                 if let Some(s) = session_of(&message) {
                     *session.lock() = s;
                 }
                 let s = session.lock().clone();
-                if let Err(e) = spill(&client, &mut message, &s, limit).await {
+                if let Err(e) = spill(&client, &mut message, &s, limit, &sent).await {
                     // Sent as it is: the transport refuses it as too large.
                     tracing::warn!(error = %e, "snakebridge: a payload could not be uploaded");
                 }
@@ -450,17 +475,18 @@ mod beside {
     pub(super) fn restoring<M>(
         client: &Client,
         responses: tonic::Streaming<M>,
+        received: &metrics::Counter,
     ) -> Responses<M>
     where
         M: Carrier + Send + 'static,
     {
-        let client = client.clone();
+        let (client, received) = (client.clone(), received.clone());
         responses
             .then(move |response| {
-                let client = client.clone();
+                let (client, received) = (client.clone(), received.clone());
                 async move {
                     let mut message = response?;
-                    restore(&client, &mut message).await?;
+                    restore(&client, &mut message, &received).await?;
                     Ok(message)
                 }
             })

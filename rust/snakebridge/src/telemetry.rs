@@ -61,6 +61,9 @@ pub const ARENA_BYTES_TOTAL: &str = "snakebridge_arena_bytes_total";
 /// inline in the messages of a worker that has an arena (it was full), by
 /// `pool` and `direction`.
 pub const INLINE_PAYLOAD_BYTES_TOTAL: &str = "snakebridge_inline_payload_bytes_total";
+/// Counter (bytes): payloads sent beside messages over the message limit,
+/// in chunks (ADR 0012), by `pool` and `direction`.
+pub const BESIDE_BYTES_TOTAL: &str = "snakebridge_beside_bytes_total";
 /// Counter: calls stopped by their timeout, by `pool`, `profile` and `how`
 /// (`interrupted`, `worker_restarted`).
 pub const TIMEOUTS_TOTAL: &str = "snakebridge_timeouts_total";
@@ -157,6 +160,13 @@ impl PoolMetrics {
     pub(crate) fn arena_received(&self, t: crate::arena::Traffic) {
         self.payloads[0][1].increment(t.arena);
         self.payloads[1][1].increment(t.inline);
+    }
+
+    /// The handles of [`BESIDE_BYTES_TOTAL`] for this pool: sent, received.
+    pub(crate) fn beside(pool: &str) -> [Counter; 2] {
+        ["sent", "received"].map(|direction| {
+            metrics::counter!(BESIDE_BYTES_TOTAL, "pool" => pool.to_string(), "direction" => direction)
+        })
     }
 
     /// The handles for `module.function`, registered on first use.
