@@ -45,7 +45,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .collect::<Result<_, _>>()?;
             }
             // The socket path, for comparison (payloads over
-            // max_message_bytes then fail).
+            // max_message_bytes then travel beside messages, in chunks:
+            // ADR 0012).
             "--no-shared-memory" => shared_memory = false,
             other => return Err(format!("unknown argument {other:?} (try --sizes 8,256)").into()),
         }

@@ -269,6 +269,7 @@ pub fn ndarray(dtype: &str, shape: Vec<u64>, data: Vec<u8>, scalar: bool) -> pb:
         data: Bytes::from(data),
         scalar,
         shared: None,
+        spilled: None,
     }))
 }
 pub fn nested(levels: usize, leaf: pb::Value) -> pb::Value {
