@@ -50,6 +50,9 @@ for key in edition version; do
     fi
 done
 
+# The clippy aspect's lints (.bazelrc) are Cargo.toml's [workspace.lints].
+python3 "$here/cargo_lints.py" --check
+
 t0=$SECONDS
 echo "==> Bazel: bootstrap (idempotent), then bazel test //... (--jobs=$jobs)"
 "${sudo[@]}" nice -n 10 "$here/bootstrap.sh" -- test //... \

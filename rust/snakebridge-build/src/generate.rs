@@ -1,13 +1,14 @@
 //! One package: IR (cached, introspected or committed) -> selection ->
-//! coverage and tier check -> Rust.
+//! coverage and tier check -> Rust (the checks, selection and rendering
+//! are `snakebridge_codegen::Generator`'s, shared with the other front ends).
 
 use std::path::{Path, PathBuf};
 
 use snakebridge_codegen::{
-    Coverage, Ir, RenderOptions, Selection, check_streaming, module_symbols_with, package_module,
-    render_split, render_with, select,
+    Coverage, GenerateError, Generator, Ir, RenderOptions, Selection, module_symbols_with,
+    package_module,
 };
-use snakebridge_env::{Config, Generate, Layout, Package, Venv, VersionSpec};
+use snakebridge_env::{Config, Generate, Package, Venv, VersionSpec};
 
 use crate::cache::{CacheEntry, inputs_hash};
 use crate::error::{Error, Result};
@@ -79,22 +80,28 @@ pub(crate) fn generate(config: &Config, package: &Package, mode: &Mode<'_>) -> R
         source,
     })?;
     phase.end(source);
-    if mode.offline {
-        check_pinned_version(package, &ir, &path)?;
+    let mut generator = Generator {
+        selection: selection(package),
+        options: RenderOptions {
+            streaming: package.streaming.clone(),
+        },
+        version: if mode.offline {
+            pinned_version(package)
+        } else {
+            None
+        },
+        layout: package.generated_layout,
+    };
+    let to_error = |e| generate_error(e, &path);
+    generator.check(&ir).map_err(to_error)?;
+    if let Some(uses) = mode.uses
+        && scans(package)
+    {
+        generator.selection = used_selection(package, &ir, uses, mode, &path, &generator.options)?;
     }
-    check_streaming(&ir, &package.streaming)?;
-    let options = RenderOptions {
-        streaming: package.streaming.clone(),
-    };
-    let mut selection = match mode.uses {
-        Some(uses) if scans(package) => used_selection(package, &ir, uses, mode, &path, &options)?,
-        _ => selection(package),
-    };
-    // Streamed functions are always generated (with their `_stream` variants).
-    selection.include.extend(package.streaming.iter().cloned());
     let phase = Phase::start(&package.name, "select");
-    let selected = select(&ir, &selection)?;
-    let coverage = Coverage::of(&selected);
+    let selected = generator.select(&ir).map_err(to_error)?;
+    let coverage = selected.coverage();
     phase.end(source);
     let below_min_tier = offenders(package, &coverage);
     if mode.strict && !below_min_tier.is_empty() {
@@ -120,18 +127,12 @@ pub(crate) fn generate(config: &Config, package: &Package, mode: &Mode<'_>) -> R
         });
     }
     let phase = Phase::start(&package.name, "render");
-    let (rust, files) = match package.generated_layout {
-        Layout::Single => (render_with(&selected, &options), Vec::new()),
-        Layout::Split => {
-            let split = render_split(&selected, &options);
-            (split.root, split.files)
-        }
-    };
+    let rendered = selected.render();
     phase.end(source);
     Ok(Generated {
         package: package.name.clone(),
-        rust,
-        files,
+        rust: rendered.rust,
+        files: rendered.files,
         ir_json,
         source,
         coverage,
@@ -228,23 +229,28 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).map_err(|e| Error::io(path, e))
 }
 
-/// `numpy = "==2.4.6"` and an IR of another version: the committed IR is stale.
-fn check_pinned_version(package: &Package, ir: &Ir, path: &Path) -> Result<()> {
+/// The version `numpy = "==2.4.6"` pins: offline, an IR of another version
+/// is stale. `None` for a range (`>=2`, `==2.4.6,!=2.4.7`) or `stdlib`.
+fn pinned_version(package: &Package) -> Option<String> {
     let VersionSpec::Requirement(spec) = &package.version else {
-        return Ok(());
+        return None;
     };
-    let (Some(wanted), Some(found)) = (spec.strip_prefix("=="), ir.version.as_deref()) else {
-        return Ok(());
-    };
-    if wanted.contains(',') || wanted == found {
-        return Ok(());
+    let wanted = spec.strip_prefix("==")?;
+    (!wanted.contains(',')).then(|| wanted.to_string())
+}
+
+/// [`GenerateError`] as this crate's error, naming the IR file.
+fn generate_error(e: GenerateError, path: &Path) -> Error {
+    match e {
+        GenerateError::Version(v) => Error::StaleIr {
+            package: v.package,
+            path: path.to_path_buf(),
+            found: v.found,
+            wanted: v.wanted,
+        },
+        GenerateError::Streaming(e) => Error::Streaming(e),
+        GenerateError::Select(e) => Error::Select(e),
     }
-    Err(Error::StaleIr {
-        package: package.name.clone(),
-        path: path.to_path_buf(),
-        found: found.to_string(),
-        wanted: wanted.to_string(),
-    })
 }
 
 /// Whether the package's used symbols come from scanning the crate's

@@ -7,6 +7,7 @@
 //! snakebridge setup                             # venv + packages of snakebridge.toml, writes snakebridge.lock
 //! snakebridge setup --check                     # differences only, installs nothing
 //! snakebridge verify --strict                   # the lock's hardware against this machine's
+//! snakebridge verify --no-lock --require cuda   # skipped (exit 0) without an NVIDIA GPU
 //! snakebridge generate --package numpy          # IR + Rust into bindings/, coverage reports
 //! snakebridge certs --out certs --host 127.0.0.2 # development CA, server and client certificates
 //! ```
@@ -21,6 +22,7 @@ use std::process::ExitCode;
 
 mod certs;
 mod generate;
+mod junit;
 mod setup;
 mod verify;
 

@@ -137,3 +137,84 @@ fn verify_json_on_another_platform() {
     assert_eq!(json["findings"][0]["severity"], "error");
     assert!(json["hardware"]["cpu_features"].is_array());
 }
+
+#[test]
+fn verify_skips_without_a_required_accelerator() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("test.xml");
+    let junit_arg = junit.to_str().unwrap();
+    let out = snakebridge(
+        dir.path(),
+        &[
+            "verify",
+            "--no-lock",
+            "--require",
+            "cpu",
+            "--require",
+            "nonesuch",
+            "--junit",
+            junit_arg,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("SKIPPED: requires nonesuch: the CPU lacks `nonesuch` (has: "),
+        "{stdout}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("skipped=\"1\""), "{xml}");
+    assert!(
+        xml.contains("<skipped message=\"requires nonesuch: "),
+        "{xml}"
+    );
+}
+
+#[test]
+fn verify_requirements_without_a_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = snakebridge(dir.path(), &["verify", "--no-lock", "--require", "cpu"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "requirements met: cpu\nverify: ok\n");
+    let out = snakebridge(dir.path(), &["verify", "--no-lock"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--require <NAME>"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn verify_against_a_lock_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write_lock(dir.path(), |lock| lock.platform.os = "plan9".into());
+    let junit = dir.path().join("test.xml");
+    let out = snakebridge(
+        dir.path(),
+        &[
+            "verify",
+            "--lock",
+            "snakebridge.lock",
+            "--require",
+            "cpu",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("requirements met: cpu\ncheck "),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("verify: FAILED\n"), "{stdout}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<failure message=\"the lock was made on plan9 "),
+        "{xml}"
+    );
+    let out = snakebridge(dir.path(), &["verify", "--lock", "missing.lock"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "error: no lock at missing.lock\n");
+}

@@ -1,9 +1,12 @@
 //! SnakeBridge code generation: the introspection IR (JSON, see
 //! `docs/ir.md`) to typed Rust wrappers over `::snakebridge::__private`.
 //!
-//! Pure: no I/O, no Python. The build-time front ends (build.rs helper,
-//! CLI) run `introspect.py`, hand its output to [`render`], and write the
-//! result.
+//! The library is pure: no I/O, no Python. The front ends (the build.rs
+//! helper `snakebridge-build`, and through it `snakebridge generate`; the
+//! `snakebridge-codegen` command that Bazel's render action runs) read the
+//! IR that `introspect.py` wrote, hand it to a [`Generator`] (version pin,
+//! `streaming` names, selection, rendering: the one implementation), and
+//! write the result.
 //!
 //! # Example
 //! ```
@@ -20,6 +23,7 @@
 
 mod coverage;
 mod docs;
+mod generate;
 pub mod ir;
 mod names;
 mod render;
@@ -28,6 +32,7 @@ mod symbols;
 mod types;
 
 pub use coverage::{Coverage, Fallback};
+pub use generate::{GenerateError, Generator, Rendered, Selected, VersionError};
 pub use ir::SignatureTier;
 pub use ir::{IR_VERSION, Ir, IrError, OLDEST_IR_VERSION};
 pub use render::{

@@ -1,6 +1,8 @@
-//! `snakebridge verify`: the hardware and platform of the lock against the
-//! machine's. A missing platform or required accelerator is an error, a
-//! CUDA/ROCm minor-version difference a warning.
+//! `snakebridge verify` (and Bazel's `snakebridge_verify_test`, which runs
+//! it): the hardware and platform of the lock against the machine's, and
+//! the accelerators or CPU features a check requires. A missing platform or
+//! locked accelerator is an error, a CUDA/ROCm minor-version difference a
+//! warning, an unmet requirement a reason to skip.
 
 use std::fmt::Write as _;
 
@@ -104,6 +106,38 @@ pub fn compare(lock: &Lock, platform: &Platform, current: &Hardware) -> Report {
     ));
     findings.extend(compare_torch(&lock.hardware, current));
     Report { findings }
+}
+
+/// Why each of `requirements` (`cpu`, `cuda`, `rocm`, `mps`, or a CPU
+/// feature such as `avx2`) is not met by `current`: `requires cuda: no
+/// NVIDIA GPU with CUDA here (nvidia-smi found none)`, one per unmet
+/// requirement, in order; empty when all are met.
+pub fn unmet(requirements: &[String], current: &Hardware) -> Vec<String> {
+    requirements
+        .iter()
+        .filter_map(|r| missing(r, current).map(|why| format!("requires {r}: {why}")))
+        .collect()
+}
+
+fn missing(requirement: &str, hw: &Hardware) -> Option<String> {
+    match requirement {
+        "cpu" => None,
+        "cuda" => hw
+            .cuda
+            .is_none()
+            .then(|| "no NVIDIA GPU with CUDA here (nvidia-smi found none)".to_string()),
+        "rocm" => hw
+            .rocm
+            .is_none()
+            .then(|| "no AMD GPU with ROCm here (rocm-smi found none)".to_string()),
+        "mps" => (!hw.mps).then(|| "no Apple MPS here (not Apple silicon)".to_string()),
+        feature => (!hw.cpu_features.iter().any(|f| f == feature)).then(|| {
+            format!(
+                "the CPU lacks `{feature}` (has: {})",
+                hw.cpu_features.join(", ")
+            )
+        }),
+    }
 }
 
 fn finding(

@@ -1,7 +1,7 @@
 //! Verify outcomes, table-tested: lock hardware against machine hardware.
 
 use snakebridge_env::hardware::{Accelerator, Cuda, Gpu, Hardware, Rocm};
-use snakebridge_env::verify::{Severity, compare};
+use snakebridge_env::verify::{Severity, compare, unmet};
 use snakebridge_env::{Lock, Platform};
 
 fn linux() -> Platform {
@@ -233,5 +233,37 @@ gpus          1 GPU         1 GPU         ok
 cpu features  avx2 avx512f  same          ok
 Warning: CUDA 12.4 was locked, this machine has 12.2: minor versions are usually compatible; re-run `snakebridge setup --upgrade` to lock this one
 "
+    );
+}
+
+/// `unmet(requirements, hardware)`: the reasons, one per unmet requirement.
+fn check_unmet(requirements: &[&str], hw: &Hardware, expected: &[&str]) {
+    let requirements: Vec<String> = requirements.iter().map(|r| r.to_string()).collect();
+    assert_eq!(unmet(&requirements, hw), expected);
+}
+
+#[test]
+fn requirements() {
+    check_unmet(&[], &cpu(), &[]);
+    check_unmet(&["cpu", "avx2"], &cpu(), &[]);
+    check_unmet(&["cuda"], &cuda("12.4"), &[]);
+    check_unmet(&["rocm"], &rocm("6.1"), &[]);
+    check_unmet(
+        &["cuda"],
+        &cpu(),
+        &["requires cuda: no NVIDIA GPU with CUDA here (nvidia-smi found none)"],
+    );
+    check_unmet(
+        &["rocm", "mps"],
+        &cpu(),
+        &[
+            "requires rocm: no AMD GPU with ROCm here (rocm-smi found none)",
+            "requires mps: no Apple MPS here (not Apple silicon)",
+        ],
+    );
+    check_unmet(
+        &["cpu", "sve"],
+        &cpu(),
+        &["requires sve: the CPU lacks `sve` (has: avx2, avx512f)"],
     );
 }

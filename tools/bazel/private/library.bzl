@@ -11,6 +11,10 @@ load("//tools/bazel/private:cargo.bzl", "EDITION")
 _INTROSPECT_PY = Label("//rust/snakebridge-build:python/snakebridge/introspect.py")
 _RUNTIME = Label("//rust/snakebridge")
 
+# The `snakebridge-codegen` command of the Cargo crate (src/main.rs): the
+# same Generator as build.rs and `snakebridge generate`.
+_CODEGEN = Label("//rust/snakebridge-codegen:codegen")
+
 def _introspect_impl(ctx):
     out = ctx.actions.declare_file("{}/{}.ir.json".format(ctx.label.name, ctx.attr.package))
     args = ctx.actions.args()
@@ -82,7 +86,11 @@ def _render_impl(ctx):
         "include!(\"{}.rs\");".format(ctx.attr.package),
         "",
     ]))
-    return [DefaultInfo(files = depset([lib, rs]))]
+    return [
+        DefaultInfo(files = depset([lib, rs])),
+        # `<package>.rs` alone (filegroup(output_group = "module")), e.g. to diff it.
+        OutputGroupInfo(module = depset([rs])),
+    ]
 
 snakebridge_render = rule(
     implementation = _render_impl,
@@ -95,7 +103,7 @@ snakebridge_render = rule(
         "streaming": attr.string_list(doc = "Functions whose results are streams (generated as `PendingStream`)."),
         "version": attr.string(doc = "The package version the IR must report (empty: not checked)."),
         "_render": attr.label(
-            default = Label("//tools/bazel/private:render"),
+            default = _CODEGEN,
             executable = True,
             cfg = "exec",
         ),

@@ -1,30 +1,33 @@
-"""snakebridge_verify_test: hardware verification as a Bazel test."""
+"""snakebridge_verify_test: hardware verification as a Bazel test (`snakebridge verify`)."""
 
 def _shell_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
 def _verify_test_impl(ctx):
     script = ctx.actions.declare_file(ctx.label.name)
-    args = []
+    args = ["verify"]
     for r in ctx.attr.require:
         args += ["--require", r]
     if ctx.file.lock:
         args += ["--lock", ctx.file.lock.short_path]
+    else:
+        args.append("--no-lock")
     if ctx.attr.strict:
         args.append("--strict")
 
-    # Tests run in the runfiles root; short paths are relative to it.
+    # Tests run in the runfiles root; short paths are relative to it. Bazel
+    # sets XML_OUTPUT_FILE: a skip is written there as JUnit <skipped>.
     ctx.actions.write(
         script,
-        "#!/bin/sh\n# snakebridge_verify_test {}\nexec {} {} \"$@\"\n".format(
+        "#!/bin/sh\n# snakebridge_verify_test {}\nexec {} {} ${{XML_OUTPUT_FILE:+--junit \"$XML_OUTPUT_FILE\"}} \"$@\"\n".format(
             ctx.label,
-            _shell_quote(ctx.executable._verify.short_path),
+            _shell_quote(ctx.executable._snakebridge.short_path),
             " ".join([_shell_quote(a) for a in args]),
         ),
         is_executable = True,
     )
-    files = [ctx.executable._verify] + ([ctx.file.lock] if ctx.file.lock else [])
-    runfiles = ctx.runfiles(files = files).merge(ctx.attr._verify[DefaultInfo].default_runfiles)
+    files = [ctx.executable._snakebridge] + ([ctx.file.lock] if ctx.file.lock else [])
+    runfiles = ctx.runfiles(files = files).merge(ctx.attr._snakebridge[DefaultInfo].default_runfiles)
     return [DefaultInfo(executable = script, runfiles = runfiles)]
 
 _verify_test = rule(
@@ -34,8 +37,8 @@ _verify_test = rule(
         "lock": attr.label(allow_single_file = True, doc = "A snakebridge.lock whose platform and hardware are compared with the machine's (differences that are errors fail the test)."),
         "require": attr.string_list(doc = "Accelerators or CPU features the check needs (`cpu`, `cuda`, `rocm`, `mps`, `avx2`, ...); on a machine without one the test is skipped, not failed."),
         "strict": attr.bool(doc = "Warnings of the lock comparison fail the test too."),
-        "_verify": attr.label(
-            default = Label("//tools/bazel/private:verify"),
+        "_snakebridge": attr.label(
+            default = Label("//rust/snakebridge-cli:snakebridge"),
             executable = True,
             cfg = "target",
         ),
@@ -60,6 +63,8 @@ def snakebridge_verify_test(name, require = [], lock = None, strict = False, tag
       tags: extra tags (`external` is always added).
       **kwargs: common test attributes (size, timeout, ...).
     """
+    if not require and not lock:
+        fail("snakebridge_verify_test {}: give `require`, `lock` or both".format(name))
     _verify_test(
         name = name,
         require = require,
