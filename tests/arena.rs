@@ -119,11 +119,41 @@ fn fortran_sliced_big_endian_and_zero_size_arrays_arrive_in_c_order() {
 }
 
 #[test]
-fn structured_arrays_stay_refs() {
+fn object_free_structured_arrays_round_trip_exactly() {
     run(async {
-        // No exact form for a structured dtype (ADR 0002): a ref, whose
-        // object goes back to Python as the very same array.
-        let r = call(py(), "structured", args![100_000]).await.unwrap();
+        // Records travel with numpy's .npy description of their dtype
+        // (fields, offsets and padding, byte orders, sub-arrays), large
+        // ones through the arena, small ones inline.
+        for kind in ["plain", "aligned", "nested", "void"] {
+            for n in [50_000i64, 3] {
+                let a = array(call(py(), "records", args![kind, n]).await.unwrap());
+                assert_eq!(a.shape, vec![n as usize], "{kind}");
+                if kind == "void" {
+                    assert_eq!(a.dtype, "|V8");
+                } else {
+                    assert!(a.dtype.starts_with('['), "{kind}: {}", a.dtype);
+                }
+                let same: bool = call(py(), "records_equal", args![kind, n, a])
+                    .await
+                    .unwrap()
+                    .extract()
+                    .unwrap();
+                assert!(same, "{kind} x {n} came back exactly");
+            }
+        }
+        let nested = array(call(py(), "records", args!["nested", 1]).await.unwrap());
+        assert_eq!(
+            nested.dtype,
+            "[('x', '>i2', (2, 3)), ('n', [('p', '|u1'), ('q', '<c16')])]"
+        );
+        assert_eq!(nested.data.len(), 29, "one packed record");
+        let scalar = array(call(py(), "record_scalar", args![]).await.unwrap());
+        assert!(scalar.scalar && scalar.shape.is_empty(), "{scalar:?}");
+        // A field that holds Python objects has no exact form (ADR 0002): a
+        // ref, whose object goes back to Python as the very same array.
+        let r = call(py(), "records_with_objects", args![100_000])
+            .await
+            .unwrap();
         let Value::Ref(r) = &r else {
             panic!("expected a ref, got {r:?}")
         };

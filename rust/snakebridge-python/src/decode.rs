@@ -329,7 +329,16 @@ impl<'a, 'py> Decoder<'a, 'py> {
             None => None,
         };
         let build = || -> PyResult<Bound<'py, PyAny>> {
-            let dtype = module.call_method1(pyo3::intern!(py, "dtype"), (a.dtype.as_str(),))?;
+            let dtype = if a.dtype.starts_with('[') {
+                // A structured dtype, as the .npy format describes it.
+                let descr = py
+                    .import(pyo3::intern!(py, "ast"))?
+                    .call_method1(pyo3::intern!(py, "literal_eval"), (a.dtype.as_str(),))?;
+                py.import(pyo3::intern!(py, "numpy.lib.format"))?
+                    .call_method1(pyo3::intern!(py, "descr_to_dtype"), (descr,))?
+            } else {
+                module.call_method1(pyo3::intern!(py, "dtype"), (a.dtype.as_str(),))?
+            };
             let shape = PyTuple::new(py, &a.shape)?;
             let array = if let Some(view) = shared {
                 // A writable view of the host's slot, whose base releases

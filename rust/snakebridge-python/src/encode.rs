@@ -21,7 +21,7 @@ use snakebridge_proto::v1::{self as pb, value::Kind};
 use crate::types::{Numpy, Types};
 
 /// The numpy dtype kinds that travel as raw buffers.
-const PLAIN_DTYPE_KINDS: &str = "biufcSUmM";
+const PLAIN_DTYPE_KINDS: &str = "biufcSUmMV";
 
 /// Why encoding stopped early.
 #[derive(Debug)]
@@ -557,18 +557,32 @@ impl<'a, 'py> Encoder<'a, 'py> {
             return Ok(None);
         }
         let dtype = obj.getattr(pyo3::intern!(py, "dtype"))?;
-        if !dtype.getattr(pyo3::intern!(py, "fields"))?.is_none() {
-            return Ok(None);
-        }
-        let kind: String = dtype.getattr(pyo3::intern!(py, "kind"))?.extract()?;
-        if kind.len() != 1 || !PLAIN_DTYPE_KINDS.contains(kind.as_str()) {
-            return Ok(None);
+        let structured = !dtype.getattr(pyo3::intern!(py, "fields"))?.is_none();
+        if structured {
+            // Records travel when no field holds Python objects.
+            if dtype.getattr(pyo3::intern!(py, "hasobject"))?.is_truthy()? {
+                return Ok(None);
+            }
+        } else {
+            let kind: String = dtype.getattr(pyo3::intern!(py, "kind"))?.extract()?;
+            if kind.len() != 1 || !PLAIN_DTYPE_KINDS.contains(kind.as_str()) {
+                return Ok(None);
+            }
         }
         // A scalar of a subclass of numpy's own scalar type has no exact form.
         if !is_array && !ty.is(&dtype.getattr(pyo3::intern!(py, "type"))?) {
             return Ok(None);
         }
-        let dtype_str: String = dtype.getattr(pyo3::intern!(py, "str"))?.extract()?;
+        let dtype_str: String = if structured {
+            // The .npy format's description: fields, offsets (padding as
+            // unnamed void fields), byte orders and sub-arrays, exactly.
+            let descr = py
+                .import(pyo3::intern!(py, "numpy.lib.format"))?
+                .call_method1(pyo3::intern!(py, "dtype_to_descr"), (&dtype,))?;
+            descr.repr()?.extract()?
+        } else {
+            dtype.getattr(pyo3::intern!(py, "str"))?.extract()?
+        };
         if is_array {
             let nbytes: usize = obj.getattr(pyo3::intern!(py, "nbytes"))?.extract()?;
             let shape = obj.getattr(pyo3::intern!(py, "shape"))?;

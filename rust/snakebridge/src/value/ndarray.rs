@@ -99,6 +99,14 @@ impl Element for bool {
 /// the shape and the raw C-order buffer. numpy scalars (`np.float64(1.5)`)
 /// are 0-d arrays with `scalar` set.
 ///
+/// Structured (record) arrays whose fields hold no Python objects travel
+/// too: their `dtype` is the description the `.npy` format uses
+/// (`numpy.lib.format.dtype_to_descr`), e.g. `[('a', '<f8'), ('b', '<i4')]`,
+/// with padding as unnamed void fields, so fields, offsets, byte orders and
+/// sub-arrays round trip (padding bytes are not data and are not kept, as in
+/// numpy's own copies; an `align=True` dtype comes back with the same
+/// offsets but without the flag). Arrays with object fields are refs.
+///
 /// ```
 /// use snakebridge::NdArray;
 /// let a = NdArray::from_vec(vec![2, 3], vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
