@@ -4,10 +4,14 @@
 //! A [`Region`] is a memfd mapped by its creator and, on first use, by its
 //! peer. The creator allocates slots in its regions with an [`Allocator`];
 //! each slot is preceded by a 64-byte header whose first word is the slot's
-//! state: [`Slot`]s are created *held* and only the reader ends the hold
-//! ([`Held`] does when dropped). The allocator reclaims released slots
-//! lazily. The reader resolves an [`ArenaRef`] with a
-//! [`Peer`], which validates it against the mapping before any byte is read.
+//! state and allocation tag: [`Slot`]s are created *held* (sent, unclaimed);
+//! the reader *claims* a slot when it resolves its [`ArenaRef`] with a
+//! [`Peer`] (which validates it against the mapping before any byte is read)
+//! and releases it when its [`Held`] drops. The writer may *take back* a
+//! slot nobody claimed ([`Slot::take_back`]: its message was abandoned); a
+//! compare-and-swap on the tagged word decides the race, so a late reader is
+//! refused instead of reading reused memory. The allocator reclaims released
+//! slots lazily.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -29,11 +33,27 @@ pub const MEMFD_NAME: &str = "snakebridge-arena";
 pub const DEFAULT_THRESHOLD: usize = 64 << 10;
 /// Default size of a new region.
 pub const DEFAULT_REGION_BYTES: usize = 64 << 20;
+/// How long a worker's result slot may stay unclaimed before the worker
+/// takes it back: the host claims a result's slots as soon as the answer
+/// arrives, so only an answer nobody waited for any more (a call whose
+/// caller went away) stays unclaimed. A host that claims later is refused.
+pub const UNCLAIMED_RESULT_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Default bound of the regions one side creates for one peer.
 pub const DEFAULT_MAX_BYTES: usize = 4 << 30;
 
+/// The state word of a slot: `tag << 2 | state`. Released is 0 whatever
+/// the tag.
 const RELEASED: u32 = 0;
 const HELD: u32 = 1;
+const CLAIMED: u32 = 2;
+const STATE_BITS: u32 = 2;
+/// Tags are 30 bits, never 0.
+const TAG_MASK: u32 = u32::MAX >> STATE_BITS;
+
+const fn word(tag: u32, state: u32) -> u32 {
+    (tag << STATE_BITS) | state
+}
 
 /// Large regions are rounded up to this (huge-page friendly) size.
 const REGION_ROUND: u64 = 2 << 20;
@@ -257,6 +277,7 @@ pub struct Slot {
     region: Arc<Region>,
     offset: u64,
     len: usize,
+    tag: u32,
 }
 
 impl Slot {
@@ -291,14 +312,33 @@ impl Slot {
             region: self.region.id(),
             offset: self.offset,
             len: self.len as u64,
+            tag: self.tag,
         }
     }
 
     /// Gives the slot back without sending it.
     pub fn abandon(self) {
+        self.take_back();
+    }
+
+    /// Takes the slot back if its reader has not claimed it (the message
+    /// that named it was abandoned): true when it did. A reader that
+    /// resolves the reference later is refused.
+    pub fn take_back(&self) -> bool {
         self.region
             .state(self.offset)
-            .store(RELEASED, Ordering::Release);
+            .compare_exchange(
+                word(self.tag, HELD),
+                RELEASED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    /// Whether the slot is still sent and unclaimed.
+    pub fn is_unclaimed(&self) -> bool {
+        self.region.state(self.offset).load(Ordering::Acquire) == word(self.tag, HELD)
     }
 }
 
@@ -370,6 +410,8 @@ pub struct Allocator {
     region_bytes: usize,
     max_bytes: usize,
     mapped: usize,
+    /// The tag of the last slot allocated.
+    tag: u32,
 }
 
 impl Allocator {
@@ -383,6 +425,7 @@ impl Allocator {
             region_bytes: region_bytes.clamp(1 << 20, max_bytes.max(1 << 20)),
             max_bytes,
             mapped: 0,
+            tag: 0,
         }
     }
 
@@ -428,11 +471,15 @@ impl Allocator {
         };
         let region = self.regions[index].region.clone();
         let offset = start + HEADER;
-        region.state(offset).store(HELD, Ordering::Relaxed);
+        self.tag = (self.tag.wrapping_add(1) & TAG_MASK).max(1);
+        region
+            .state(offset)
+            .store(word(self.tag, HELD), Ordering::Release);
         Ok(Some(Slot {
             region,
             offset,
             len,
+            tag: self.tag,
         }))
     }
 
@@ -502,6 +549,27 @@ impl Peer {
         };
         region.check(r.offset, r.len)?;
         let len = usize::try_from(r.len).map_err(|_| invalid("payload too large".into()))?;
+        // Claimed only while the writer still holds it for this reader.
+        if region
+            .state(r.offset)
+            .compare_exchange(
+                word(r.tag, HELD),
+                word(r.tag, CLAIMED),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_err()
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "arena slot at offset {} of region {} is not held for this reader (its \
+                     message was abandoned and the writer took it back, or it was claimed \
+                     already)",
+                    r.offset, r.region
+                ),
+            ));
+        }
         Ok(Held {
             region,
             offset: r.offset,
@@ -615,6 +683,34 @@ pub fn arena_ref(kind: &Kind) -> Option<&ArenaRef> {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slot_taken_back_before_its_claim_is_refused_to_a_late_reader() {
+        let mut alloc = Allocator::new(1 << 20, 1 << 20);
+        let peer = Peer::new(std::process::id());
+        // Claimed first: taking back fails, the reader keeps it.
+        let mut slot = alloc.alloc(100).unwrap().unwrap();
+        slot.as_mut_slice().fill(9);
+        let held = peer.resolve(&slot.to_ref()).unwrap();
+        assert!(!slot.take_back(), "a claimed slot stays the reader's");
+        assert!(peer.resolve(&slot.to_ref()).is_err(), "claimed once");
+        assert_eq!(held.as_ref()[99], 9);
+        drop(held);
+        assert_eq!(alloc.held_slots(), 0);
+        // Taken back first: the late claim fails, even after the memory
+        // was reused for another slot at the same offset (another tag).
+        let old = alloc.alloc(100).unwrap().unwrap();
+        let stale = old.to_ref();
+        assert!(old.is_unclaimed() && old.take_back());
+        assert_eq!(alloc.held_slots(), 0);
+        let reused = alloc.alloc(100).unwrap().unwrap();
+        assert_eq!(reused.to_ref().offset, stale.offset, "the same memory");
+        let Err(err) = peer.resolve(&stale) else {
+            panic!("a stale reference resolved")
+        };
+        assert!(err.to_string().contains("took it back"), "{err}");
+        assert!(peer.resolve(&reused.to_ref()).is_ok());
+    }
 
     #[test]
     fn regions_cannot_be_resized_under_a_mapping() {

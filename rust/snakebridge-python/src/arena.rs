@@ -8,7 +8,7 @@ use std::ffi::c_int;
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::{PyErr, ffi};
-use snakebridge_proto::arena::{Allocator, Held, Peer, Slot};
+use snakebridge_proto::arena::{Allocator, Held, Peer, Slot, UNCLAIMED_RESULT_TTL};
 use snakebridge_proto::v1::{self as pb, ArenaRef};
 
 /// The arena of a worker: the host's regions (arguments) and its own
@@ -17,11 +17,17 @@ pub(crate) struct WorkerArena {
     host: Peer,
     results: Mutex<Allocator>,
     pub(crate) threshold: usize,
+    /// Result slots sent and not yet claimed by the host, with when.
+    sent: Mutex<Vec<(std::time::Instant, Slot)>>,
+    clock: crate::clock::Clock,
 }
 
 impl WorkerArena {
     /// The arena the host's settings ask for; `None` when they do not.
-    pub(crate) fn from_settings(s: &pb::WorkerSettings) -> Option<WorkerArena> {
+    pub(crate) fn from_settings(
+        s: &pb::WorkerSettings,
+        clock: crate::clock::Clock,
+    ) -> Option<WorkerArena> {
         if s.arena_threshold == 0
             || s.arena_host_pid == 0
             || !cfg!(target_os = "linux")
@@ -41,13 +47,41 @@ impl WorkerArena {
             host: Peer::new(s.arena_host_pid),
             results: Mutex::new(Allocator::new(region_bytes, max_bytes)),
             threshold: usize::try_from(s.arena_threshold).unwrap_or(usize::MAX),
+            sent: Mutex::new(Vec::new()),
+            clock,
         })
     }
 
     /// A held slot for a result payload of `len` bytes; `None` when the
     /// arena is full (the payload then travels inline).
     pub(crate) fn alloc(&self, len: usize) -> Option<Slot> {
+        self.take_back_unclaimed();
         self.results.lock().alloc(len).ok().flatten()
+    }
+
+    /// Remembers the slots of a result just sent, until the host claims
+    /// them (or [`UNCLAIMED_RESULT_TTL`] passes).
+    pub(crate) fn sent(&self, slots: Vec<Slot>) {
+        if slots.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        self.sent.lock().extend(slots.into_iter().map(|s| (now, s)));
+    }
+
+    /// Takes back result slots unclaimed for too long; forgets claimed ones.
+    fn take_back_unclaimed(&self) {
+        let now = self.clock.now();
+        self.sent.lock().retain(|(at, slot)| {
+            if !slot.is_unclaimed() {
+                return false;
+            }
+            if now.saturating_duration_since(*at) >= UNCLAIMED_RESULT_TTL {
+                slot.take_back();
+                return false;
+            }
+            true
+        });
     }
 
     /// Takes over every argument slot a request names, validated: the

@@ -243,7 +243,12 @@ pub(crate) fn encode_committed(
         return Err(too_large(size, max_bytes, ""));
     }
     match shared.registry.commit(session, encoded.refs, max_refs) {
-        Ok(()) => Ok(encoded.value),
+        Ok(()) => {
+            if let Some(arena) = arena {
+                arena.sent(encoded.slots);
+            }
+            Ok(encoded.value)
+        }
         Err((refs, held)) => {
             drop(refs);
             for slot in encoded.slots {

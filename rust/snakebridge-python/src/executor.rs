@@ -273,7 +273,8 @@ impl Executor {
     /// once; see [`Executor::arena_enabled`].
     pub fn apply_settings(&self, s: &pb::WorkerSettings) {
         self.inner.shared.limits.apply(s);
-        if let Some(arena) = crate::arena::WorkerArena::from_settings(s) {
+        let clock = self.inner.shared.registry.clock().clone();
+        if let Some(arena) = crate::arena::WorkerArena::from_settings(s, clock) {
             let _ = self.inner.shared.arena.set(arena);
         }
     }

@@ -60,6 +60,11 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
+    /// The clock TTLs are measured by.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
     pub(crate) fn new(clock: Clock) -> Self {
         Self {
             sessions: Mutex::new(HashMap::new()),

@@ -520,3 +520,74 @@ fn bad_arena_references_are_serialization_errors() {
     // Python dropped its view: the slot is free again.
     assert_eq!(alloc.held_slots(), 0);
 }
+
+#[test]
+fn a_request_whose_slots_the_host_took_back_is_refused_unread() {
+    use snakebridge_proto::arena::Allocator;
+    let ex = executor();
+    ex.apply_settings(&pb::WorkerSettings {
+        arena_host_pid: std::process::id(),
+        arena_threshold: 1,
+        ..Default::default()
+    });
+    let mut alloc = Allocator::new(1 << 20, 1 << 20);
+    let mut slot = alloc.alloc(64).unwrap().unwrap();
+    slot.as_mut_slice().fill(5);
+    let stale = slot.to_ref();
+    // The host's call ended before the worker ran the request.
+    assert!(slot.take_back());
+    let bytes = |r: pb::ArenaRef| pb::Value {
+        kind: Some(pb::value::Kind::SharedBytes(r)),
+    };
+    let e = bridge_error(ex.call_blocking(function("builtins", "len", vec![bytes(stale)])));
+    assert_eq!(code(&e), pb::ErrorCode::Serialization, "{e:?}");
+    assert!(e.message.contains("took it back"), "{}", e.message);
+    // The memory went to another slot meanwhile: untouched by the worker.
+    let mut reused = alloc.alloc(64).unwrap().unwrap();
+    assert_eq!(reused.to_ref().offset, stale.offset);
+    reused.as_mut_slice().fill(6);
+    let n = value(ex.call_blocking(function("builtins", "len", vec![bytes(reused.to_ref())])));
+    assert_eq!(n.kind, Some(pb::value::Kind::Int(64)));
+    assert_eq!(alloc.held_slots(), 0);
+}
+
+#[test]
+fn result_slots_nobody_claims_are_taken_back_after_a_while() {
+    use snakebridge_proto::arena::{Peer, UNCLAIMED_RESULT_TTL};
+    let clock = ManualClock::new();
+    let ex = common::executor_with(ExecutorConfig {
+        clock: Clock::Manual(clock.clone()),
+        ..Default::default()
+    });
+    ex.apply_settings(&pb::WorkerSettings {
+        arena_host_pid: std::process::id(),
+        arena_threshold: 1,
+        ..Default::default()
+    });
+    let big = |n: i64| {
+        let mut req = function("builtins", "bytes", vec![int(n)]);
+        req.arena_results = true;
+        match value(ex.call_blocking(req)).kind {
+            Some(pb::value::Kind::SharedBytes(r)) => r,
+            other => panic!("a result in the arena, got {other:?}"),
+        }
+    };
+    // This process plays the host too: the "worker" regions are its own.
+    let host = Peer::new(std::process::id());
+    let abandoned = big(1000);
+    let claimed = big(2000);
+    let held = host.resolve(&claimed).unwrap();
+    clock.advance(UNCLAIMED_RESULT_TTL);
+    // The next allocation takes back what nobody claimed in time.
+    let fresh = big(3000);
+    let Err(e) = host.resolve(&abandoned) else {
+        panic!("an abandoned result slot was still claimable")
+    };
+    assert!(e.to_string().contains("took it back"), "{e}");
+    assert_eq!(
+        held.as_ref().len(),
+        2000,
+        "a claimed slot is never taken back"
+    );
+    assert!(host.resolve(&fresh).is_ok());
+}

@@ -47,19 +47,21 @@ pub(crate) struct HostArena {
     threshold: usize,
 }
 
-/// Argument slots of a request not yet sent: [`Exported::abandon`] gives them
-/// back when the request is not sent after all; dropped, they are the
-/// worker's to release.
+/// Argument slots of a request: kept until its call ends (answered, failed,
+/// timed out or dropped), then the slots the worker did not claim are taken
+/// back. The worker claims every slot of a request before it runs it, so
+/// only a request it never ran leaves any; a worker that gets such a
+/// request late finds its slots gone and refuses it.
 #[derive(Default)]
 pub(crate) struct Exported {
     slots: Vec<Slot>,
     pub(crate) traffic: Traffic,
 }
 
-impl Exported {
-    pub(crate) fn abandon(self) {
-        for slot in self.slots {
-            slot.abandon();
+impl Drop for Exported {
+    fn drop(&mut self) {
+        for slot in &self.slots {
+            slot.take_back();
         }
     }
 }
@@ -173,5 +175,61 @@ impl HostArena {
                 "the worker sent a bad shared-memory reference: {e}"
             ))),
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    fn request(len: usize) -> pb::CallRequest {
+        pb::CallRequest {
+            args: vec![pb::Value {
+                kind: Some(Kind::Bytes(Bytes::from(vec![1u8; len]))),
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn arena() -> HostArena {
+        let settings = ArenaSettings {
+            enabled: true,
+            threshold: 1024,
+            region_bytes: 1 << 20,
+            max_bytes: 1 << 20,
+        };
+        HostArena::new(&settings, std::process::id())
+    }
+
+    #[test]
+    fn slots_of_a_call_that_ended_unclaimed_go_back() {
+        let arena = arena();
+        let mut req = request(100_000);
+        let exported = arena.export(&mut req);
+        assert_eq!(exported.traffic.arena, 100_000);
+        assert_eq!(arena.alloc.lock().held_slots(), 1);
+        // The call ended (or was dropped) before the worker ran it.
+        drop(exported);
+        assert_eq!(arena.alloc.lock().held_slots(), 0);
+    }
+
+    #[test]
+    fn slots_the_worker_claimed_stay_its_until_it_lets_go() {
+        let arena = arena();
+        let mut req = request(100_000);
+        let exported = arena.export(&mut req);
+        let Some(Kind::SharedBytes(r)) = &req.args[0].kind else {
+            panic!("exported")
+        };
+        // This process plays the worker.
+        let held = Peer::new(std::process::id()).resolve(r).unwrap();
+        drop(exported);
+        assert_eq!(
+            arena.alloc.lock().held_slots(),
+            1,
+            "Python may still view it"
+        );
+        drop(held);
+        assert_eq!(arena.alloc.lock().held_slots(), 0);
     }
 }

@@ -416,12 +416,11 @@ impl SessionInner {
                 snakebridge_proto::payload::Carrier::values(&request),
             )) > limit
         {
-            if let Some(exported) = exported {
-                exported.abandon();
-            }
             return Err(Error::MessageTooLarge { size, limit });
         }
-        if let Some(exported) = exported {
+        // Kept to the end of the call (however it ends): then the argument
+        // slots the worker did not claim go back to the arena.
+        if let Some(exported) = &exported {
             self.pool.metrics.arena_sent(exported.traffic);
         }
         let report = CallReport {
