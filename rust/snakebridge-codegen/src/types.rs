@@ -3,8 +3,9 @@
 //! int -> `i64`, float -> `f64`, str -> `String`, bool, bytes -> `Bytes`,
 //! None -> `()`, `list[T]`/`Sequence[T]` -> `Vec<T>`, `dict[K, V]` ->
 //! `HashMap<K, V>`, `tuple[A, B]` -> `(A, B)`, `tuple[T, ...]` -> `Vec<T>`,
-//! `Optional[T]` / `T | None` -> `Option<T>`, a class of the same module ->
-//! its wrapper; other unions and everything else -> `Value`.
+//! `Optional[T]` / `T | None` -> `Option<T>`, a class of the same module
+//! (with or without type arguments: `Series[int]`) -> its wrapper; other
+//! unions and everything else -> `Value`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -107,8 +108,9 @@ fn named(name: &str, args: &[Ann], lookup: &dyn Fn(&str) -> Option<TokenStream>)
             quote!(::core::option::Option<#t>)
         }
         ("Union", _) => map(&Ann::Union(args.iter().map(clone_ann).collect()), lookup),
-        (n, 0) => lookup(n).unwrap_or_else(value),
-        _ => value(),
+        // A class of the package, generic or not: pandas-stubs' `Series[S1]`
+        // and `Index[bool]` are the `Series` and `Index` wrappers.
+        (n, _) => lookup(n).unwrap_or_else(value),
     }
 }
 
@@ -254,6 +256,10 @@ mod tests {
         );
         check("float | Any", "::snakebridge::__private::Value");
         check("'Counter'", "Counter");
+        check("Counter[str]", "Counter");
+        check("Counter[int] | Counter[float]", "Counter");
+        check("Counter[int] | None", "::core::option::Option<Counter>");
+        check("Other[int]", "::snakebridge::__private::Value");
         check("ArrayLike", "::snakebridge::__private::Value");
         check("Callable[[int], str]", "::snakebridge::__private::Value");
         check("list[", "::snakebridge::__private::Value");
