@@ -12,7 +12,7 @@ use quote::quote;
 
 /// A parsed annotation: a dotted name with optional subscripts, or a union.
 #[derive(Debug, PartialEq)]
-enum Ann {
+pub(crate) enum Ann {
     Name(String, Vec<Ann>),
     Union(Vec<Ann>),
     Ellipsis,
@@ -24,11 +24,15 @@ pub(crate) fn rust_type(
     annotation: Option<&str>,
     lookup: &dyn Fn(&str) -> Option<TokenStream>,
 ) -> TokenStream {
-    let parsed = annotation.and_then(|a| Parser::new(a).parse_all());
-    match parsed {
+    match annotation.and_then(parse) {
         Some(ann) => map(&ann, lookup),
         None => value(),
     }
+}
+
+/// The parsed annotation text, `None` when it does not parse.
+pub(crate) fn parse(annotation: &str) -> Option<Ann> {
+    Parser::new(annotation).parse_all()
 }
 
 fn value() -> TokenStream {
@@ -61,16 +65,20 @@ fn map(ann: &Ann, lookup: &dyn Fn(&str) -> Option<TokenStream>) -> TokenStream {
     }
 }
 
-fn is_none(name: &str) -> bool {
+pub(crate) fn is_none(name: &str) -> bool {
     matches!(name, "None" | "NoneType" | "types.NoneType")
 }
 
-fn named(name: &str, args: &[Ann], lookup: &dyn Fn(&str) -> Option<TokenStream>) -> TokenStream {
-    let base = name
-        .strip_prefix("builtins.")
+/// `builtins.int` -> `int`, `typing.Optional` -> `Optional`.
+pub(crate) fn base_name(name: &str) -> &str {
+    name.strip_prefix("builtins.")
         .or_else(|| name.strip_prefix("typing."))
         .or_else(|| name.strip_prefix("collections.abc."))
-        .unwrap_or(name);
+        .unwrap_or(name)
+}
+
+fn named(name: &str, args: &[Ann], lookup: &dyn Fn(&str) -> Option<TokenStream>) -> TokenStream {
+    let base = base_name(name);
     let arg = |i: usize| args.get(i).map_or_else(value, |a| map(a, lookup));
     match (base, args.len()) {
         ("int", 0) => quote!(i64),
