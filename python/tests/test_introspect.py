@@ -398,6 +398,10 @@ def test_pandas_is_typed_from_pandas_stubs() -> None:
     assert series["sum"]["returns"] is not None and series["sum"]["annotations_from"] == "stub_package"
     assert series["tolist"]["returns"] == "list[S1]"
     assert {p["name"]: p["annotation"] for p in syms["DataFrame"]["properties"]}["shape"] == "tuple[int, int]"
+    # `from builtins import bool as _bool, str as _str`: annotations name the builtins
+    to_csv = params(frame["to_csv"])
+    assert (to_csv["index"]["annotation"], to_csv["sep"]["annotation"]) == ("bool", "str")
+    assert params(frame["sort_values"])["by"]["annotation"] == "str | Sequence[str]"
     total, typed = typed_share(ir)
     stubbed = sum(c["annotations_from"] == "stub_package" for c in callables(ir))
     assert total > 1000 and typed / total >= 0.9 and stubbed / total >= 0.8, (typed, stubbed, total)
