@@ -33,7 +33,7 @@ pub struct Coverage {
     pub typed_parameters: usize,
     /// Those the wrappers take as a Rust type (`bool`, `impl Into<i64>`,
     /// `Option<f64>`, ...) rather than `impl IntoValue`: an exact `bool`,
-    /// `int`, `float` or `str` annotation, or one of these `| None` (ADR 0012).
+    /// `int`, `float` or `str` annotation, or one of these `| None` (ADR 0014).
     pub exact_parameters: usize,
     /// Callables per source of their annotations (`runtime`, `stub`,
     /// `stub_package`, `typeshed`, `none`; every source listed).

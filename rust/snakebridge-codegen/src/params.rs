@@ -1,4 +1,4 @@
-//! Python parameter annotations to Rust argument types (ADR 0012).
+//! Python parameter annotations to Rust argument types (ADR 0014).
 //!
 //! An exact annotation takes a Rust type: `bool` -> `bool`, `int` ->
 //! `impl Into<i64>`, `float` -> `impl Into<f64>`, `str` (or
