@@ -67,6 +67,14 @@ fn dataframe_from_a_dict_matches_python() {
         // (`impl Into<i64>`) and a typed result.
         let top: pandas::DataFrame = ours.head().n(2_u8).await.unwrap();
         assert_eq!(top.shape().await.unwrap(), (2, 2));
+        // sort_values' overloads (`inplace: Literal[True]` -> None,
+        // `Literal[False]` -> Self) merge to a `bool` flag and an `Option`.
+        let sorted: Option<pandas::DataFrame> = ours.sort_values("b").inplace(false).await.unwrap();
+        let sorted = sorted.expect("inplace=False returns the sorted frame");
+        assert_eq!(sorted.shape().await.unwrap(), (3, 2));
+        let unchanged: Option<pandas::DataFrame> =
+            top.sort_values("a").inplace(true).await.unwrap();
+        assert!(unchanged.is_none());
         let their_sums = theirs.method("sum", args![]).await.unwrap();
         let their_sums = their_sums.into_ref().unwrap();
         let their_sums = their_sums.method("tolist", args![]).await.unwrap();

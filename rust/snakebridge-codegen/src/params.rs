@@ -2,7 +2,8 @@
 //!
 //! An exact annotation takes a Rust type: `bool` -> `bool`, `int` ->
 //! `impl Into<i64>`, `float` -> `impl Into<f64>`, `str` (or
-//! `LiteralString`) -> `impl Into<String>`. `T | None` (`Optional[T]`) of
+//! `LiteralString`) -> `impl Into<String>`; `Literal[True] | Literal[False]`
+//! (a flag's merged overloads) is `bool`. `T | None` (`Optional[T]`) of
 //! one of these takes `Option<bool | i64 | f64 | &str>`, except on the
 //! builder method of a parameter whose default is None, which takes the
 //! plain type (leaving the method out passes None). Anything else (no
@@ -102,25 +103,46 @@ impl Scalar {
 
 /// The scalar of `T`, or of `T | None` (then `true`).
 fn exact(ann: &Ann) -> Option<(Scalar, bool)> {
-    match ann {
-        Ann::Union(members) => optional(members.iter()),
+    let none = Ann::Name("None".into(), Vec::new());
+    let members: Vec<&Ann> = match ann {
+        Ann::Union(members) => members.iter().collect(),
         Ann::Name(name, args) => match (base_name(name), args.as_slice()) {
-            ("Optional", [one]) => scalar(one).map(|s| (s, true)),
-            ("Union", members) => optional(members.iter()),
-            _ => scalar(ann).map(|s| (s, false)),
+            ("Optional", [one]) => vec![one, &none],
+            ("Union", members) => members.iter().collect(),
+            _ => vec![ann],
         },
-        Ann::Ellipsis => None,
-    }
+        Ann::Ellipsis => return None,
+    };
+    let (nones, rest): (Vec<&Ann>, Vec<&Ann>) = members
+        .into_iter()
+        .partition(|m| matches!(m, Ann::Name(n, a) if a.is_empty() && is_none(n)));
+    let scalar = match rest.as_slice() {
+        [one] => scalar(one).or_else(|| both_bools(&rest)),
+        _ => both_bools(&rest),
+    }?;
+    (nones.len() <= 1).then_some((scalar, nones.len() == 1))
 }
 
-/// `T | None` (in either order, each once) of a scalar `T`.
-fn optional<'a>(members: impl Iterator<Item = &'a Ann>) -> Option<(Scalar, bool)> {
-    let (none, rest): (Vec<&Ann>, Vec<&Ann>) =
-        members.partition(|m| matches!(m, Ann::Name(n, a) if a.is_empty() && is_none(n)));
-    match (none.len(), rest.as_slice()) {
-        (1, [one]) => scalar(one).map(|s| (s, true)),
-        _ => None,
+/// `Literal[True] | Literal[False]` (or `Literal[False, True]`): what
+/// merging the overloads of a flag gives (pandas' `inplace`) is a `bool`.
+fn both_bools(members: &[&Ann]) -> Option<Scalar> {
+    let mut seen = [false, false];
+    for m in members {
+        let Ann::Name(name, args) = m else {
+            return None;
+        };
+        if !matches!(base_name(name), "Literal" | "typing_extensions.Literal") || args.is_empty() {
+            return None;
+        }
+        for a in args {
+            match a {
+                Ann::Name(v, none) if none.is_empty() && v == "True" => seen[1] = true,
+                Ann::Name(v, none) if none.is_empty() && v == "False" => seen[0] = true,
+                _ => return None,
+            }
+        }
     }
+    (seen == [true, true]).then_some(Scalar::Bool)
 }
 
 fn scalar(ann: &Ann) -> Option<Scalar> {
@@ -214,6 +236,9 @@ mod tests {
             "Literal['a']",
             "None",
             "Optional[list[int]]",
+            "int | None | None",
+            "Literal[True]",
+            "Literal[True] | Literal['x']",
         ] {
             check(wide, None, WIDE);
         }
