@@ -1,6 +1,7 @@
 //! The generated pandas wrappers (`DataFrame`, `read_csv`, `Series`, as
 //! `include`d in snakebridge.toml), called through real workers, give what
 //! pandas itself gives for the same calls (made by name with `Bridge::call`).
+//! Types come from pandas-stubs (in the repository's snakebridge.toml).
 //!
 //! pandas is its own test binary: only it compiles the (large) pandas module.
 
@@ -62,6 +63,18 @@ fn dataframe_from_a_dict_matches_python() {
         let sums: pandas::Series = ours.sum().await.unwrap();
         let sums = Value::List(sums.tolist().await.unwrap());
         assert_eq!(sums, Value::List(vec![Value::Int(6), Value::Int(15)]));
+        // pandas-stubs: `head(n: int = 5) -> Self`: an exact parameter
+        // (`impl Into<i64>`) and a typed result.
+        let top: pandas::DataFrame = ours.head().n(2_u8).await.unwrap();
+        assert_eq!(top.shape().await.unwrap(), (2, 2));
+        // sort_values' overloads (`inplace: Literal[True]` -> None,
+        // `Literal[False]` -> Self) merge to a `bool` flag and an `Option`.
+        let sorted: Option<pandas::DataFrame> = ours.sort_values("b").inplace(false).await.unwrap();
+        let sorted = sorted.expect("inplace=False returns the sorted frame");
+        assert_eq!(sorted.shape().await.unwrap(), (3, 2));
+        let unchanged: Option<pandas::DataFrame> =
+            top.sort_values("a").inplace(true).await.unwrap();
+        assert!(unchanged.is_none());
         let their_sums = theirs.method("sum", args![]).await.unwrap();
         let their_sums = their_sums.into_ref().unwrap();
         let their_sums = their_sums.method("tolist", args![]).await.unwrap();
@@ -153,7 +166,18 @@ fn series_matches_python() {
         let their_shape: Vec<i64> = theirs.attr("shape").await.unwrap().extract().unwrap();
         assert_eq!(shape, their_shape);
 
-        assert_eq!(ours.name().await.unwrap(), Value::Str("s".into()));
+        // pandas-stubs: `name: Hashable | None`.
+        assert_eq!(ours.name().await.unwrap(), Some(Value::Str("s".into())));
+        // `describe() -> Series[S1]`: the generic class is the `Series` wrapper.
+        let described: pandas::Series = ours.describe().await.unwrap();
+        let count: f64 = described
+            .py_ref()
+            .method("__getitem__", args!["count"])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(count, 3.0);
         assert_eq!(
             Value::List(ours.tolist().await.unwrap()),
             theirs.method("tolist", args![]).await.unwrap()

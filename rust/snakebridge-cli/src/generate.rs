@@ -52,11 +52,12 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         let [_, md] = snakebridge_build::write_coverage(config.dir(), g)?;
         let c = &g.coverage;
         println!(
-            "{}: {} callables, {:.1}% with a typed return, {:.1}% of parameters typed, {} documented of {} symbols, {} fallback(s), {} below min_signature_tier -> {}, {}; coverage: {}",
+            "{}: {} callables, {:.1}% with a typed return, {:.1}% of parameters typed ({:.1}% taken as Rust types), {} documented of {} symbols, {} fallback(s), {} below min_signature_tier -> {}, {}; coverage: {}",
             g.package,
             c.callables,
             c.typed_return_percent(),
             c.typed_parameter_percent(),
+            c.exact_parameter_percent(),
             c.documented,
             c.symbols,
             c.fallbacks.len(),

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::ir::{AnnotationSource, Callable, Ir, SignatureTier};
+use crate::params::ParamType;
 
 /// The coverage report of one package.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -30,6 +31,10 @@ pub struct Coverage {
     pub parameters: usize,
     /// Those with an annotation.
     pub typed_parameters: usize,
+    /// Those the wrappers take as a Rust type (`bool`, `impl Into<i64>`,
+    /// `Option<f64>`, ...) rather than `impl IntoValue`: an exact `bool`,
+    /// `int`, `float` or `str` annotation, or one of these `| None` (ADR 0014).
+    pub exact_parameters: usize,
     /// Callables per source of their annotations (`runtime`, `stub`,
     /// `stub_package`, `typeshed`, `none`; every source listed).
     pub types_from: BTreeMap<&'static str, usize>,
@@ -74,6 +79,7 @@ impl Coverage {
             typed_returns: 0,
             parameters: 0,
             typed_parameters: 0,
+            exact_parameters: 0,
             types_from: ALL_SOURCES.iter().map(|s| (s.as_str(), 0)).collect(),
             untyped_returns: Vec::new(),
             symbols: 0,
@@ -134,6 +140,11 @@ impl Coverage {
             .iter()
             .filter(|p| p.annotation.is_some())
             .count();
+        self.exact_parameters += callable
+            .parameters
+            .iter()
+            .filter(|p| ParamType::of(p) != ParamType::Wide)
+            .count();
         let entry = Fallback {
             symbol: symbol.to_string(),
             tier: callable.signature_tier,
@@ -183,13 +194,16 @@ impl Coverage {
         let _ = writeln!(md, "| **total** | {} |\n", self.callables);
         let _ = writeln!(
             md,
-            "Typed returns: {} of {} callables ({}). Typed parameters: {} of {} ({}).\n",
+            "Typed returns: {} of {} callables ({}). Typed parameters: {} of {} ({}), \
+             taken as a Rust type: {} ({}).\n",
             self.typed_returns,
             self.callables,
             percent(self.typed_returns, self.callables),
             self.typed_parameters,
             self.parameters,
-            percent(self.typed_parameters, self.parameters)
+            percent(self.typed_parameters, self.parameters),
+            self.exact_parameters,
+            percent(self.exact_parameters, self.parameters)
         );
         let _ = writeln!(md, "| types from | callables |\n|---|---|");
         for (source, count) in &self.types_from {
@@ -256,6 +270,12 @@ impl Coverage {
     /// The share of parameters with a type, in percent (100 when there are none).
     pub fn typed_parameter_percent(&self) -> f64 {
         share(self.typed_parameters, self.parameters)
+    }
+
+    /// The share of parameters taken as a Rust type, in percent (100 when
+    /// there are none).
+    pub fn exact_parameter_percent(&self) -> f64 {
+        share(self.exact_parameters, self.parameters)
     }
 }
 

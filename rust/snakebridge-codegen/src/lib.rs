@@ -26,6 +26,7 @@ mod docs;
 mod generate;
 pub mod ir;
 mod names;
+mod params;
 mod render;
 mod select;
 mod symbols;

@@ -16,6 +16,7 @@ use quote::{format_ident, quote};
 use crate::docs;
 use crate::ir::{Attribute, Callable, CallableKind, Class, Ir, Module, ParamKind, Parameter};
 use crate::names::{Names, assign, camel, ident, snake, upper};
+use crate::params::ParamType;
 use crate::select::streamed;
 use crate::types::rust_type;
 
@@ -534,6 +535,7 @@ fn render_callable(
         ]),
     };
     let mut args = Vec::new();
+    let mut converts = Vec::new();
     let mut fn_params = Vec::new();
     let mut kw_required = Vec::new();
     let mut slots = Vec::new();
@@ -544,7 +546,10 @@ fn render_callable(
         match role {
             Role::Required | Role::RequiredKeyword => {
                 let local = ident(&locals.take(snake(py)));
-                fn_params.push(quote!(#local: impl #sb::IntoValue));
+                let ty = ParamType::of(p);
+                let rust = ty.rust();
+                converts.extend(ty.convert(&local));
+                fn_params.push(quote!(#local: #rust));
                 if matches!(role, Role::Required) {
                     args.push(quote!(#sb::IntoValue::into_value(#local)));
                 } else {
@@ -560,9 +565,12 @@ fn render_callable(
                 slots.push(quote!((#py, #default)));
                 let m = ident(&methods.take(snake(py)));
                 let doc = param_doc(p);
+                let ty = ParamType::of(p);
+                let (rust, convert) = (ty.rust(), ty.convert(&format_ident!("value")));
                 builder_methods.push(quote! {
                     #doc
-                    pub fn #m(mut self, value: impl #sb::IntoValue) -> Self {
+                    pub fn #m(mut self, value: #rust) -> Self {
+                        #convert
                         self.0.set_optional(#i, value);
                         self
                     }
@@ -571,9 +579,12 @@ fn render_callable(
             Role::Keyword => {
                 let m = ident(&methods.take(snake(py)));
                 let doc = param_doc(p);
+                let ty = ParamType::of(p);
+                let (rust, convert) = (ty.rust(), ty.convert(&format_ident!("value")));
                 builder_methods.push(quote! {
                     #doc
-                    pub fn #m(mut self, value: impl #sb::IntoValue) -> Self {
+                    pub fn #m(mut self, value: #rust) -> Self {
+                        #convert
                         self.0.kwarg(#py, value);
                         self
                     }
@@ -703,6 +714,7 @@ fn render_callable(
     quote! {
         #doc
         pub fn #fn_ident(#receiver #(#fn_params),*) -> #builder_ident {
+            #(#converts)*
             let args: ::std::vec::Vec<#sb::Value> = ::std::vec![#(#args),*];
             let #kw_mut pending = #pending;
             #with_slots

@@ -3,15 +3,16 @@
 //! int -> `i64`, float -> `f64`, str -> `String`, bool, bytes -> `Bytes`,
 //! None -> `()`, `list[T]`/`Sequence[T]` -> `Vec<T>`, `dict[K, V]` ->
 //! `HashMap<K, V>`, `tuple[A, B]` -> `(A, B)`, `tuple[T, ...]` -> `Vec<T>`,
-//! `Optional[T]` / `T | None` -> `Option<T>`, a class of the same module ->
-//! its wrapper; other unions and everything else -> `Value`.
+//! `Optional[T]` / `T | None` -> `Option<T>`, a class of the same module
+//! (with or without type arguments: `Series[int]`) -> its wrapper; other
+//! unions and everything else -> `Value`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
 /// A parsed annotation: a dotted name with optional subscripts, or a union.
 #[derive(Debug, PartialEq)]
-enum Ann {
+pub(crate) enum Ann {
     Name(String, Vec<Ann>),
     Union(Vec<Ann>),
     Ellipsis,
@@ -23,11 +24,15 @@ pub(crate) fn rust_type(
     annotation: Option<&str>,
     lookup: &dyn Fn(&str) -> Option<TokenStream>,
 ) -> TokenStream {
-    let parsed = annotation.and_then(|a| Parser::new(a).parse_all());
-    match parsed {
+    match annotation.and_then(parse) {
         Some(ann) => map(&ann, lookup),
         None => value(),
     }
+}
+
+/// The parsed annotation text, `None` when it does not parse.
+pub(crate) fn parse(annotation: &str) -> Option<Ann> {
+    Parser::new(annotation).parse_all()
 }
 
 fn value() -> TokenStream {
@@ -60,16 +65,20 @@ fn map(ann: &Ann, lookup: &dyn Fn(&str) -> Option<TokenStream>) -> TokenStream {
     }
 }
 
-fn is_none(name: &str) -> bool {
+pub(crate) fn is_none(name: &str) -> bool {
     matches!(name, "None" | "NoneType" | "types.NoneType")
 }
 
-fn named(name: &str, args: &[Ann], lookup: &dyn Fn(&str) -> Option<TokenStream>) -> TokenStream {
-    let base = name
-        .strip_prefix("builtins.")
+/// `builtins.int` -> `int`, `typing.Optional` -> `Optional`.
+pub(crate) fn base_name(name: &str) -> &str {
+    name.strip_prefix("builtins.")
         .or_else(|| name.strip_prefix("typing."))
         .or_else(|| name.strip_prefix("collections.abc."))
-        .unwrap_or(name);
+        .unwrap_or(name)
+}
+
+fn named(name: &str, args: &[Ann], lookup: &dyn Fn(&str) -> Option<TokenStream>) -> TokenStream {
+    let base = base_name(name);
     let arg = |i: usize| args.get(i).map_or_else(value, |a| map(a, lookup));
     match (base, args.len()) {
         ("int", 0) => quote!(i64),
@@ -107,8 +116,9 @@ fn named(name: &str, args: &[Ann], lookup: &dyn Fn(&str) -> Option<TokenStream>)
             quote!(::core::option::Option<#t>)
         }
         ("Union", _) => map(&Ann::Union(args.iter().map(clone_ann).collect()), lookup),
-        (n, 0) => lookup(n).unwrap_or_else(value),
-        _ => value(),
+        // A class of the package, generic or not: pandas-stubs' `Series[S1]`
+        // and `Index[bool]` are the `Series` and `Index` wrappers.
+        (n, _) => lookup(n).unwrap_or_else(value),
     }
 }
 
@@ -254,6 +264,10 @@ mod tests {
         );
         check("float | Any", "::snakebridge::__private::Value");
         check("'Counter'", "Counter");
+        check("Counter[str]", "Counter");
+        check("Counter[int] | Counter[float]", "Counter");
+        check("Counter[int] | None", "::core::option::Option<Counter>");
+        check("Other[int]", "::snakebridge::__private::Value");
         check("ArrayLike", "::snakebridge::__private::Value");
         check("Callable[[int], str]", "::snakebridge::__private::Value");
         check("list[", "::snakebridge::__private::Value");

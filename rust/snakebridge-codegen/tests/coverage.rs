@@ -53,6 +53,9 @@ fn typed_returns_and_parameters_are_counted_with_their_source() {
     assert_eq!(math.types_from["none"], 0);
     assert!(math.untyped_returns.is_empty());
     assert!(math.typed_parameters > 60 && math.typed_parameters <= math.parameters);
+    // typeshed's math takes `_SupportsFloatOrIndex` and `SupportsIndex`
+    // (wide) everywhere but in `ldexp(x, i: int, /)`.
+    assert_eq!(math.exact_parameters, 1);
     assert_eq!(math.typed_return_percent(), 100.0);
     let md = math.to_markdown();
     assert!(
@@ -69,6 +72,17 @@ fn typed_returns_and_parameters_are_counted_with_their_source() {
 
     // A fixture typed by a stub package; one without types lists its callables.
     let stubpkg = coverage_of("../../python/tests/golden/fx_stubpkg.ir.json");
+    // fx_defaults.describe: count, ratio, name, flag, limit, scale, label;
+    // pad: text, width, fill, ratio, strict, limit, big, inf (not shape, marker).
+    let defaults = coverage_of("../../python/tests/golden/fx_defaults.ir.json");
+    assert_eq!((defaults.exact_parameters, defaults.parameters), (15, 17));
+    assert!(
+        defaults
+            .to_markdown()
+            .contains("taken as a Rust type: 15 (88.2%)."),
+        "{}",
+        defaults.to_markdown()
+    );
     assert_eq!(stubpkg.types_from["stub_package"], stubpkg.callables);
     let tiers = coverage_of("../../python/tests/golden/fx_tiers.ir.json");
     assert!(tiers.typed_returns < tiers.callables);

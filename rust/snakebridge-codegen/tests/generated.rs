@@ -104,6 +104,43 @@ fn stub_package_types_reach_the_rust_signatures() {
 }
 
 #[test]
+fn exact_parameter_types_reach_python_as_their_types() {
+    run(async {
+        // `describe(count: int, ratio: float, name: str, flag: bool,
+        // limit: int | None, *, scale: float | None = 1.0, label: str | None = None)`:
+        // Rust types, checked at compile time, converted before the call
+        // (a `u8` count is a Python int, an `i32` ratio a float).
+        let all: String = fx_defaults::describe(3_u8, 2, "n", true, Some(4))
+            .scale(Some(0.5))
+            .label(String::from("l"))
+            .await
+            .unwrap();
+        assert_eq!(
+            all,
+            "int:3 float:2.0 str:'n' bool:True int:4 float:0.5 str:'l'"
+        );
+        let nones: String = fx_defaults::describe(-1_i64, 1.5_f32, String::from("m"), false, None)
+            .scale(None)
+            .await
+            .unwrap();
+        assert_eq!(
+            nones,
+            "int:-1 float:1.5 str:'m' bool:False NoneType:None NoneType:None NoneType:None"
+        );
+        let padded: String = fx_defaults::pad("ab")
+            .width(5_u16)
+            .fill('.')
+            .strict(false)
+            .await
+            .unwrap();
+        assert_eq!(padded, "ab...");
+        // typeshed: `ldexp(x: _SupportsFloatOrIndex, i: int, /)`: `x` stays wide.
+        let scaled: f64 = math::ldexp(Value::Float(1.5), 3).await.unwrap();
+        assert_eq!(scaled, 12.0);
+    });
+}
+
+#[test]
 fn json_through_generated_wrappers() {
     run(async {
         let text: String = json::dumps(vec![1, 2]).indent(2).await.unwrap();

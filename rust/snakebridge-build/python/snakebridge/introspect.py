@@ -444,6 +444,23 @@ def _collect(body: list[ast.stmt], into: dict[str, StubEntry], stub: StubModule 
                     into.setdefault(alias.asname or alias.name, StubImport(source, alias.name, reexport))
 
 
+def _unalias_builtins(tree: ast.Module) -> None:
+    """Renames builtins imported under another name back to theirs
+    (pandas-stubs: ``from builtins import bool as _bool``, then ``x: _bool``
+    is ``x: bool``), so that annotations name the builtin."""
+    aliases = {
+        alias.asname: alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module == "builtins" and node.level == 0
+        for alias in node.names
+        if alias.asname and alias.asname != alias.name
+    }
+    if aliases:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id in aliases:
+                node.id = aliases[node.id]
+
+
 def _absolute(package: str, module: str | None, level: int) -> str:
     if level == 0:
         return module or ""
@@ -528,6 +545,7 @@ class StubIndex:
                 except (OSError, SyntaxError, ValueError):
                     continue
                 stub = StubModule(modname, path, is_package=is_package, source=source)
+                _unalias_builtins(tree)
                 _collect(tree.body, stub.defs, stub)
                 return stub
         return None

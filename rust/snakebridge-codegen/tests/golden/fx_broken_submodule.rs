@@ -51,7 +51,8 @@ pub mod fx_broken_submodule {
         /// A working submodule.
         ///
         /// Python: `fine(x) -> int` (signature: runtime)
-        pub fn fine(x: impl ::snakebridge::__private::IntoValue) -> FineCall {
+        pub fn fine(x: impl ::core::convert::Into<i64>) -> FineCall {
+            let x: i64 = ::core::convert::Into::into(x);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(x)
             ];

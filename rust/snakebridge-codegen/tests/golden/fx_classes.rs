@@ -29,7 +29,10 @@ pub mod fx_classes {
         /// Where the class is defined in Python.
         pub const PYTHON_PATH: &'static str = "fx_classes.Counter";
         /// Python: `Counter(name, start=0) -> NoneType` (signature: runtime)
-        pub fn new(name: impl ::snakebridge::__private::IntoValue) -> CounterNewCall {
+        pub fn new(
+            name: impl ::core::convert::Into<::std::string::String>,
+        ) -> CounterNewCall {
+            let name: ::std::string::String = ::core::convert::Into::into(name);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(name)
             ];
@@ -56,8 +59,9 @@ pub mod fx_classes {
         ///
         /// Python: `Counter.describe(kind) -> str` (signature: runtime)
         pub fn describe(
-            kind: impl ::snakebridge::__private::IntoValue,
+            kind: impl ::core::convert::Into<::std::string::String>,
         ) -> CounterDescribeCall {
+            let kind: ::std::string::String = ::core::convert::Into::into(kind);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(kind)
             ];
@@ -72,8 +76,9 @@ pub mod fx_classes {
         ///
         /// Python: `Counter.named(name) -> fx_classes.Counter` (signature: runtime)
         pub fn named(
-            name: impl ::snakebridge::__private::IntoValue,
+            name: impl ::core::convert::Into<::std::string::String>,
         ) -> CounterNamedCall {
+            let name: ::std::string::String = ::core::convert::Into::into(name);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(name)
             ];
@@ -171,7 +176,8 @@ pub mod fx_classes {
     pub struct CounterNewCall(::snakebridge::__private::Pending<Counter>);
     impl CounterNewCall {
         /// Python parameter `start`: `int` (default `0`).
-        pub fn start(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn start(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("start", value);
             self
         }
@@ -189,7 +195,8 @@ pub mod fx_classes {
     pub struct CounterAddCall(::snakebridge::__private::Pending<i64>);
     impl CounterAddCall {
         /// Python parameter `n`: `int` (default `1`).
-        pub fn n(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn n(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("n", value);
             self
         }
@@ -246,7 +253,10 @@ pub mod fx_classes {
         /// Where the class is defined in Python.
         pub const PYTHON_PATH: &'static str = "fx_classes.Tally";
         /// Python: `Tally(name, start=0) -> NoneType` (signature: runtime)
-        pub fn new(name: impl ::snakebridge::__private::IntoValue) -> TallyNewCall {
+        pub fn new(
+            name: impl ::core::convert::Into<::std::string::String>,
+        ) -> TallyNewCall {
+            let name: ::std::string::String = ::core::convert::Into::into(name);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(name)
             ];
@@ -273,8 +283,9 @@ pub mod fx_classes {
         ///
         /// Python: `Tally.describe(kind) -> str` (signature: runtime)
         pub fn describe(
-            kind: impl ::snakebridge::__private::IntoValue,
+            kind: impl ::core::convert::Into<::std::string::String>,
         ) -> TallyDescribeCall {
+            let kind: ::std::string::String = ::core::convert::Into::into(kind);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(kind)
             ];
@@ -288,7 +299,10 @@ pub mod fx_classes {
         /// A class method (a second constructor).
         ///
         /// Python: `Tally.named(name) -> fx_classes.Counter` (signature: runtime)
-        pub fn named(name: impl ::snakebridge::__private::IntoValue) -> TallyNamedCall {
+        pub fn named(
+            name: impl ::core::convert::Into<::std::string::String>,
+        ) -> TallyNamedCall {
+            let name: ::std::string::String = ::core::convert::Into::into(name);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(name)
             ];
@@ -398,7 +412,8 @@ pub mod fx_classes {
     pub struct TallyNewCall(::snakebridge::__private::Pending<Tally>);
     impl TallyNewCall {
         /// Python parameter `start`: `int` (default `0`).
-        pub fn start(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn start(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("start", value);
             self
         }
@@ -416,7 +431,8 @@ pub mod fx_classes {
     pub struct TallyAddCall(::snakebridge::__private::Pending<i64>);
     impl TallyAddCall {
         /// Python parameter `n`: `int` (default `1`).
-        pub fn n(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn n(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("n", value);
             self
         }

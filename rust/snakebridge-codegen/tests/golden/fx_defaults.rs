@@ -12,10 +12,65 @@
 pub mod fx_defaults {
     /// The Python module these bindings call.
     pub const PYTHON_MODULE: &str = "fx_defaults";
+    /// The type and value of each argument (exact parameter types).
+    ///
+    /// Python: `describe(count, ratio, name, flag, limit, *, scale=1.0, label=None) -> str` (signature: runtime)
+    pub fn describe(
+        count: impl ::core::convert::Into<i64>,
+        ratio: impl ::core::convert::Into<f64>,
+        name: impl ::core::convert::Into<::std::string::String>,
+        flag: bool,
+        limit: ::core::option::Option<i64>,
+    ) -> DescribeCall {
+        let count: i64 = ::core::convert::Into::into(count);
+        let ratio: f64 = ::core::convert::Into::into(ratio);
+        let name: ::std::string::String = ::core::convert::Into::into(name);
+        let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
+            ::snakebridge::__private::IntoValue::into_value(count),
+            ::snakebridge::__private::IntoValue::into_value(ratio),
+            ::snakebridge::__private::IntoValue::into_value(name),
+            ::snakebridge::__private::IntoValue::into_value(flag),
+            ::snakebridge::__private::IntoValue::into_value(limit)
+        ];
+        let pending = ::snakebridge::__private::Pending::function(
+            "fx_defaults",
+            "describe",
+            args,
+        );
+        DescribeCall(pending)
+    }
+    /// The pending call of [`describe`]: set optional arguments, then `.await` it.
+    #[must_use = "a call does nothing until it is awaited"]
+    pub struct DescribeCall(::snakebridge::__private::Pending<::std::string::String>);
+    impl DescribeCall {
+        /// Python parameter `scale`: `float | None` (default `1.0`).
+        pub fn scale(mut self, value: ::core::option::Option<f64>) -> Self {
+            self.0.kwarg("scale", value);
+            self
+        }
+        /// Python parameter `label`: `str | None` (default `None`).
+        pub fn label(
+            mut self,
+            value: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
+            self.0.kwarg("label", value);
+            self
+        }
+    }
+    ::snakebridge::__private::call_options!(DescribeCall, session);
+    impl ::core::future::IntoFuture for DescribeCall {
+        type Output = ::snakebridge::__private::Result<::std::string::String>;
+        type IntoFuture = ::snakebridge::__private::BoxFuture<::std::string::String>;
+        fn into_future(self) -> Self::IntoFuture {
+            ::core::future::IntoFuture::into_future(self.0)
+        }
+    }
     /// Pad `text` to `width`.
     ///
     /// Python: `pad(text, width=10, fill=' ', ratio=0.5, strict=True, limit=None, shape=(1, 2), marker=<object object>, big=1208925819614629174706176, inf=inf) -> str` (signature: runtime)
-    pub fn pad(text: impl ::snakebridge::__private::IntoValue) -> PadCall {
+    pub fn pad(text: impl ::core::convert::Into<::std::string::String>) -> PadCall {
+        let text: ::std::string::String = ::core::convert::Into::into(text);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(text)
         ];
@@ -31,30 +86,34 @@ pub mod fx_defaults {
     pub struct PadCall(::snakebridge::__private::Pending<::std::string::String>);
     impl PadCall {
         /// Python parameter `width`: `int` (default `10`).
-        pub fn width(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn width(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("width", value);
             self
         }
         /// Python parameter `fill`: `str` (default `' '`).
-        pub fn fill(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn fill(
+            mut self,
+            value: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("fill", value);
             self
         }
         /// Python parameter `ratio`: `float` (default `0.5`).
-        pub fn ratio(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn ratio(mut self, value: impl ::core::convert::Into<f64>) -> Self {
+            let value: f64 = ::core::convert::Into::into(value);
             self.0.kwarg("ratio", value);
             self
         }
         /// Python parameter `strict`: `bool` (default `True`).
-        pub fn strict(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn strict(mut self, value: bool) -> Self {
             self.0.kwarg("strict", value);
             self
         }
         /// Python parameter `limit`: `int | None` (default `None`).
-        pub fn limit(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn limit(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("limit", value);
             self
         }
@@ -72,12 +131,14 @@ pub mod fx_defaults {
             self
         }
         /// Python parameter `big`: `int` (default `1208925819614629174706176`).
-        pub fn big(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn big(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("big", value);
             self
         }
         /// Python parameter `inf`: `float` (default `inf`).
-        pub fn inf(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn inf(mut self, value: impl ::core::convert::Into<f64>) -> Self {
+            let value: f64 = ::core::convert::Into::into(value);
             self.0.kwarg("inf", value);
             self
         }
@@ -91,7 +152,10 @@ pub mod fx_defaults {
         }
     }
     /// Every wrapped function: (Python name, first line of its docstring).
-    pub const FUNCTIONS: &[(&str, &str)] = &[("pad", "Pad `text` to `width`.")];
+    pub const FUNCTIONS: &[(&str, &str)] = &[
+        ("describe", "The type and value of each argument (exact parameter types)."),
+        ("pad", "Pad `text` to `width`."),
+    ];
     /// Every wrapped class: (Python name, first line of its docstring).
     pub const CLASSES: &[(&str, &str)] = &[];
     /// Functions and classes whose name matches `query` (case-insensitive),

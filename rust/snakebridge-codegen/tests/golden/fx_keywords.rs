@@ -15,7 +15,8 @@ pub mod fx_keywords {
     /// camelCase, and `self`/`Self` as parameter names.
     ///
     /// Python: `fooBar(self, Self=1) -> int` (signature: runtime)
-    pub fn foo_bar_2(self_: impl ::snakebridge::__private::IntoValue) -> FooBar2Call {
+    pub fn foo_bar_2(self_: impl ::core::convert::Into<i64>) -> FooBar2Call {
+        let self_: i64 = ::core::convert::Into::into(self_);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(self_)
         ];
@@ -31,7 +32,8 @@ pub mod fx_keywords {
     pub struct FooBar2Call(::snakebridge::__private::Pending<i64>);
     impl FooBar2Call {
         /// Python parameter `Self`: `int` (default `1`).
-        pub fn self_(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn self_(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("Self", value);
             self
         }
@@ -47,7 +49,8 @@ pub mod fx_keywords {
     /// Collides with fooBar once snake-cased.
     ///
     /// Python: `foo_bar(crate) -> int` (signature: runtime)
-    pub fn foo_bar(crate_: impl ::snakebridge::__private::IntoValue) -> FooBarCall {
+    pub fn foo_bar(crate_: impl ::core::convert::Into<i64>) -> FooBarCall {
+        let crate_: i64 = ::core::convert::Into::into(crate_);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(crate_)
         ];
@@ -72,7 +75,10 @@ pub mod fx_keywords {
     /// Rust keywords as function and parameter names.
     ///
     /// Python: `match(type, fn=0, *, ref=False, mod='m') -> str` (signature: runtime)
-    pub fn r#match(r#type: impl ::snakebridge::__private::IntoValue) -> MatchCall {
+    pub fn r#match(
+        r#type: impl ::core::convert::Into<::std::string::String>,
+    ) -> MatchCall {
+        let r#type: ::std::string::String = ::core::convert::Into::into(r#type);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(r#type)
         ];
@@ -88,17 +94,22 @@ pub mod fx_keywords {
     pub struct MatchCall(::snakebridge::__private::Pending<::std::string::String>);
     impl MatchCall {
         /// Python parameter `fn`: `int` (default `0`).
-        pub fn r#fn(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn r#fn(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("fn", value);
             self
         }
         /// Python parameter `ref`: `bool` (default `False`).
-        pub fn r#ref(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn r#ref(mut self, value: bool) -> Self {
             self.0.kwarg("ref", value);
             self
         }
         /// Python parameter `mod`: `str` (default `'m'`).
-        pub fn r#mod(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn r#mod(
+            mut self,
+            value: impl ::core::convert::Into<::std::string::String>,
+        ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("mod", value);
             self
         }
@@ -250,8 +261,9 @@ pub mod fx_keywords {
         /// Python: `impl(where, loop=1) -> int` (signature: runtime)
         pub fn r#impl(
             &self,
-            r#where: impl ::snakebridge::__private::IntoValue,
+            r#where: impl ::core::convert::Into<i64>,
         ) -> StructImplCall {
+            let r#where: i64 = ::core::convert::Into::into(r#where);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(r#where)
             ];
@@ -307,10 +319,8 @@ pub mod fx_keywords {
     pub struct StructImplCall(::snakebridge::__private::Pending<i64>);
     impl StructImplCall {
         /// Python parameter `loop`: `int` (default `1`).
-        pub fn r#loop(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn r#loop(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("loop", value);
             self
         }

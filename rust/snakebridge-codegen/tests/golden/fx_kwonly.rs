@@ -23,9 +23,11 @@ pub mod fx_kwonly {
     ///
     /// Python: `connect(host, *, port, timeout=1.5, secure=False) -> str` (signature: runtime)
     pub fn connect(
-        host: impl ::snakebridge::__private::IntoValue,
-        port: impl ::snakebridge::__private::IntoValue,
+        host: impl ::core::convert::Into<::std::string::String>,
+        port: impl ::core::convert::Into<i64>,
     ) -> ConnectCall {
+        let host: ::std::string::String = ::core::convert::Into::into(host);
+        let port: i64 = ::core::convert::Into::into(port);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(host)
         ];
@@ -42,18 +44,13 @@ pub mod fx_kwonly {
     pub struct ConnectCall(::snakebridge::__private::Pending<::std::string::String>);
     impl ConnectCall {
         /// Python parameter `timeout`: `float` (default `1.5`).
-        pub fn py_timeout(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn py_timeout(mut self, value: impl ::core::convert::Into<f64>) -> Self {
+            let value: f64 = ::core::convert::Into::into(value);
             self.0.kwarg("timeout", value);
             self
         }
         /// Python parameter `secure`: `bool` (default `False`).
-        pub fn secure(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn secure(mut self, value: bool) -> Self {
             self.0.kwarg("secure", value);
             self
         }

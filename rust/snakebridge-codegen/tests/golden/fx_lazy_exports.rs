@@ -15,7 +15,8 @@ pub mod fx_lazy_exports {
     /// Defined normally.
     ///
     /// Python: `eager(x) -> int` (signature: runtime)
-    pub fn eager(x: impl ::snakebridge::__private::IntoValue) -> EagerCall {
+    pub fn eager(x: impl ::core::convert::Into<i64>) -> EagerCall {
+        let x: i64 = ::core::convert::Into::into(x);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(x)
         ];
@@ -40,7 +41,8 @@ pub mod fx_lazy_exports {
     /// Twice `x`, loaded on first access.
     ///
     /// Python: `lazy_double(x) -> int` (signature: runtime)
-    pub fn lazy_double(x: impl ::snakebridge::__private::IntoValue) -> LazyDoubleCall {
+    pub fn lazy_double(x: impl ::core::convert::Into<i64>) -> LazyDoubleCall {
+        let x: i64 = ::core::convert::Into::into(x);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(x)
         ];

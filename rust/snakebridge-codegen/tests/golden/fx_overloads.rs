@@ -33,7 +33,8 @@ pub mod fx_overloads {
     );
     impl ParseCall {
         /// Python parameter `base`: `int` (default `10`).
-        pub fn base(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn base(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("base", value);
             self
         }

@@ -16,10 +16,13 @@ pub mod fx_posonly {
     ///
     /// Python: `clamp(value, low, high, /) -> float` (signature: runtime)
     pub fn clamp(
-        value: impl ::snakebridge::__private::IntoValue,
-        low: impl ::snakebridge::__private::IntoValue,
-        high: impl ::snakebridge::__private::IntoValue,
+        value: impl ::core::convert::Into<f64>,
+        low: impl ::core::convert::Into<f64>,
+        high: impl ::core::convert::Into<f64>,
     ) -> ClampCall {
+        let value: f64 = ::core::convert::Into::into(value);
+        let low: f64 = ::core::convert::Into::into(low);
+        let high: f64 = ::core::convert::Into::into(high);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(value),
             ::snakebridge::__private::IntoValue::into_value(low),
@@ -46,7 +49,8 @@ pub mod fx_posonly {
     /// Multiply by `factor`, which may be passed by keyword.
     ///
     /// Python: `scale(value, /, factor=2.0) -> float` (signature: runtime)
-    pub fn scale(value: impl ::snakebridge::__private::IntoValue) -> ScaleCall {
+    pub fn scale(value: impl ::core::convert::Into<f64>) -> ScaleCall {
+        let value: f64 = ::core::convert::Into::into(value);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(value)
         ];
@@ -62,10 +66,8 @@ pub mod fx_posonly {
     pub struct ScaleCall(::snakebridge::__private::Pending<f64>);
     impl ScaleCall {
         /// Python parameter `factor`: `float` (default `2.0`).
-        pub fn factor(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn factor(mut self, value: impl ::core::convert::Into<f64>) -> Self {
+            let value: f64 = ::core::convert::Into::into(value);
             self.0.kwarg("factor", value);
             self
         }

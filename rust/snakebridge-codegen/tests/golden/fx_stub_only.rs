@@ -65,7 +65,8 @@ pub mod fx_stub_only {
         }
     }
     /// Python: `ping(host, count=...) -> str` (signature: stub)
-    pub fn ping(host: impl ::snakebridge::__private::IntoValue) -> PingCall {
+    pub fn ping(host: impl ::core::convert::Into<::std::string::String>) -> PingCall {
+        let host: ::std::string::String = ::core::convert::Into::into(host);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(host)
         ];
@@ -81,7 +82,8 @@ pub mod fx_stub_only {
     pub struct PingCall(::snakebridge::__private::Pending<::std::string::String>);
     impl PingCall {
         /// Python parameter `count`: `int` (default `...`).
-        pub fn count(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn count(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("count", value);
             self
         }

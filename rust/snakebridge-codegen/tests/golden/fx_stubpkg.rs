@@ -16,7 +16,8 @@ pub mod fx_stubpkg {
     /// `#n` (the runtime says `object`, the bundled stub `bytes`, the stub package `str`).
     ///
     /// Python: `label(n) -> str` (signature: runtime)
-    pub fn label(n: impl ::snakebridge::__private::IntoValue) -> LabelCall {
+    pub fn label(n: impl ::core::convert::Into<i64>) -> LabelCall {
+        let n: i64 = ::core::convert::Into::into(n);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(n)
         ];
@@ -41,7 +42,8 @@ pub mod fx_stubpkg {
     /// `x * factor`.
     ///
     /// Python: `scale(x, factor=2.0) -> float` (signature: runtime)
-    pub fn scale(x: impl ::snakebridge::__private::IntoValue) -> ScaleCall {
+    pub fn scale(x: impl ::core::convert::Into<f64>) -> ScaleCall {
+        let x: f64 = ::core::convert::Into::into(x);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(x)
         ];
@@ -57,10 +59,8 @@ pub mod fx_stubpkg {
     pub struct ScaleCall(::snakebridge::__private::Pending<f64>);
     impl ScaleCall {
         /// Python parameter `factor`: `float` (default `2.0`).
-        pub fn factor(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn factor(mut self, value: impl ::core::convert::Into<f64>) -> Self {
+            let value: f64 = ::core::convert::Into::into(value);
             self.0.kwarg("factor", value);
             self
         }
@@ -94,10 +94,8 @@ pub mod fx_stubpkg {
         /// Adds `n`; returns the counter.
         ///
         /// Python: `add(n) -> Self` (signature: runtime)
-        pub fn add(
-            &self,
-            n: impl ::snakebridge::__private::IntoValue,
-        ) -> CounterAddCall {
+        pub fn add(&self, n: impl ::core::convert::Into<i64>) -> CounterAddCall {
+            let n: i64 = ::core::convert::Into::into(n);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(n)
             ];
@@ -160,7 +158,8 @@ pub mod fx_stubpkg {
     pub struct CounterNewCall(::snakebridge::__private::Pending<Counter>);
     impl CounterNewCall {
         /// Python parameter `start`: `int` (default `0`).
-        pub fn start(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn start(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("start", value);
             self
         }

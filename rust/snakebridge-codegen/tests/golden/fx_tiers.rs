@@ -47,9 +47,11 @@ pub mod fx_tiers {
     ///
     /// Python: `hinted_callable(x, y) -> bool` (signature: runtime_hints)
     pub fn hinted_callable(
-        x: impl ::snakebridge::__private::IntoValue,
-        y: impl ::snakebridge::__private::IntoValue,
+        x: impl ::core::convert::Into<i64>,
+        y: impl ::core::convert::Into<::std::string::String>,
     ) -> HintedCallableCall {
+        let x: i64 = ::core::convert::Into::into(x);
+        let y: ::std::string::String = ::core::convert::Into::into(y);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(x),
             ::snakebridge::__private::IntoValue::into_value(y)
@@ -129,9 +131,8 @@ pub mod fx_tiers {
     /// runtime: inspect.signature of a Python function.
     ///
     /// Python: `python_function(x) -> int` (signature: runtime)
-    pub fn python_function(
-        x: impl ::snakebridge::__private::IntoValue,
-    ) -> PythonFunctionCall {
+    pub fn python_function(x: impl ::core::convert::Into<i64>) -> PythonFunctionCall {
+        let x: i64 = ::core::convert::Into::into(x);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(x)
         ];

@@ -15,7 +15,8 @@ pub mod fx_varargs {
     /// An XML-ish tag.
     ///
     /// Python: `tag(name, *children, **attrs) -> str` (signature: runtime)
-    pub fn tag(name: impl ::snakebridge::__private::IntoValue) -> TagCall {
+    pub fn tag(name: impl ::core::convert::Into<::std::string::String>) -> TagCall {
+        let name: ::std::string::String = ::core::convert::Into::into(name);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(name)
         ];

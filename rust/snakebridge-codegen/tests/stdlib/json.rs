@@ -170,34 +170,22 @@ pub mod json {
     pub struct DumpCall(::snakebridge::__private::Pending<()>);
     impl DumpCall {
         /// Python parameter `skipkeys`: `bool` (default `False`).
-        pub fn skipkeys(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn skipkeys(mut self, value: bool) -> Self {
             self.0.kwarg("skipkeys", value);
             self
         }
         /// Python parameter `ensure_ascii`: `bool` (default `True`).
-        pub fn ensure_ascii(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn ensure_ascii(mut self, value: bool) -> Self {
             self.0.kwarg("ensure_ascii", value);
             self
         }
         /// Python parameter `check_circular`: `bool` (default `True`).
-        pub fn check_circular(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn check_circular(mut self, value: bool) -> Self {
             self.0.kwarg("check_circular", value);
             self
         }
         /// Python parameter `allow_nan`: `bool` (default `True`).
-        pub fn allow_nan(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn allow_nan(mut self, value: bool) -> Self {
             self.0.kwarg("allow_nan", value);
             self
         }
@@ -231,10 +219,7 @@ pub mod json {
             self
         }
         /// Python parameter `sort_keys`: `bool` (default `False`).
-        pub fn sort_keys(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn sort_keys(mut self, value: bool) -> Self {
             self.0.kwarg("sort_keys", value);
             self
         }
@@ -313,34 +298,22 @@ pub mod json {
     pub struct DumpsCall(::snakebridge::__private::Pending<::std::string::String>);
     impl DumpsCall {
         /// Python parameter `skipkeys`: `bool` (default `False`).
-        pub fn skipkeys(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn skipkeys(mut self, value: bool) -> Self {
             self.0.kwarg("skipkeys", value);
             self
         }
         /// Python parameter `ensure_ascii`: `bool` (default `True`).
-        pub fn ensure_ascii(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn ensure_ascii(mut self, value: bool) -> Self {
             self.0.kwarg("ensure_ascii", value);
             self
         }
         /// Python parameter `check_circular`: `bool` (default `True`).
-        pub fn check_circular(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn check_circular(mut self, value: bool) -> Self {
             self.0.kwarg("check_circular", value);
             self
         }
         /// Python parameter `allow_nan`: `bool` (default `True`).
-        pub fn allow_nan(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn allow_nan(mut self, value: bool) -> Self {
             self.0.kwarg("allow_nan", value);
             self
         }
@@ -374,10 +347,7 @@ pub mod json {
             self
         }
         /// Python parameter `sort_keys`: `bool` (default `False`).
-        pub fn sort_keys(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn sort_keys(mut self, value: bool) -> Self {
             self.0.kwarg("sort_keys", value);
             self
         }
@@ -637,10 +607,13 @@ pub mod json {
         pub const PYTHON_PATH: &'static str = "json.decoder.JSONDecodeError";
         /// Python: `JSONDecodeError(msg, doc, pos) -> None` (signature: runtime)
         pub fn new(
-            msg: impl ::snakebridge::__private::IntoValue,
-            doc: impl ::snakebridge::__private::IntoValue,
-            pos: impl ::snakebridge::__private::IntoValue,
+            msg: impl ::core::convert::Into<::std::string::String>,
+            doc: impl ::core::convert::Into<::std::string::String>,
+            pos: impl ::core::convert::Into<i64>,
         ) -> JSONDecodeErrorNewCall {
+            let msg: ::std::string::String = ::core::convert::Into::into(msg);
+            let doc: ::std::string::String = ::core::convert::Into::into(doc);
+            let pos: i64 = ::core::convert::Into::into(pos);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(msg),
                 ::snakebridge::__private::IntoValue::into_value(doc),
@@ -659,8 +632,9 @@ pub mod json {
         /// Python: `add_note(note, /) -> None` (signature: stub)
         pub fn add_note(
             &self,
-            note: impl ::snakebridge::__private::IntoValue,
+            note: impl ::core::convert::Into<::std::string::String>,
         ) -> JSONDecodeErrorAddNoteCall {
+            let note: ::std::string::String = ::core::convert::Into::into(note);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(note)
             ];
@@ -823,8 +797,9 @@ pub mod json {
         /// Python: `decode(s, _w=<built-in method match of re.Pattern object>) -> Any` (signature: runtime)
         pub fn decode(
             &self,
-            s: impl ::snakebridge::__private::IntoValue,
+            s: impl ::core::convert::Into<::std::string::String>,
         ) -> JSONDecoderDecodeCall {
+            let s: ::std::string::String = ::core::convert::Into::into(s);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(s)
             ];
@@ -845,8 +820,9 @@ pub mod json {
         /// Python: `raw_decode(s, idx=0) -> tuple[Any, int]` (signature: runtime)
         pub fn raw_decode(
             &self,
-            s: impl ::snakebridge::__private::IntoValue,
+            s: impl ::core::convert::Into<::std::string::String>,
         ) -> JSONDecoderRawDecodeCall {
+            let s: ::std::string::String = ::core::convert::Into::into(s);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(s)
             ];
@@ -923,10 +899,7 @@ pub mod json {
             self
         }
         /// Python parameter `strict`: `bool` (default `True`).
-        pub fn strict(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn strict(mut self, value: bool) -> Self {
             self.0.kwarg("strict", value);
             self
         }
@@ -976,7 +949,8 @@ pub mod json {
     );
     impl JSONDecoderRawDecodeCall {
         /// Python parameter `idx`: `int` (default `0`).
-        pub fn idx(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn idx(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("idx", value);
             self
         }
@@ -1162,42 +1136,27 @@ pub mod json {
     pub struct JSONEncoderNewCall(::snakebridge::__private::Pending<JSONEncoder>);
     impl JSONEncoderNewCall {
         /// Python parameter `skipkeys`: `bool` (default `False`).
-        pub fn skipkeys(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn skipkeys(mut self, value: bool) -> Self {
             self.0.kwarg("skipkeys", value);
             self
         }
         /// Python parameter `ensure_ascii`: `bool` (default `True`).
-        pub fn ensure_ascii(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn ensure_ascii(mut self, value: bool) -> Self {
             self.0.kwarg("ensure_ascii", value);
             self
         }
         /// Python parameter `check_circular`: `bool` (default `True`).
-        pub fn check_circular(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn check_circular(mut self, value: bool) -> Self {
             self.0.kwarg("check_circular", value);
             self
         }
         /// Python parameter `allow_nan`: `bool` (default `True`).
-        pub fn allow_nan(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn allow_nan(mut self, value: bool) -> Self {
             self.0.kwarg("allow_nan", value);
             self
         }
         /// Python parameter `sort_keys`: `bool` (default `False`).
-        pub fn sort_keys(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn sort_keys(mut self, value: bool) -> Self {
             self.0.kwarg("sort_keys", value);
             self
         }
@@ -1269,10 +1228,7 @@ pub mod json {
     );
     impl JSONEncoderIterencodeCall {
         /// Python parameter `_one_shot`: `bool` (default `False`).
-        pub fn _one_shot(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn _one_shot(mut self, value: bool) -> Self {
             self.0.kwarg("_one_shot", value);
             self
         }

@@ -922,8 +922,9 @@ pub mod math {
     /// Python: `ldexp(x, i, /) -> float` (signature: text_signature)
     pub fn ldexp(
         x: impl ::snakebridge::__private::IntoValue,
-        i: impl ::snakebridge::__private::IntoValue,
+        i: impl ::core::convert::Into<i64>,
     ) -> LdexpCall {
+        let i: i64 = ::core::convert::Into::into(i);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(x),
             ::snakebridge::__private::IntoValue::into_value(i)

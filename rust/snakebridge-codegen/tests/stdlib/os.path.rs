@@ -717,9 +717,11 @@ pub mod path {
     ///
     /// Python: `sameopenfile(fp1, fp2) -> bool` (signature: runtime)
     pub fn sameopenfile(
-        fp1: impl ::snakebridge::__private::IntoValue,
-        fp2: impl ::snakebridge::__private::IntoValue,
+        fp1: impl ::core::convert::Into<i64>,
+        fp2: impl ::core::convert::Into<i64>,
     ) -> SameopenfileCall {
+        let fp1: i64 = ::core::convert::Into::into(fp1);
+        let fp2: i64 = ::core::convert::Into::into(fp2);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(fp1),
             ::snakebridge::__private::IntoValue::into_value(fp2)

@@ -79,10 +79,8 @@ pub mod pathlib {
         /// Change the permissions of the path, like os.chmod().
         ///
         /// Python: `chmod(mode, *, follow_symlinks=True) -> None` (signature: runtime)
-        pub fn chmod(
-            &self,
-            mode: impl ::snakebridge::__private::IntoValue,
-        ) -> PathChmodCall {
+        pub fn chmod(&self, mode: impl ::core::convert::Into<i64>) -> PathChmodCall {
+            let mode: i64 = ::core::convert::Into::into(mode);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(mode)
             ];
@@ -137,8 +135,9 @@ pub mod pathlib {
         /// Python: `glob(pattern) -> Generator[Self]` (signature: runtime)
         pub fn glob(
             &self,
-            pattern: impl ::snakebridge::__private::IntoValue,
+            pattern: impl ::core::convert::Into<::std::string::String>,
         ) -> PathGlobCall {
+            let pattern: ::std::string::String = ::core::convert::Into::into(pattern);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(pattern)
             ];
@@ -360,10 +359,8 @@ pub mod pathlib {
         /// permissions are changed, rather than its target's.
         ///
         /// Python: `lchmod(mode) -> None` (signature: runtime)
-        pub fn lchmod(
-            &self,
-            mode: impl ::snakebridge::__private::IntoValue,
-        ) -> PathLchmodCall {
+        pub fn lchmod(&self, mode: impl ::core::convert::Into<i64>) -> PathLchmodCall {
+            let mode: i64 = ::core::convert::Into::into(mode);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(mode)
             ];
@@ -417,8 +414,11 @@ pub mod pathlib {
         /// Python: `match(path_pattern) -> bool` (signature: runtime)
         pub fn r#match(
             &self,
-            path_pattern: impl ::snakebridge::__private::IntoValue,
+            path_pattern: impl ::core::convert::Into<::std::string::String>,
         ) -> PathMatchCall {
+            let path_pattern: ::std::string::String = ::core::convert::Into::into(
+                path_pattern,
+            );
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(path_pattern)
             ];
@@ -582,8 +582,9 @@ pub mod pathlib {
         /// Python: `rglob(pattern) -> Generator[Self]` (signature: runtime)
         pub fn rglob(
             &self,
-            pattern: impl ::snakebridge::__private::IntoValue,
+            pattern: impl ::core::convert::Into<::std::string::String>,
         ) -> PathRglobCall {
+            let pattern: ::std::string::String = ::core::convert::Into::into(pattern);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(pattern)
             ];
@@ -685,8 +686,9 @@ pub mod pathlib {
         /// Python: `with_name(name) -> Self` (signature: runtime)
         pub fn with_name(
             &self,
-            name: impl ::snakebridge::__private::IntoValue,
+            name: impl ::core::convert::Into<::std::string::String>,
         ) -> PathWithNameCall {
+            let name: ::std::string::String = ::core::convert::Into::into(name);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(name)
             ];
@@ -702,8 +704,9 @@ pub mod pathlib {
         /// Python: `with_stem(stem) -> Self` (signature: runtime)
         pub fn with_stem(
             &self,
-            stem: impl ::snakebridge::__private::IntoValue,
+            stem: impl ::core::convert::Into<::std::string::String>,
         ) -> PathWithStemCall {
+            let stem: ::std::string::String = ::core::convert::Into::into(stem);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(stem)
             ];
@@ -721,8 +724,9 @@ pub mod pathlib {
         /// Python: `with_suffix(suffix) -> Self` (signature: runtime)
         pub fn with_suffix(
             &self,
-            suffix: impl ::snakebridge::__private::IntoValue,
+            suffix: impl ::core::convert::Into<::std::string::String>,
         ) -> PathWithSuffixCall {
+            let suffix: ::std::string::String = ::core::convert::Into::into(suffix);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(suffix)
             ];
@@ -755,8 +759,9 @@ pub mod pathlib {
         /// Python: `write_text(data, encoding=None, errors=None, newline=None) -> int` (signature: runtime)
         pub fn write_text(
             &self,
-            data: impl ::snakebridge::__private::IntoValue,
+            data: impl ::core::convert::Into<::std::string::String>,
         ) -> PathWriteTextCall {
+            let data: ::std::string::String = ::core::convert::Into::into(data);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(data)
             ];
@@ -944,10 +949,7 @@ pub mod pathlib {
     pub struct PathChmodCall(::snakebridge::__private::Pending<()>);
     impl PathChmodCall {
         /// Python parameter `follow_symlinks`: `bool` (default `True`).
-        pub fn follow_symlinks(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn follow_symlinks(mut self, value: bool) -> Self {
             self.0.kwarg("follow_symlinks", value);
             self
         }
@@ -1261,23 +1263,18 @@ pub mod pathlib {
     pub struct PathMkdirCall(::snakebridge::__private::Pending<()>);
     impl PathMkdirCall {
         /// Python parameter `mode`: `int` (default `511`).
-        pub fn mode(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn mode(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("mode", value);
             self
         }
         /// Python parameter `parents`: `bool` (default `False`).
-        pub fn parents(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn parents(mut self, value: bool) -> Self {
             self.0.kwarg("parents", value);
             self
         }
         /// Python parameter `exist_ok`: `bool` (default `False`).
-        pub fn exist_ok(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn exist_ok(mut self, value: bool) -> Self {
             self.0.kwarg("exist_ok", value);
             self
         }
@@ -1312,24 +1309,27 @@ pub mod pathlib {
         /// Python parameter `encoding`: `str | None` (default `None`).
         pub fn encoding(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("encoding", value);
             self
         }
         /// Python parameter `errors`: `str | None` (default `None`).
         pub fn errors(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("errors", value);
             self
         }
         /// Python parameter `newline`: `str | None` (default `None`).
         pub fn newline(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("newline", value);
             self
         }
@@ -1379,16 +1379,18 @@ pub mod pathlib {
         /// Python parameter `encoding`: `str | None` (default `None`).
         pub fn encoding(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("encoding", value);
             self
         }
         /// Python parameter `errors`: `str | None` (default `None`).
         pub fn errors(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("errors", value);
             self
         }
@@ -1460,10 +1462,7 @@ pub mod pathlib {
     pub struct PathResolveCall(::snakebridge::__private::Pending<Path>);
     impl PathResolveCall {
         /// Python parameter `strict`: `bool` (default `False`).
-        pub fn strict(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn strict(mut self, value: bool) -> Self {
             self.0.kwarg("strict", value);
             self
         }
@@ -1520,10 +1519,7 @@ pub mod pathlib {
     );
     impl PathStatCall {
         /// Python parameter `follow_symlinks`: `bool` (default `True`).
-        pub fn follow_symlinks(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn follow_symlinks(mut self, value: bool) -> Self {
             self.0.kwarg("follow_symlinks", value);
             self
         }
@@ -1543,10 +1539,7 @@ pub mod pathlib {
     pub struct PathSymlinkToCall(::snakebridge::__private::Pending<()>);
     impl PathSymlinkToCall {
         /// Python parameter `target_is_directory`: `bool` (default `False`).
-        pub fn target_is_directory(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn target_is_directory(mut self, value: bool) -> Self {
             self.0.kwarg("target_is_directory", value);
             self
         }
@@ -1564,15 +1557,13 @@ pub mod pathlib {
     pub struct PathTouchCall(::snakebridge::__private::Pending<()>);
     impl PathTouchCall {
         /// Python parameter `mode`: `int` (default `438`).
-        pub fn mode(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn mode(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("mode", value);
             self
         }
         /// Python parameter `exist_ok`: `bool` (default `True`).
-        pub fn exist_ok(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn exist_ok(mut self, value: bool) -> Self {
             self.0.kwarg("exist_ok", value);
             self
         }
@@ -1590,10 +1581,7 @@ pub mod pathlib {
     pub struct PathUnlinkCall(::snakebridge::__private::Pending<()>);
     impl PathUnlinkCall {
         /// Python parameter `missing_ok`: `bool` (default `False`).
-        pub fn missing_ok(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn missing_ok(mut self, value: bool) -> Self {
             self.0.kwarg("missing_ok", value);
             self
         }
@@ -1657,24 +1645,27 @@ pub mod pathlib {
         /// Python parameter `encoding`: `str | None` (default `None`).
         pub fn encoding(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("encoding", value);
             self
         }
         /// Python parameter `errors`: `str | None` (default `None`).
         pub fn errors(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("errors", value);
             self
         }
         /// Python parameter `newline`: `str | None` (default `None`).
         pub fn newline(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("newline", value);
             self
         }
@@ -1752,8 +1743,9 @@ pub mod pathlib {
         /// Python: `chmod(mode, *, follow_symlinks=True) -> None` (signature: runtime)
         pub fn chmod(
             &self,
-            mode: impl ::snakebridge::__private::IntoValue,
+            mode: impl ::core::convert::Into<i64>,
         ) -> PosixPathChmodCall {
+            let mode: i64 = ::core::convert::Into::into(mode);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(mode)
             ];
@@ -1808,8 +1800,9 @@ pub mod pathlib {
         /// Python: `glob(pattern) -> Generator[Self]` (signature: runtime)
         pub fn glob(
             &self,
-            pattern: impl ::snakebridge::__private::IntoValue,
+            pattern: impl ::core::convert::Into<::std::string::String>,
         ) -> PosixPathGlobCall {
+            let pattern: ::std::string::String = ::core::convert::Into::into(pattern);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(pattern)
             ];
@@ -2033,8 +2026,9 @@ pub mod pathlib {
         /// Python: `lchmod(mode) -> None` (signature: runtime)
         pub fn lchmod(
             &self,
-            mode: impl ::snakebridge::__private::IntoValue,
+            mode: impl ::core::convert::Into<i64>,
         ) -> PosixPathLchmodCall {
+            let mode: i64 = ::core::convert::Into::into(mode);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(mode)
             ];
@@ -2088,8 +2082,11 @@ pub mod pathlib {
         /// Python: `match(path_pattern) -> bool` (signature: runtime)
         pub fn r#match(
             &self,
-            path_pattern: impl ::snakebridge::__private::IntoValue,
+            path_pattern: impl ::core::convert::Into<::std::string::String>,
         ) -> PosixPathMatchCall {
+            let path_pattern: ::std::string::String = ::core::convert::Into::into(
+                path_pattern,
+            );
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(path_pattern)
             ];
@@ -2253,8 +2250,9 @@ pub mod pathlib {
         /// Python: `rglob(pattern) -> Generator[Self]` (signature: runtime)
         pub fn rglob(
             &self,
-            pattern: impl ::snakebridge::__private::IntoValue,
+            pattern: impl ::core::convert::Into<::std::string::String>,
         ) -> PosixPathRglobCall {
+            let pattern: ::std::string::String = ::core::convert::Into::into(pattern);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(pattern)
             ];
@@ -2356,8 +2354,9 @@ pub mod pathlib {
         /// Python: `with_name(name) -> Self` (signature: runtime)
         pub fn with_name(
             &self,
-            name: impl ::snakebridge::__private::IntoValue,
+            name: impl ::core::convert::Into<::std::string::String>,
         ) -> PosixPathWithNameCall {
+            let name: ::std::string::String = ::core::convert::Into::into(name);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(name)
             ];
@@ -2373,8 +2372,9 @@ pub mod pathlib {
         /// Python: `with_stem(stem) -> Self` (signature: runtime)
         pub fn with_stem(
             &self,
-            stem: impl ::snakebridge::__private::IntoValue,
+            stem: impl ::core::convert::Into<::std::string::String>,
         ) -> PosixPathWithStemCall {
+            let stem: ::std::string::String = ::core::convert::Into::into(stem);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(stem)
             ];
@@ -2392,8 +2392,9 @@ pub mod pathlib {
         /// Python: `with_suffix(suffix) -> Self` (signature: runtime)
         pub fn with_suffix(
             &self,
-            suffix: impl ::snakebridge::__private::IntoValue,
+            suffix: impl ::core::convert::Into<::std::string::String>,
         ) -> PosixPathWithSuffixCall {
+            let suffix: ::std::string::String = ::core::convert::Into::into(suffix);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(suffix)
             ];
@@ -2426,8 +2427,9 @@ pub mod pathlib {
         /// Python: `write_text(data, encoding=None, errors=None, newline=None) -> int` (signature: runtime)
         pub fn write_text(
             &self,
-            data: impl ::snakebridge::__private::IntoValue,
+            data: impl ::core::convert::Into<::std::string::String>,
         ) -> PosixPathWriteTextCall {
+            let data: ::std::string::String = ::core::convert::Into::into(data);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(data)
             ];
@@ -2619,10 +2621,7 @@ pub mod pathlib {
     pub struct PosixPathChmodCall(::snakebridge::__private::Pending<()>);
     impl PosixPathChmodCall {
         /// Python parameter `follow_symlinks`: `bool` (default `True`).
-        pub fn follow_symlinks(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn follow_symlinks(mut self, value: bool) -> Self {
             self.0.kwarg("follow_symlinks", value);
             self
         }
@@ -2938,23 +2937,18 @@ pub mod pathlib {
     pub struct PosixPathMkdirCall(::snakebridge::__private::Pending<()>);
     impl PosixPathMkdirCall {
         /// Python parameter `mode`: `int` (default `511`).
-        pub fn mode(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn mode(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("mode", value);
             self
         }
         /// Python parameter `parents`: `bool` (default `False`).
-        pub fn parents(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn parents(mut self, value: bool) -> Self {
             self.0.kwarg("parents", value);
             self
         }
         /// Python parameter `exist_ok`: `bool` (default `False`).
-        pub fn exist_ok(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn exist_ok(mut self, value: bool) -> Self {
             self.0.kwarg("exist_ok", value);
             self
         }
@@ -2989,24 +2983,27 @@ pub mod pathlib {
         /// Python parameter `encoding`: `str | None` (default `None`).
         pub fn encoding(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("encoding", value);
             self
         }
         /// Python parameter `errors`: `str | None` (default `None`).
         pub fn errors(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("errors", value);
             self
         }
         /// Python parameter `newline`: `str | None` (default `None`).
         pub fn newline(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("newline", value);
             self
         }
@@ -3058,16 +3055,18 @@ pub mod pathlib {
         /// Python parameter `encoding`: `str | None` (default `None`).
         pub fn encoding(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("encoding", value);
             self
         }
         /// Python parameter `errors`: `str | None` (default `None`).
         pub fn errors(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("errors", value);
             self
         }
@@ -3139,10 +3138,7 @@ pub mod pathlib {
     pub struct PosixPathResolveCall(::snakebridge::__private::Pending<PosixPath>);
     impl PosixPathResolveCall {
         /// Python parameter `strict`: `bool` (default `False`).
-        pub fn strict(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn strict(mut self, value: bool) -> Self {
             self.0.kwarg("strict", value);
             self
         }
@@ -3199,10 +3195,7 @@ pub mod pathlib {
     );
     impl PosixPathStatCall {
         /// Python parameter `follow_symlinks`: `bool` (default `True`).
-        pub fn follow_symlinks(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn follow_symlinks(mut self, value: bool) -> Self {
             self.0.kwarg("follow_symlinks", value);
             self
         }
@@ -3222,10 +3215,7 @@ pub mod pathlib {
     pub struct PosixPathSymlinkToCall(::snakebridge::__private::Pending<()>);
     impl PosixPathSymlinkToCall {
         /// Python parameter `target_is_directory`: `bool` (default `False`).
-        pub fn target_is_directory(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn target_is_directory(mut self, value: bool) -> Self {
             self.0.kwarg("target_is_directory", value);
             self
         }
@@ -3243,15 +3233,13 @@ pub mod pathlib {
     pub struct PosixPathTouchCall(::snakebridge::__private::Pending<()>);
     impl PosixPathTouchCall {
         /// Python parameter `mode`: `int` (default `438`).
-        pub fn mode(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn mode(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("mode", value);
             self
         }
         /// Python parameter `exist_ok`: `bool` (default `True`).
-        pub fn exist_ok(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn exist_ok(mut self, value: bool) -> Self {
             self.0.kwarg("exist_ok", value);
             self
         }
@@ -3269,10 +3257,7 @@ pub mod pathlib {
     pub struct PosixPathUnlinkCall(::snakebridge::__private::Pending<()>);
     impl PosixPathUnlinkCall {
         /// Python parameter `missing_ok`: `bool` (default `False`).
-        pub fn missing_ok(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn missing_ok(mut self, value: bool) -> Self {
             self.0.kwarg("missing_ok", value);
             self
         }
@@ -3336,24 +3321,27 @@ pub mod pathlib {
         /// Python parameter `encoding`: `str | None` (default `None`).
         pub fn encoding(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("encoding", value);
             self
         }
         /// Python parameter `errors`: `str | None` (default `None`).
         pub fn errors(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("errors", value);
             self
         }
         /// Python parameter `newline`: `str | None` (default `None`).
         pub fn newline(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("newline", value);
             self
         }
@@ -3473,8 +3461,11 @@ pub mod pathlib {
         /// Python: `match(path_pattern) -> bool` (signature: runtime)
         pub fn r#match(
             &self,
-            path_pattern: impl ::snakebridge::__private::IntoValue,
+            path_pattern: impl ::core::convert::Into<::std::string::String>,
         ) -> PurePathMatchCall {
+            let path_pattern: ::std::string::String = ::core::convert::Into::into(
+                path_pattern,
+            );
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(path_pattern)
             ];
@@ -3504,8 +3495,9 @@ pub mod pathlib {
         /// Python: `with_name(name) -> Self` (signature: runtime)
         pub fn with_name(
             &self,
-            name: impl ::snakebridge::__private::IntoValue,
+            name: impl ::core::convert::Into<::std::string::String>,
         ) -> PurePathWithNameCall {
+            let name: ::std::string::String = ::core::convert::Into::into(name);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(name)
             ];
@@ -3521,8 +3513,9 @@ pub mod pathlib {
         /// Python: `with_stem(stem) -> Self` (signature: runtime)
         pub fn with_stem(
             &self,
-            stem: impl ::snakebridge::__private::IntoValue,
+            stem: impl ::core::convert::Into<::std::string::String>,
         ) -> PurePathWithStemCall {
+            let stem: ::std::string::String = ::core::convert::Into::into(stem);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(stem)
             ];
@@ -3540,8 +3533,9 @@ pub mod pathlib {
         /// Python: `with_suffix(suffix) -> Self` (signature: runtime)
         pub fn with_suffix(
             &self,
-            suffix: impl ::snakebridge::__private::IntoValue,
+            suffix: impl ::core::convert::Into<::std::string::String>,
         ) -> PurePathWithSuffixCall {
+            let suffix: ::std::string::String = ::core::convert::Into::into(suffix);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(suffix)
             ];
@@ -3936,8 +3930,11 @@ pub mod pathlib {
         /// Python: `match(path_pattern) -> bool` (signature: runtime)
         pub fn r#match(
             &self,
-            path_pattern: impl ::snakebridge::__private::IntoValue,
+            path_pattern: impl ::core::convert::Into<::std::string::String>,
         ) -> PurePosixPathMatchCall {
+            let path_pattern: ::std::string::String = ::core::convert::Into::into(
+                path_pattern,
+            );
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(path_pattern)
             ];
@@ -3967,8 +3964,9 @@ pub mod pathlib {
         /// Python: `with_name(name) -> Self` (signature: runtime)
         pub fn with_name(
             &self,
-            name: impl ::snakebridge::__private::IntoValue,
+            name: impl ::core::convert::Into<::std::string::String>,
         ) -> PurePosixPathWithNameCall {
+            let name: ::std::string::String = ::core::convert::Into::into(name);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(name)
             ];
@@ -3984,8 +3982,9 @@ pub mod pathlib {
         /// Python: `with_stem(stem) -> Self` (signature: runtime)
         pub fn with_stem(
             &self,
-            stem: impl ::snakebridge::__private::IntoValue,
+            stem: impl ::core::convert::Into<::std::string::String>,
         ) -> PurePosixPathWithStemCall {
+            let stem: ::std::string::String = ::core::convert::Into::into(stem);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(stem)
             ];
@@ -4003,8 +4002,9 @@ pub mod pathlib {
         /// Python: `with_suffix(suffix) -> Self` (signature: runtime)
         pub fn with_suffix(
             &self,
-            suffix: impl ::snakebridge::__private::IntoValue,
+            suffix: impl ::core::convert::Into<::std::string::String>,
         ) -> PurePosixPathWithSuffixCall {
+            let suffix: ::std::string::String = ::core::convert::Into::into(suffix);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(suffix)
             ];
@@ -4409,8 +4409,11 @@ pub mod pathlib {
         /// Python: `match(path_pattern) -> bool` (signature: runtime)
         pub fn r#match(
             &self,
-            path_pattern: impl ::snakebridge::__private::IntoValue,
+            path_pattern: impl ::core::convert::Into<::std::string::String>,
         ) -> PureWindowsPathMatchCall {
+            let path_pattern: ::std::string::String = ::core::convert::Into::into(
+                path_pattern,
+            );
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(path_pattern)
             ];
@@ -4440,8 +4443,9 @@ pub mod pathlib {
         /// Python: `with_name(name) -> Self` (signature: runtime)
         pub fn with_name(
             &self,
-            name: impl ::snakebridge::__private::IntoValue,
+            name: impl ::core::convert::Into<::std::string::String>,
         ) -> PureWindowsPathWithNameCall {
+            let name: ::std::string::String = ::core::convert::Into::into(name);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(name)
             ];
@@ -4457,8 +4461,9 @@ pub mod pathlib {
         /// Python: `with_stem(stem) -> Self` (signature: runtime)
         pub fn with_stem(
             &self,
-            stem: impl ::snakebridge::__private::IntoValue,
+            stem: impl ::core::convert::Into<::std::string::String>,
         ) -> PureWindowsPathWithStemCall {
+            let stem: ::std::string::String = ::core::convert::Into::into(stem);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(stem)
             ];
@@ -4476,8 +4481,9 @@ pub mod pathlib {
         /// Python: `with_suffix(suffix) -> Self` (signature: runtime)
         pub fn with_suffix(
             &self,
-            suffix: impl ::snakebridge::__private::IntoValue,
+            suffix: impl ::core::convert::Into<::std::string::String>,
         ) -> PureWindowsPathWithSuffixCall {
+            let suffix: ::std::string::String = ::core::convert::Into::into(suffix);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(suffix)
             ];
@@ -4845,8 +4851,9 @@ pub mod pathlib {
         /// Python: `chmod(mode, *, follow_symlinks=True) -> None` (signature: runtime)
         pub fn chmod(
             &self,
-            mode: impl ::snakebridge::__private::IntoValue,
+            mode: impl ::core::convert::Into<i64>,
         ) -> WindowsPathChmodCall {
+            let mode: i64 = ::core::convert::Into::into(mode);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(mode)
             ];
@@ -4901,8 +4908,9 @@ pub mod pathlib {
         /// Python: `glob(pattern) -> Generator[Self]` (signature: runtime)
         pub fn glob(
             &self,
-            pattern: impl ::snakebridge::__private::IntoValue,
+            pattern: impl ::core::convert::Into<::std::string::String>,
         ) -> WindowsPathGlobCall {
+            let pattern: ::std::string::String = ::core::convert::Into::into(pattern);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(pattern)
             ];
@@ -5126,8 +5134,9 @@ pub mod pathlib {
         /// Python: `lchmod(mode) -> None` (signature: runtime)
         pub fn lchmod(
             &self,
-            mode: impl ::snakebridge::__private::IntoValue,
+            mode: impl ::core::convert::Into<i64>,
         ) -> WindowsPathLchmodCall {
+            let mode: i64 = ::core::convert::Into::into(mode);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(mode)
             ];
@@ -5181,8 +5190,11 @@ pub mod pathlib {
         /// Python: `match(path_pattern) -> bool` (signature: runtime)
         pub fn r#match(
             &self,
-            path_pattern: impl ::snakebridge::__private::IntoValue,
+            path_pattern: impl ::core::convert::Into<::std::string::String>,
         ) -> WindowsPathMatchCall {
+            let path_pattern: ::std::string::String = ::core::convert::Into::into(
+                path_pattern,
+            );
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(path_pattern)
             ];
@@ -5346,8 +5358,9 @@ pub mod pathlib {
         /// Python: `rglob(pattern) -> Generator[Self]` (signature: runtime)
         pub fn rglob(
             &self,
-            pattern: impl ::snakebridge::__private::IntoValue,
+            pattern: impl ::core::convert::Into<::std::string::String>,
         ) -> WindowsPathRglobCall {
+            let pattern: ::std::string::String = ::core::convert::Into::into(pattern);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(pattern)
             ];
@@ -5449,8 +5462,9 @@ pub mod pathlib {
         /// Python: `with_name(name) -> Self` (signature: runtime)
         pub fn with_name(
             &self,
-            name: impl ::snakebridge::__private::IntoValue,
+            name: impl ::core::convert::Into<::std::string::String>,
         ) -> WindowsPathWithNameCall {
+            let name: ::std::string::String = ::core::convert::Into::into(name);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(name)
             ];
@@ -5466,8 +5480,9 @@ pub mod pathlib {
         /// Python: `with_stem(stem) -> Self` (signature: runtime)
         pub fn with_stem(
             &self,
-            stem: impl ::snakebridge::__private::IntoValue,
+            stem: impl ::core::convert::Into<::std::string::String>,
         ) -> WindowsPathWithStemCall {
+            let stem: ::std::string::String = ::core::convert::Into::into(stem);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(stem)
             ];
@@ -5485,8 +5500,9 @@ pub mod pathlib {
         /// Python: `with_suffix(suffix) -> Self` (signature: runtime)
         pub fn with_suffix(
             &self,
-            suffix: impl ::snakebridge::__private::IntoValue,
+            suffix: impl ::core::convert::Into<::std::string::String>,
         ) -> WindowsPathWithSuffixCall {
+            let suffix: ::std::string::String = ::core::convert::Into::into(suffix);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(suffix)
             ];
@@ -5519,8 +5535,9 @@ pub mod pathlib {
         /// Python: `write_text(data, encoding=None, errors=None, newline=None) -> int` (signature: runtime)
         pub fn write_text(
             &self,
-            data: impl ::snakebridge::__private::IntoValue,
+            data: impl ::core::convert::Into<::std::string::String>,
         ) -> WindowsPathWriteTextCall {
+            let data: ::std::string::String = ::core::convert::Into::into(data);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(data)
             ];
@@ -5712,10 +5729,7 @@ pub mod pathlib {
     pub struct WindowsPathChmodCall(::snakebridge::__private::Pending<()>);
     impl WindowsPathChmodCall {
         /// Python parameter `follow_symlinks`: `bool` (default `True`).
-        pub fn follow_symlinks(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn follow_symlinks(mut self, value: bool) -> Self {
             self.0.kwarg("follow_symlinks", value);
             self
         }
@@ -6031,23 +6045,18 @@ pub mod pathlib {
     pub struct WindowsPathMkdirCall(::snakebridge::__private::Pending<()>);
     impl WindowsPathMkdirCall {
         /// Python parameter `mode`: `int` (default `511`).
-        pub fn mode(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn mode(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("mode", value);
             self
         }
         /// Python parameter `parents`: `bool` (default `False`).
-        pub fn parents(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn parents(mut self, value: bool) -> Self {
             self.0.kwarg("parents", value);
             self
         }
         /// Python parameter `exist_ok`: `bool` (default `False`).
-        pub fn exist_ok(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn exist_ok(mut self, value: bool) -> Self {
             self.0.kwarg("exist_ok", value);
             self
         }
@@ -6082,24 +6091,27 @@ pub mod pathlib {
         /// Python parameter `encoding`: `str | None` (default `None`).
         pub fn encoding(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("encoding", value);
             self
         }
         /// Python parameter `errors`: `str | None` (default `None`).
         pub fn errors(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("errors", value);
             self
         }
         /// Python parameter `newline`: `str | None` (default `None`).
         pub fn newline(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("newline", value);
             self
         }
@@ -6151,16 +6163,18 @@ pub mod pathlib {
         /// Python parameter `encoding`: `str | None` (default `None`).
         pub fn encoding(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("encoding", value);
             self
         }
         /// Python parameter `errors`: `str | None` (default `None`).
         pub fn errors(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("errors", value);
             self
         }
@@ -6232,10 +6246,7 @@ pub mod pathlib {
     pub struct WindowsPathResolveCall(::snakebridge::__private::Pending<WindowsPath>);
     impl WindowsPathResolveCall {
         /// Python parameter `strict`: `bool` (default `False`).
-        pub fn strict(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn strict(mut self, value: bool) -> Self {
             self.0.kwarg("strict", value);
             self
         }
@@ -6292,10 +6303,7 @@ pub mod pathlib {
     );
     impl WindowsPathStatCall {
         /// Python parameter `follow_symlinks`: `bool` (default `True`).
-        pub fn follow_symlinks(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn follow_symlinks(mut self, value: bool) -> Self {
             self.0.kwarg("follow_symlinks", value);
             self
         }
@@ -6315,10 +6323,7 @@ pub mod pathlib {
     pub struct WindowsPathSymlinkToCall(::snakebridge::__private::Pending<()>);
     impl WindowsPathSymlinkToCall {
         /// Python parameter `target_is_directory`: `bool` (default `False`).
-        pub fn target_is_directory(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn target_is_directory(mut self, value: bool) -> Self {
             self.0.kwarg("target_is_directory", value);
             self
         }
@@ -6336,15 +6341,13 @@ pub mod pathlib {
     pub struct WindowsPathTouchCall(::snakebridge::__private::Pending<()>);
     impl WindowsPathTouchCall {
         /// Python parameter `mode`: `int` (default `438`).
-        pub fn mode(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn mode(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("mode", value);
             self
         }
         /// Python parameter `exist_ok`: `bool` (default `True`).
-        pub fn exist_ok(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn exist_ok(mut self, value: bool) -> Self {
             self.0.kwarg("exist_ok", value);
             self
         }
@@ -6362,10 +6365,7 @@ pub mod pathlib {
     pub struct WindowsPathUnlinkCall(::snakebridge::__private::Pending<()>);
     impl WindowsPathUnlinkCall {
         /// Python parameter `missing_ok`: `bool` (default `False`).
-        pub fn missing_ok(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn missing_ok(mut self, value: bool) -> Self {
             self.0.kwarg("missing_ok", value);
             self
         }
@@ -6429,24 +6429,27 @@ pub mod pathlib {
         /// Python parameter `encoding`: `str | None` (default `None`).
         pub fn encoding(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("encoding", value);
             self
         }
         /// Python parameter `errors`: `str | None` (default `None`).
         pub fn errors(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("errors", value);
             self
         }
         /// Python parameter `newline`: `str | None` (default `None`).
         pub fn newline(
             mut self,
-            value: impl ::snakebridge::__private::IntoValue,
+            value: impl ::core::convert::Into<::std::string::String>,
         ) -> Self {
+            let value: ::std::string::String = ::core::convert::Into::into(value);
             self.0.kwarg("newline", value);
             self
         }

@@ -413,10 +413,7 @@ pub mod statistics {
     );
     impl LinearRegressionCall {
         /// Python parameter `proportional`: `bool` (default `False`).
-        pub fn proportional(
-            mut self,
-            value: impl ::snakebridge::__private::IntoValue,
-        ) -> Self {
+        pub fn proportional(mut self, value: bool) -> Self {
             self.0.kwarg("proportional", value);
             self
         }
@@ -932,7 +929,8 @@ pub mod statistics {
     );
     impl QuantilesCall {
         /// Python parameter `n`: `int` (default `4`).
-        pub fn n(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn n(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("n", value);
             self
         }
@@ -1099,10 +1097,8 @@ pub mod statistics {
         /// Cumulative distribution function.  P(X <= x)
         ///
         /// Python: `cdf(x) -> float` (signature: runtime)
-        pub fn cdf(
-            &self,
-            x: impl ::snakebridge::__private::IntoValue,
-        ) -> NormalDistCdfCall {
+        pub fn cdf(&self, x: impl ::core::convert::Into<f64>) -> NormalDistCdfCall {
+            let x: f64 = ::core::convert::Into::into(x);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(x)
             ];
@@ -1141,8 +1137,9 @@ pub mod statistics {
         /// Python: `inv_cdf(p) -> float` (signature: runtime)
         pub fn inv_cdf(
             &self,
-            p: impl ::snakebridge::__private::IntoValue,
+            p: impl ::core::convert::Into<f64>,
         ) -> NormalDistInvCdfCall {
+            let p: f64 = ::core::convert::Into::into(p);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(p)
             ];
@@ -1184,10 +1181,8 @@ pub mod statistics {
         /// Probability density function.  P(x <= X < x+dx) / dx
         ///
         /// Python: `pdf(x) -> float` (signature: runtime)
-        pub fn pdf(
-            &self,
-            x: impl ::snakebridge::__private::IntoValue,
-        ) -> NormalDistPdfCall {
+        pub fn pdf(&self, x: impl ::core::convert::Into<f64>) -> NormalDistPdfCall {
+            let x: f64 = ::core::convert::Into::into(x);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(x)
             ];
@@ -1241,8 +1236,9 @@ pub mod statistics {
         /// Python: `zscore(x) -> float` (signature: runtime)
         pub fn zscore(
             &self,
-            x: impl ::snakebridge::__private::IntoValue,
+            x: impl ::core::convert::Into<f64>,
         ) -> NormalDistZscoreCall {
+            let x: f64 = ::core::convert::Into::into(x);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(x)
             ];
@@ -1320,12 +1316,14 @@ pub mod statistics {
     pub struct NormalDistNewCall(::snakebridge::__private::Pending<NormalDist>);
     impl NormalDistNewCall {
         /// Python parameter `mu`: `float` (default `0.0`).
-        pub fn mu(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn mu(mut self, value: impl ::core::convert::Into<f64>) -> Self {
+            let value: f64 = ::core::convert::Into::into(value);
             self.0.kwarg("mu", value);
             self
         }
         /// Python parameter `sigma`: `float` (default `1.0`).
-        pub fn sigma(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn sigma(mut self, value: impl ::core::convert::Into<f64>) -> Self {
+            let value: f64 = ::core::convert::Into::into(value);
             self.0.kwarg("sigma", value);
             self
         }
@@ -1400,7 +1398,8 @@ pub mod statistics {
     );
     impl NormalDistQuantilesCall {
         /// Python parameter `n`: `int` (default `4`).
-        pub fn n(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+        pub fn n(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+            let value: i64 = ::core::convert::Into::into(value);
             self.0.kwarg("n", value);
             self
         }
@@ -1466,8 +1465,9 @@ pub mod statistics {
         /// Python: `add_note(note, /) -> None` (signature: stub)
         pub fn add_note(
             &self,
-            note: impl ::snakebridge::__private::IntoValue,
+            note: impl ::core::convert::Into<::std::string::String>,
         ) -> StatisticsErrorAddNoteCall {
+            let note: ::std::string::String = ::core::convert::Into::into(note);
             let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
                 ::snakebridge::__private::IntoValue::into_value(note)
             ];

@@ -5,7 +5,8 @@ pub const PYTHON_MODULE: &str = "fx_broken_submodule.good";
 /// A working submodule.
 ///
 /// Python: `fine(x) -> int` (signature: runtime)
-pub fn fine(x: impl ::snakebridge::__private::IntoValue) -> FineCall {
+pub fn fine(x: impl ::core::convert::Into<i64>) -> FineCall {
+    let x: i64 = ::core::convert::Into::into(x);
     let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
         ::snakebridge::__private::IntoValue::into_value(x)
     ];

@@ -17,7 +17,10 @@ impl Counter {
     /// Where the class is defined in Python.
     pub const PYTHON_PATH: &'static str = "fx_classes.Counter";
     /// Python: `Counter(name, start=0) -> NoneType` (signature: runtime)
-    pub fn new(name: impl ::snakebridge::__private::IntoValue) -> CounterNewCall {
+    pub fn new(
+        name: impl ::core::convert::Into<::std::string::String>,
+    ) -> CounterNewCall {
+        let name: ::std::string::String = ::core::convert::Into::into(name);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(name)
         ];
@@ -40,8 +43,9 @@ impl Counter {
     ///
     /// Python: `Counter.describe(kind) -> str` (signature: runtime)
     pub fn describe(
-        kind: impl ::snakebridge::__private::IntoValue,
+        kind: impl ::core::convert::Into<::std::string::String>,
     ) -> CounterDescribeCall {
+        let kind: ::std::string::String = ::core::convert::Into::into(kind);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(kind)
         ];
@@ -55,7 +59,10 @@ impl Counter {
     /// A class method (a second constructor).
     ///
     /// Python: `Counter.named(name) -> fx_classes.Counter` (signature: runtime)
-    pub fn named(name: impl ::snakebridge::__private::IntoValue) -> CounterNamedCall {
+    pub fn named(
+        name: impl ::core::convert::Into<::std::string::String>,
+    ) -> CounterNamedCall {
+        let name: ::std::string::String = ::core::convert::Into::into(name);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(name)
         ];
@@ -149,7 +156,8 @@ impl ::snakebridge::__private::IntoValue for &Counter {
 pub struct CounterNewCall(::snakebridge::__private::Pending<Counter>);
 impl CounterNewCall {
     /// Python parameter `start`: `int` (default `0`).
-    pub fn start(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+    pub fn start(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+        let value: i64 = ::core::convert::Into::into(value);
         self.0.kwarg("start", value);
         self
     }
@@ -167,7 +175,8 @@ impl ::core::future::IntoFuture for CounterNewCall {
 pub struct CounterAddCall(::snakebridge::__private::Pending<i64>);
 impl CounterAddCall {
     /// Python parameter `n`: `int` (default `1`).
-    pub fn n(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+    pub fn n(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+        let value: i64 = ::core::convert::Into::into(value);
         self.0.kwarg("n", value);
         self
     }

@@ -9,7 +9,8 @@ impl Tally {
     /// Where the class is defined in Python.
     pub const PYTHON_PATH: &'static str = "fx_classes.Tally";
     /// Python: `Tally(name, start=0) -> NoneType` (signature: runtime)
-    pub fn new(name: impl ::snakebridge::__private::IntoValue) -> TallyNewCall {
+    pub fn new(name: impl ::core::convert::Into<::std::string::String>) -> TallyNewCall {
+        let name: ::std::string::String = ::core::convert::Into::into(name);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(name)
         ];
@@ -32,8 +33,9 @@ impl Tally {
     ///
     /// Python: `Tally.describe(kind) -> str` (signature: runtime)
     pub fn describe(
-        kind: impl ::snakebridge::__private::IntoValue,
+        kind: impl ::core::convert::Into<::std::string::String>,
     ) -> TallyDescribeCall {
+        let kind: ::std::string::String = ::core::convert::Into::into(kind);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(kind)
         ];
@@ -47,7 +49,10 @@ impl Tally {
     /// A class method (a second constructor).
     ///
     /// Python: `Tally.named(name) -> fx_classes.Counter` (signature: runtime)
-    pub fn named(name: impl ::snakebridge::__private::IntoValue) -> TallyNamedCall {
+    pub fn named(
+        name: impl ::core::convert::Into<::std::string::String>,
+    ) -> TallyNamedCall {
+        let name: ::std::string::String = ::core::convert::Into::into(name);
         let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
             ::snakebridge::__private::IntoValue::into_value(name)
         ];
@@ -149,7 +154,8 @@ impl ::snakebridge::__private::IntoValue for &Tally {
 pub struct TallyNewCall(::snakebridge::__private::Pending<Tally>);
 impl TallyNewCall {
     /// Python parameter `start`: `int` (default `0`).
-    pub fn start(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+    pub fn start(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+        let value: i64 = ::core::convert::Into::into(value);
         self.0.kwarg("start", value);
         self
     }
@@ -167,7 +173,8 @@ impl ::core::future::IntoFuture for TallyNewCall {
 pub struct TallyAddCall(::snakebridge::__private::Pending<i64>);
 impl TallyAddCall {
     /// Python parameter `n`: `int` (default `1`).
-    pub fn n(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
+    pub fn n(mut self, value: impl ::core::convert::Into<i64>) -> Self {
+        let value: i64 = ::core::convert::Into::into(value);
         self.0.kwarg("n", value);
         self
     }
