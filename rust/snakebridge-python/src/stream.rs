@@ -369,7 +369,7 @@ async fn close_on(executor: &Executor, threads: StreamThreads, it: PyIter) {
     on_python(executor, threads, move || ex.close_iter(it)).await;
 }
 
-async fn on_python<T, F>(executor: &Executor, threads: StreamThreads, f: F) -> T
+pub(crate) async fn on_python<T, F>(executor: &Executor, threads: StreamThreads, f: F) -> T
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use snakebridge_proto::PROTOCOL_VERSIONS;
 use snakebridge_proto::v1::{self as pb, worker_server::WorkerServer};
-use snakebridge_python::Executor;
+use snakebridge_python::{Executor, HostSignal, Incoming};
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::service::interceptor::InterceptedService;
@@ -194,15 +194,61 @@ type IterateStream =
 type PayloadStream =
     Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::PayloadChunk, Status>> + Send>>;
 
-/// A callback result whose payloads could not be restored: raised in
-/// Python as a `RuntimeError` naming the cause.
-fn unrestorable(result: &mut pb::CallbackResult, status: &Status) {
-    result.outcome = Some(pb::callback_result::Outcome::Error(pb::PythonError {
-        type_name: "RuntimeError".into(),
-        module: "builtins".into(),
-        message: format!("the callback's result was lost: {}", status.message()),
-        ..Default::default()
-    }));
+/// The host's messages of a `CallDuplex` or `Iterate` exchange after the
+/// first, with the payloads sent beside them put back in.
+struct FromHost<M> {
+    requests: Streaming<M>,
+    payloads: Arc<PayloadStore>,
+}
+
+impl<M> FromHost<M> {
+    /// A callback result with its payloads; one whose payloads could not be
+    /// restored is raised in Python as a `RuntimeError` naming the cause.
+    fn restored(&self, mut result: pb::CallbackResult) -> HostSignal {
+        if let Err(status) = self.payloads.restore(&mut result) {
+            result.outcome = Some(pb::callback_result::Outcome::Error(pb::PythonError {
+                type_name: "RuntimeError".into(),
+                module: "builtins".into(),
+                message: format!("the callback's result was lost: {}", status.message()),
+                ..Default::default()
+            }));
+        }
+        HostSignal::CallbackResult(result)
+    }
+}
+
+impl Incoming for FromHost<pb::HostMessage> {
+    async fn next(&mut self) -> Option<HostSignal> {
+        use pb::host_message::Msg;
+        loop {
+            match self.requests.message().await {
+                Ok(Some(pb::HostMessage {
+                    msg: Some(Msg::CallbackResult(result)),
+                })) => return Some(self.restored(result)),
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return None,
+            }
+        }
+    }
+}
+
+impl Incoming for FromHost<pb::IterateRequest> {
+    async fn next(&mut self) -> Option<HostSignal> {
+        use pb::iterate_request::Msg;
+        loop {
+            match self.requests.message().await {
+                Ok(Some(pb::IterateRequest {
+                    msg: Some(Msg::Credit(n)),
+                })) => return Some(HostSignal::Credit(n)),
+                Ok(Some(pb::IterateRequest {
+                    msg: Some(Msg::CallbackResult(result)),
+                })) => return Some(self.restored(result)),
+                Ok(Some(_)) => {}
+                // The host closed its side or went away: cancelled.
+                Ok(None) | Err(_) => return None,
+            }
+        }
+    }
 }
 
 #[tonic::async_trait]
@@ -252,41 +298,20 @@ impl pb::worker_server::Worker for WorkerService {
             }
         };
         self.payloads.restore(&mut call)?;
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let channel = self.executor.callback_channel(&call.session_id, tx.clone());
-        let delivery = channel.delivery();
-        // Callback results, delivered to the callables waiting for them
-        // (on the call's thread, with the GIL released).
-        let payloads = Arc::clone(&self.payloads);
-        tokio::spawn(async move {
-            loop {
-                match requests.message().await {
-                    Ok(Some(pb::HostMessage {
-                        msg: Some(Msg::CallbackResult(mut result)),
-                    })) => {
-                        if let Err(e) = payloads.restore(&mut result) {
-                            unrestorable(&mut result, &e);
-                        }
-                        delivery.deliver(result)
-                    }
-                    Ok(Some(_)) => {}
-                    Ok(None) | Err(_) => {
-                        delivery.close();
-                        return;
-                    }
-                }
-            }
-        });
-        // The call itself, inline on a runtime thread (which holds a Python
-        // thread state), as for `Call`.
-        let executor = self.executor.clone();
         let session = call.session_id.clone();
-        tokio::spawn(async move {
-            let response = crate::watchdog::inline(|| executor.call_with_callbacks(call, channel));
-            let _ = tx.send(pb::WorkerMessage {
-                msg: Some(pb::worker_message::Msg::Response(response)),
-            });
-        });
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        // The call runs inline on a runtime thread (which holds a Python
+        // thread state), under block_in_place.
+        snakebridge_python::serve_call_duplex(
+            &self.executor,
+            call,
+            FromHost {
+                requests,
+                payloads: Arc::clone(&self.payloads),
+            },
+            snakebridge_python::StreamThreads::Inline,
+            tx,
+        );
         let (payloads, limit) = (Arc::clone(&self.payloads), self.message_limit());
         let stream =
             tokio_stream::wrappers::UnboundedReceiverStream::new(rx).map(move |mut message| {
@@ -300,6 +325,7 @@ impl pb::worker_server::Worker for WorkerService {
         &self,
         request: Request<Streaming<pb::IterateRequest>>,
     ) -> Result<Response<IterateStream>, Status> {
+        use tokio_stream::StreamExt;
         self.check_ready()?;
         let mut requests = request.into_inner();
         let open = match requests.message().await? {
@@ -312,76 +338,27 @@ impl pb::worker_server::Worker for WorkerService {
                 ));
             }
         };
+        let session = open.session_id.clone();
         // Unbounded: production is bounded by the host's credit, and
         // callback invocations are sent from Python code (no await there).
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let invokes = tx.clone();
-        let channel = self
-            .executor
-            .callback_channel_to(&open.session_id, move |invoke| {
-                invokes
-                    .send(Ok(pb::IterateResponse {
-                        callback_invoke: Some(invoke),
-                        ..Default::default()
-                    }))
+        // Inline on runtime threads, which keep a Python thread state of
+        // their own (streams take no capacity on the host, so they could
+        // occupy every runtime thread; block_in_place hands the thread's
+        // scheduler core on meanwhile).
+        snakebridge_python::serve_iterate(
+            &self.executor,
+            open,
+            FromHost {
+                requests,
+                payloads: Arc::clone(&self.payloads),
+            },
+            snakebridge_python::StreamThreads::Inline,
+            move |item| {
+                tx.send(item.map_err(|e| Status::invalid_argument(e.to_string())))
                     .is_ok()
-            });
-        // Reads the host's requests: credit for the producer, callback
-        // results for the callables waiting for them.
-        let (credit_tx, credit_rx) = tokio::sync::mpsc::unbounded_channel();
-        let delivery = channel.delivery();
-        let payloads = Arc::clone(&self.payloads);
-        tokio::spawn(async move {
-            use pb::iterate_request::Msg;
-            loop {
-                match requests.message().await {
-                    Ok(Some(pb::IterateRequest {
-                        msg: Some(Msg::Credit(n)),
-                    })) => {
-                        if credit_tx.send(n).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(Some(pb::IterateRequest {
-                        msg: Some(Msg::CallbackResult(mut result)),
-                    })) => {
-                        if let Err(e) = payloads.restore(&mut result) {
-                            unrestorable(&mut result, &e);
-                        }
-                        delivery.deliver(result)
-                    }
-                    Ok(Some(_)) => {}
-                    // The host closed its side or went away: cancelled.
-                    Ok(None) | Err(_) => {
-                        delivery.close();
-                        return;
-                    }
-                }
-            }
-        });
-        let executor = self.executor.clone();
-        let session = open.session_id.clone();
-        tokio::spawn(async move {
-            let mut credits = credit_rx;
-            let items = tx.clone();
-            // Inline on this runtime thread, which keeps a Python thread
-            // state of its own (streams take no capacity on the host, so
-            // they could occupy every runtime thread; block_in_place hands
-            // the thread's scheduler core on meanwhile).
-            let produced = snakebridge_python::produce_stream(
-                executor,
-                open,
-                &mut credits,
-                std::sync::Arc::new(channel),
-                snakebridge_python::StreamThreads::Inline,
-                move |batch| items.send(Ok(batch)).is_ok(),
-            )
-            .await;
-            if let Err(e) = produced {
-                let _ = tx.send(Err(Status::invalid_argument(e.to_string())));
-            }
-        });
-        use tokio_stream::StreamExt;
+            },
+        );
         let (payloads, limit) = (Arc::clone(&self.payloads), self.message_limit());
         let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(rx).map(move |item| {
             item.map(|mut response| {

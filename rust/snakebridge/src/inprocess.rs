@@ -166,27 +166,14 @@ impl InProcess {
                 ));
             }
         };
-        let executor = self.inner.executor.clone();
         let (tx, rx) = mpsc::unbounded_channel();
-        let channel = executor.callback_channel(&call.session_id, tx.clone());
-        let delivery = channel.delivery();
-        tokio::spawn(async move {
-            while let Some(message) = outgoing.recv().await {
-                if let Some(Msg::CallbackResult(result)) = message.msg {
-                    delivery.deliver(result);
-                }
-            }
-            delivery.close();
-        });
-        let runner = executor.clone();
-        tokio::spawn(async move {
-            let response = runner
-                .run(move || executor.call_with_callbacks(call, channel))
-                .await;
-            let _ = tx.send(pb::WorkerMessage {
-                msg: Some(pb::worker_message::Msg::Response(response)),
-            });
-        });
+        snakebridge_python::serve_call_duplex(
+            &self.inner.executor,
+            call,
+            HostMessages(outgoing),
+            snakebridge_python::StreamThreads::Executor,
+            tx,
+        );
         Ok(receiver_stream(rx).map(Ok).boxed())
     }
 
@@ -207,52 +194,17 @@ impl InProcess {
                 ));
             }
         };
-        let executor = self.inner.executor.clone();
         let (tx, rx) = mpsc::unbounded_channel();
-        let invokes = tx.clone();
-        let channel = executor.callback_channel_to(&open.session_id, move |invoke| {
-            invokes
-                .send(Ok(pb::IterateResponse {
-                    callback_invoke: Some(invoke),
-                    ..Default::default()
-                }))
-                .is_ok()
-        });
-        let (credit_tx, credit_rx) = mpsc::unbounded_channel();
-        let delivery = channel.delivery();
-        tokio::spawn(async move {
-            loop {
-                match outgoing.next().await.and_then(|m| m.msg) {
-                    Some(Msg::Credit(n)) => {
-                        if credit_tx.send(n).is_err() {
-                            return;
-                        }
-                    }
-                    Some(Msg::CallbackResult(result)) => delivery.deliver(result),
-                    Some(Msg::Open(_)) => {}
-                    None => {
-                        delivery.close();
-                        return;
-                    }
-                }
-            }
-        });
-        tokio::spawn(async move {
-            let mut credits = credit_rx;
-            let items = tx.clone();
-            let produced = snakebridge_python::produce_stream(
-                executor,
-                open,
-                &mut credits,
-                Arc::new(channel),
-                snakebridge_python::StreamThreads::Executor,
-                move |batch| items.send(Ok(batch)).is_ok(),
-            )
-            .await;
-            if produced.is_err() {
-                let _ = tx.send(Err(LinkError::Ended("Iterate needs a target ref")));
-            }
-        });
+        snakebridge_python::serve_iterate(
+            &self.inner.executor,
+            open,
+            IterateRequests(outgoing),
+            snakebridge_python::StreamThreads::Executor,
+            move |item| {
+                tx.send(item.map_err(|_| LinkError::Ended("Iterate needs a target ref")))
+                    .is_ok()
+            },
+        );
         Ok(receiver_stream(rx).boxed())
     }
 
@@ -263,6 +215,42 @@ impl InProcess {
         tokio::task::spawn_blocking(move || executor.interrupt(call_id))
             .await
             .unwrap_or(false)
+    }
+}
+
+/// The host's messages of an in-process `CallDuplex` after the call.
+struct HostMessages(mpsc::UnboundedReceiver<pb::HostMessage>);
+
+impl snakebridge_python::Incoming for HostMessages {
+    async fn next(&mut self) -> Option<snakebridge_python::HostSignal> {
+        use pb::host_message::Msg;
+        loop {
+            match self.0.recv().await?.msg {
+                Some(Msg::CallbackResult(result)) => {
+                    return Some(snakebridge_python::HostSignal::CallbackResult(result));
+                }
+                Some(Msg::Call(_)) | None => {}
+            }
+        }
+    }
+}
+
+/// The host's messages of an in-process `Iterate` after the open.
+struct IterateRequests(futures::channel::mpsc::UnboundedReceiver<pb::IterateRequest>);
+
+impl snakebridge_python::Incoming for IterateRequests {
+    async fn next(&mut self) -> Option<snakebridge_python::HostSignal> {
+        use pb::iterate_request::Msg;
+        use snakebridge_python::HostSignal;
+        loop {
+            match self.0.next().await?.msg {
+                Some(Msg::Credit(n)) => return Some(HostSignal::Credit(n)),
+                Some(Msg::CallbackResult(result)) => {
+                    return Some(HostSignal::CallbackResult(result));
+                }
+                Some(Msg::Open(_)) | None => {}
+            }
+        }
     }
 }
 
