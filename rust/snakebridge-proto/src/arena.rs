@@ -632,6 +632,14 @@ impl Drop for Held {
 /// Calls `f` on every leaf (non-container) kind of `value`, at every depth,
 /// without recursion.
 pub fn walk<'a>(value: &'a Value, mut f: impl FnMut(&'a Kind)) {
+    // A leaf (most values): no stack.
+    match &value.kind {
+        Some(
+            Kind::List(_) | Kind::Tuple(_) | Kind::Set(_) | Kind::Frozenset(_) | Kind::Dict(_),
+        ) => {}
+        Some(kind) => return f(kind),
+        None => return,
+    }
     let mut stack = vec![value];
     while let Some(v) = stack.pop() {
         match &v.kind {
@@ -653,6 +661,14 @@ pub fn walk<'a>(value: &'a Value, mut f: impl FnMut(&'a Kind)) {
 /// Calls `f` on every leaf (non-container) kind of `value`, mutably, at
 /// every depth, without recursion.
 pub fn walk_mut(value: &mut Value, mut f: impl FnMut(&mut Kind)) {
+    // A leaf (most values): no stack.
+    match &mut value.kind {
+        Some(
+            Kind::List(_) | Kind::Tuple(_) | Kind::Set(_) | Kind::Frozenset(_) | Kind::Dict(_),
+        ) => {}
+        Some(kind) => return f(kind),
+        None => return,
+    }
     let mut stack = vec![value];
     while let Some(v) = stack.pop() {
         match &mut v.kind {

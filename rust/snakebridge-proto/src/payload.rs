@@ -226,7 +226,12 @@ pub trait Carrier: prost::Message {
     /// The smallest payload size to move out for the message to fit
     /// `limit`; `None` when it fits, or cannot be made to (see [`cutoff`]).
     fn cutoff(&self, limit: usize) -> Option<usize> {
-        cutoff(self.values(), self.encoded_len(), limit)
+        // Most messages fit: no walk for them.
+        let len = self.encoded_len();
+        if len <= limit {
+            return None;
+        }
+        cutoff(self.values(), len, limit)
     }
 
     /// Whether some of its payloads travel beside it.
