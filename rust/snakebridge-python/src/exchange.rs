@@ -17,8 +17,9 @@ use crate::{CallbackDelivery, Executor, produce_stream};
 pub enum HostSignal {
     /// More items the host is ready to take (`Iterate`).
     Credit(u32),
-    /// The answer to a callback invocation.
-    CallbackResult(pb::CallbackResult),
+    /// The answer to a callback invocation (boxed: credit is the common
+    /// message).
+    CallbackResult(Box<pb::CallbackResult>),
 }
 
 /// The host's messages after the first, as a transport delivers them.
@@ -39,7 +40,7 @@ fn route(
     tokio::spawn(async move {
         while let Some(signal) = incoming.next().await {
             match signal {
-                HostSignal::CallbackResult(result) => delivery.deliver(result),
+                HostSignal::CallbackResult(result) => delivery.deliver(*result),
                 HostSignal::Credit(n) => {
                     if credit.as_ref().is_some_and(|c| c.send(n).is_err()) {
                         break;

@@ -213,7 +213,7 @@ impl<M> FromHost<M> {
                 ..Default::default()
             }));
         }
-        HostSignal::CallbackResult(result)
+        HostSignal::CallbackResult(Box::new(result))
     }
 }
 

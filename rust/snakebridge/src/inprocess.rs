@@ -227,7 +227,9 @@ impl snakebridge_python::Incoming for HostMessages {
         loop {
             match self.0.recv().await?.msg {
                 Some(Msg::CallbackResult(result)) => {
-                    return Some(snakebridge_python::HostSignal::CallbackResult(result));
+                    return Some(snakebridge_python::HostSignal::CallbackResult(Box::new(
+                        result,
+                    )));
                 }
                 Some(Msg::Call(_)) | None => {}
             }
@@ -246,7 +248,7 @@ impl snakebridge_python::Incoming for IterateRequests {
             match self.0.next().await?.msg {
                 Some(Msg::Credit(n)) => return Some(HostSignal::Credit(n)),
                 Some(Msg::CallbackResult(result)) => {
-                    return Some(HostSignal::CallbackResult(result));
+                    return Some(HostSignal::CallbackResult(Box::new(result)));
                 }
                 Some(Msg::Open(_)) | None => {}
             }
