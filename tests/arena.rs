@@ -485,7 +485,7 @@ fn callbacks_and_streams_carry_payloads_over_the_limit() {
 #[test]
 fn a_one_gib_array_travels_without_shared_memory() {
     run(async {
-        // The default message limit: 1 GiB travels in 4 MiB chunks on a
+        // The default message limit: 1 GiB travels in 16 MiB chunks on a
         // local worker without its arena (the route of remote workers).
         let py = own_bridge(config().workers(1).shared_memory(false));
         let n = 1usize << 30;

@@ -37,7 +37,7 @@ use prost::bytes::Bytes;
 pub const BESIDE_MIN: usize = 64 << 10;
 
 /// The largest chunk of a payload sent beside a message.
-pub const CHUNK_BYTES: usize = 4 << 20;
+pub const CHUNK_BYTES: usize = 16 << 20;
 
 /// How long a worker keeps a payload nobody took (its session released or
 /// not).
