@@ -69,21 +69,30 @@ pub fn setup(config: &Config, options: SetupOptions) -> Result<SetupReport> {
         step.done();
     }
     let venv_python = config.venv.join("bin/python");
-    let packages = match reusable {
-        Some(lock) => lock.packages,
+    // A lock that is reused keeps its record of the machine it was made
+    // on (what `verify` compares with): installing it elsewhere must not
+    // rewrite a committed lock with this machine's CPU features.
+    let (packages, made_on) = match reusable {
+        Some(lock) => (lock.packages, Some(lock.hardware)),
         None => {
             let step = progress.step("resolving packages");
             let packages = installer.resolve(config, &interpreter.executable, &venv_python)?;
             step.done();
-            packages
+            (packages, None)
         }
     };
     let step = progress.step(format!("installing {} packages", packages.len()));
     installer.install(&venv_python, &packages)?;
     step.done();
-    let step = progress.step("detecting hardware");
-    let hardware = crate::hardware::detect(Some(&venv_python));
-    step.done();
+    let hardware = match made_on {
+        Some(hardware) => hardware,
+        None => {
+            let step = progress.step("detecting hardware");
+            let hardware = crate::hardware::detect(Some(&venv_python));
+            step.done();
+            hardware
+        }
+    };
     let mut lock = Lock {
         version: LOCK_VERSION,
         config_hash: config.env_hash(),

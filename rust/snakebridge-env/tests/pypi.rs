@@ -144,6 +144,28 @@ fn setup_lock_check_and_bad_input() {
 }
 
 #[test]
+fn a_lock_made_elsewhere_keeps_its_record_when_installed_here() {
+    let dir = project();
+    let config = write_config(dir.path(), &python(), "iniconfig = \"2.3.1\"\n");
+    setup(&config, QUIET).unwrap();
+    // The lock as another machine made it, committed; this checkout has
+    // no venv yet.
+    let mut lock = Lock::read(&config.lock_path()).unwrap().unwrap();
+    lock.hardware.cpu_features = vec!["made_elsewhere".into()];
+    lock.write(&config.lock_path()).unwrap();
+    let committed = std::fs::read_to_string(config.lock_path()).unwrap();
+    std::fs::remove_dir_all(&config.venv).unwrap();
+    let report = setup(&config, QUIET).unwrap();
+    assert!(!report.up_to_date, "the venv was rebuilt");
+    assert_eq!(installed(&config).as_deref(), Some("2.3.1"));
+    assert_eq!(
+        std::fs::read_to_string(config.lock_path()).unwrap(),
+        committed,
+        "the lock is not rewritten with this machine's hardware"
+    );
+}
+
+#[test]
 fn interpreters() {
     let dir = project();
     let config = write_config(
