@@ -4,8 +4,12 @@
 //! None -> `()`, `list[T]`/`Sequence[T]` -> `Vec<T>`, `dict[K, V]` ->
 //! `HashMap<K, V>`, `tuple[A, B]` -> `(A, B)`, `tuple[T, ...]` -> `Vec<T>`,
 //! `Optional[T]` / `T | None` -> `Option<T>`, a class of the same module
-//! (with or without type arguments: `Series[int]`) -> its wrapper; other
-//! unions and everything else -> `Value`.
+//! (with or without type arguments: `Series[int]`) -> its wrapper;
+//! `Iterator[T]`, `Generator[T, ...]`, `AsyncIterator[T]`,
+//! `AsyncGenerator[T, ...]` -> `TypedStream<T>` (what the worker sends for
+//! a generator or another iterator is a stream handle; `Iterable[T]` is not
+//! mapped, as a list or a dict is iterable too); other unions and everything
+//! else -> `Value`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -108,6 +112,14 @@ fn named(name: &str, args: &[Ann], lookup: &dyn Fn(&str) -> Option<TokenStream>)
         ("tuple" | "Tuple", 1..=8) if !args.contains(&Ann::Ellipsis) => {
             let items = args.iter().map(|a| map(a, lookup));
             quote!((#(#items,)*))
+        }
+        // Iterators and generators arrive as stream handles: their items,
+        // each converted (`Generator[Y, S, R]` yields `Y`; bare: `Value`s).
+        ("Iterator" | "AsyncIterator", 0..=1)
+        | ("Generator", 0..=3)
+        | ("AsyncGenerator", 0..=2) => {
+            let t = arg(0);
+            quote!(::snakebridge::__private::TypedStream<#t>)
         }
         // typeshed's constants: `pi: Final[float]`
         ("Final" | "ClassVar", 1) => arg(0),
@@ -268,6 +280,40 @@ mod tests {
         check("Counter[int] | Counter[float]", "Counter");
         check("Counter[int] | None", "::core::option::Option<Counter>");
         check("Other[int]", "::snakebridge::__private::Value");
+        let stream = |t: &str| format!("::snakebridge::__private::TypedStream<{t}>");
+        check("Iterator[int]", &stream("i64"));
+        check("typing.Iterator[str]", &stream("::std::string::String"));
+        check(
+            "collections.abc.Iterator[tuple[int, str]]",
+            &stream("(i64, ::std::string::String,)"),
+        );
+        check("Generator[float, None, None]", &stream("f64"));
+        check("Generator['Counter']", &stream("Counter"));
+        check(
+            "AsyncIterator[bytes]",
+            &stream("::snakebridge::__private::Bytes"),
+        );
+        check(
+            "AsyncGenerator[int | None, None]",
+            &stream("::core::option::Option<i64>"),
+        );
+        check("Iterator", &stream("::snakebridge::__private::Value"));
+        check("Iterator[Any]", &stream("::snakebridge::__private::Value"));
+        check(
+            "Iterator[int] | None",
+            &format!("::core::option::Option<{}>", stream("i64")),
+        );
+        check(
+            "list[Iterator[int]]",
+            &format!("::std::vec::Vec<{}>", stream("i64")),
+        );
+        // Containers and other iterables arrive complete (or as plain refs).
+        check("Iterable[int]", "::snakebridge::__private::Value");
+        check("Iterator[int, str]", "::snakebridge::__private::Value");
+        check(
+            "Generator[int, None, None, None]",
+            "::snakebridge::__private::Value",
+        );
         check("ArrayLike", "::snakebridge::__private::Value");
         check("Callable[[int], str]", "::snakebridge::__private::Value");
         check("list[", "::snakebridge::__private::Value");

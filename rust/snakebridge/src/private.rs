@@ -67,7 +67,7 @@ pub mod __private {
     pub use crate::default_bridge::default_bridge;
     pub use crate::{
         Affinity, Bytes, Call, Error, FromValue, IntoValue, Kwargs, Ref, Result, Session, Stream,
-        Value,
+        TypedStream, Value,
     };
 
     /// The future of a generated call.
