@@ -105,6 +105,9 @@ fn named(name: &str, args: &[Ann], lookup: &dyn Fn(&str) -> Option<TokenStream>)
                 value()
             }
         }
+        ("tuple" | "Tuple", 1) if args[0] == Ann::Name(EMPTY_TUPLE.to_string(), Vec::new()) => {
+            quote!(())
+        }
         ("tuple" | "Tuple", 2) if args[1] == Ann::Ellipsis => {
             let t = arg(0);
             quote!(::std::vec::Vec<#t>)
@@ -133,6 +136,9 @@ fn named(name: &str, args: &[Ann], lookup: &dyn Fn(&str) -> Option<TokenStream>)
         (n, _) => lookup(n).unwrap_or_else(value),
     }
 }
+
+/// How `()` in `tuple[()]` is parsed: a name no Python name can be.
+const EMPTY_TUPLE: &str = "()";
 
 fn is_hashable(key: &Ann) -> bool {
     matches!(key, Ann::Name(n, a) if a.is_empty() && matches!(n.as_str(), "str" | "int" | "bool"))
@@ -199,6 +205,10 @@ impl<'a> Parser<'a> {
         if self.eat("...") {
             return Some(Ann::Ellipsis);
         }
+        // The empty tuple of `tuple[()]` (numpy's 0-d shapes).
+        if self.eat("()") {
+            return Some(Ann::Name(EMPTY_TUPLE.to_string(), Vec::new()));
+        }
         self.skip_ws();
         let rest = &self.text[self.pos..];
         let len = rest
@@ -263,6 +273,9 @@ mod tests {
         check("dict[object, int]", "::snakebridge::__private::Value");
         check("tuple[int, str]", "(i64, ::std::string::String,)");
         check("tuple[int, ...]", "::std::vec::Vec<i64>");
+        check("tuple[()]", "()");
+        check("()", "::snakebridge::__private::Value");
+        check("Counter | Counter[tuple[()], int]", "Counter");
         check("Optional[int]", "::core::option::Option<i64>");
         check("Final[float]", "f64");
         check("typing.ClassVar[str]", "::std::string::String");
@@ -288,7 +301,7 @@ mod tests {
             &stream("(i64, ::std::string::String,)"),
         );
         check("Generator[float, None, None]", &stream("f64"));
-        check("Generator['Counter']", &stream("Counter"));
+        check("Generator[Counter, None, None]", &stream("Counter"));
         check(
             "AsyncIterator[bytes]",
             &stream("::snakebridge::__private::Bytes"),
