@@ -61,6 +61,23 @@ fn math_through_generated_wrappers() {
         // A module attribute typed by the stub (`inf: Final[float]`).
         let inf: f64 = math::inf().await.unwrap();
         assert!(inf.is_infinite());
+        // `factorial(n, /) -> int` is an `i64`: a result beyond 64 bits is a
+        // conversion error that names it; `Bridge::call` gives the `BigInt`.
+        let small: i64 = math::factorial(20).await.unwrap();
+        assert_eq!(small, 2_432_902_008_176_640_000);
+        let err = math::factorial(30).await.unwrap_err();
+        assert!(
+            matches!(err, snakebridge::Error::Conversion { .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("out of range"), "{err}");
+        let py = snakebridge::default_bridge().unwrap();
+        let big = py
+            .call("math", "factorial", snakebridge::args![30])
+            .await
+            .unwrap();
+        let big: snakebridge::BigInt = big.extract().unwrap();
+        assert_eq!(big.to_string(), "265252859812191058636308480000000");
     });
 }
 
