@@ -18,7 +18,7 @@ use crate::ir::{Attribute, Callable, CallableKind, Class, Ir, Module, ParamKind,
 use crate::names::{Names, assign, camel, ident, snake, upper};
 use crate::params::ParamType;
 use crate::select::streamed;
-use crate::types::rust_type;
+use crate::types::{rust_type, stream_item};
 
 /// What the renderer takes from `snakebridge.toml` besides the IR.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct RenderOptions {
     /// `io.read_chunks`; `pkg.io.read_chunks` is accepted too) that also get
     /// a `<name>_stream` variant: the same arguments and builder methods plus
     /// `.window(n)`, resolving to a stream of the result's items
-    /// (`__private::ItemStream`). Names that are not module functions of the
+    /// (`__private::TypedStream`). Names that are not module functions of the
     /// IR are ignored here; [`check_streaming`](crate::check_streaming)
     /// reports them.
     pub streaming: Vec<String>,
@@ -674,16 +674,14 @@ fn render_callable(
             }
         }
     }
+    let lookup = |name: &str| match (name, class) {
+        ("Self" | "typing.Self", Some(c)) => scope.self_type(c),
+        _ => scope.lookup(name),
+    };
     let output = match (target, class) {
         (Target::Construct(_), Some(c)) => scope.self_type(c).unwrap_or_else(|| quote!(#sb::Value)),
         _ if f.is_async => quote!(#sb::Value),
-        _ => {
-            let lookup = |name: &str| match (name, class) {
-                ("Self" | "typing.Self", Some(c)) => scope.self_type(c),
-                _ => scope.lookup(name),
-            };
-            rust_type(f.returns.as_deref(), &lookup)
-        }
+        _ => rust_type(f.returns.as_deref(), &lookup),
     };
     let (receiver, pending) = match target {
         Target::Function(name) if streams.is_some() => (
@@ -715,7 +713,8 @@ fn render_callable(
                 "The items of [`{plain}`]'s result, as a stream (`{}` is listed under \
                  `streaming`): a generator or other iterator is iterated lazily, with a \
                  bounded prefetch window (`.window(n)`); a list, tuple or set result gives \
-                 its elements; any other result is one item. See `ItemStream`.",
+                 its elements; any other result is one item. The items are the element \
+                 type of the return annotation (an iterator's, a list's), else `Value`s.",
                 f.name
             );
             doc_attrs(Some(&text), Some(&python))
@@ -733,7 +732,16 @@ fn render_callable(
         format!("The pending call of [`{rust_name}`]: set optional arguments, then `.await` it.")
     });
     let (pending_ty, output) = match streams {
-        Some(_) => (quote!(#sb::PendingStream), quote!(#sb::ItemStream)),
+        Some(_) => {
+            let item = match f.is_async {
+                true => quote!(#sb::Value),
+                false => stream_item(f.returns.as_deref(), &lookup),
+            };
+            (
+                quote!(#sb::PendingStream<#item>),
+                quote!(#sb::TypedStream<#item>),
+            )
+        }
         None => (quote!(#sb::Pending<#output>), output),
     };
     let window = streams.is_some().then(|| {

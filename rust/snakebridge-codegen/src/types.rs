@@ -34,6 +34,33 @@ pub(crate) fn rust_type(
     }
 }
 
+/// The Rust type of the items a `_stream` wrapper gives for a function
+/// with this return annotation: `T` of an iterator or generator (the items
+/// it yields) and of `list[T]`, `Sequence[T]`, `tuple[T, ...]`, `set[T]`,
+/// `frozenset[T]` (a complete result gives its elements); `Value` for
+/// everything else (another result is one item: a dict, a str, `T | None`).
+pub(crate) fn stream_item(
+    annotation: Option<&str>,
+    lookup: &dyn Fn(&str) -> Option<TokenStream>,
+) -> TokenStream {
+    let Some(Ann::Name(name, args)) = annotation.and_then(parse) else {
+        return value();
+    };
+    let element = match (base_name(&name), args.as_slice()) {
+        ("Iterator" | "AsyncIterator", [t])
+        | ("Generator", [t] | [t, _] | [t, _, _])
+        | ("AsyncGenerator", [t] | [t, _])
+        | (
+            "list" | "List" | "Sequence" | "MutableSequence" | "set" | "Set" | "frozenset"
+            | "FrozenSet",
+            [t],
+        )
+        | ("tuple" | "Tuple", [t, Ann::Ellipsis]) => t,
+        _ => return value(),
+    };
+    map(element, lookup)
+}
+
 /// The parsed annotation text, `None` when it does not parse.
 pub(crate) fn parse(annotation: &str) -> Option<Ann> {
     Parser::new(annotation).parse_all()
@@ -254,6 +281,40 @@ mod tests {
             .to_string()
             .replace(' ', "");
         assert_eq!(got, expected.replace(' ', ""), "{annotation}");
+    }
+
+    #[test]
+    fn stream_items_are_the_elements_of_iterators_and_containers() {
+        let lookup = |n: &str| (n == "Counter").then(|| quote!(Counter));
+        let cases = [
+            ("Iterator[int]", "i64"),
+            (
+                "collections.abc.Generator[str, None, None]",
+                "::std::string::String",
+            ),
+            ("AsyncGenerator[float, None]", "f64"),
+            ("list[Counter]", "Counter"),
+            ("Sequence[int | None]", "::core::option::Option<i64>"),
+            ("tuple[bool, ...]", "bool"),
+            ("frozenset[str]", "::std::string::String"),
+            // Anything else is one item, or items of unknown types.
+            ("tuple[int, str]", "::snakebridge::__private::Value"),
+            ("list[int] | None", "::snakebridge::__private::Value"),
+            ("dict[str, int]", "::snakebridge::__private::Value"),
+            ("Iterable[int]", "::snakebridge::__private::Value"),
+            ("Iterator", "::snakebridge::__private::Value"),
+            ("int", "::snakebridge::__private::Value"),
+        ];
+        for (annotation, expected) in cases {
+            let got = stream_item(Some(annotation), &lookup)
+                .to_string()
+                .replace(' ', "");
+            assert_eq!(got, expected.replace(' ', ""), "{annotation}");
+        }
+        assert_eq!(
+            stream_item(None, &lookup).to_string().replace(' ', ""),
+            "::snakebridge::__private::Value"
+        );
     }
 
     #[test]

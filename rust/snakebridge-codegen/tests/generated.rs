@@ -403,6 +403,39 @@ fn typed_streams_through_generated_wrappers() {
             wrong[0].is_ok() && wrong[1].is_err() && wrong[2].is_err(),
             "{wrong:?}"
         );
+        // Listed under `streaming`, the `_stream` wrappers give the element
+        // type of the annotation: an iterator's items, a list's elements.
+        let counted: Vec<i64> = fx_typed_streams::count_up_stream(3)
+            .window(1)
+            .await
+            .unwrap()
+            .collect_vec()
+            .await
+            .unwrap();
+        assert_eq!(counted, [0, 1, 2]);
+        let squares: TypedStream<i64> = fx_typed_streams::squares_stream(4).await.unwrap();
+        assert!(!squares.is_lazy());
+        assert_eq!(squares.collect_vec().await.unwrap(), [0, 1, 4, 9]);
+        let pairs: Vec<(i64, String)> = fx_typed_streams::pairs_stream(1)
+            .await
+            .unwrap()
+            .collect_vec()
+            .await
+            .unwrap();
+        assert_eq!(pairs, [(0, "0".to_string())]);
+        let ticks: Vec<i64> = fx_typed_streams::ticks_stream(2)
+            .await
+            .unwrap()
+            .collect_vec()
+            .await
+            .unwrap();
+        assert_eq!(ticks, [0, 1]);
+        // `Iterable[int]`: items of unknown type, `Value`s.
+        let evens: TypedStream<Value> = fx_typed_streams::evens_stream(3).await.unwrap();
+        assert_eq!(
+            evens.collect_values().await.unwrap(),
+            [Value::Int(0), Value::Int(2)]
+        );
         // Methods: `Iterator[Node]` gives the class's wrapper.
         let leaf = fx_typed_streams::Node::new("leaf").await.unwrap();
         let root = fx_typed_streams::Node::new("root")

@@ -42,19 +42,25 @@ fn cases() -> Vec<(PathBuf, PathBuf)> {
 
 /// The `streaming` option of the fixtures that have one (in a real build it
 /// comes from snakebridge.toml).
-pub const STREAMING: &[(&str, &[&str])] = &[(
-    "fx_streaming",
-    &[
-        "countdown",
-        "batches",
-        "words",
-        "naturals",
-        "fails_after",
-        "ticks",
-        "squares",
-        "settings",
-    ],
-)];
+pub const STREAMING: &[(&str, &[&str])] = &[
+    (
+        "fx_streaming",
+        &[
+            "countdown",
+            "batches",
+            "words",
+            "naturals",
+            "fails_after",
+            "ticks",
+            "squares",
+            "settings",
+        ],
+    ),
+    (
+        "fx_typed_streams",
+        &["count_up", "pairs", "squares", "evens", "ticks"],
+    ),
+];
 
 fn options(ir_path: &Path) -> RenderOptions {
     let name = ir_path.file_name().unwrap().to_string_lossy();

@@ -104,6 +104,24 @@ impl<T> TypedStream<T> {
 }
 
 impl<T: FromValue> TypedStream<T> {
+    /// The items of a call's result, as [`Bridge::stream`](crate::Bridge::stream)
+    /// delivers them (what a generated `_stream` wrapper resolves to): an
+    /// iterable ref lazily, a list, tuple, set or frozenset its elements, any
+    /// other value (a number, a str, a dict, a non-iterable object) as one
+    /// item. Asks the worker whether a ref that is not a stream handle is
+    /// iterable.
+    pub(crate) async fn of_result(mut value: Value) -> Result<Self> {
+        let items = match &mut value {
+            Value::Ref(r) if r.is_iterable().await? => Items::Lazy(r.iter()),
+            Value::List(items)
+            | Value::Tuple(items)
+            | Value::Set(items)
+            | Value::FrozenSet(items) => Items::Ready(std::mem::take(items).into()),
+            _ => Items::Ready(VecDeque::from([value])),
+        };
+        Ok(TypedStream::new(items))
+    }
+
     /// Reads every item (stopping at the first error).
     pub async fn collect_vec(mut self) -> Result<Vec<T>> {
         use futures::StreamExt;
@@ -112,6 +130,14 @@ impl<T: FromValue> TypedStream<T> {
             out.push(item?);
         }
         Ok(out)
+    }
+}
+
+impl TypedStream<Value> {
+    /// Reads every item (stopping at the first error), as
+    /// [`Stream::collect_values`].
+    pub async fn collect_values(self) -> Result<Vec<Value>> {
+        self.collect_vec().await
     }
 }
 

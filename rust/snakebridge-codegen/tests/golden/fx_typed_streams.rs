@@ -318,6 +318,32 @@ pub mod fx_typed_streams {
             ::core::future::IntoFuture::into_future(self.0)
         }
     }
+    /// A list (complete): its `_stream` wrapper gives `i64` elements.
+    ///
+    /// Python: `squares(n) -> list[int]` (signature: runtime)
+    pub fn squares(n: impl ::core::convert::Into<i64>) -> SquaresCall {
+        let n: i64 = ::core::convert::Into::into(n);
+        let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
+            ::snakebridge::__private::IntoValue::into_value(n)
+        ];
+        let pending = ::snakebridge::__private::Pending::function(
+            "fx_typed_streams",
+            "squares",
+            args,
+        );
+        SquaresCall(pending)
+    }
+    /// The pending call of [`squares`]: set optional arguments, then `.await` it.
+    #[must_use = "a call does nothing until it is awaited"]
+    pub struct SquaresCall(::snakebridge::__private::Pending<::std::vec::Vec<i64>>);
+    ::snakebridge::__private::call_options!(SquaresCall, session);
+    impl ::core::future::IntoFuture for SquaresCall {
+        type Output = ::snakebridge::__private::Result<::std::vec::Vec<i64>>;
+        type IntoFuture = ::snakebridge::__private::BoxFuture<::std::vec::Vec<i64>>;
+        fn into_future(self) -> Self::IntoFuture {
+            ::core::future::IntoFuture::into_future(self.0)
+        }
+    }
     /// An async generator: yield 0 .. n - 1.
     ///
     /// Python: `ticks(n) -> collections.abc.AsyncIterator[int]` (signature: runtime)
@@ -340,6 +366,200 @@ pub mod fx_typed_streams {
     );
     ::snakebridge::__private::call_options!(TicksCall, session);
     impl ::core::future::IntoFuture for TicksCall {
+        type Output = ::snakebridge::__private::Result<
+            ::snakebridge::__private::TypedStream<i64>,
+        >;
+        type IntoFuture = ::snakebridge::__private::BoxFuture<
+            ::snakebridge::__private::TypedStream<i64>,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::core::future::IntoFuture::into_future(self.0)
+        }
+    }
+    /// The items of [`count_up`]'s result, as a stream (`count_up` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. The items are the element type of the return annotation (an iterator's, a list's), else `Value`s.
+    ///
+    /// Python: `count_up(n) -> collections.abc.Iterator[int]` (signature: runtime)
+    pub fn count_up_stream(n: impl ::core::convert::Into<i64>) -> CountUpStreamCall {
+        let n: i64 = ::core::convert::Into::into(n);
+        let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
+            ::snakebridge::__private::IntoValue::into_value(n)
+        ];
+        let pending = ::snakebridge::__private::PendingStream::function(
+            "fx_typed_streams",
+            "count_up",
+            args,
+        );
+        CountUpStreamCall(pending)
+    }
+    /// The pending call of [`count_up_stream`]: set optional arguments and `.window(n)`, then `.await` it for the stream of items.
+    #[must_use = "a call does nothing until it is awaited"]
+    pub struct CountUpStreamCall(::snakebridge::__private::PendingStream<i64>);
+    impl CountUpStreamCall {
+        /// The prefetch window: how many items Python may produce ahead
+        /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
+        pub fn window(mut self, items: usize) -> Self {
+            self.0.window(items);
+            self
+        }
+    }
+    ::snakebridge::__private::call_options!(CountUpStreamCall, session);
+    impl ::core::future::IntoFuture for CountUpStreamCall {
+        type Output = ::snakebridge::__private::Result<
+            ::snakebridge::__private::TypedStream<i64>,
+        >;
+        type IntoFuture = ::snakebridge::__private::BoxFuture<
+            ::snakebridge::__private::TypedStream<i64>,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::core::future::IntoFuture::into_future(self.0)
+        }
+    }
+    /// The items of [`evens`]'s result, as a stream (`evens` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. The items are the element type of the return annotation (an iterator's, a list's), else `Value`s.
+    ///
+    /// Python: `evens(n) -> collections.abc.Iterable[int]` (signature: runtime)
+    pub fn evens_stream(n: impl ::core::convert::Into<i64>) -> EvensStreamCall {
+        let n: i64 = ::core::convert::Into::into(n);
+        let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
+            ::snakebridge::__private::IntoValue::into_value(n)
+        ];
+        let pending = ::snakebridge::__private::PendingStream::function(
+            "fx_typed_streams",
+            "evens",
+            args,
+        );
+        EvensStreamCall(pending)
+    }
+    /// The pending call of [`evens_stream`]: set optional arguments and `.window(n)`, then `.await` it for the stream of items.
+    #[must_use = "a call does nothing until it is awaited"]
+    pub struct EvensStreamCall(
+        ::snakebridge::__private::PendingStream<::snakebridge::__private::Value>,
+    );
+    impl EvensStreamCall {
+        /// The prefetch window: how many items Python may produce ahead
+        /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
+        pub fn window(mut self, items: usize) -> Self {
+            self.0.window(items);
+            self
+        }
+    }
+    ::snakebridge::__private::call_options!(EvensStreamCall, session);
+    impl ::core::future::IntoFuture for EvensStreamCall {
+        type Output = ::snakebridge::__private::Result<
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
+        >;
+        type IntoFuture = ::snakebridge::__private::BoxFuture<
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::core::future::IntoFuture::into_future(self.0)
+        }
+    }
+    /// The items of [`pairs`]'s result, as a stream (`pairs` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. The items are the element type of the return annotation (an iterator's, a list's), else `Value`s.
+    ///
+    /// Python: `pairs(n) -> collections.abc.Iterator[tuple[int, str]]` (signature: runtime)
+    pub fn pairs_stream(n: impl ::core::convert::Into<i64>) -> PairsStreamCall {
+        let n: i64 = ::core::convert::Into::into(n);
+        let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
+            ::snakebridge::__private::IntoValue::into_value(n)
+        ];
+        let pending = ::snakebridge::__private::PendingStream::function(
+            "fx_typed_streams",
+            "pairs",
+            args,
+        );
+        PairsStreamCall(pending)
+    }
+    /// The pending call of [`pairs_stream`]: set optional arguments and `.window(n)`, then `.await` it for the stream of items.
+    #[must_use = "a call does nothing until it is awaited"]
+    pub struct PairsStreamCall(
+        ::snakebridge::__private::PendingStream<(i64, ::std::string::String)>,
+    );
+    impl PairsStreamCall {
+        /// The prefetch window: how many items Python may produce ahead
+        /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
+        pub fn window(mut self, items: usize) -> Self {
+            self.0.window(items);
+            self
+        }
+    }
+    ::snakebridge::__private::call_options!(PairsStreamCall, session);
+    impl ::core::future::IntoFuture for PairsStreamCall {
+        type Output = ::snakebridge::__private::Result<
+            ::snakebridge::__private::TypedStream<(i64, ::std::string::String)>,
+        >;
+        type IntoFuture = ::snakebridge::__private::BoxFuture<
+            ::snakebridge::__private::TypedStream<(i64, ::std::string::String)>,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::core::future::IntoFuture::into_future(self.0)
+        }
+    }
+    /// The items of [`squares`]'s result, as a stream (`squares` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. The items are the element type of the return annotation (an iterator's, a list's), else `Value`s.
+    ///
+    /// Python: `squares(n) -> list[int]` (signature: runtime)
+    pub fn squares_stream(n: impl ::core::convert::Into<i64>) -> SquaresStreamCall {
+        let n: i64 = ::core::convert::Into::into(n);
+        let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
+            ::snakebridge::__private::IntoValue::into_value(n)
+        ];
+        let pending = ::snakebridge::__private::PendingStream::function(
+            "fx_typed_streams",
+            "squares",
+            args,
+        );
+        SquaresStreamCall(pending)
+    }
+    /// The pending call of [`squares_stream`]: set optional arguments and `.window(n)`, then `.await` it for the stream of items.
+    #[must_use = "a call does nothing until it is awaited"]
+    pub struct SquaresStreamCall(::snakebridge::__private::PendingStream<i64>);
+    impl SquaresStreamCall {
+        /// The prefetch window: how many items Python may produce ahead
+        /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
+        pub fn window(mut self, items: usize) -> Self {
+            self.0.window(items);
+            self
+        }
+    }
+    ::snakebridge::__private::call_options!(SquaresStreamCall, session);
+    impl ::core::future::IntoFuture for SquaresStreamCall {
+        type Output = ::snakebridge::__private::Result<
+            ::snakebridge::__private::TypedStream<i64>,
+        >;
+        type IntoFuture = ::snakebridge::__private::BoxFuture<
+            ::snakebridge::__private::TypedStream<i64>,
+        >;
+        fn into_future(self) -> Self::IntoFuture {
+            ::core::future::IntoFuture::into_future(self.0)
+        }
+    }
+    /// The items of [`ticks`]'s result, as a stream (`ticks` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. The items are the element type of the return annotation (an iterator's, a list's), else `Value`s.
+    ///
+    /// Python: `ticks(n) -> collections.abc.AsyncIterator[int]` (signature: runtime)
+    pub fn ticks_stream(n: impl ::core::convert::Into<i64>) -> TicksStreamCall {
+        let n: i64 = ::core::convert::Into::into(n);
+        let args: ::std::vec::Vec<::snakebridge::__private::Value> = ::std::vec![
+            ::snakebridge::__private::IntoValue::into_value(n)
+        ];
+        let pending = ::snakebridge::__private::PendingStream::function(
+            "fx_typed_streams",
+            "ticks",
+            args,
+        );
+        TicksStreamCall(pending)
+    }
+    /// The pending call of [`ticks_stream`]: set optional arguments and `.window(n)`, then `.await` it for the stream of items.
+    #[must_use = "a call does nothing until it is awaited"]
+    pub struct TicksStreamCall(::snakebridge::__private::PendingStream<i64>);
+    impl TicksStreamCall {
+        /// The prefetch window: how many items Python may produce ahead
+        /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
+        pub fn window(mut self, items: usize) -> Self {
+            self.0.window(items);
+            self
+        }
+    }
+    ::snakebridge::__private::call_options!(TicksStreamCall, session);
+    impl ::core::future::IntoFuture for TicksStreamCall {
         type Output = ::snakebridge::__private::Result<
             ::snakebridge::__private::TypedStream<i64>,
         >;
@@ -526,6 +746,7 @@ pub mod fx_typed_streams {
             "An unparameterized iterator: 1, \"two\", None (the items stay values).",
         ),
         ("pairs", "Yield (0, \"0\"), (1, \"1\"), ..."),
+        ("squares", "A list (complete): its `_stream` wrapper gives `i64` elements."),
         ("ticks", "An async generator: yield 0 .. n - 1."),
     ];
     /// Every wrapped class: (Python name, first line of its docstring).
