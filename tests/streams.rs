@@ -3,7 +3,7 @@
 mod common;
 
 use futures::StreamExt;
-use snakebridge::{Bridge, BridgeConfig, Error, Kwargs, Value, args, with_python};
+use snakebridge::{Bridge, BridgeConfig, Error, Kwargs, TypedStream, Value, args, with_python};
 
 fn py() -> &'static Bridge {
     common::fixture_bridge()
@@ -87,6 +87,57 @@ fn dropping_the_stream_closes_the_generator() {
         assert!(!closed("drop").await);
         drop(stream);
         assert!(eventually_closed("drop").await, "close() was not called");
+    });
+}
+
+#[test]
+fn typed_streams_convert_items_and_close_on_drop() {
+    common::run(async {
+        // `Stream::typed`: each item converted, lazily.
+        let counter = py().call("itertools", "count", args![1]).await.unwrap();
+        let first: Vec<i64> = counter
+            .into_stream()
+            .unwrap()
+            .typed::<i64>()
+            .take(3)
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        assert_eq!(first, [1, 2, 3]);
+        // Dropping a typed stream closes the generator too.
+        let g = py()
+            .call(FIX, "counting", args!["typed-drop"])
+            .await
+            .unwrap();
+        let mut typed: TypedStream<i64> = g.extract().unwrap();
+        assert!(typed.is_lazy());
+        assert_eq!(typed.next().await.unwrap().unwrap(), 1);
+        drop(typed);
+        assert!(
+            eventually_closed("typed-drop").await,
+            "close() was not called"
+        );
+        // A complete tuple gives its elements; an item that does not convert
+        // is an error item, and the stream goes on.
+        let ready: TypedStream<i64> = Value::Tuple(args![1, "x", 3]).extract().unwrap();
+        assert!(!ready.is_lazy() && ready.source().is_none());
+        let items: Vec<snakebridge::Result<i64>> = ready.collect().await;
+        assert_eq!(items.len(), 3);
+        assert_eq!(*items[0].as_ref().unwrap(), 1);
+        assert!(
+            matches!(items[1], Err(Error::Conversion { .. })),
+            "{items:?}"
+        );
+        assert_eq!(*items[2].as_ref().unwrap(), 3);
+        // A str is not split into characters, nor a dict reduced to its keys.
+        for value in [Value::Str("ab".into()), Value::Dict(vec![])] {
+            let err = value.extract::<TypedStream<String>>().unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("expected an iterator (a ref) or a list, tuple or set"),
+                "{err}"
+            );
+        }
     });
 }
 

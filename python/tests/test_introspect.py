@@ -39,6 +39,7 @@ CASES = {
     "fx_tiers": [],
     "fx_streaming": [],
     "fx_stubpkg": [],
+    "fx_typed_streams": [],
 }
 
 

@@ -94,6 +94,70 @@ fn numpy_functions_with_several_required_arguments() {
     });
 }
 
+/// numpy's class methods, typed from numpy's stubs (the Rust result types
+/// are checked at compile time). A plain ndarray or numpy scalar arrives as an
+/// `NdArray` value, not a ref, so results typed `ndarray`/`Self` of ndarray
+/// are `Value`s; the `Ndarray` wrapper holds arrays that do arrive as refs
+/// (dtype=object), and `dtype`, `matrix` are ref wrappers.
+#[test]
+fn numpy_class_methods_are_typed() {
+    run(async {
+        // `dtype(...) -> dtype[...]` (every overload): the `Dtype` wrapper;
+        // `itemsize: int`, `name: LiteralString`.
+        let dtype: numpy::Dtype = numpy::Dtype::new("int32").await.unwrap();
+        let itemsize: i64 = dtype.itemsize().await.unwrap();
+        assert_eq!(itemsize, 4);
+        let name: String = dtype.name().await.unwrap();
+        assert_eq!(name, "int32");
+        // `ndarray(shape, ...)`: a float array is sent as a value.
+        let zeros: Value = numpy::Ndarray::new(vec![2, 3]).await.unwrap();
+        let Value::NdArray(zeros) = &zeros else {
+            panic!("a plain ndarray arrives as an NdArray: {zeros:?}");
+        };
+        assert_eq!(zeros.shape, [2, 3]);
+        // An object array arrives as a ref: the `Ndarray` wrapper.
+        let cells: numpy::Ndarray = numpy::Ndarray::new(vec![2, 3])
+            .dtype("O")
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        cells.fill(2).await.unwrap();
+        let size: i64 = cells.size().await.unwrap();
+        let ndim: i64 = cells.ndim().await.unwrap();
+        assert_eq!((size, ndim), (6, 2));
+        // `reshape(*shape) -> Self | ndarray[...]`: one type across the
+        // overloads, ndarray, so a `Value` (here a ref: still dtype=object).
+        let reshaped: Value = cells.reshape().shape([3, 2]).await.unwrap();
+        let reshaped: numpy::Ndarray = reshaped.extract().unwrap();
+        let shape: Vec<i64> = reshaped.shape().await.unwrap().extract().unwrap();
+        assert_eq!(shape, [3, 2]);
+        // `sum(...) -> Any | _ArrayT`: the overloads differ, a `Value`.
+        let total: Value = cells.sum().await.unwrap();
+        assert_eq!(total, Value::Int(12));
+        let columns: Value = cells.sum().axis(0).await.unwrap();
+        let columns: Vec<i64> = columns
+            .into_ref()
+            .unwrap()
+            .method("tolist", args![])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(columns, [4, 4, 4]);
+        // `matrix` (an ndarray subclass) is a ref: its wrapper.
+        let m: numpy::Matrix = numpy::Matrix::new(vec![vec![1, 2], vec![3, 4]])
+            .await
+            .unwrap();
+        // `H -> matrix[...]` (the conjugate transpose): the wrapper again.
+        let transposed: numpy::Matrix = m.h().await.unwrap();
+        let first: Vec<Vec<i64>> = transposed.tolist().await.unwrap().extract().unwrap();
+        assert_eq!(first, [[1, 3], [2, 4]]);
+        let total: i64 = m.sum().await.unwrap().extract().unwrap();
+        assert_eq!(total, 10);
+    });
+}
+
 #[test]
 fn math_functions_match_python() {
     run(async {

@@ -8,7 +8,7 @@
 //! (see [`RenderOptions::streaming`]). Generated code names only
 //! `::snakebridge::__private`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -18,7 +18,7 @@ use crate::ir::{Attribute, Callable, CallableKind, Class, Ir, Module, ParamKind,
 use crate::names::{Names, assign, camel, ident, snake, upper};
 use crate::params::ParamType;
 use crate::select::streamed;
-use crate::types::rust_type;
+use crate::types::{rust_type, stream_item};
 
 /// What the renderer takes from `snakebridge.toml` besides the IR.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct RenderOptions {
     /// `io.read_chunks`; `pkg.io.read_chunks` is accepted too) that also get
     /// a `<name>_stream` variant: the same arguments and builder methods plus
     /// `.window(n)`, resolving to a stream of the result's items
-    /// (`__private::ItemStream`). Names that are not module functions of the
+    /// (`__private::TypedStream`). Names that are not module functions of the
     /// IR are ignored here; [`check_streaming`](crate::check_streaming)
     /// reports them.
     pub streaming: Vec<String>,
@@ -362,18 +362,65 @@ fn render_node(
 struct Scope<'a> {
     module: &'a Module,
     class_types: BTreeMap<&'a str, Ident>,
+    /// Classes whose instances arrive as values ([`sent_as_values`]).
+    by_value: BTreeSet<&'a str>,
     types: Names,
 }
 
 impl Scope<'_> {
+    /// The wrapper type of a class of the module named in an annotation;
+    /// `None` for other names and for classes sent as values.
     fn lookup(&self, name: &str) -> Option<TokenStream> {
         let short = name.rsplit('.').next().unwrap_or(name);
         let qualified = name.contains('.') && !name.starts_with(&format!("{}.", self.module.name));
-        if qualified {
+        if qualified || self.by_value.contains(short) {
             return None;
         }
         self.class_types.get(short).map(|i| quote!(#i))
     }
+
+    /// `Self` in the annotations of the class whose wrapper is `ty`: that
+    /// wrapper, unless the class is sent as a value.
+    fn self_type(&self, ty: &Ident) -> Option<TokenStream> {
+        let by_value = self
+            .by_value
+            .iter()
+            .any(|c| self.class_types.get(c) == Some(ty));
+        (!by_value).then(|| quote!(#ty))
+    }
+}
+
+/// The classes of `module` whose plain instances the worker sends as exact
+/// values rather than refs, so that a result "of" them is a `Value`, never
+/// their (ref) wrapper: numpy's `ndarray` (an `NdArray`; its subclasses
+/// such as `matrix` are refs) and numpy's scalar types, `numpy.generic` and
+/// every class of the module below it (0-d `NdArray`s). Their wrappers
+/// still exist, for the instances that do arrive as refs (object arrays).
+fn sent_as_values(module: &Module) -> BTreeSet<&str> {
+    let by_path: BTreeMap<&str, &Class> = module
+        .classes
+        .iter()
+        .map(|c| (c.python_path.as_str(), c))
+        .collect();
+    let is_scalar = |class: &Class| {
+        let mut todo = vec![class];
+        let mut seen = BTreeSet::new();
+        while let Some(c) = todo.pop() {
+            if c.python_path == "numpy.generic" {
+                return true;
+            }
+            if seen.insert(c.python_path.as_str()) {
+                todo.extend(c.bases.iter().filter_map(|b| by_path.get(b.as_str())));
+            }
+        }
+        false
+    };
+    module
+        .classes
+        .iter()
+        .filter(|c| c.python_path == "numpy.ndarray" || is_scalar(c))
+        .map(|c| c.name.as_str())
+        .collect()
 }
 
 /// `children`: the Rust names of its child modules.
@@ -399,6 +446,7 @@ fn render_module(
     let mut scope = Scope {
         module,
         class_types,
+        by_value: sent_as_values(module),
         types,
     };
 
@@ -626,16 +674,14 @@ fn render_callable(
             }
         }
     }
+    let lookup = |name: &str| match (name, class) {
+        ("Self" | "typing.Self", Some(c)) => scope.self_type(c),
+        _ => scope.lookup(name),
+    };
     let output = match (target, class) {
-        (Target::Construct(_), Some(c)) => quote!(#c),
+        (Target::Construct(_), Some(c)) => scope.self_type(c).unwrap_or_else(|| quote!(#sb::Value)),
         _ if f.is_async => quote!(#sb::Value),
-        _ => {
-            let lookup = |name: &str| match (name, class) {
-                ("Self" | "typing.Self", Some(c)) => Some(quote!(#c)),
-                _ => scope.lookup(name),
-            };
-            rust_type(f.returns.as_deref(), &lookup)
-        }
+        _ => rust_type(f.returns.as_deref(), &lookup),
     };
     let (receiver, pending) = match target {
         Target::Function(name) if streams.is_some() => (
@@ -667,7 +713,8 @@ fn render_callable(
                 "The items of [`{plain}`]'s result, as a stream (`{}` is listed under \
                  `streaming`): a generator or other iterator is iterated lazily, with a \
                  bounded prefetch window (`.window(n)`); a list, tuple or set result gives \
-                 its elements; any other result is one item. See `ItemStream`.",
+                 its elements; any other result is one item. The items are the element \
+                 type of the return annotation (an iterator's, a list's), else `Value`s.",
                 f.name
             );
             doc_attrs(Some(&text), Some(&python))
@@ -685,7 +732,16 @@ fn render_callable(
         format!("The pending call of [`{rust_name}`]: set optional arguments, then `.await` it.")
     });
     let (pending_ty, output) = match streams {
-        Some(_) => (quote!(#sb::PendingStream), quote!(#sb::ItemStream)),
+        Some(_) => {
+            let item = match f.is_async {
+                true => quote!(#sb::Value),
+                false => stream_item(f.returns.as_deref(), &lookup),
+            };
+            (
+                quote!(#sb::PendingStream<#item>),
+                quote!(#sb::TypedStream<#item>),
+            )
+        }
         None => (quote!(#sb::Pending<#output>), output),
     };
     let window = streams.is_some().then(|| {
@@ -853,7 +909,7 @@ fn render_getters(
 ) -> TokenStream {
     let sb = SB();
     let lookup = |name: &str| match name {
-        "Self" | "typing.Self" => Some(quote!(#ty)),
+        "Self" | "typing.Self" => scope.self_type(ty),
         _ => scope.lookup(name),
     };
     let mut out = Vec::new();

@@ -4,8 +4,12 @@
 //! None -> `()`, `list[T]`/`Sequence[T]` -> `Vec<T>`, `dict[K, V]` ->
 //! `HashMap<K, V>`, `tuple[A, B]` -> `(A, B)`, `tuple[T, ...]` -> `Vec<T>`,
 //! `Optional[T]` / `T | None` -> `Option<T>`, a class of the same module
-//! (with or without type arguments: `Series[int]`) -> its wrapper; other
-//! unions and everything else -> `Value`.
+//! (with or without type arguments: `Series[int]`) -> its wrapper;
+//! `Iterator[T]`, `Generator[T, ...]`, `AsyncIterator[T]`,
+//! `AsyncGenerator[T, ...]` -> `TypedStream<T>` (what the worker sends for
+//! a generator or another iterator is a stream handle; `Iterable[T]` is not
+//! mapped, as a list or a dict is iterable too); other unions and everything
+//! else -> `Value`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -28,6 +32,33 @@ pub(crate) fn rust_type(
         Some(ann) => map(&ann, lookup),
         None => value(),
     }
+}
+
+/// The Rust type of the items a `_stream` wrapper gives for a function
+/// with this return annotation: `T` of an iterator or generator (the items
+/// it yields) and of `list[T]`, `Sequence[T]`, `tuple[T, ...]`, `set[T]`,
+/// `frozenset[T]` (a complete result gives its elements); `Value` for
+/// everything else (another result is one item: a dict, a str, `T | None`).
+pub(crate) fn stream_item(
+    annotation: Option<&str>,
+    lookup: &dyn Fn(&str) -> Option<TokenStream>,
+) -> TokenStream {
+    let Some(Ann::Name(name, args)) = annotation.and_then(parse) else {
+        return value();
+    };
+    let element = match (base_name(&name), args.as_slice()) {
+        ("Iterator" | "AsyncIterator", [t])
+        | ("Generator", [t] | [t, _] | [t, _, _])
+        | ("AsyncGenerator", [t] | [t, _])
+        | (
+            "list" | "List" | "Sequence" | "MutableSequence" | "set" | "Set" | "frozenset"
+            | "FrozenSet",
+            [t],
+        )
+        | ("tuple" | "Tuple", [t, Ann::Ellipsis]) => t,
+        _ => return value(),
+    };
+    map(element, lookup)
 }
 
 /// The parsed annotation text, `None` when it does not parse.
@@ -101,6 +132,9 @@ fn named(name: &str, args: &[Ann], lookup: &dyn Fn(&str) -> Option<TokenStream>)
                 value()
             }
         }
+        ("tuple" | "Tuple", 1) if args[0] == Ann::Name(EMPTY_TUPLE.to_string(), Vec::new()) => {
+            quote!(())
+        }
         ("tuple" | "Tuple", 2) if args[1] == Ann::Ellipsis => {
             let t = arg(0);
             quote!(::std::vec::Vec<#t>)
@@ -108,6 +142,14 @@ fn named(name: &str, args: &[Ann], lookup: &dyn Fn(&str) -> Option<TokenStream>)
         ("tuple" | "Tuple", 1..=8) if !args.contains(&Ann::Ellipsis) => {
             let items = args.iter().map(|a| map(a, lookup));
             quote!((#(#items,)*))
+        }
+        // Iterators and generators arrive as stream handles: their items,
+        // each converted (`Generator[Y, S, R]` yields `Y`; bare: `Value`s).
+        ("Iterator" | "AsyncIterator", 0..=1)
+        | ("Generator", 0..=3)
+        | ("AsyncGenerator", 0..=2) => {
+            let t = arg(0);
+            quote!(::snakebridge::__private::TypedStream<#t>)
         }
         // typeshed's constants: `pi: Final[float]`
         ("Final" | "ClassVar", 1) => arg(0),
@@ -121,6 +163,9 @@ fn named(name: &str, args: &[Ann], lookup: &dyn Fn(&str) -> Option<TokenStream>)
         (n, _) => lookup(n).unwrap_or_else(value),
     }
 }
+
+/// How `()` in `tuple[()]` is parsed: a name no Python name can be.
+const EMPTY_TUPLE: &str = "()";
 
 fn is_hashable(key: &Ann) -> bool {
     matches!(key, Ann::Name(n, a) if a.is_empty() && matches!(n.as_str(), "str" | "int" | "bool"))
@@ -187,6 +232,10 @@ impl<'a> Parser<'a> {
         if self.eat("...") {
             return Some(Ann::Ellipsis);
         }
+        // The empty tuple of `tuple[()]` (numpy's 0-d shapes).
+        if self.eat("()") {
+            return Some(Ann::Name(EMPTY_TUPLE.to_string(), Vec::new()));
+        }
         self.skip_ws();
         let rest = &self.text[self.pos..];
         let len = rest
@@ -235,6 +284,40 @@ mod tests {
     }
 
     #[test]
+    fn stream_items_are_the_elements_of_iterators_and_containers() {
+        let lookup = |n: &str| (n == "Counter").then(|| quote!(Counter));
+        let cases = [
+            ("Iterator[int]", "i64"),
+            (
+                "collections.abc.Generator[str, None, None]",
+                "::std::string::String",
+            ),
+            ("AsyncGenerator[float, None]", "f64"),
+            ("list[Counter]", "Counter"),
+            ("Sequence[int | None]", "::core::option::Option<i64>"),
+            ("tuple[bool, ...]", "bool"),
+            ("frozenset[str]", "::std::string::String"),
+            // Anything else is one item, or items of unknown types.
+            ("tuple[int, str]", "::snakebridge::__private::Value"),
+            ("list[int] | None", "::snakebridge::__private::Value"),
+            ("dict[str, int]", "::snakebridge::__private::Value"),
+            ("Iterable[int]", "::snakebridge::__private::Value"),
+            ("Iterator", "::snakebridge::__private::Value"),
+            ("int", "::snakebridge::__private::Value"),
+        ];
+        for (annotation, expected) in cases {
+            let got = stream_item(Some(annotation), &lookup)
+                .to_string()
+                .replace(' ', "");
+            assert_eq!(got, expected.replace(' ', ""), "{annotation}");
+        }
+        assert_eq!(
+            stream_item(None, &lookup).to_string().replace(' ', ""),
+            "::snakebridge::__private::Value"
+        );
+    }
+
+    #[test]
     fn annotations_map_to_rust_types() {
         check("int", "i64");
         check("float", "f64");
@@ -251,6 +334,9 @@ mod tests {
         check("dict[object, int]", "::snakebridge::__private::Value");
         check("tuple[int, str]", "(i64, ::std::string::String,)");
         check("tuple[int, ...]", "::std::vec::Vec<i64>");
+        check("tuple[()]", "()");
+        check("()", "::snakebridge::__private::Value");
+        check("Counter | Counter[tuple[()], int]", "Counter");
         check("Optional[int]", "::core::option::Option<i64>");
         check("Final[float]", "f64");
         check("typing.ClassVar[str]", "::std::string::String");
@@ -268,6 +354,40 @@ mod tests {
         check("Counter[int] | Counter[float]", "Counter");
         check("Counter[int] | None", "::core::option::Option<Counter>");
         check("Other[int]", "::snakebridge::__private::Value");
+        let stream = |t: &str| format!("::snakebridge::__private::TypedStream<{t}>");
+        check("Iterator[int]", &stream("i64"));
+        check("typing.Iterator[str]", &stream("::std::string::String"));
+        check(
+            "collections.abc.Iterator[tuple[int, str]]",
+            &stream("(i64, ::std::string::String,)"),
+        );
+        check("Generator[float, None, None]", &stream("f64"));
+        check("Generator[Counter, None, None]", &stream("Counter"));
+        check(
+            "AsyncIterator[bytes]",
+            &stream("::snakebridge::__private::Bytes"),
+        );
+        check(
+            "AsyncGenerator[int | None, None]",
+            &stream("::core::option::Option<i64>"),
+        );
+        check("Iterator", &stream("::snakebridge::__private::Value"));
+        check("Iterator[Any]", &stream("::snakebridge::__private::Value"));
+        check(
+            "Iterator[int] | None",
+            &format!("::core::option::Option<{}>", stream("i64")),
+        );
+        check(
+            "list[Iterator[int]]",
+            &format!("::std::vec::Vec<{}>", stream("i64")),
+        );
+        // Containers and other iterables arrive complete (or as plain refs).
+        check("Iterable[int]", "::snakebridge::__private::Value");
+        check("Iterator[int, str]", "::snakebridge::__private::Value");
+        check(
+            "Generator[int, None, None, None]",
+            "::snakebridge::__private::Value",
+        );
         check("ArrayLike", "::snakebridge::__private::Value");
         check("Callable[[int], str]", "::snakebridge::__private::Value");
         check("list[", "::snakebridge::__private::Value");

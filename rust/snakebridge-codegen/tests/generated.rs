@@ -20,6 +20,7 @@ include!("golden/fx_stub_only.rs");
 include!("golden/fx_streaming.rs");
 include!("golden/fx_stubpkg.rs");
 include!("golden/fx_tiers.rs");
+include!("golden/fx_typed_streams.rs");
 include!("golden/fx_varargs.rs");
 
 /// Two fixtures in the split layout (`generated_layout = "split"`; the
@@ -60,6 +61,23 @@ fn math_through_generated_wrappers() {
         // A module attribute typed by the stub (`inf: Final[float]`).
         let inf: f64 = math::inf().await.unwrap();
         assert!(inf.is_infinite());
+        // `factorial(n, /) -> int` is an `i64`: a result beyond 64 bits is a
+        // conversion error that names it; `Bridge::call` gives the `BigInt`.
+        let small: i64 = math::factorial(20).await.unwrap();
+        assert_eq!(small, 2_432_902_008_176_640_000);
+        let err = math::factorial(30).await.unwrap_err();
+        assert!(
+            matches!(err, snakebridge::Error::Conversion { .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("out of range"), "{err}");
+        let py = snakebridge::default_bridge().unwrap();
+        let big = py
+            .call("math", "factorial", snakebridge::args![30])
+            .await
+            .unwrap();
+        let big: snakebridge::BigInt = big.extract().unwrap();
+        assert_eq!(big.to_string(), "265252859812191058636308480000000");
     });
 }
 
@@ -293,6 +311,174 @@ fn streaming_wrappers_deliver_the_items_of_the_result() {
         assert_eq!(fx_streaming::plain(7).await.unwrap(), Value::Int(7));
         let list = fx_streaming::squares(3).await.unwrap();
         assert_eq!(list, Value::List(ints(&[0, 1, 4])));
+    });
+}
+
+/// Returns annotated `Iterator[T]`, `Generator[T, ...]`, `AsyncIterator[T]`
+/// or `AsyncGenerator[T, ...]` are `TypedStream<T>`s: the item types below
+/// are checked at compile time, the items converted as they arrive.
+#[test]
+fn typed_streams_through_generated_wrappers() {
+    use futures::StreamExt;
+    use snakebridge::TypedStream;
+    run(async {
+        // `count_up(n: int) -> Iterator[int]`: a generator, iterated lazily.
+        let counted: TypedStream<i64> = fx_typed_streams::count_up(4).await.unwrap();
+        assert!(counted.is_lazy());
+        assert!(counted.source().unwrap().is_stream());
+        let counted: Vec<i64> = counted.window(1).collect_vec().await.unwrap();
+        assert_eq!(counted, [0, 1, 2, 3]);
+        // As a `futures::Stream` of `Result<i64>`.
+        let first: Vec<i64> = fx_typed_streams::count_up(1000)
+            .await
+            .unwrap()
+            .take(2)
+            .map(|item| item.unwrap())
+            .collect()
+            .await;
+        assert_eq!(first, [0, 1]);
+        // `Generator[str, None, None]`, `Iterator[tuple[int, str]]`.
+        let labels: Vec<String> = fx_typed_streams::labels(2)
+            .prefix("n")
+            .await
+            .unwrap()
+            .collect_vec()
+            .await
+            .unwrap();
+        assert_eq!(labels, ["n0", "n1"]);
+        let pairs: Vec<(i64, String)> = fx_typed_streams::pairs(2)
+            .await
+            .unwrap()
+            .collect_vec()
+            .await
+            .unwrap();
+        assert_eq!(pairs, [(0, "0".to_string()), (1, "1".to_string())]);
+        // Async generators: `AsyncIterator[int]`, `AsyncGenerator[str, None]`.
+        let ticks: Vec<i64> = fx_typed_streams::ticks(3)
+            .await
+            .unwrap()
+            .collect_vec()
+            .await
+            .unwrap();
+        assert_eq!(ticks, [0, 1, 2]);
+        let echoes: TypedStream<String> = fx_typed_streams::echoes("a 123").await.unwrap();
+        assert_eq!(echoes.collect_vec().await.unwrap(), ["a", "123"]);
+        // A bare `Iterator`: the items stay values.
+        let mixed: TypedStream<Value> = fx_typed_streams::mixed().await.unwrap();
+        assert_eq!(
+            mixed.collect_vec().await.unwrap(),
+            [Value::Int(1), Value::Str("two".into()), Value::None]
+        );
+        // `Iterator[int] | None`.
+        let none: Option<TypedStream<i64>> = fx_typed_streams::maybe(-1).await.unwrap();
+        assert!(none.is_none());
+        let some = fx_typed_streams::maybe(2).await.unwrap().unwrap();
+        assert_eq!(some.collect_vec().await.unwrap(), [0, 1]);
+        // Annotated as an iterator, returns a list: the elements, complete.
+        let listed = fx_typed_streams::as_list(3).await.unwrap();
+        assert!(!listed.is_lazy());
+        assert_eq!(listed.collect_vec().await.unwrap(), [0, 1, 2]);
+        // `Iterable[int]` is not a stream: the list arrives as it is.
+        let evens: Value = fx_typed_streams::evens(5).await.unwrap();
+        assert_eq!(
+            evens,
+            Value::List(vec![Value::Int(0), Value::Int(2), Value::Int(4)])
+        );
+        // A Python exception is the last item; the ones before it convert.
+        let items: Vec<snakebridge::Result<f64>> = fx_typed_streams::floats_then_fail(2)
+            .await
+            .unwrap()
+            .collect()
+            .await;
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert_eq!(*items[0].as_ref().unwrap(), 0.5);
+        assert_eq!(*items[1].as_ref().unwrap(), 1.5);
+        let err = items[2].as_ref().unwrap_err();
+        assert!(err.is_instance("ValueError"), "{err}");
+        // An item that does not convert is an error item; the stream goes on.
+        let mixed = fx_typed_streams::mixed().await.unwrap();
+        let source = mixed.source().unwrap().clone();
+        let wrong: Vec<snakebridge::Result<i64>> = source.iter().typed::<i64>().collect().await;
+        assert!(
+            wrong[0].is_ok() && wrong[1].is_err() && wrong[2].is_err(),
+            "{wrong:?}"
+        );
+        // Listed under `streaming`, the `_stream` wrappers give the element
+        // type of the annotation: an iterator's items, a list's elements.
+        let counted: Vec<i64> = fx_typed_streams::count_up_stream(3)
+            .window(1)
+            .await
+            .unwrap()
+            .collect_vec()
+            .await
+            .unwrap();
+        assert_eq!(counted, [0, 1, 2]);
+        let squares: TypedStream<i64> = fx_typed_streams::squares_stream(4).await.unwrap();
+        assert!(!squares.is_lazy());
+        assert_eq!(squares.collect_vec().await.unwrap(), [0, 1, 4, 9]);
+        let pairs: Vec<(i64, String)> = fx_typed_streams::pairs_stream(1)
+            .await
+            .unwrap()
+            .collect_vec()
+            .await
+            .unwrap();
+        assert_eq!(pairs, [(0, "0".to_string())]);
+        let ticks: Vec<i64> = fx_typed_streams::ticks_stream(2)
+            .await
+            .unwrap()
+            .collect_vec()
+            .await
+            .unwrap();
+        assert_eq!(ticks, [0, 1]);
+        // `Iterable[int]`: items of unknown type, `Value`s.
+        let evens: TypedStream<Value> = fx_typed_streams::evens_stream(3).await.unwrap();
+        assert_eq!(
+            evens.collect_values().await.unwrap(),
+            [Value::Int(0), Value::Int(2)]
+        );
+        // Methods: `Iterator[Node]` gives the class's wrapper.
+        let leaf = fx_typed_streams::Node::new("leaf").await.unwrap();
+        let root = fx_typed_streams::Node::new("root")
+            .children(vec![leaf])
+            .await
+            .unwrap();
+        let nodes: Vec<fx_typed_streams::Node> =
+            root.walk().await.unwrap().collect_vec().await.unwrap();
+        assert_eq!(nodes.len(), 2);
+        assert_eq!(nodes[1].label().await.unwrap(), "leaf");
+        let names: Vec<String> = root.names().await.unwrap().collect_vec().await.unwrap();
+        assert_eq!(names, ["root", "leaf"]);
+    });
+}
+
+/// Typeshed-typed streams of the standard library: `Path.iterdir() ->
+/// Generator[Self]` and `JSONEncoder.iterencode(o) -> Iterator[str]`.
+#[test]
+fn standard_library_streams_are_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a.txt", "b.txt"] {
+        std::fs::write(dir.path().join(name), b"x").unwrap();
+    }
+    let dir_text = dir.path().to_str().unwrap().to_string();
+    run(async move {
+        let p = pathlib::Path::new().args([dir_text]).await.unwrap();
+        let entries: Vec<pathlib::Path> = p.iterdir().await.unwrap().collect_vec().await.unwrap();
+        let mut names = Vec::new();
+        for entry in &entries {
+            let name: String = entry.name().await.unwrap();
+            names.push(name);
+        }
+        names.sort();
+        assert_eq!(names, ["a.txt", "b.txt"]);
+        let encoder = json::JSONEncoder::new().await.unwrap();
+        let chunks: Vec<String> = encoder
+            .iterencode(vec![1, 2])
+            .await
+            .unwrap()
+            .collect_vec()
+            .await
+            .unwrap();
+        assert_eq!(chunks.concat(), "[1, 2]");
     });
 }
 

@@ -42,19 +42,25 @@ fn cases() -> Vec<(PathBuf, PathBuf)> {
 
 /// The `streaming` option of the fixtures that have one (in a real build it
 /// comes from snakebridge.toml).
-pub const STREAMING: &[(&str, &[&str])] = &[(
-    "fx_streaming",
-    &[
-        "countdown",
-        "batches",
-        "words",
-        "naturals",
-        "fails_after",
-        "ticks",
-        "squares",
-        "settings",
-    ],
-)];
+pub const STREAMING: &[(&str, &[&str])] = &[
+    (
+        "fx_streaming",
+        &[
+            "countdown",
+            "batches",
+            "words",
+            "naturals",
+            "fails_after",
+            "ticks",
+            "squares",
+            "settings",
+        ],
+    ),
+    (
+        "fx_typed_streams",
+        &["count_up", "pairs", "squares", "evens", "ticks"],
+    ),
+];
 
 fn options(ir_path: &Path) -> RenderOptions {
     let name = ir_path.file_name().unwrap().to_string_lossy();
@@ -281,4 +287,46 @@ fn split_file_names_are_safe_and_distinct() {
         ]
     );
     assert_eq!(snakebridge_codegen::split_dir("os.path"), "os.path");
+}
+
+/// numpy's `ndarray` and scalar types arrive as `NdArray` values, not refs:
+/// results of theirs are `Value`s, never their ref wrappers (an ndarray
+/// subclass such as `matrix` arrives as a ref and keeps its wrapper). Checked
+/// on fx_classes (`Counter`, and `Tally(Counter)`) renamed into numpy.
+#[test]
+fn numpy_arrays_and_scalars_are_values_not_ref_wrappers() {
+    let fixture = std::fs::read_to_string(root().join("python/tests/golden/fx_classes.ir.json"))
+        .expect("read IR");
+    let output = |ty: &str| format!("type Output = ::snakebridge::__private::Result<{ty}>;");
+    // (python path of Counter, Counter sent as a value, Tally sent as a value)
+    let cases = [
+        ("numpy.Counter", false, false),
+        ("numpy.ndarray", true, false),
+        ("numpy.generic", true, true),
+    ];
+    for (path, counter_by_value, tally_by_value) in cases {
+        let text = fixture
+            .replace("fx_classes.Counter", path)
+            .replace("fx_classes", "numpy");
+        let rust = render_with(&Ir::from_json(&text).unwrap(), &RenderOptions::default());
+        // `Counter.named(...) -> Counter` (a classmethod), `Counter(...)`.
+        let wrapper = |class: &str, by_value: bool| {
+            let present = rust.contains(&format!(
+                "impl ::core::future::IntoFuture for {class}NewCall {{\n        {}",
+                output(class)
+            ));
+            assert_eq!(present, !by_value, "{path}: {class}'s constructor\n{rust}");
+        };
+        wrapper("Counter", counter_by_value);
+        wrapper("Tally", tally_by_value);
+        let named = format!(
+            "impl ::core::future::IntoFuture for CounterNamedCall {{\n        {}",
+            output("Counter")
+        );
+        assert_eq!(
+            rust.contains(&named),
+            !counter_by_value,
+            "{path}: Counter.named"
+        );
+    }
 }

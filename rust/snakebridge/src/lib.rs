@@ -68,6 +68,7 @@ pub mod telemetry;
 pub(crate) mod test_support;
 pub mod testing;
 mod translate;
+mod typed_stream;
 mod value;
 
 pub use bridge::{Bridge, WorkerHealth, WorkerInfo};
@@ -93,6 +94,7 @@ pub use session::{DEFAULT_SESSION, Session};
 pub use snakebridge_env::DEFAULT_POOL;
 pub use stream::{DEFAULT_WINDOW, Stream};
 pub use translate::{Device, DtypeMismatch, ErrorMode, OutOfMemory, ShapeMismatch};
+pub use typed_stream::TypedStream;
 pub use value::{
     Complex, Date, DateTime, Element, Kwargs, MAX_DEPTH, NdArray, Time, TimeDelta, TzInfo, Value,
 };

@@ -56,18 +56,16 @@ macro_rules! __wrapper_call_options {
 /// What generated code uses. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    use std::collections::VecDeque;
     use std::future::{Future, IntoFuture};
     use std::marker::PhantomData;
     use std::pin::Pin;
-    use std::task::{Context, Poll};
     use std::time::Duration;
 
     pub use crate::__wrapper_call_options as call_options;
     pub use crate::default_bridge::default_bridge;
     pub use crate::{
         Affinity, Bytes, Call, Error, FromValue, IntoValue, Kwargs, Ref, Result, Session, Stream,
-        Value,
+        TypedStream, Value,
     };
 
     /// The future of a generated call.
@@ -306,22 +304,29 @@ pub mod __private {
 
     /// The pending call of a generated `_stream` wrapper (a function listed
     /// under `streaming` in snakebridge.toml): the same arguments as
-    /// [`Pending`], plus the prefetch window; resolves to an [`ItemStream`].
+    /// [`Pending`], plus the prefetch window; resolves to the
+    /// [`TypedStream`] of the result's items (converted to `T`, the element
+    /// type of the function's return annotation, else [`Value`]), delivered
+    /// the way [`Bridge::stream`](crate::Bridge::stream) delivers them: a
+    /// generator or any other iterable object lazily, a list, tuple, set or
+    /// frozenset its elements, any other result (a number, a str, a dict, a
+    /// non-iterable object) as one item.
     #[must_use = "a call does nothing until it is awaited"]
-    pub struct PendingStream {
+    pub struct PendingStream<T = Value> {
         call: Pending<Value>,
         window: Option<usize>,
+        item: PhantomData<fn() -> T>,
     }
 
-    impl PendingStream {
+    impl<T> PendingStream<T> {
         /// `module.name(*args)`, streamed.
         pub fn function(module: &'static str, name: &'static str, args: Vec<Value>) -> Self {
             PendingStream {
                 call: Pending::function(module, name, args),
                 window: None,
+                item: PhantomData,
             }
         }
-
         /// See [`Pending::optionals`].
         pub fn optionals(mut self, optionals: Vec<(&'static str, Option<Value>)>) -> Self {
             self.call = self.call.optionals(optionals);
@@ -379,134 +384,20 @@ pub mod __private {
         }
     }
 
-    impl IntoFuture for PendingStream {
-        type Output = Result<ItemStream>;
-        type IntoFuture = BoxFuture<ItemStream>;
+    impl<T: FromValue + Send + 'static> IntoFuture for PendingStream<T> {
+        type Output = Result<TypedStream<T>>;
+        type IntoFuture = BoxFuture<TypedStream<T>>;
 
         fn into_future(self) -> Self::IntoFuture {
             let window = self.window;
             Box::pin(async move {
                 let value = self.call.into_call()?.await?;
-                let items = ItemStream::of(value).await?;
+                let items = TypedStream::of_result(value).await?;
                 Ok(match window {
                     Some(items_ahead) => items.window(items_ahead),
                     None => items,
                 })
             })
-        }
-    }
-
-    /// The items of a generated `_stream` wrapper's result, as a
-    /// [`futures::Stream`] of `Result<Value>`, delivered the way
-    /// [`Bridge::stream`](crate::Bridge::stream) delivers them:
-    ///
-    /// - a generator, async generator or any other iterable object (a
-    ///   ref) is iterated lazily, as a [`Stream`] (prefetch window, stream
-    ///   timeouts, cancellation on drop: all as documented there);
-    /// - a list, tuple, set or frozenset result (these arrive complete) gives
-    ///   its elements;
-    /// - any other result (a number, a str, a dict, a non-iterable object) is
-    ///   one item: a str is not split into characters and a dict is not
-    ///   reduced to its keys.
-    #[must_use = "a stream does nothing until it is polled"]
-    pub struct ItemStream {
-        items: Items,
-    }
-
-    enum Items {
-        Lazy(Stream),
-        Ready(VecDeque<Value>),
-    }
-
-    impl ItemStream {
-        /// Classifies a call's result (see the type's docs).
-        pub async fn of(value: Value) -> Result<ItemStream> {
-            let mut value = value;
-            let items = match &mut value {
-                Value::Ref(r) if r.is_iterable().await? => Items::Lazy(r.iter()),
-                Value::List(items)
-                | Value::Tuple(items)
-                | Value::Set(items)
-                | Value::FrozenSet(items) => Items::Ready(std::mem::take(items).into()),
-                _ => Items::Ready(VecDeque::from([value])),
-            };
-            Ok(ItemStream { items })
-        }
-
-        /// The prefetch window (see [`Stream::window`]); no effect on a
-        /// result that arrived complete.
-        pub fn window(self, items: usize) -> Self {
-            self.map_lazy(|s| s.window(items))
-        }
-
-        /// See [`Stream::idle_timeout`]; no effect on a result that arrived complete.
-        pub fn idle_timeout(self, timeout: Duration) -> Self {
-            self.map_lazy(|s| s.idle_timeout(timeout))
-        }
-
-        /// See [`Stream::total_timeout`]; no effect on a result that arrived complete.
-        pub fn total_timeout(self, timeout: Duration) -> Self {
-            self.map_lazy(|s| s.total_timeout(timeout))
-        }
-
-        /// Whether the items come from a Python iterator (else the result
-        /// arrived complete).
-        pub fn is_lazy(&self) -> bool {
-            matches!(self.items, Items::Lazy(_))
-        }
-
-        /// The Python object being iterated, when [`is_lazy`](Self::is_lazy).
-        pub fn source(&self) -> Option<&Ref> {
-            match &self.items {
-                Items::Lazy(s) => Some(s.source()),
-                Items::Ready(_) => None,
-            }
-        }
-
-        /// Reads every item (stopping at the first error).
-        pub async fn collect_values(self) -> Result<Vec<Value>> {
-            match self.items {
-                Items::Lazy(s) => s.collect_values().await,
-                Items::Ready(items) => Ok(items.into()),
-            }
-        }
-
-        fn map_lazy(self, f: impl FnOnce(Stream) -> Stream) -> Self {
-            let items = match self.items {
-                Items::Lazy(s) => Items::Lazy(f(s)),
-                ready => ready,
-            };
-            ItemStream { items }
-        }
-    }
-
-    impl std::fmt::Debug for ItemStream {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            match &self.items {
-                Items::Lazy(s) => f.debug_tuple("ItemStream").field(s).finish(),
-                Items::Ready(items) => f
-                    .debug_struct("ItemStream")
-                    .field("ready", &items.len())
-                    .finish(),
-            }
-        }
-    }
-
-    impl futures::Stream for ItemStream {
-        type Item = Result<Value>;
-
-        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-            match &mut self.items {
-                Items::Lazy(s) => Pin::new(s).poll_next(cx),
-                Items::Ready(items) => Poll::Ready(items.pop_front().map(Ok)),
-            }
-        }
-
-        fn size_hint(&self) -> (usize, Option<usize>) {
-            match &self.items {
-                Items::Lazy(_) => (0, None),
-                Items::Ready(items) => (items.len(), Some(items.len())),
-            }
         }
     }
 

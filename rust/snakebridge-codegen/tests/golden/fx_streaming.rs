@@ -291,7 +291,7 @@ pub mod fx_streaming {
             ::core::future::IntoFuture::into_future(self.0)
         }
     }
-    /// The items of [`batches`]'s result, as a stream (`batches` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. See `ItemStream`.
+    /// The items of [`batches`]'s result, as a stream (`batches` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. The items are the element type of the return annotation (an iterator's, a list's), else `Value`s.
     ///
     /// Python: `batches(items, window=2)` (signature: runtime)
     pub fn batches_stream(
@@ -309,7 +309,9 @@ pub mod fx_streaming {
     }
     /// The pending call of [`batches_stream`]: set optional arguments and `.window(n)`, then `.await` it for the stream of items.
     #[must_use = "a call does nothing until it is awaited"]
-    pub struct BatchesStreamCall(::snakebridge::__private::PendingStream);
+    pub struct BatchesStreamCall(
+        ::snakebridge::__private::PendingStream<::snakebridge::__private::Value>,
+    );
     impl BatchesStreamCall {
         /// Python parameter `window` (default `2`).
         pub fn py_window(
@@ -329,16 +331,16 @@ pub mod fx_streaming {
     ::snakebridge::__private::call_options!(BatchesStreamCall, session);
     impl ::core::future::IntoFuture for BatchesStreamCall {
         type Output = ::snakebridge::__private::Result<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
         }
     }
-    /// The items of [`countdown`]'s result, as a stream (`countdown` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. See `ItemStream`.
+    /// The items of [`countdown`]'s result, as a stream (`countdown` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. The items are the element type of the return annotation (an iterator's, a list's), else `Value`s.
     ///
     /// Python: `countdown(start, step=1, *, label=None)` (signature: runtime)
     pub fn countdown_stream(
@@ -356,7 +358,9 @@ pub mod fx_streaming {
     }
     /// The pending call of [`countdown_stream`]: set optional arguments and `.window(n)`, then `.await` it for the stream of items.
     #[must_use = "a call does nothing until it is awaited"]
-    pub struct CountdownStreamCall(::snakebridge::__private::PendingStream);
+    pub struct CountdownStreamCall(
+        ::snakebridge::__private::PendingStream<::snakebridge::__private::Value>,
+    );
     impl CountdownStreamCall {
         /// Python parameter `step` (default `1`).
         pub fn step(mut self, value: impl ::snakebridge::__private::IntoValue) -> Self {
@@ -378,16 +382,16 @@ pub mod fx_streaming {
     ::snakebridge::__private::call_options!(CountdownStreamCall, session);
     impl ::core::future::IntoFuture for CountdownStreamCall {
         type Output = ::snakebridge::__private::Result<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
         }
     }
-    /// The items of [`fails_after`]'s result, as a stream (`fails_after` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. See `ItemStream`.
+    /// The items of [`fails_after`]'s result, as a stream (`fails_after` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. The items are the element type of the return annotation (an iterator's, a list's), else `Value`s.
     ///
     /// Python: `fails_after(n)` (signature: runtime)
     pub fn fails_after_stream(
@@ -405,7 +409,9 @@ pub mod fx_streaming {
     }
     /// The pending call of [`fails_after_stream`]: set optional arguments and `.window(n)`, then `.await` it for the stream of items.
     #[must_use = "a call does nothing until it is awaited"]
-    pub struct FailsAfterStreamCall(::snakebridge::__private::PendingStream);
+    pub struct FailsAfterStreamCall(
+        ::snakebridge::__private::PendingStream<::snakebridge::__private::Value>,
+    );
     impl FailsAfterStreamCall {
         /// The prefetch window: how many items Python may produce ahead
         /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
@@ -417,16 +423,16 @@ pub mod fx_streaming {
     ::snakebridge::__private::call_options!(FailsAfterStreamCall, session);
     impl ::core::future::IntoFuture for FailsAfterStreamCall {
         type Output = ::snakebridge::__private::Result<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
         }
     }
-    /// The items of [`naturals`]'s result, as a stream (`naturals` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. See `ItemStream`.
+    /// The items of [`naturals`]'s result, as a stream (`naturals` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. The items are the element type of the return annotation (an iterator's, a list's), else `Value`s.
     ///
     /// Python: `naturals()` (signature: runtime)
     pub fn naturals_stream() -> NaturalsStreamCall {
@@ -440,7 +446,9 @@ pub mod fx_streaming {
     }
     /// The pending call of [`naturals_stream`]: set optional arguments and `.window(n)`, then `.await` it for the stream of items.
     #[must_use = "a call does nothing until it is awaited"]
-    pub struct NaturalsStreamCall(::snakebridge::__private::PendingStream);
+    pub struct NaturalsStreamCall(
+        ::snakebridge::__private::PendingStream<::snakebridge::__private::Value>,
+    );
     impl NaturalsStreamCall {
         /// The prefetch window: how many items Python may produce ahead
         /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
@@ -452,16 +460,16 @@ pub mod fx_streaming {
     ::snakebridge::__private::call_options!(NaturalsStreamCall, session);
     impl ::core::future::IntoFuture for NaturalsStreamCall {
         type Output = ::snakebridge::__private::Result<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
         }
     }
-    /// The items of [`settings`]'s result, as a stream (`settings` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. See `ItemStream`.
+    /// The items of [`settings`]'s result, as a stream (`settings` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. The items are the element type of the return annotation (an iterator's, a list's), else `Value`s.
     ///
     /// Python: `settings()` (signature: runtime)
     pub fn settings_stream() -> SettingsStreamCall {
@@ -475,7 +483,9 @@ pub mod fx_streaming {
     }
     /// The pending call of [`settings_stream`]: set optional arguments and `.window(n)`, then `.await` it for the stream of items.
     #[must_use = "a call does nothing until it is awaited"]
-    pub struct SettingsStreamCall(::snakebridge::__private::PendingStream);
+    pub struct SettingsStreamCall(
+        ::snakebridge::__private::PendingStream<::snakebridge::__private::Value>,
+    );
     impl SettingsStreamCall {
         /// The prefetch window: how many items Python may produce ahead
         /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
@@ -487,16 +497,16 @@ pub mod fx_streaming {
     ::snakebridge::__private::call_options!(SettingsStreamCall, session);
     impl ::core::future::IntoFuture for SettingsStreamCall {
         type Output = ::snakebridge::__private::Result<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
         }
     }
-    /// The items of [`squares`]'s result, as a stream (`squares` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. See `ItemStream`.
+    /// The items of [`squares`]'s result, as a stream (`squares` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. The items are the element type of the return annotation (an iterator's, a list's), else `Value`s.
     ///
     /// Python: `squares(n)` (signature: runtime)
     pub fn squares_stream(
@@ -514,7 +524,9 @@ pub mod fx_streaming {
     }
     /// The pending call of [`squares_stream`]: set optional arguments and `.window(n)`, then `.await` it for the stream of items.
     #[must_use = "a call does nothing until it is awaited"]
-    pub struct SquaresStreamCall(::snakebridge::__private::PendingStream);
+    pub struct SquaresStreamCall(
+        ::snakebridge::__private::PendingStream<::snakebridge::__private::Value>,
+    );
     impl SquaresStreamCall {
         /// The prefetch window: how many items Python may produce ahead
         /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
@@ -526,16 +538,16 @@ pub mod fx_streaming {
     ::snakebridge::__private::call_options!(SquaresStreamCall, session);
     impl ::core::future::IntoFuture for SquaresStreamCall {
         type Output = ::snakebridge::__private::Result<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
         }
     }
-    /// The items of [`ticks`]'s result, as a stream (`ticks` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. See `ItemStream`.
+    /// The items of [`ticks`]'s result, as a stream (`ticks` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. The items are the element type of the return annotation (an iterator's, a list's), else `Value`s.
     ///
     /// Python: `ticks(n)` (signature: runtime)
     pub fn ticks_stream(n: impl ::snakebridge::__private::IntoValue) -> TicksStreamCall {
@@ -551,7 +563,9 @@ pub mod fx_streaming {
     }
     /// The pending call of [`ticks_stream`]: set optional arguments and `.window(n)`, then `.await` it for the stream of items.
     #[must_use = "a call does nothing until it is awaited"]
-    pub struct TicksStreamCall(::snakebridge::__private::PendingStream);
+    pub struct TicksStreamCall(
+        ::snakebridge::__private::PendingStream<::snakebridge::__private::Value>,
+    );
     impl TicksStreamCall {
         /// The prefetch window: how many items Python may produce ahead
         /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
@@ -563,16 +577,16 @@ pub mod fx_streaming {
     ::snakebridge::__private::call_options!(TicksStreamCall, session);
     impl ::core::future::IntoFuture for TicksStreamCall {
         type Output = ::snakebridge::__private::Result<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
         }
     }
-    /// The items of [`words`]'s result, as a stream (`words` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. See `ItemStream`.
+    /// The items of [`words`]'s result, as a stream (`words` is listed under `streaming`): a generator or other iterator is iterated lazily, with a bounded prefetch window (`.window(n)`); a list, tuple or set result gives its elements; any other result is one item. The items are the element type of the return annotation (an iterator's, a list's), else `Value`s.
     ///
     /// Python: `words(text)` (signature: runtime)
     pub fn words_stream(
@@ -590,7 +604,9 @@ pub mod fx_streaming {
     }
     /// The pending call of [`words_stream`]: set optional arguments and `.window(n)`, then `.await` it for the stream of items.
     #[must_use = "a call does nothing until it is awaited"]
-    pub struct WordsStreamCall(::snakebridge::__private::PendingStream);
+    pub struct WordsStreamCall(
+        ::snakebridge::__private::PendingStream<::snakebridge::__private::Value>,
+    );
     impl WordsStreamCall {
         /// The prefetch window: how many items Python may produce ahead
         /// of the consumer (at least 1; default `snakebridge::DEFAULT_WINDOW`).
@@ -602,10 +618,10 @@ pub mod fx_streaming {
     ::snakebridge::__private::call_options!(WordsStreamCall, session);
     impl ::core::future::IntoFuture for WordsStreamCall {
         type Output = ::snakebridge::__private::Result<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::ItemStream,
+            ::snakebridge::__private::TypedStream<::snakebridge::__private::Value>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)

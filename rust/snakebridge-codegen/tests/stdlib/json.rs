@@ -1224,7 +1224,9 @@ pub mod json {
     /// The pending call ``iterencode(o, _one_shot=False) -> Iterator[str]` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct JSONEncoderIterencodeCall(
-        ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
+        ::snakebridge::__private::Pending<
+            ::snakebridge::__private::TypedStream<::std::string::String>,
+        >,
     );
     impl JSONEncoderIterencodeCall {
         /// Python parameter `_one_shot`: `bool` (default `False`).
@@ -1235,9 +1237,11 @@ pub mod json {
     }
     ::snakebridge::__private::call_options!(JSONEncoderIterencodeCall);
     impl ::core::future::IntoFuture for JSONEncoderIterencodeCall {
-        type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
+        type Output = ::snakebridge::__private::Result<
+            ::snakebridge::__private::TypedStream<::std::string::String>,
+        >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::Value,
+            ::snakebridge::__private::TypedStream<::std::string::String>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)

@@ -998,13 +998,15 @@ pub mod pathlib {
     /// The pending call ``glob(pattern) -> Generator[Self]` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct PathGlobCall(
-        ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
+        ::snakebridge::__private::Pending<::snakebridge::__private::TypedStream<Path>>,
     );
     ::snakebridge::__private::call_options!(PathGlobCall);
     impl ::core::future::IntoFuture for PathGlobCall {
-        type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
+        type Output = ::snakebridge::__private::Result<
+            ::snakebridge::__private::TypedStream<Path>,
+        >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::Value,
+            ::snakebridge::__private::TypedStream<Path>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
@@ -1177,13 +1179,15 @@ pub mod pathlib {
     /// The pending call ``iterdir() -> Generator[Self]` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct PathIterdirCall(
-        ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
+        ::snakebridge::__private::Pending<::snakebridge::__private::TypedStream<Path>>,
     );
     ::snakebridge::__private::call_options!(PathIterdirCall);
     impl ::core::future::IntoFuture for PathIterdirCall {
-        type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
+        type Output = ::snakebridge::__private::Result<
+            ::snakebridge::__private::TypedStream<Path>,
+        >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::Value,
+            ::snakebridge::__private::TypedStream<Path>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
@@ -1478,13 +1482,15 @@ pub mod pathlib {
     /// The pending call ``rglob(pattern) -> Generator[Self]` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct PathRglobCall(
-        ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
+        ::snakebridge::__private::Pending<::snakebridge::__private::TypedStream<Path>>,
     );
     ::snakebridge::__private::call_options!(PathRglobCall);
     impl ::core::future::IntoFuture for PathRglobCall {
-        type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
+        type Output = ::snakebridge::__private::Result<
+            ::snakebridge::__private::TypedStream<Path>,
+        >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::Value,
+            ::snakebridge::__private::TypedStream<Path>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
@@ -2670,13 +2676,17 @@ pub mod pathlib {
     /// The pending call ``glob(pattern) -> Generator[Self]` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct PosixPathGlobCall(
-        ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
+        ::snakebridge::__private::Pending<
+            ::snakebridge::__private::TypedStream<PosixPath>,
+        >,
     );
     ::snakebridge::__private::call_options!(PosixPathGlobCall);
     impl ::core::future::IntoFuture for PosixPathGlobCall {
-        type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
+        type Output = ::snakebridge::__private::Result<
+            ::snakebridge::__private::TypedStream<PosixPath>,
+        >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::Value,
+            ::snakebridge::__private::TypedStream<PosixPath>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
@@ -2851,13 +2861,17 @@ pub mod pathlib {
     /// The pending call ``iterdir() -> Generator[Self]` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct PosixPathIterdirCall(
-        ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
+        ::snakebridge::__private::Pending<
+            ::snakebridge::__private::TypedStream<PosixPath>,
+        >,
     );
     ::snakebridge::__private::call_options!(PosixPathIterdirCall);
     impl ::core::future::IntoFuture for PosixPathIterdirCall {
-        type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
+        type Output = ::snakebridge::__private::Result<
+            ::snakebridge::__private::TypedStream<PosixPath>,
+        >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::Value,
+            ::snakebridge::__private::TypedStream<PosixPath>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
@@ -3154,13 +3168,17 @@ pub mod pathlib {
     /// The pending call ``rglob(pattern) -> Generator[Self]` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct PosixPathRglobCall(
-        ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
+        ::snakebridge::__private::Pending<
+            ::snakebridge::__private::TypedStream<PosixPath>,
+        >,
     );
     ::snakebridge::__private::call_options!(PosixPathRglobCall);
     impl ::core::future::IntoFuture for PosixPathRglobCall {
-        type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
+        type Output = ::snakebridge::__private::Result<
+            ::snakebridge::__private::TypedStream<PosixPath>,
+        >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::Value,
+            ::snakebridge::__private::TypedStream<PosixPath>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
@@ -5778,13 +5796,17 @@ pub mod pathlib {
     /// The pending call ``glob(pattern) -> Generator[Self]` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct WindowsPathGlobCall(
-        ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
+        ::snakebridge::__private::Pending<
+            ::snakebridge::__private::TypedStream<WindowsPath>,
+        >,
     );
     ::snakebridge::__private::call_options!(WindowsPathGlobCall);
     impl ::core::future::IntoFuture for WindowsPathGlobCall {
-        type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
+        type Output = ::snakebridge::__private::Result<
+            ::snakebridge::__private::TypedStream<WindowsPath>,
+        >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::Value,
+            ::snakebridge::__private::TypedStream<WindowsPath>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
@@ -5959,13 +5981,17 @@ pub mod pathlib {
     /// The pending call ``iterdir() -> Generator[Self]` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct WindowsPathIterdirCall(
-        ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
+        ::snakebridge::__private::Pending<
+            ::snakebridge::__private::TypedStream<WindowsPath>,
+        >,
     );
     ::snakebridge::__private::call_options!(WindowsPathIterdirCall);
     impl ::core::future::IntoFuture for WindowsPathIterdirCall {
-        type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
+        type Output = ::snakebridge::__private::Result<
+            ::snakebridge::__private::TypedStream<WindowsPath>,
+        >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::Value,
+            ::snakebridge::__private::TypedStream<WindowsPath>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
@@ -6262,13 +6288,17 @@ pub mod pathlib {
     /// The pending call ``rglob(pattern) -> Generator[Self]` (signature: runtime)`: set optional arguments, then `.await` it.
     #[must_use = "a call does nothing until it is awaited"]
     pub struct WindowsPathRglobCall(
-        ::snakebridge::__private::Pending<::snakebridge::__private::Value>,
+        ::snakebridge::__private::Pending<
+            ::snakebridge::__private::TypedStream<WindowsPath>,
+        >,
     );
     ::snakebridge::__private::call_options!(WindowsPathRglobCall);
     impl ::core::future::IntoFuture for WindowsPathRglobCall {
-        type Output = ::snakebridge::__private::Result<::snakebridge::__private::Value>;
+        type Output = ::snakebridge::__private::Result<
+            ::snakebridge::__private::TypedStream<WindowsPath>,
+        >;
         type IntoFuture = ::snakebridge::__private::BoxFuture<
-            ::snakebridge::__private::Value,
+            ::snakebridge::__private::TypedStream<WindowsPath>,
         >;
         fn into_future(self) -> Self::IntoFuture {
             ::core::future::IntoFuture::into_future(self.0)
