@@ -136,25 +136,45 @@ impl PayloadStore {
 
     /// Moves payloads out of `message` until it fits `limit` (largest
     /// first), keeping them for `session`'s host to take. A message that
-    /// cannot fit is left as it is (the transport then refuses it).
-    pub(crate) fn spill<M: Carrier>(&self, message: &mut M, session: &str, limit: usize) {
+    /// cannot fit is left as it is (the transport then refuses it). When
+    /// the store cannot hold them, nothing is kept and the error says so:
+    /// the message must not be sent (its references would dangle).
+    pub(crate) fn spill<M: Carrier>(
+        &self,
+        message: &mut M,
+        session: &str,
+        limit: usize,
+    ) -> Result<(), StoreFull> {
         let Some(min_len) = message.cutoff(limit) else {
-            return;
+            return Ok(());
         };
-        let mut failed = None;
+        let mut full = None;
+        let mut kept = Vec::new();
         payload::spill(message.values_mut(), min_len, |data| {
-            match self.reserve(data.len()) {
-                Ok(reserved) => self.insert(reserved, session, data),
-                Err(e) => {
-                    // Over the bound: the reference dangles, and the host's
-                    // take reports it.
-                    failed.get_or_insert(e);
+            let len = data.len();
+            match self.reserve(len) {
+                Ok(reserved) => {
+                    let r = self.insert(reserved, session, data);
+                    kept.push(r);
+                    r
+                }
+                Err(_) => {
+                    full.get_or_insert(StoreFull {
+                        len,
+                        max: self.max_bytes,
+                    });
                     PayloadRef { id: 0, len: 0 }
                 }
             }
         });
-        if let Some(e) = failed {
-            tracing::warn!(error = %e.message(), "a result's payload could not be kept");
+        match full {
+            None => Ok(()),
+            Some(full) => {
+                for r in &kept {
+                    let _ = self.take(r);
+                }
+                Err(full)
+            }
         }
     }
 
@@ -206,6 +226,32 @@ impl Inner {
             keep
         });
         self.held -= freed;
+    }
+}
+
+/// A message's payloads did not fit the payload store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StoreFull {
+    /// The payload that did not fit.
+    pub(crate) len: usize,
+    /// The store's bound.
+    pub(crate) max: usize,
+}
+
+impl StoreFull {
+    /// The bridge error a host gets instead of the message.
+    pub(crate) fn to_bridge_error(self) -> pb::BridgeError {
+        pb::BridgeError {
+            code: pb::ErrorCode::MessageTooLarge as i32,
+            message: format!(
+                "a payload of {} bytes did not fit the worker's payload store (at most {} bytes \
+                 beside messages at once); keep the object in Python as a ref, or send less at once",
+                self.len, self.max
+            ),
+            size: self.len as u64,
+            limit: self.max as u64,
+            ..Default::default()
+        }
     }
 }
 
@@ -264,6 +310,41 @@ mod tests {
         assert!(store.take(&a).is_err());
         assert_eq!(store.take(&b).unwrap().len(), 20);
         assert_eq!(store.lock().held, 0);
+    }
+
+    #[test]
+    fn a_message_whose_payloads_do_not_fit_keeps_none_of_them() {
+        use snakebridge_proto::v1::value::Kind;
+        let store = PayloadStore::new(0, 100 << 10);
+        let bytes = |n: usize| pb::Value {
+            kind: Some(Kind::Bytes(Bytes::from(vec![1u8; n]))),
+        };
+        let mut response = pb::CallResponse {
+            outcome: Some(pb::call_response::Outcome::Value(pb::Value {
+                kind: Some(Kind::List(pb::Sequence {
+                    items: vec![bytes(70 << 10), bytes(70 << 10)],
+                })),
+            })),
+        };
+        let full = store.spill(&mut response, "s", 1 << 10).unwrap_err();
+        assert_eq!(
+            full,
+            StoreFull {
+                len: 70 << 10,
+                max: 100 << 10
+            }
+        );
+        assert_eq!(store.held(), 0, "the payload that fit was dropped too");
+        assert_eq!(
+            full.to_bridge_error().code,
+            pb::ErrorCode::MessageTooLarge as i32
+        );
+        // One of them fits.
+        let mut one = pb::CallResponse {
+            outcome: Some(pb::call_response::Outcome::Value(bytes(70 << 10))),
+        };
+        store.spill(&mut one, "s", 1 << 10).unwrap();
+        assert_eq!(store.held(), 70 << 10);
     }
 
     #[test]

@@ -315,7 +315,19 @@ impl pb::worker_server::Worker for WorkerService {
         let (payloads, limit) = (Arc::clone(&self.payloads), self.message_limit());
         let stream =
             tokio_stream::wrappers::UnboundedReceiverStream::new(rx).map(move |mut message| {
-                payloads.spill(&mut message, &session, limit);
+                if let Err(full) = payloads.spill(&mut message, &session, limit) {
+                    match &mut message.msg {
+                        Some(pb::worker_message::Msg::Response(response)) => {
+                            response.outcome = Some(pb::call_response::Outcome::BridgeError(
+                                full.to_bridge_error(),
+                            ));
+                        }
+                        // A callback's arguments: the exchange cannot go on.
+                        _ => {
+                            return Err(Status::resource_exhausted(full.to_bridge_error().message));
+                        }
+                    }
+                }
                 Ok(message)
             });
         Ok(Response::new(Box::pin(stream)))
@@ -361,10 +373,16 @@ impl pb::worker_server::Worker for WorkerService {
         );
         let (payloads, limit) = (Arc::clone(&self.payloads), self.message_limit());
         let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(rx).map(move |item| {
-            item.map(|mut response| {
-                payloads.spill(&mut response, &session, limit);
-                response
-            })
+            item.map(
+                |mut response| match payloads.spill(&mut response, &session, limit) {
+                    Ok(()) => response,
+                    // The stream ends with the error, as after a failed item.
+                    Err(full) => pb::IterateResponse {
+                        bridge_error: Some(full.to_bridge_error()),
+                        ..Default::default()
+                    },
+                },
+            )
         });
         Ok(Response::new(Box::pin(stream)))
     }
@@ -436,8 +454,14 @@ impl pb::worker_server::Worker for WorkerService {
         self.payloads.restore(&mut req)?;
         let session = req.session_id.clone();
         let mut response = crate::watchdog::inline(|| self.executor.call_blocking(req));
-        self.payloads
-            .spill(&mut response, &session, self.message_limit());
+        if let Err(full) = self
+            .payloads
+            .spill(&mut response, &session, self.message_limit())
+        {
+            response.outcome = Some(pb::call_response::Outcome::BridgeError(
+                full.to_bridge_error(),
+            ));
+        }
         Ok(Response::new(response))
     }
 
