@@ -68,10 +68,9 @@ fn inline(kind: &mut Kind) -> Option<&mut Bytes> {
     }
 }
 
-/// The bytes of inline payloads of at least [`BESIDE_MIN`] in `values`, at
-/// every depth: what a message may leave out of its limit.
-pub fn beside_len<'a>(values: impl IntoIterator<Item = &'a Value>) -> usize {
-    let mut total = 0usize;
+/// Calls `f` with the size of every inline payload of at least
+/// [`BESIDE_MIN`] in `values`, at every depth: the payloads that may move.
+fn movable_sizes<'a>(values: impl IntoIterator<Item = &'a Value>, mut f: impl FnMut(usize)) {
     for value in values {
         crate::arena::walk(value, |kind| {
             let len = match kind {
@@ -80,10 +79,26 @@ pub fn beside_len<'a>(values: impl IntoIterator<Item = &'a Value>) -> usize {
                 _ => 0,
             };
             if len >= BESIDE_MIN {
-                total = total.saturating_add(len);
+                f(len);
             }
         });
     }
+}
+
+/// The reference of a leaf sent beside its message, if it is one.
+fn spilled_ref(kind: &mut Kind) -> Option<&mut PayloadRef> {
+    match kind {
+        Kind::SpilledBytes(r) => Some(r),
+        Kind::Ndarray(a) => a.spilled.as_mut(),
+        _ => None,
+    }
+}
+
+/// The bytes of inline payloads of at least [`BESIDE_MIN`] in `values`, at
+/// every depth: what a message may leave out of its limit.
+pub fn beside_len<'a>(values: impl IntoIterator<Item = &'a Value>) -> usize {
+    let mut total = 0usize;
+    movable_sizes(values, |len| total = total.saturating_add(len));
     total
 }
 
@@ -100,18 +115,7 @@ pub fn cutoff<'a>(
         return None;
     }
     let mut sizes = Vec::new();
-    for value in values {
-        crate::arena::walk(value, |kind| {
-            let len = match kind {
-                Kind::Bytes(b) => b.len(),
-                Kind::Ndarray(a) if a.shared.is_none() && a.spilled.is_none() => a.data.len(),
-                _ => 0,
-            };
-            if len >= BESIDE_MIN {
-                sizes.push(len);
-            }
-        });
-    }
+    movable_sizes(values, |len| sizes.push(len));
     sizes.sort_unstable_by(|a, b| b.cmp(a));
     // A reference in the message instead of the payload: at most this.
     const REF_LEN: usize = 32;
@@ -169,14 +173,10 @@ pub fn map_refs<'a>(
     mut f: impl FnMut(&mut PayloadRef),
 ) {
     for value in values {
-        walk_mut(value, |kind| match kind {
-            Kind::SpilledBytes(r) => f(r),
-            Kind::Ndarray(a) => {
-                if let Some(r) = &mut a.spilled {
-                    f(r);
-                }
+        walk_mut(value, |kind| {
+            if let Some(r) = spilled_ref(kind) {
+                f(r);
             }
-            _ => {}
         });
     }
 }
@@ -193,13 +193,8 @@ pub fn restore<'a, E>(
             if error.is_some() {
                 return;
             }
-            let r = match kind {
-                Kind::SpilledBytes(r) => *r,
-                Kind::Ndarray(a) => match a.spilled {
-                    Some(r) => r,
-                    None => return,
-                },
-                _ => return,
+            let Some(r) = spilled_ref(kind).copied() else {
+                return;
             };
             match fetch(&r) {
                 Ok(data) => match kind {
@@ -214,6 +209,31 @@ pub fn restore<'a, E>(
         });
     }
     error.map_or(Ok(()), Err)
+}
+
+/// `data` as the chunks of one payload, each within a message limit of
+/// `max_message_bytes`, in order; the first names `session` (uploads) and
+/// the whole length. Chunks share `data`'s buffer (no copy).
+pub fn chunks(data: Bytes, max_message_bytes: usize, session: &str) -> Vec<v1::PayloadChunk> {
+    let step = chunk_len(max_message_bytes);
+    let total = data.len();
+    let mut out = Vec::with_capacity(total / step + 1);
+    let mut offset = 0;
+    while offset < total || out.is_empty() {
+        let end = (offset + step).min(total);
+        let first = offset == 0;
+        out.push(v1::PayloadChunk {
+            session_id: if first {
+                session.to_owned()
+            } else {
+                String::new()
+            },
+            total_len: if first { total as u64 } else { 0 },
+            data: data.slice(offset..end),
+        });
+        offset = end;
+    }
+    out
 }
 
 /// A message that carries values, whose payloads may travel beside it.
@@ -248,59 +268,49 @@ fn kwarg_values_mut(kwargs: &mut [crate::v1::Kwarg]) -> impl Iterator<Item = &mu
     kwargs.iter_mut().filter_map(|k| k.value.as_mut())
 }
 
-impl Carrier for v1::CallRequest {
-    fn values(&self) -> Vec<&Value> {
-        self.args.iter().chain(kwarg_values(&self.kwargs)).collect()
-    }
-    fn values_mut(&mut self) -> Vec<&mut Value> {
-        self.args
-            .iter_mut()
-            .chain(kwarg_values_mut(&mut self.kwargs))
-            .collect()
-    }
+/// Messages whose values are their arguments.
+macro_rules! args_carrier {
+    ($($message:ty),+) => {$(
+        impl Carrier for $message {
+            fn values(&self) -> Vec<&Value> {
+                self.args.iter().chain(kwarg_values(&self.kwargs)).collect()
+            }
+            fn values_mut(&mut self) -> Vec<&mut Value> {
+                self.args
+                    .iter_mut()
+                    .chain(kwarg_values_mut(&mut self.kwargs))
+                    .collect()
+            }
+        }
+    )+};
 }
 
-impl Carrier for v1::CallbackInvoke {
-    fn values(&self) -> Vec<&Value> {
-        self.args.iter().chain(kwarg_values(&self.kwargs)).collect()
-    }
-    fn values_mut(&mut self) -> Vec<&mut Value> {
-        self.args
-            .iter_mut()
-            .chain(kwarg_values_mut(&mut self.kwargs))
-            .collect()
-    }
+args_carrier!(v1::CallRequest, v1::CallbackInvoke);
+
+/// Messages whose value is their outcome's `Value` case.
+macro_rules! outcome_carrier {
+    ($($message:ty => $outcome:path),+) => {$(
+        impl Carrier for $message {
+            fn values(&self) -> Vec<&Value> {
+                match &self.outcome {
+                    Some($outcome(v)) => vec![v],
+                    _ => Vec::new(),
+                }
+            }
+            fn values_mut(&mut self) -> Vec<&mut Value> {
+                match &mut self.outcome {
+                    Some($outcome(v)) => vec![v],
+                    _ => Vec::new(),
+                }
+            }
+        }
+    )+};
 }
 
-impl Carrier for v1::CallResponse {
-    fn values(&self) -> Vec<&Value> {
-        match &self.outcome {
-            Some(v1::call_response::Outcome::Value(v)) => vec![v],
-            _ => Vec::new(),
-        }
-    }
-    fn values_mut(&mut self) -> Vec<&mut Value> {
-        match &mut self.outcome {
-            Some(v1::call_response::Outcome::Value(v)) => vec![v],
-            _ => Vec::new(),
-        }
-    }
-}
-
-impl Carrier for v1::CallbackResult {
-    fn values(&self) -> Vec<&Value> {
-        match &self.outcome {
-            Some(v1::callback_result::Outcome::Value(v)) => vec![v],
-            _ => Vec::new(),
-        }
-    }
-    fn values_mut(&mut self) -> Vec<&mut Value> {
-        match &mut self.outcome {
-            Some(v1::callback_result::Outcome::Value(v)) => vec![v],
-            _ => Vec::new(),
-        }
-    }
-}
+outcome_carrier!(
+    v1::CallResponse => v1::call_response::Outcome::Value,
+    v1::CallbackResult => v1::callback_result::Outcome::Value
+);
 
 impl Carrier for v1::HostMessage {
     fn values(&self) -> Vec<&Value> {
@@ -444,6 +454,25 @@ mod tests {
         spill(&mut values, 0, |_| PayloadRef { id: 9, len: 1 });
         let r = restore(&mut values, |r| Err::<Bytes, _>(r.id));
         assert_eq!(r, Err(9));
+    }
+
+    #[test]
+    fn chunks_cover_the_payload_in_order() {
+        let data = Bytes::from((0..=255u8).cycle().take(10_000).collect::<Vec<_>>());
+        let chunks = chunks(data.clone(), 2_000, "s1");
+        assert_eq!(chunks.len(), 10);
+        assert_eq!(
+            (chunks[0].total_len, chunks[0].session_id.as_str()),
+            (10_000, "s1")
+        );
+        assert!(chunks[1..].iter().all(|c| c.session_id.is_empty()));
+        let joined: Vec<u8> = chunks.iter().flat_map(|c| c.data.to_vec()).collect();
+        assert_eq!(joined, data);
+        assert_eq!(
+            super::chunks(Bytes::new(), 10, "").len(),
+            1,
+            "one empty chunk"
+        );
     }
 
     #[test]

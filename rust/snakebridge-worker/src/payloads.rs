@@ -268,24 +268,6 @@ impl Drop for Reservation<'_> {
     }
 }
 
-/// The chunks of a payload the host takes, each within `limit`.
-pub(crate) fn chunks(data: Bytes, limit: usize) -> Vec<pb::PayloadChunk> {
-    let step = payload::chunk_len(limit);
-    let total = data.len() as u64;
-    let mut out = Vec::with_capacity(data.len() / step + 1);
-    let mut offset = 0;
-    while offset < data.len() || out.is_empty() {
-        let end = (offset + step).min(data.len());
-        out.push(pb::PayloadChunk {
-            session_id: String::new(),
-            total_len: if offset == 0 { total } else { 0 },
-            data: data.slice(offset..end),
-        });
-        offset = end;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,16 +327,5 @@ mod tests {
         };
         store.spill(&mut one, "s", 1 << 10).unwrap();
         assert_eq!(store.held(), 70 << 10);
-    }
-
-    #[test]
-    fn chunks_cover_the_payload_in_order() {
-        let data = Bytes::from((0..=255u8).cycle().take(10_000).collect::<Vec<_>>());
-        let chunks = chunks(data.clone(), 2_000);
-        assert_eq!(chunks.len(), 10);
-        assert_eq!(chunks[0].total_len, 10_000);
-        let joined: Vec<u8> = chunks.iter().flat_map(|c| c.data.to_vec()).collect();
-        assert_eq!(joined, data);
-        assert_eq!(super::chunks(Bytes::new(), 10).len(), 1, "one empty chunk");
     }
 }

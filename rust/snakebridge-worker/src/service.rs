@@ -273,7 +273,7 @@ impl pb::worker_server::Worker for WorkerService {
     ) -> Result<Response<PayloadStream>, Status> {
         self.check_ready()?;
         let data = self.payloads.take(request.get_ref())?;
-        let chunks = crate::payloads::chunks(data, self.message_limit());
+        let chunks = snakebridge_proto::payload::chunks(data, self.message_limit(), "");
         Ok(Response::new(Box::pin(tokio_stream::iter(
             chunks.into_iter().map(Ok),
         ))))

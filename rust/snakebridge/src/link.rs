@@ -169,9 +169,9 @@ impl Link {
                 let (limit, counters) = (*limit, counters.clone());
                 let reply = Box::pin(async move {
                     let mut request = request;
-                    let session = request.session_id.clone();
                     let c = &counters;
-                    beside::spill(&client, &mut request, &session, limit, &c[0]).await?;
+                    let session = |r: &pb::CallRequest| r.session_id.clone();
+                    beside::spill(&client, &mut request, session, limit, &c[0]).await?;
                     let mut reply = client.call(request).await?.into_inner();
                     beside::restore(&client, &mut reply, &c[1]).await?;
                     Ok::<_, LinkError>(reply)
@@ -342,17 +342,18 @@ mod beside {
     use super::{Client, LinkError, Responses};
 
     /// Moves the largest payloads of `message` out until it fits `limit`,
-    /// and uploads them for `session`.
+    /// and uploads them for its session (asked of `session` only then).
     pub(super) async fn spill<M: Carrier>(
         client: &Client,
         message: &mut M,
-        session: &str,
+        session: impl FnOnce(&M) -> String,
         limit: usize,
         sent: &metrics::Counter,
     ) -> Result<(), LinkError> {
         let Some(min_len) = message.cutoff(limit) else {
             return Ok(());
         };
+        let session = session(message);
         let mut moved = Vec::new();
         payload::spill(message.values_mut(), min_len, |data| {
             moved.push(data);
@@ -364,7 +365,7 @@ mod beside {
         });
         let uploads = moved
             .into_iter()
-            .map(|data| upload(client.clone(), session.to_owned(), data, limit));
+            .map(|data| upload(client.clone(), payload::chunks(data, limit, &session)));
         let stored = futures::future::try_join_all(uploads).await?;
         payload::map_refs(message.values_mut(), |r| *r = stored[r.id as usize]);
         sent.increment(stored.iter().map(|r| r.len).sum());
@@ -373,27 +374,8 @@ mod beside {
 
     async fn upload(
         mut client: Client,
-        session: String,
-        data: Bytes,
-        limit: usize,
+        chunks: Vec<pb::PayloadChunk>,
     ) -> Result<PayloadRef, LinkError> {
-        let step = payload::chunk_len(limit);
-        let total = data.len();
-        let mut chunks = Vec::with_capacity(total / step + 1);
-        let mut offset = 0;
-        while offset < total || chunks.is_empty() {
-            let end = (offset + step).min(total);
-            chunks.push(pb::PayloadChunk {
-                session_id: if offset == 0 {
-                    session.clone()
-                } else {
-                    String::new()
-                },
-                total_len: total as u64,
-                data: data.slice(offset..end),
-            });
-            offset = end;
-        }
         let stored = client.put_payload(futures::stream::iter(chunks)).await?;
         Ok(stored.into_inner())
     }
@@ -461,8 +443,8 @@ mod beside {
                 if let Some(s) = session_of(&message) {
                     *session.lock() = s;
                 }
-                let s = session.lock().clone();
-                if let Err(e) = spill(&client, &mut message, &s, limit, &sent).await {
+                let session = |_: &M| session.lock().clone();
+                if let Err(e) = spill(&client, &mut message, session, limit, &sent).await {
                     // Sent as it is: the transport refuses it as too large.
                     tracing::warn!(error = %e, "snakebridge: a payload could not be uploaded");
                 }
