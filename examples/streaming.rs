@@ -48,10 +48,7 @@ async fn main() -> anyhow::Result<()> {
         .call("sb_examples", "countdown", args![3])
         .await?
         .into_stream()?;
-    println!(
-        "countdown(3) is async    = {}",
-        countdown.source().is_async_stream()
-    );
+    println!("countdown(3) is async    = {}", countdown.is_async());
     let items = Value::List(countdown.collect_values().await?);
     println!("  items                  = {items}");
 

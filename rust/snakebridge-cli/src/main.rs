@@ -345,13 +345,12 @@ fn parse_arguments(args: &CallArgs) -> Result<(Vec<Value>, snakebridge::Kwargs),
     Ok((positional, kwargs))
 }
 
-/// Prints the error as one JSON line on stderr; 1 for Python exceptions
-/// (translated ones add their fields), 2 otherwise.
-/// Prints a call's result as one JSON line on stdout; a ref gets its
-/// `repr` from Python first (refs carry none; ask for it once here).
+/// Prints a call's result as one JSON line on stdout; a ref (or a stream
+/// handle) gets its `repr` from Python first (refs carry none; ask for it
+/// once here).
 async fn print_result(value: &Value) -> ExitCode {
     let mut json = snakebridge::json::to_json(value);
-    if let (Value::Ref(r), Some(fields)) = (value, json.as_object_mut()) {
+    if let (Some(r), Some(fields)) = (value.as_ref(), json.as_object_mut()) {
         match r.repr().await {
             Ok(repr) => {
                 fields.insert("repr".into(), repr.into());

@@ -15,9 +15,9 @@ use crate::call::Call;
 use crate::config::BridgeConfig;
 use crate::convert::IntoValue;
 use crate::error::{Error, Result};
-use crate::reference::Ref;
 use crate::session::Session;
 use crate::stream::Stream;
+use crate::value::Ref;
 use crate::value::{Kwargs, Value};
 
 /// A [`crate::Bridge`] with its own tokio runtime; every method blocks.

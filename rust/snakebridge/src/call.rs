@@ -2,19 +2,18 @@
 
 use std::collections::HashMap;
 use std::future::{Future, IntoFuture};
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use snakebridge_proto::v1 as pb;
 
-use crate::callback::CallbackFn;
 use crate::codec;
 use crate::convert::IntoValue;
 use crate::error::Result;
 use crate::policy::{Affinity, RuntimeOptions};
-use crate::reference::Ref;
 use crate::session::SessionInner;
-use crate::value::{Kwargs, Value};
+use crate::value::{CallbackFn, Handle, Kwargs, Ref, Value};
 
 /// A Python call waiting to be sent. Add keyword arguments, then `.await` it.
 ///
@@ -204,7 +203,13 @@ impl CallSpec {
                 .args
                 .iter()
                 .chain(self.kwargs.iter().map(|(_, v)| v))
-                .any(has_ref)
+                .any(|v| {
+                    v.walk_handles(&mut |h| match h {
+                        Handle::Object(_) => ControlFlow::Break(()),
+                        Handle::Callback(_) => ControlFlow::Continue(()),
+                    })
+                    .is_break()
+                })
     }
 
     /// Every ref the call carries: its target and those inside arguments.
@@ -212,7 +217,12 @@ impl CallSpec {
         let mut out = Vec::new();
         out.extend(self.target.iter());
         for v in self.args.iter().chain(self.kwargs.iter().map(|(_, v)| v)) {
-            collect_refs(v, &mut out);
+            let _ = v.walk_handles(&mut |h| {
+                if let Handle::Object(r) = h {
+                    out.push(r);
+                }
+                ControlFlow::Continue(())
+            });
         }
         out
     }
@@ -221,7 +231,12 @@ impl CallSpec {
     pub(crate) fn callbacks(&self) -> HashMap<u64, Arc<CallbackFn>> {
         let mut out = HashMap::new();
         for v in self.args.iter().chain(self.kwargs.iter().map(|(_, v)| v)) {
-            collect_callbacks(v, &mut out);
+            let _ = v.walk_handles(&mut |h| {
+                if let Handle::Callback(c) = h {
+                    out.insert(c.id(), c.function().clone());
+                }
+                ControlFlow::Continue(())
+            });
         }
         out
     }
@@ -238,49 +253,5 @@ impl CallSpec {
             call_id: 0,
             arena_results: false,
         }
-    }
-}
-
-fn collect_callbacks(v: &Value, out: &mut HashMap<u64, Arc<CallbackFn>>) {
-    match v {
-        Value::Ref(r) => {
-            if let Some(f) = &r.inner.callback {
-                out.insert(r.id(), f.clone());
-            }
-        }
-        Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
-            items.iter().for_each(|i| collect_callbacks(i, out));
-        }
-        Value::Dict(entries) => entries.iter().for_each(|(k, v)| {
-            collect_callbacks(k, out);
-            collect_callbacks(v, out);
-        }),
-        _ => {}
-    }
-}
-
-fn has_ref(v: &Value) -> bool {
-    match v {
-        Value::Ref(r) => !r.is_callback(),
-        Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
-            items.iter().any(has_ref)
-        }
-        Value::Dict(entries) => entries.iter().any(|(k, v)| has_ref(k) || has_ref(v)),
-        _ => false,
-    }
-}
-
-fn collect_refs<'a>(v: &'a Value, out: &mut Vec<&'a Ref>) {
-    match v {
-        Value::Ref(r) if r.is_callback() => {}
-        Value::Ref(r) => out.push(r),
-        Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
-            items.iter().for_each(|i| collect_refs(i, out));
-        }
-        Value::Dict(entries) => entries.iter().for_each(|(k, v)| {
-            collect_refs(k, out);
-            collect_refs(v, out);
-        }),
-        _ => {}
     }
 }

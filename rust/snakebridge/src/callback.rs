@@ -1,7 +1,7 @@
 //! Callbacks: Rust closures passed to Python as arguments of a call.
 //!
-//! [`callback`] and [`callback_async`] wrap a closure in a [`Value`] (a
-//! [`Ref`] with [`Ref::is_callback`]). A call whose arguments carry one runs
+//! [`callback`] and [`callback_async`] wrap a closure in a
+//! [`Value::Callback`]. A call whose arguments carry one runs
 //! over `Worker.CallDuplex` instead of `Call`: the worker turns each handle
 //! into a Python callable; every time Python calls it, the worker sends an
 //! invocation, which runs here as its own task (so it may make further
@@ -15,9 +15,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::{FutureExt, StreamExt};
 use snakebridge_proto::v1 as pb;
@@ -25,10 +23,9 @@ use snakebridge_proto::v1 as pb;
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::link::LinkError;
-use crate::reference::Ref;
 use crate::session::{CallRefs, SessionInner};
 use crate::slot::Conn;
-use crate::value::Value;
+use crate::value::{Callback, CallbackFn, Value};
 
 tokio::task_local! {
     /// Set while an async callback runs: its calls are nested in a call
@@ -41,29 +38,8 @@ pub(crate) fn in_callback() -> bool {
     IN_CALLBACK.try_with(|_| ()).is_ok()
 }
 
-type SyncFn = dyn Fn(Vec<Value>) -> Result<Value> + Send + Sync;
-type AsyncFn =
-    dyn Fn(Vec<Value>) -> Pin<Box<dyn Future<Output = Result<Value>> + Send>> + Send + Sync;
-
 /// The callbacks of one call, by id.
 pub(crate) type CallbackTable = HashMap<u64, Arc<CallbackFn>>;
-
-/// A registered closure.
-pub(crate) enum CallbackFn {
-    Sync(Box<SyncFn>),
-    Async(Box<AsyncFn>),
-}
-
-impl CallbackFn {
-    pub(crate) fn is_async(&self) -> bool {
-        matches!(self, CallbackFn::Async(_))
-    }
-}
-
-fn next_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
 
 /// A Rust closure as a Python callable argument.
 ///
@@ -96,10 +72,7 @@ pub fn callback<F>(f: F) -> Value
 where
     F: Fn(Vec<Value>) -> Result<Value> + Send + Sync + 'static,
 {
-    Value::Ref(Ref::callback(
-        next_id(),
-        Arc::new(CallbackFn::Sync(Box::new(f))),
-    ))
+    Value::Callback(Callback::sync(f))
 }
 
 /// An async Rust closure as a Python callable argument; see [`callback`].
@@ -110,8 +83,7 @@ where
     F: Fn(Vec<Value>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Value>> + Send + 'static,
 {
-    let f: Box<AsyncFn> = Box::new(move |args| Box::pin(f(args)));
-    Value::Ref(Ref::callback(next_id(), Arc::new(CallbackFn::Async(f))))
+    Value::Callback(Callback::asynchronous(f))
 }
 
 /// Runs `request` over `CallDuplex`, answering the worker's callback

@@ -11,6 +11,9 @@
 //!   zones, decimals, numpy arrays as raw buffers;
 //! - **refs** ([`Ref`]) to live Python objects that have no exact Rust form,
 //!   scoped to [`Session`]s and released when dropped;
+//! - **streams** ([`Stream`]) of Python iterators, pulled lazily (a generator
+//!   result arrives as a [`Value::Stream`] handle), and **callbacks**
+//!   ([`callback`], a [`Value::Callback`]): Rust closures Python can call;
 //! - **typed errors** ([`Error`]): a Python exception keeps its type, MRO,
 //!   message and traceback; shape, memory and dtype errors (numpy, torch)
 //!   arrive translated, as [`ShapeMismatch`], [`OutOfMemory`] and
@@ -87,7 +90,6 @@ pub use policy::{
 };
 pub use private::__private;
 pub use protocols::with_python;
-pub use reference::Ref;
 pub use remote::RemoteWorkers;
 pub use script::{script, script_with};
 pub use session::{DEFAULT_SESSION, Session};
@@ -96,7 +98,8 @@ pub use stream::{DEFAULT_WINDOW, Stream};
 pub use translate::{Device, DtypeMismatch, ErrorMode, OutOfMemory, ShapeMismatch};
 pub use typed_stream::TypedStream;
 pub use value::{
-    Complex, Date, DateTime, Element, Kwargs, MAX_DEPTH, NdArray, Time, TimeDelta, TzInfo, Value,
+    Callback, Complex, Date, DateTime, Element, Kwargs, MAX_DEPTH, NdArray, Ref, StreamRef, Time,
+    TimeDelta, TzInfo, Value,
 };
 
 /// Python `bytes` from any byte buffer (a `Vec<u8>` on its own is a list of ints).

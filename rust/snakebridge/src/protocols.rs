@@ -8,8 +8,8 @@ use snakebridge_proto::v1 as pb;
 use crate::call::{Call, CallSpec};
 use crate::convert::IntoValue;
 use crate::error::{Error, Result};
-use crate::reference::Ref;
 use crate::stream::Stream;
+use crate::value::Ref;
 use crate::value::Value;
 
 impl Ref {
@@ -86,12 +86,9 @@ impl Ref {
         Stream::new(self.clone())
     }
 
-    /// Whether `iter(obj)` (or `aiter(obj)`) would work: a stream handle, or
-    /// an object with `__iter__`, `__getitem__` or `__aiter__`.
+    /// Whether `iter(obj)` (or `aiter(obj)`) would work: an object with
+    /// `__iter__`, `__getitem__` or `__aiter__`.
     pub async fn is_iterable(&self) -> Result<bool> {
-        if self.is_stream() {
-            return Ok(true);
-        }
         for name in ["__iter__", "__aiter__", "__getitem__"] {
             let has: bool = self
                 .builtin(
@@ -115,6 +112,7 @@ impl Value {
     /// this is an [`Error::Conversion`] for them.
     pub fn into_stream(self) -> Result<Stream> {
         match &self {
+            Value::Stream(s) => Ok(s.iter()),
             Value::Ref(r) => Ok(r.iter()),
             other => Err(Error::Conversion {
                 expected: "a stream handle or an iterable ref (exact values arrive complete)"

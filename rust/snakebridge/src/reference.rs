@@ -1,206 +1,97 @@
-//! `Ref`: a handle to a live Python object held by a worker.
+//! The runtime's side of [`Ref`]: calls on the object, release, and the
+//! binding of refs to the session that made them ([`RefOwner`]). The type
+//! itself is the value layer's (`value/handles.rs`, ADR 0015).
 
-use std::fmt;
+use std::any::Any;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use snakebridge_proto::v1 as pb;
 
 use crate::call::{Call, CallSpec};
+use crate::callback::CallbackTable;
 use crate::convert::IntoValue;
 use crate::error::{Error, Result};
 use crate::pool::Release;
 use crate::session::SessionInner;
-use crate::value::Value;
+use crate::value::{Ref, RefOwner, Value};
 
-/// A handle to a live Python object in a worker's session.
-///
-/// Results with no exact Rust form (a `pathlib.Path`, a compiled regex, a
-/// pandas DataFrame) come back as refs. Cloning is cheap; dropping the last
-/// clone releases the object (releases are batched). `Debug` and `Display`
-/// use the type name and short repr captured at creation, with no round trip.
-///
-/// ```no_run
-/// # async fn demo(py: &snakebridge::Bridge) -> snakebridge::Result<()> {
-/// use snakebridge::args;
-/// let path = py.call("pathlib", "Path", args!["/tmp/data.txt"]).await?.into_ref()?;
-/// let name: String = path.attr("name").await?.extract()?;
-/// let parent = path.attr("parent").await?.into_ref()?;
-/// let exists: bool = parent.method("exists", args![]).await?.extract()?;
-/// println!("{path}: {name} {exists}");
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct Ref {
-    pub(crate) inner: Arc<RefInner>,
+/// Refs made by a plain call are owned by their session.
+impl RefOwner for SessionInner {
+    fn release(&self, slot: usize, generation: u64, handle: &pb::RefHandle) {
+        self.pool.release(Release::Ref {
+            slot,
+            generation,
+            session: handle.session_id.clone(),
+            id: handle.id,
+        });
+    }
 }
 
-pub(crate) struct RefInner {
-    pub(crate) handle: pb::RefHandle,
-    pub(crate) session: Option<Arc<SessionInner>>,
-    pub(crate) slot: usize,
-    pub(crate) generation: u64,
-    /// `Some(is_async)` when the worker sent a stream handle (an iterator).
-    pub(crate) stream: Option<bool>,
-    /// The closure of a callback handle ([`crate::callback`]): not an object
-    /// in a worker, registered with each call it is passed to.
-    pub(crate) callback: Option<Arc<crate::callback::CallbackFn>>,
-    /// The callbacks of the call that made this ref (a `CallDuplex` call),
-    /// kept alive with it: a lazy result such as `map(callback, xs)` can
-    /// still call them while it is iterated ([`crate::Stream`]).
-    pub(crate) callbacks: Option<Arc<crate::callback::CallbackTable>>,
-    released: AtomicBool,
+/// Refs made by a call with callbacks (a `CallDuplex` call) also keep its
+/// callbacks alive: a lazy result such as `map(callback, xs)` can still
+/// call them while it is iterated ([`crate::Stream`]).
+pub(crate) struct WithCallbacks {
+    pub(crate) session: Arc<SessionInner>,
+    pub(crate) callbacks: Arc<CallbackTable>,
 }
 
-/// Turns wire handles into live `Ref`s bound to the worker that sent them.
-pub(crate) trait RefFactory {
-    /// Wraps a handle received from a worker.
-    fn make_ref(&self, handle: pb::RefHandle) -> Result<Ref>;
-}
-
-/// A factory for values that must not contain refs (decoding fails on one).
-#[cfg(test)]
-pub(crate) struct NoRefs;
-
-#[cfg(test)]
-impl RefFactory for NoRefs {
-    fn make_ref(&self, handle: pb::RefHandle) -> Result<Ref> {
-        Err(Error::serialization(format!(
-            "unexpected ref to a {} in a context without a worker",
-            handle.type_name
-        )))
+impl RefOwner for WithCallbacks {
+    fn release(&self, slot: usize, generation: u64, handle: &pb::RefHandle) {
+        self.session.release(slot, generation, handle);
     }
 }
 
 impl Ref {
+    /// A ref to an object a worker of `session` holds; it keeps `callbacks`
+    /// alive when given.
     pub(crate) fn bound(
         handle: pb::RefHandle,
-        session: Arc<SessionInner>,
+        session: &Arc<SessionInner>,
         slot: usize,
         generation: u64,
-        callbacks: Option<Arc<crate::callback::CallbackTable>>,
+        callbacks: Option<&Arc<CallbackTable>>,
     ) -> Ref {
-        Ref {
-            inner: Arc::new(RefInner {
-                handle,
-                session: Some(session),
-                slot,
-                generation,
-                stream: None,
-                callback: None,
-                callbacks,
-                released: AtomicBool::new(false),
+        let owner: Arc<dyn RefOwner> = match callbacks {
+            Some(callbacks) => Arc::new(WithCallbacks {
+                session: session.clone(),
+                callbacks: callbacks.clone(),
             }),
+            None => session.clone(),
+        };
+        Ref::owned(handle, slot, generation, owner)
+    }
+
+    /// The session that made the ref; `None` for a detached ref.
+    pub(crate) fn session(&self) -> Option<&SessionInner> {
+        let owner: &dyn Any = &**self.owner()?;
+        owner
+            .downcast_ref::<SessionInner>()
+            .or_else(|| owner.downcast_ref::<WithCallbacks>().map(|w| &*w.session))
+    }
+
+    /// The session that made the ref, shared.
+    pub(crate) fn session_arc(&self) -> Option<Arc<SessionInner>> {
+        let owner: Arc<dyn Any + Send + Sync> = self.owner()?.clone();
+        match owner.downcast::<SessionInner>() {
+            Ok(session) => Some(session),
+            Err(owner) => owner
+                .downcast::<WithCallbacks>()
+                .ok()
+                .map(|w| w.session.clone()),
         }
     }
 
-    /// A ref bound to no worker, for tests of the value layer.
-    #[cfg(test)]
-    pub(crate) fn detached(handle: pb::RefHandle) -> Ref {
-        Ref {
-            inner: Arc::new(RefInner {
-                handle,
-                session: None,
-                slot: 0,
-                generation: 0,
-                stream: None,
-                callback: None,
-                callbacks: None,
-                released: AtomicBool::new(false),
-            }),
-        }
+    /// The callbacks of the call that made the ref, if it had any.
+    pub(crate) fn callbacks(&self) -> Option<&Arc<CallbackTable>> {
+        let owner: &dyn Any = &**self.owner()?;
+        owner.downcast_ref::<WithCallbacks>().map(|w| &w.callbacks)
     }
 
-    /// A callback handle: the closure, named by `id`, bound to no worker.
-    pub(crate) fn callback(id: u64, f: Arc<crate::callback::CallbackFn>) -> Ref {
-        Ref {
-            inner: Arc::new(RefInner {
-                handle: pb::RefHandle {
-                    id,
-                    type_name: "callback".into(),
-                    type_module: "snakebridge".into(),
-                    repr: format!("<snakebridge callback {id}>"),
-                    ..Default::default()
-                },
-                session: None,
-                slot: 0,
-                generation: 0,
-                stream: None,
-                callback: Some(f),
-                callbacks: None,
-                released: AtomicBool::new(false),
-            }),
-        }
-    }
-
-    /// True for a Rust closure made with [`callback`](crate::callback) or
-    /// [`callback_async`](crate::callback_async), not a Python object.
-    pub fn is_callback(&self) -> bool {
-        self.inner.callback.is_some()
-    }
-
-    /// Marks a freshly made ref as a stream handle (an iterator).
-    pub(crate) fn into_stream_handle(mut self, is_async: bool) -> Ref {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.stream = Some(is_async);
-        }
-        self
-    }
-
-    /// True when the object is an iterator the worker sent as a stream
-    /// handle (a generator, an async generator, `map`, `itertools.count`...):
-    /// iterate it with [`Ref::iter`] or [`Value::into_stream`](crate::Value::into_stream).
-    pub fn is_stream(&self) -> bool {
-        self.inner.stream.is_some()
-    }
-
-    /// True for an async iterator (an async generator) sent as a stream handle.
-    pub fn is_async_stream(&self) -> bool {
-        self.inner.stream == Some(true)
-    }
-
-    /// The wire handle.
-    pub(crate) fn handle(&self) -> &pb::RefHandle {
-        &self.inner.handle
-    }
-
-    /// The ref id, unique within its worker.
-    pub fn id(&self) -> u64 {
-        self.inner.handle.id
-    }
-
-    /// The session that owns the object.
-    pub fn session_id(&self) -> &str {
-        &self.inner.handle.session_id
-    }
-
-    /// `type(obj).__qualname__`, e.g. `PosixPath`.
-    pub fn type_name(&self) -> &str {
-        &self.inner.handle.type_name
-    }
-
-    /// `type(obj).__module__`, e.g. `pathlib`.
-    pub fn type_module(&self) -> &str {
-        &self.inner.handle.type_module
-    }
-
-    /// `repr(obj)` as the worker captured it at creation, truncated; empty
-    /// unless the worker was configured to compute one (the default computes
-    /// none: a `__repr__` can be slow or huge). [`Ref::repr`](crate::Ref::repr)
-    /// asks Python now.
-    pub fn repr_hint(&self) -> &str {
-        &self.inner.handle.repr
-    }
-
-    /// The name of the pool whose worker holds the object (empty for a
-    /// callback, which lives in this process).
+    /// The name of the pool whose worker holds the object (empty for a ref
+    /// bound to no worker).
     pub fn pool(&self) -> &str {
-        self.inner.session.as_ref().map_or("", |s| s.pool.name())
-    }
-
-    /// The worker slot holding the object.
-    pub fn worker(&self) -> usize {
-        self.inner.slot
+        self.session().map_or("", |s| s.pool.name())
     }
 
     /// `obj.name(*args)`; add keyword arguments on the returned [`Call`].
@@ -236,10 +127,10 @@ impl Ref {
     /// Releases the object now. Every clone of this ref reports
     /// [`Error::RefReleased`] afterwards. Releasing twice is a no-op.
     pub async fn release(&self) -> Result<()> {
-        if self.inner.released.swap(true, Ordering::AcqRel) {
+        if self.mark_released() {
             return Ok(());
         }
-        let Some(session) = &self.inner.session else {
+        let Some(session) = self.session() else {
             return Ok(());
         };
         let slot = &session.pool.slots[self.inner.slot];
@@ -262,27 +153,22 @@ impl Ref {
 
     pub(crate) fn call_on(&self, spec: CallSpec) -> Call {
         let session = self
-            .inner
-            .session
-            .clone()
+            .session_arc()
             .expect("refs in calls are bound to a session");
         Call::new(session, spec)
     }
 
     /// Fails when the ref or its session was released.
     pub(crate) fn check_usable(&self) -> Result<()> {
-        let session_released = self
-            .inner
-            .session
-            .as_ref()
-            .is_some_and(|s| s.released.load(Ordering::Acquire));
-        if self.inner.released.load(Ordering::Acquire) || session_released {
+        let session = self.session();
+        let session_released = session.is_some_and(|s| s.released.load(Ordering::Acquire));
+        if self.is_released() || session_released {
             return Err(Error::RefReleased {
                 id: self.id(),
                 type_name: self.type_name().to_string(),
             });
         }
-        if self.inner.session.is_none() {
+        if session.is_none() {
             return Err(Error::DetachedRef);
         }
         Ok(())
@@ -294,56 +180,5 @@ impl Ref {
             type_name: self.type_name().to_string(),
             worker: self.inner.slot,
         }
-    }
-}
-
-impl Drop for RefInner {
-    fn drop(&mut self) {
-        if self.released.load(Ordering::Acquire) {
-            return;
-        }
-        if let Some(session) = &self.session {
-            session.pool.release(Release::Ref {
-                slot: self.slot,
-                generation: self.generation,
-                session: self.handle.session_id.clone(),
-                id: self.handle.id,
-            });
-        }
-    }
-}
-
-impl fmt::Debug for Ref {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Ref<{}.{} #{}>",
-            self.type_module(),
-            self.type_name(),
-            self.id()
-        )?;
-        match self.repr_hint() {
-            "" => Ok(()),
-            hint => write!(f, "({hint})"),
-        }
-    }
-}
-
-impl fmt::Display for Ref {
-    /// The `repr` hint when the worker sent one, else
-    /// `<module.Type object>`; [`Ref::repr`](crate::Ref::repr) asks Python.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.repr_hint() {
-            "" => write!(f, "<{}.{} object>", self.type_module(), self.type_name()),
-            hint => f.write_str(hint),
-        }
-    }
-}
-
-impl PartialEq for Ref {
-    /// Two refs are equal when they name the same object in the same worker.
-    fn eq(&self, other: &Self) -> bool {
-        let (a, b) = (self.handle(), other.handle());
-        a.id == b.id && a.worker_instance == b.worker_instance && a.session_id == b.session_id
     }
 }

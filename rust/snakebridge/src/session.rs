@@ -19,10 +19,10 @@ use crate::codec;
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::policy::RuntimeOptions;
 use crate::pool::{Placement, Pool, Release};
-use crate::reference::{Ref, RefFactory};
 use crate::slot::Conn;
 use crate::telemetry::{self, CallReport, Outcome};
 use crate::value::Value;
+use crate::value::{Ref, RefFactory};
 
 /// A scope for refs, pinned to one worker because its objects live there.
 ///
@@ -239,7 +239,7 @@ impl SessionInner {
                     call_session: self.id.clone(),
                 });
             }
-            if let Some(owner) = &r.inner.session
+            if let Some(owner) = r.session()
                 && !Arc::ptr_eq(&owner.pool, &self.pool)
             {
                 return Err(Error::PoolMismatch {
@@ -707,10 +707,10 @@ impl RefFactory for CallRefs<'_> {
     fn make_ref(&self, handle: pb::RefHandle) -> Result<Ref> {
         Ok(Ref::bound(
             handle,
-            self.session.clone(),
+            self.session,
             self.slot,
             self.generation,
-            self.callbacks.cloned(),
+            self.callbacks,
         ))
     }
 }

@@ -14,10 +14,10 @@ use snakebridge_proto::v1 as pb;
 
 use crate::codec;
 use crate::error::{Error, Result};
-use crate::reference::Ref;
 use crate::session::{CallRefs, Capacity, SessionInner, bridge_error, python_error, status_error};
 use crate::slot::Conn;
-use crate::value::Value;
+use crate::value::Ref;
+use crate::value::{StreamRef, Value};
 
 /// The default prefetch window: items Python may produce ahead of the
 /// consumer.
@@ -69,6 +69,7 @@ pub const DEFAULT_WINDOW: usize = snakebridge_proto::transport::DEFAULT_PREFETCH
 #[must_use = "a Stream does nothing until it is polled"]
 pub struct Stream {
     source: Ref,
+    is_async: bool,
     options: Options,
     running: Option<BoxStream<'static, Result<Value>>>,
 }
@@ -84,6 +85,7 @@ impl Stream {
     pub(crate) fn new(source: Ref) -> Stream {
         Stream {
             source,
+            is_async: false,
             options: Options {
                 window: DEFAULT_WINDOW as u32,
                 idle_timeout: None,
@@ -121,6 +123,14 @@ impl Stream {
         &self.source
     }
 
+    /// True when the stream iterates an async iterator that the worker sent
+    /// as a stream handle (an async generator's result). A stream made by
+    /// [`Ref::iter`] says false: the worker decides there between `iter`
+    /// and `aiter`.
+    pub fn is_async(&self) -> bool {
+        self.is_async
+    }
+
     /// Reads every item (stopping at the first error).
     pub async fn collect_values(mut self) -> Result<Vec<Value>> {
         let mut out = Vec::new();
@@ -128,6 +138,16 @@ impl Stream {
             out.push(item?);
         }
         Ok(out)
+    }
+}
+
+impl StreamRef {
+    /// The items of the iterator, pulled lazily; see [`Stream`].
+    pub fn iter(&self) -> Stream {
+        Stream {
+            is_async: self.is_async(),
+            ..Stream::new(self.object().clone())
+        }
     }
 }
 
@@ -194,7 +214,7 @@ fn run(source: Ref, options: Options) -> impl futures::Stream<Item = Result<Valu
 
 async fn open(source: Ref, mut options: Options) -> Result<Box<Open>> {
     source.check_usable()?;
-    let session = source.inner.session.clone().ok_or(Error::DetachedRef)?;
+    let session = source.session_arc().ok_or(Error::DetachedRef)?;
     if options.total_timeout.is_none() {
         let runtime = crate::policy::RuntimeOptions::new().effective();
         options.total_timeout = session
@@ -305,7 +325,7 @@ async fn step(mut open: Box<Open>) -> Option<(Result<Value>, State)> {
                 session: &open.session,
                 slot: open.source.inner.slot,
                 generation: open.conn.generation,
-                callbacks: open.source.inner.callbacks.as_ref(),
+                callbacks: open.source.callbacks(),
             };
             let item = codec::from_proto(value, &factory);
             return Some((item, State::Open(open)));
@@ -325,7 +345,7 @@ async fn step(mut open: Box<Open>) -> Option<(Result<Value>, State)> {
             Ok(Some(batch)) => {
                 while open.invocations.try_join_next().is_some() {}
                 if let Some(invoke) = batch.callback_invoke {
-                    let callbacks = open.source.inner.callbacks.clone();
+                    let callbacks = open.source.callbacks().cloned();
                     let session = open.session.clone();
                     let slot = open.source.inner.slot;
                     let generation = open.conn.generation;
@@ -411,14 +431,19 @@ impl crate::Bridge {
         let result = self.call(module, function, args).kwargs(kwargs).await?;
         let mut delivered = 0;
         let mut result = result;
-        match &mut result {
-            Value::Ref(r) if r.is_iterable().await? => {
-                let mut stream = r.iter();
-                while let Some(item) = stream.next().await {
-                    on_item(item?)?;
-                    delivered += 1;
-                }
+        let lazy = match &result {
+            Value::Stream(s) => Some(s.iter()),
+            Value::Ref(r) if r.is_iterable().await? => Some(r.iter()),
+            _ => None,
+        };
+        if let Some(mut stream) = lazy {
+            while let Some(item) = stream.next().await {
+                on_item(item?)?;
+                delivered += 1;
             }
+            return Ok(delivered);
+        }
+        match &mut result {
             Value::List(items)
             | Value::Tuple(items)
             | Value::Set(items)

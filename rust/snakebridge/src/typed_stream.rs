@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::convert::{FromValue, mismatch};
 use crate::error::Result;
-use crate::reference::Ref;
 use crate::stream::Stream;
+use crate::value::Ref;
 use crate::value::Value;
 
 /// The items of a Python iterator as a [`futures::Stream`] of `Result<T>`:
@@ -112,6 +112,7 @@ impl<T: FromValue> TypedStream<T> {
     /// iterable.
     pub(crate) async fn of_result(mut value: Value) -> Result<Self> {
         let items = match &mut value {
+            Value::Stream(s) => Items::Lazy(s.iter()),
             Value::Ref(r) if r.is_iterable().await? => Items::Lazy(r.iter()),
             Value::List(items)
             | Value::Tuple(items)
@@ -147,6 +148,7 @@ impl<T: FromValue> FromValue for TypedStream<T> {
     fn from_value(mut v: Value) -> Result<Self> {
         // `Value` drops iteratively (`Drop`), so its fields are taken, not moved.
         let items = match &mut v {
+            Value::Stream(s) => Items::Lazy(s.iter()),
             Value::Ref(r) => Items::Lazy(r.iter()),
             Value::List(items)
             | Value::Tuple(items)

@@ -13,17 +13,10 @@ use prost::Message;
 use snakebridge_fuzz::{Target, Unstructured, arbitrary, fuzz, wire};
 use snakebridge_proto::nesting::check_value;
 
+use std::ops::ControlFlow;
+
 use super::*;
-use crate::reference::Ref;
-
-/// Makes detached refs, as a worker connection makes bound ones.
-struct Detached;
-
-impl RefFactory for Detached {
-    fn make_ref(&self, handle: pb::RefHandle) -> Result<Ref> {
-        Ok(Ref::detached(handle))
-    }
-}
+use crate::value::Detached;
 
 /// Equal, NaNs included (`Debug` prints every NaN alike and tells -0.0 from 0.0).
 fn same(a: &Value, b: &Value) -> bool {
@@ -31,14 +24,7 @@ fn same(a: &Value, b: &Value) -> bool {
 }
 
 fn holds_refs(v: &Value) -> bool {
-    match v {
-        Value::Ref(_) => true,
-        Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
-            items.iter().any(holds_refs)
-        }
-        Value::Dict(entries) => entries.iter().any(|(k, v)| holds_refs(k) || holds_refs(v)),
-        _ => false,
-    }
+    v.walk_handles(&mut |_| ControlFlow::Break(())).is_break()
 }
 
 fn decode(bytes: &[u8]) -> bool {

@@ -10,9 +10,9 @@ use snakebridge_proto::v1 as pb;
 use snakebridge_proto::v1::value::Kind;
 
 use crate::error::{Error, Result};
-use crate::reference::RefFactory;
 use crate::value::{
-    Complex, Date, DateTime, Kwargs, MAX_DEPTH, NdArray, Time, TimeDelta, TzInfo, Value,
+    Complex, Date, DateTime, Kwargs, MAX_DEPTH, NdArray, RefFactory, StreamRef, Time, TimeDelta,
+    TzInfo, Value,
 };
 
 /// Refuses values whose containers nest deeper than [`MAX_DEPTH`]
@@ -142,18 +142,16 @@ fn kind_of(v: &Value) -> Kind {
             shared: None,
             spilled: None,
         }),
-        Value::Ref(r) if r.inner.callback.is_some() => Kind::Callback(pb::CallbackHandle {
-            id: r.id(),
+        Value::Callback(c) => Kind::Callback(pb::CallbackHandle {
+            id: c.id(),
             arity: 0,
-            is_async: r.inner.callback.as_ref().is_some_and(|f| f.is_async()),
+            is_async: c.is_async(),
         }),
-        Value::Ref(r) => match r.inner.stream {
-            Some(is_async) => Kind::Stream(pb::StreamHandle {
-                r#ref: Some(r.handle().clone()),
-                is_async,
-            }),
-            None => Kind::Ref(r.handle().clone()),
-        },
+        Value::Stream(s) => Kind::Stream(pb::StreamHandle {
+            r#ref: Some(s.object().handle().clone()),
+            is_async: s.is_async(),
+        }),
+        Value::Ref(r) => Kind::Ref(r.handle().clone()),
     }
 }
 
@@ -351,7 +349,7 @@ fn leaf(kind: Kind, refs: &dyn RefFactory) -> Result<Value> {
             let handle = stream
                 .r#ref
                 .ok_or_else(|| invalid("a stream handle without its ref"))?;
-            Value::Ref(refs.make_ref(handle)?.into_stream_handle(stream.is_async))
+            Value::Stream(StreamRef::new(refs.make_ref(handle)?, stream.is_async))
         }
     })
 }

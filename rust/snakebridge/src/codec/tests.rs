@@ -1,16 +1,7 @@
 use super::*;
-use crate::reference::{NoRefs, Ref};
 use crate::test_support::{self, big, handle, s};
+use crate::value::{Detached, NoRefs, Ref};
 use bytes::Bytes;
-
-/// Makes detached refs, as a worker connection would make bound ones.
-struct Detached;
-
-impl RefFactory for Detached {
-    fn make_ref(&self, handle: pb::RefHandle) -> Result<Ref> {
-        Ok(Ref::detached(handle))
-    }
-}
 
 fn wire(kind: Kind) -> pb::Value {
     pb::Value { kind: Some(kind) }
@@ -478,6 +469,53 @@ fn refs_need_a_factory() {
     let err = from_proto(wire(Kind::Ref(handle(1, "re.compile('a')"))), &NoRefs).unwrap_err();
     assert!(matches!(err, Error::Serialization { .. }));
     assert!(from_proto(wire(Kind::Int(1)), &NoRefs).is_ok());
+}
+
+#[test]
+fn stream_handles_and_callbacks_are_their_own_kinds_on_the_wire() {
+    // A stream handle decodes to `Value::Stream` and encodes back as one.
+    for is_async in [false, true] {
+        let wire_stream = wire(Kind::Stream(pb::StreamHandle {
+            r#ref: Some(handle(4, "")),
+            is_async,
+        }));
+        let v = from_proto(wire_stream.clone(), &Detached).unwrap();
+        let Value::Stream(s) = &v else {
+            panic!("{v:?}")
+        };
+        assert_eq!((s.object().id(), s.is_async()), (4, is_async));
+        assert_eq!(to_proto(&v), wire_stream);
+        assert_eq!(v.as_ref().map(Ref::id), Some(4), "its object is a ref");
+    }
+    let missing = wire(Kind::Stream(pb::StreamHandle {
+        r#ref: None,
+        is_async: false,
+    }));
+    assert!(from_proto(missing, &Detached).is_err());
+
+    // A callback encodes as a handle naming its closure, and never decodes.
+    for value in [
+        crate::callback(|_| Ok(Value::None)),
+        crate::callback_async(|_| async { Ok(Value::None) }),
+    ] {
+        let Value::Callback(c) = &value else {
+            panic!("{value:?}")
+        };
+        let encoded = to_proto(&value);
+        assert_eq!(
+            encoded,
+            wire(Kind::Callback(pb::CallbackHandle {
+                id: c.id(),
+                arity: 0,
+                is_async: c.is_async(),
+            }))
+        );
+        let err = from_proto(encoded, &Detached).unwrap_err();
+        assert!(
+            err.to_string().contains("callbacks cannot come back"),
+            "{err}"
+        );
+    }
 }
 
 /// `depth` containers (`wrap` picks each level's kind) around an int.

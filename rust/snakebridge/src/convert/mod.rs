@@ -12,8 +12,9 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
-use crate::reference::Ref;
-use crate::value::{Complex, Date, DateTime, NdArray, Time, TimeDelta, Value};
+use crate::value::{
+    Callback, Complex, Date, DateTime, NdArray, Ref, StreamRef, Time, TimeDelta, Value,
+};
 
 pub use self::serde::Serde;
 
@@ -33,7 +34,7 @@ pub use self::serde::Serde;
 /// | `HashMap`, `BTreeMap` | `dict` |
 /// | `HashSet`, `BTreeSet` | `set` |
 /// | `Duration`, [`TimeDelta`] | `timedelta` |
-/// | [`Complex`], [`Date`], [`Time`], [`DateTime`], [`NdArray`], [`Ref`] | themselves |
+/// | [`Complex`], [`Date`], [`Time`], [`DateTime`], [`NdArray`], [`Ref`], [`StreamRef`], [`Callback`] | themselves |
 pub trait IntoValue {
     /// Converts into a [`Value`].
     fn into_value(self) -> Value;
@@ -125,7 +126,8 @@ macro_rules! variant_impls {
 }
 
 variant_impls! {
-    Ref => Ref, "ref";
+    StreamRef => Stream, "stream";
+    Callback => Callback, "callback";
     NdArray => NdArray, "ndarray";
     Complex => Complex, "complex";
     Date => Date, "date";
@@ -134,6 +136,28 @@ variant_impls! {
     TimeDelta => TimeDelta, "timedelta";
     Bytes => Bytes, "bytes";
     String => Str, "str";
+}
+
+impl IntoValue for Ref {
+    fn into_value(self) -> Value {
+        Value::Ref(self)
+    }
+}
+
+impl IntoValue for &Ref {
+    fn into_value(self) -> Value {
+        Value::Ref(self.clone())
+    }
+}
+
+impl FromValue for Ref {
+    /// A ref, or the iterator object of a stream handle.
+    fn from_value(v: Value) -> Result<Self> {
+        match v.as_ref() {
+            Some(r) => Ok(r.clone()),
+            None => Err(mismatch("ref", &v)),
+        }
+    }
 }
 
 impl IntoValue for () {

@@ -140,7 +140,11 @@ fn to_json_data(mut v: Value) -> Result<serde_json::Value> {
         Value::DateTime(dt) => J::String(dt.to_string()),
         Value::TimeDelta(t) => J::String(t.to_string()),
         Value::Decimal(s) => J::String(take(s)),
-        Value::Complex(_) | Value::NdArray(_) | Value::Ref(_) => return Err(no_json_form(&v)),
+        Value::Complex(_)
+        | Value::NdArray(_)
+        | Value::Ref(_)
+        | Value::Stream(_)
+        | Value::Callback(_) => return Err(no_json_form(&v)),
     })
 }
 

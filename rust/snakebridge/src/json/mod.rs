@@ -17,8 +17,11 @@
 //! | `Decimal` | `{"__type__": "decimal", "value": "1.10"}` |
 //! | numpy | `{"__type__": "ndarray", "dtype": "<f8", "shape": [2], "data": BASE64, "scalar": false}` |
 //! | refs | `{"__type__": "ref", "id": 1, "session_id": .., "type_name": .., "type_module": .., "repr": ..}` |
+//! | stream handles | the same, tagged `"stream_ref"` |
+//! | callbacks | `{"__type__": "callback", "id": 3}` |
 //!
-//! [`from_json`] inverts [`to_json`] for everything but refs.
+//! [`from_json`] inverts [`to_json`] for everything but refs, stream
+//! handles and callbacks.
 //!
 //! ```
 //! use snakebridge::json::{from_json, to_json};
@@ -37,7 +40,7 @@ use num_bigint::BigInt;
 use serde_json::{Map, Number, Value as J, json};
 
 use crate::error::{Error, Result};
-use crate::value::{Complex, Date, DateTime, NdArray, Time, TimeDelta, TzInfo, Value};
+use crate::value::{Complex, Date, DateTime, NdArray, Ref, Time, TimeDelta, TzInfo, Value};
 
 /// The tag key of tagged objects.
 const TAG: &str = "__type__";
@@ -80,15 +83,21 @@ pub fn to_json(v: &Value) -> J {
             "data": BASE64.encode(&a.data),
             "scalar": a.scalar,
         }),
-        Value::Ref(r) => json!({
-            TAG: if r.is_stream() { "stream_ref" } else { "ref" },
-            "id": r.id(),
-            "session_id": r.session_id(),
-            "type_name": r.type_name(),
-            "type_module": r.type_module(),
-            "repr": r.repr_hint(),
-        }),
+        Value::Ref(r) => ref_json("ref", r),
+        Value::Stream(s) => ref_json("stream_ref", s.object()),
+        Value::Callback(c) => json!({ TAG: "callback", "id": c.id() }),
     }
+}
+
+fn ref_json(tag: &str, r: &Ref) -> J {
+    json!({
+        TAG: tag,
+        "id": r.id(),
+        "session_id": r.session_id(),
+        "type_name": r.type_name(),
+        "type_module": r.type_module(),
+        "repr": r.repr_hint(),
+    })
 }
 
 fn tagged(tag: &str, value: String) -> Map<String, J> {
@@ -423,7 +432,7 @@ fn leaf_tagged(mut f: Fields) -> Result<Value> {
                 .map_err(|why| ser(format!("ndarray: {why}")))?;
             Value::NdArray(array)
         }
-        "ref" => {
+        "ref" | "stream_ref" => {
             let id = f.obj.get("id").map(ToString::to_string).unwrap_or_default();
             let type_name = f
                 .obj
@@ -434,6 +443,12 @@ fn leaf_tagged(mut f: Fields) -> Result<Value> {
                 "refs cannot be created from JSON (ref {id} to a {type_name}): a ref names a live object in a worker; \
                  pass the Ref itself within its session"
             )));
+        }
+        "callback" => {
+            return Err(ser(
+                "callbacks cannot be created from JSON: a callback is a Rust closure; \
+                 pass the value made by snakebridge::callback",
+            ));
         }
         other => {
             return Err(ser(format!(

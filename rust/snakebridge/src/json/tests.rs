@@ -1,6 +1,6 @@
 use super::*;
-use crate::reference::Ref;
 use crate::test_support::{big, s, time};
+use crate::value::Ref;
 use bytes::Bytes;
 use snakebridge_proto::v1 as pb;
 
@@ -317,6 +317,32 @@ fn refs_print_but_do_not_parse() {
         text,
         "refs cannot be created from JSON (ref 12 to a Pattern)",
     );
+}
+
+#[test]
+fn stream_handles_and_callbacks_print_as_their_own_kinds() {
+    let r = Ref::detached(pb::RefHandle {
+        id: 3,
+        session_id: "sess".into(),
+        type_name: "generator".into(),
+        type_module: "builtins".into(),
+        ..Default::default()
+    });
+    let text = r#"{"__type__":"stream_ref","id":3,"session_id":"sess","type_name":"generator","type_module":"builtins","repr":""}"#;
+    let stream = Value::Stream(crate::value::StreamRef::new(r, false));
+    assert_eq!(to_json(&stream).to_string(), text);
+    rejects(
+        text,
+        "refs cannot be created from JSON (ref 3 to a generator)",
+    );
+
+    let callback = crate::callback(|_| Ok(Value::None));
+    let Value::Callback(c) = &callback else {
+        panic!("callback() makes a Value::Callback")
+    };
+    let text = format!(r#"{{"__type__":"callback","id":{}}}"#, c.id());
+    assert_eq!(to_json(&callback).to_string(), text);
+    rejects(&text, "callbacks cannot be created from JSON");
 }
 
 #[test]

@@ -7,8 +7,11 @@
 
 mod datetime;
 mod drop;
+mod handles;
 mod iso8601;
 mod kwargs;
+#[cfg(test)]
+mod layering;
 mod ndarray;
 mod repr;
 
@@ -19,9 +22,12 @@ use num_bigint::BigInt;
 
 use crate::convert::FromValue;
 use crate::error::{Error, Result};
-use crate::reference::Ref;
 
 pub use datetime::{Date, DateTime, Time, TimeDelta, TzInfo};
+pub use handles::{Callback, Ref, StreamRef};
+pub(crate) use handles::{CallbackFn, Handle, RefFactory, RefOwner};
+#[cfg(test)]
+pub(crate) use handles::{Detached, NoRefs};
 pub use kwargs::Kwargs;
 pub use ndarray::{Element, NdArray};
 
@@ -90,6 +96,12 @@ pub enum Value {
     NdArray(NdArray),
     /// A live Python object held by a worker.
     Ref(Ref),
+    /// A live Python iterator held by a worker, sent as a stream handle (a
+    /// generator result): iterate it with [`Value::into_stream`].
+    Stream(StreamRef),
+    /// A Rust closure passed to Python as a callable (see
+    /// [`callback`](crate::callback)); never comes back from Python.
+    Callback(Callback),
 }
 
 impl Value {
@@ -105,7 +117,8 @@ impl Value {
     /// The Python-ish type name: `"NoneType"`, `"bool"`, `"int"`, `"float"`,
     /// `"str"`, `"bytes"`, `"list"`, `"tuple"`, `"set"`, `"frozenset"`,
     /// `"dict"`, `"complex"`, `"datetime"`, `"date"`, `"time"`,
-    /// `"timedelta"`, `"decimal"`, `"ndarray"` or `"ref"`.
+    /// `"timedelta"`, `"decimal"`, `"ndarray"`, `"ref"`, `"stream"` or
+    /// `"callback"`.
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::None => "NoneType",
@@ -127,6 +140,8 @@ impl Value {
             Value::Decimal(_) => "decimal",
             Value::NdArray(_) => "ndarray",
             Value::Ref(_) => "ref",
+            Value::Stream(_) => "stream",
+            Value::Callback(_) => "callback",
         }
     }
 
@@ -200,10 +215,11 @@ impl Value {
         }
     }
 
-    /// The ref, when this is one.
+    /// The ref, when this is one; for a stream handle, the iterator object.
     pub fn as_ref(&self) -> Option<&Ref> {
         match self {
             Value::Ref(r) => Some(r),
+            Value::Stream(s) => Some(s.object()),
             _ => None,
         }
     }
@@ -221,11 +237,12 @@ impl Value {
         T::from_value(self)
     }
 
-    /// The ref, or [`Error::Conversion`] when the value is not one.
+    /// The ref, or [`Error::Conversion`] when the value is not one. A
+    /// stream handle is a Python object too: this is its iterator.
     pub fn into_ref(self) -> Result<Ref> {
-        match &self {
-            Value::Ref(r) => Ok(r.clone()),
-            other => Err(Error::conversion("ref", other.describe())),
+        match self.as_ref() {
+            Some(r) => Ok(r.clone()),
+            None => Err(Error::conversion("ref", self.describe())),
         }
     }
 
@@ -248,6 +265,12 @@ impl Value {
                 let repr = truncated(r, DESCRIBE_LIMIT);
                 format!("ref to {}.{} {repr}", r.type_module(), r.type_name())
             }
+            Value::Stream(s) => {
+                let r = s.object();
+                let repr = truncated(r, DESCRIBE_LIMIT);
+                format!("stream of {}.{} {repr}", r.type_module(), r.type_name())
+            }
+            Value::Callback(c) => c.to_string(),
             _ => format!("{} {}", self.type_name(), truncated(self, DESCRIBE_LIMIT)),
         }
     }

@@ -269,6 +269,8 @@ impl fmt::Display for Value {
                 write!(f, "<{}.{} object>", r.type_module(), r.type_name())
             }
             Value::Ref(r) => f.write_str(r.repr_hint()),
+            Value::Stream(s) => fmt::Display::fmt(s, f),
+            Value::Callback(c) => fmt::Display::fmt(c, f),
         }
     }
 }
@@ -276,8 +278,8 @@ impl fmt::Display for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::Ref;
     use crate::test_support::{big, handle, s, time};
+    use crate::value::Ref;
     use crate::value::{Complex, Date, DateTime, NdArray};
     use bytes::Bytes;
 
