@@ -697,3 +697,39 @@ fn arrays_over_the_message_limit_reach_a_remote_worker_in_chunks() {
         py.shutdown().await;
     });
 }
+
+#[test]
+fn a_remote_worker_with_a_smaller_limit_gets_payloads_in_chunks() {
+    // The worker's own `--max-message-bytes` (1 MiB) is below the host's
+    // (the 64 MiB default): the handshake tells the host, which moves
+    // payloads out at the smaller limit instead of sending a message the
+    // worker would refuse.
+    let pki = Pki::new("smaller");
+    let w = Worker::start(&pki, "127.0.0.3", 0, &["--max-message-bytes", "1048576"]);
+    let py = bridge(BridgeConfig::remote(pki.workers([w.url.clone()])));
+    run(async {
+        let data: Vec<f64> = (0..3_000_000).map(f64::from).collect();
+        let array = snakebridge::NdArray::from_vec(vec![3_000_000], data).unwrap();
+        let back: snakebridge::NdArray = py
+            .call("numpy", "negative", args![array.clone()])
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        let want: Vec<f64> = array.to_vec::<f64>().unwrap().iter().map(|x| -x).collect();
+        assert_eq!(back.to_vec::<f64>().unwrap(), want);
+        // Structure cannot move out: a 2 MiB str is over the worker's limit,
+        // a typed error that names it.
+        let long = "x".repeat(2 << 20);
+        let err = py.call("builtins", "len", args![long]).await.unwrap_err();
+        assert!(
+            matches!(err, Error::MessageTooLarge { limit, .. } if limit == 1 << 20),
+            "{err:?}"
+        );
+        assert_eq!(
+            py.call("builtins", "len", args!["ok"]).await.unwrap(),
+            Value::Int(2)
+        );
+        py.shutdown().await;
+    });
+}

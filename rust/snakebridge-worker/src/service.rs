@@ -440,6 +440,7 @@ impl pb::worker_server::Worker for WorkerService {
             python_prefix: info.prefix,
             platform: info.platform,
             arena: self.executor.arena_enabled(),
+            max_message_bytes: self.transport_limit as u64,
         }))
     }
 

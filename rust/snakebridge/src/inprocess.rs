@@ -79,6 +79,7 @@ impl InProcess {
             platform: python.platform,
             // Prost structs pass as they are: no arena (ADR 0010).
             arena: false,
+            max_message_bytes: config.max_message_bytes as u64,
         };
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
             deadlines: Deadlines::new(weak.clone()),

@@ -145,8 +145,7 @@ impl Ref {
                     ids: vec![self.id()],
                 })
                 .await;
-            let limit = session.pool.shared.config.max_message_bytes;
-            crate::session::released_or_gone(reply, &conn, self.inner.slot, limit).await?;
+            crate::session::released_or_gone(reply, &conn, self.inner.slot).await?;
         }
         Ok(())
     }

@@ -130,10 +130,7 @@ impl Session {
                         session_ids: Vec::new(),
                     })
                     .await;
-                let limit = self.inner.pool.shared.config.max_message_bytes;
-                released += released_or_gone(reply, &conn, slot, limit)
-                    .await?
-                    .unwrap_or(0);
+                released += released_or_gone(reply, &conn, slot).await?.unwrap_or(0);
             }
         }
         telemetry::session_cleanup(self.inner.pool.name(), &self.inner.id, released as usize);
@@ -407,7 +404,7 @@ impl SessionInner {
             Some(arena) if callbacks.is_empty() => Some(arena.export(&mut request)),
             _ => None,
         };
-        let limit = config.max_message_bytes;
+        let limit = conn.limit;
         let size = request.encoded_len();
         // Large payloads may travel beside the message (ADR 0012): only
         // the rest must fit.
@@ -508,7 +505,7 @@ impl SessionInner {
                 return Err(e);
             }
             Err(link_error) => {
-                let e = Box::pin(status_error(link_error, &conn, slot_index, limit)).await;
+                let e = Box::pin(status_error(link_error, &conn, slot_index)).await;
                 telemetry::call_end(&report, admitted.elapsed(), 0, Outcome::Error, Some(&e));
                 return Err(e);
             }
@@ -757,11 +754,10 @@ pub(crate) async fn released_or_gone<T>(
     reply: std::result::Result<T, crate::link::LinkError>,
     conn: &Conn,
     slot: usize,
-    limit: usize,
 ) -> Result<Option<T>> {
     match reply {
         Ok(answer) => Ok(Some(answer)),
-        Err(e) => match status_error(e, conn, slot, limit).await {
+        Err(e) => match status_error(e, conn, slot).await {
             Error::WorkerCrashed { .. } => Ok(None),
             other => Err(other),
         },
@@ -769,12 +765,7 @@ pub(crate) async fn released_or_gone<T>(
 }
 
 /// Maps a transport-level failure, telling a crashed worker from the rest.
-pub(crate) async fn status_error(
-    error: crate::link::LinkError,
-    conn: &Conn,
-    slot: usize,
-    limit: usize,
-) -> Error {
+pub(crate) async fn status_error(error: crate::link::LinkError, conn: &Conn, slot: usize) -> Error {
     if error.maybe_crash()
         && conn.link.is_process()
         && let Some(how) = conn.exited_within(std::time::Duration::from_secs(2)).await
@@ -785,7 +776,10 @@ pub(crate) async fn status_error(
         };
     }
     if let crate::link::LinkError::TooLarge(_) = error {
-        return Error::MessageTooLarge { size: 0, limit };
+        return Error::MessageTooLarge {
+            size: 0,
+            limit: conn.limit,
+        };
     }
     if error.maybe_crash()
         && let crate::link::Link::Grpc { remote: true, .. } = &conn.link

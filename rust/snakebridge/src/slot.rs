@@ -24,6 +24,9 @@ pub(crate) struct Conn {
     pub(crate) instance: u64,
     pub(crate) pid: u32,
     pub(crate) info: pb::HandshakeResponse,
+    /// The message limit on this connection: the smaller of the pool's
+    /// `max_message_bytes` and the worker's own (ADR 0012).
+    pub(crate) limit: usize,
     /// The shared-memory arena of a local worker that turned it on (ADR 0010).
     pub(crate) arena: Option<Arc<crate::arena::HostArena>>,
     /// `Some(description)` once the process has exited.
@@ -102,6 +105,7 @@ impl Conn {
             generation,
             instance: info.worker_instance,
             pid: info.pid,
+            limit: info.max_message_bytes as usize,
             info,
             arena: None,
             exit,
@@ -109,6 +113,15 @@ impl Conn {
             endpoint: None,
             lost: Arc::default(),
         }
+    }
+}
+
+/// The message limit of a connection: the pool's, or the worker's own
+/// when it announced a smaller one in the handshake.
+fn message_limit(configured: usize, info: &pb::HandshakeResponse) -> usize {
+    match usize::try_from(info.max_message_bytes) {
+        Ok(0) | Err(_) => configured,
+        Ok(worker) => configured.min(worker),
     }
 }
 
@@ -500,17 +513,19 @@ impl Slot {
         let retire = Arc::new(Notify::new());
         let arena = (info.arena && snakebridge_proto::arena::can_open_peer(info.pid))
             .then(|| Arc::new(crate::arena::HostArena::new(&config.arena, info.pid)));
+        let limit = message_limit(config.max_message_bytes, &info);
         let conn = Arc::new(Conn {
             link: Link::Grpc {
                 client,
                 remote: false,
-                limit: config.max_message_bytes,
+                limit,
                 beside: crate::telemetry::PoolMetrics::beside(&self.shared.name),
             },
             generation,
             instance: info.worker_instance,
             pid: process.pid,
             info,
+            limit,
             arena,
             exit: exit_rx,
             retire: retire.clone(),
@@ -638,17 +653,19 @@ impl Slot {
         );
         let (exit_tx, exit_rx) = watch::channel(None);
         let retire = Arc::new(Notify::new());
+        let limit = message_limit(config.max_message_bytes, &info);
         let conn = Arc::new(Conn {
             link: Link::Grpc {
                 client,
                 remote: true,
-                limit: config.max_message_bytes,
+                limit,
                 beside: crate::telemetry::PoolMetrics::beside(&self.shared.name),
             },
             generation,
             instance: info.worker_instance,
             pid: info.pid,
             info,
+            limit,
             // Remote workers cannot map this host's memory (ADR 0010).
             arena: None,
             exit: exit_rx,

@@ -249,7 +249,6 @@ async fn open(source: Ref, mut options: Options) -> Result<Box<Open>> {
         .await
         .map_err(|e| Error::transport_caused("opening the stream", e))?;
     let inflight = slot.enter();
-    let limit = session.pool.shared.config.max_message_bytes;
     let reply = within(
         wait_for(&options, deadline),
         &options,
@@ -258,7 +257,7 @@ async fn open(source: Ref, mut options: Options) -> Result<Box<Open>> {
     .await?;
     let responses = match reply {
         Ok(r) => r,
-        Err(e) => return Err(status_error(e, &conn, source.inner.slot, limit).await),
+        Err(e) => return Err(status_error(e, &conn, source.inner.slot).await),
     };
     Ok(Box::new(Open {
         session,
@@ -387,8 +386,7 @@ async fn step(mut open: Box<Open>) -> Option<(Result<Value>, State)> {
                 )));
             }
             Err(status) => {
-                let limit = open.session.pool.shared.config.max_message_bytes;
-                let e = status_error(status, &open.conn, open.source.inner.slot, limit).await;
+                let e = status_error(status, &open.conn, open.source.inner.slot).await;
                 open.end = Some(Err(e));
             }
         }
