@@ -650,6 +650,20 @@ fn an_eager_pool_connects_to_discovered_workers_without_calls() {
     });
 }
 
+/// `numpy.negative` of 3M float64 (24 MiB each way), checked exactly.
+async fn negates_24_mib(py: &Bridge) {
+    let data: Vec<f64> = (0..3_000_000).map(|i| f64::from(i) * 0.25).collect();
+    let array = snakebridge::NdArray::from_vec(vec![3_000_000], data).unwrap();
+    let back: snakebridge::NdArray = py
+        .call("numpy", "negative", args![array.clone()])
+        .await
+        .unwrap()
+        .extract()
+        .unwrap();
+    let want: Vec<f64> = array.to_vec::<f64>().unwrap().iter().map(|x| -x).collect();
+    assert_eq!(back.to_vec::<f64>().unwrap(), want);
+}
+
 #[test]
 fn arrays_over_the_message_limit_reach_a_remote_worker_in_chunks() {
     // A remote worker has no arena (ADR 0010): arrays over the message
@@ -659,16 +673,7 @@ fn arrays_over_the_message_limit_reach_a_remote_worker_in_chunks() {
     let w = Worker::start(&pki, "127.0.0.2", 0, &[]);
     let py = bridge(BridgeConfig::remote(pki.workers([w.url.clone()])).max_message_bytes(1 << 20));
     run(async {
-        let data: Vec<f64> = (0..3_000_000).map(|i| f64::from(i) * 0.25).collect();
-        let array = snakebridge::NdArray::from_vec(vec![3_000_000], data).unwrap();
-        let back: snakebridge::NdArray = py
-            .call("numpy", "negative", args![array.clone()])
-            .await
-            .unwrap()
-            .extract()
-            .unwrap();
-        let want: Vec<f64> = array.to_vec::<f64>().unwrap().iter().map(|x| -x).collect();
-        assert_eq!(back.to_vec::<f64>().unwrap(), want);
+        negates_24_mib(&py).await;
         // A stream of large items, and bytes.
         let mut sizes = Vec::new();
         py.stream(
@@ -708,16 +713,7 @@ fn a_remote_worker_with_a_smaller_limit_gets_payloads_in_chunks() {
     let w = Worker::start(&pki, "127.0.0.3", 0, &["--max-message-bytes", "1048576"]);
     let py = bridge(BridgeConfig::remote(pki.workers([w.url.clone()])));
     run(async {
-        let data: Vec<f64> = (0..3_000_000).map(f64::from).collect();
-        let array = snakebridge::NdArray::from_vec(vec![3_000_000], data).unwrap();
-        let back: snakebridge::NdArray = py
-            .call("numpy", "negative", args![array.clone()])
-            .await
-            .unwrap()
-            .extract()
-            .unwrap();
-        let want: Vec<f64> = array.to_vec::<f64>().unwrap().iter().map(|x| -x).collect();
-        assert_eq!(back.to_vec::<f64>().unwrap(), want);
+        negates_24_mib(&py).await;
         // Structure cannot move out: a 2 MiB str is over the worker's limit,
         // a typed error that names it.
         let long = "x".repeat(2 << 20);
