@@ -416,6 +416,14 @@ fn blocking_facade_iterates() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(got, args![10, 11, 12]);
+    // Typed: the items converted, one by one, as they arrive.
+    let typed: snakebridge::TypedStream<String> = py
+        .call("builtins", "iter", args![vec!["a", "b", "c"]])
+        .unwrap()
+        .extract()
+        .unwrap();
+    let words: Vec<String> = py.iter(typed).collect::<Result<_, _>>().unwrap();
+    assert_eq!(words, ["a", "b", "c"]);
     let r = py
         .call("builtins", "range", args![2])
         .unwrap()

@@ -136,9 +136,19 @@ impl Bridge {
         self.wait(call)
     }
 
-    /// A [`Stream`] as a blocking iterator. Dropping it (or stopping early)
-    /// cancels the stream and closes the Python iterator.
-    pub fn iter(&self, stream: Stream) -> BlockingStream<'_> {
+    /// A [`Stream`] (or a [`TypedStream`](crate::TypedStream), or any other
+    /// `Unpin` stream) as a blocking iterator. Dropping it (or stopping
+    /// early) cancels the stream and closes the Python iterator.
+    ///
+    /// ```no_run
+    /// use snakebridge::{args, blocking, BridgeConfig, TypedStream};
+    /// let py = blocking::Bridge::new(BridgeConfig::default())?;
+    /// let counter: TypedStream<i64> = py.call("itertools", "count", args![1])?.extract()?;
+    /// let first: Vec<i64> = py.iter(counter).take(3).collect::<Result<_, _>>()?;
+    /// assert_eq!(first, [1, 2, 3]);
+    /// # Ok::<(), snakebridge::Error>(())
+    /// ```
+    pub fn iter<S: futures::Stream + Unpin>(&self, stream: S) -> BlockingStream<'_, S> {
         BlockingStream {
             runtime: &self.runtime,
             stream,
@@ -207,17 +217,18 @@ impl Bridge {
     }
 }
 
-/// A [`Stream`] driven by a blocking bridge's runtime: an `Iterator` of
-/// `Result<Value>`.
-pub struct BlockingStream<'a> {
+/// A stream driven by a blocking bridge's runtime: an `Iterator` of the
+/// stream's items (`Result<Value>` for a [`Stream`], `Result<T>` for a
+/// [`TypedStream<T>`](crate::TypedStream)).
+pub struct BlockingStream<'a, S = Stream> {
     runtime: &'a tokio::runtime::Runtime,
-    stream: Stream,
+    stream: S,
 }
 
-impl Iterator for BlockingStream<'_> {
-    type Item = Result<Value>;
+impl<S: futures::Stream + Unpin> Iterator for BlockingStream<'_, S> {
+    type Item = S::Item;
 
-    fn next(&mut self) -> Option<Result<Value>> {
+    fn next(&mut self) -> Option<S::Item> {
         use futures::StreamExt;
         self.runtime.block_on(self.stream.next())
     }
