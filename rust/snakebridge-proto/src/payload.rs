@@ -236,6 +236,90 @@ pub fn chunks(data: Bytes, max_message_bytes: usize, session: &str) -> Vec<v1::P
     out
 }
 
+/// One payload put back together from its chunks. The length comes from
+/// the other side, so it is checked before anything is allocated: more
+/// than [`STORE_MAX_BYTES`], or more than this process can reserve, is an
+/// error, never an abort; chunks must add up to exactly that length.
+#[derive(Debug)]
+pub struct Assembly {
+    data: Vec<u8>,
+    total: usize,
+}
+
+/// Why a payload could not be put back together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssemblyError {
+    /// The announced length is over [`STORE_MAX_BYTES`].
+    TooLarge(u64),
+    /// Memory for the announced length could not be reserved.
+    OutOfMemory(u64),
+    /// The chunks went past the announced length.
+    Longer(usize),
+    /// The chunks ended before the announced length.
+    Shorter {
+        /// Bytes received.
+        got: usize,
+        /// Bytes announced.
+        total: usize,
+    },
+}
+
+impl std::fmt::Display for AssemblyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AssemblyError::TooLarge(len) => write!(
+                f,
+                "a payload of {len} bytes is over the {STORE_MAX_BYTES}-byte payload limit"
+            ),
+            AssemblyError::OutOfMemory(len) => {
+                write!(f, "no memory for a payload of {len} bytes")
+            }
+            AssemblyError::Longer(total) => {
+                write!(f, "the payload is longer than the {total} bytes announced")
+            }
+            AssemblyError::Shorter { got, total } => {
+                write!(f, "the payload ended after {got} of {total} bytes")
+            }
+        }
+    }
+}
+
+impl std::error::Error for AssemblyError {}
+
+impl Assembly {
+    /// Room for a payload of `total_len` bytes.
+    pub fn new(total_len: u64) -> Result<Assembly, AssemblyError> {
+        let total = usize::try_from(total_len)
+            .ok()
+            .filter(|&len| len <= STORE_MAX_BYTES)
+            .ok_or(AssemblyError::TooLarge(total_len))?;
+        let mut data = Vec::new();
+        data.try_reserve_exact(total)
+            .map_err(|_| AssemblyError::OutOfMemory(total_len))?;
+        Ok(Assembly { data, total })
+    }
+
+    /// Appends the next chunk.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), AssemblyError> {
+        if self.data.len() + chunk.len() > self.total {
+            return Err(AssemblyError::Longer(self.total));
+        }
+        self.data.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// The payload, once every byte arrived.
+    pub fn finish(self) -> Result<Bytes, AssemblyError> {
+        if self.data.len() != self.total {
+            return Err(AssemblyError::Shorter {
+                got: self.data.len(),
+                total: self.total,
+            });
+        }
+        Ok(Bytes::from(self.data))
+    }
+}
+
 /// A message that carries values, whose payloads may travel beside it.
 pub trait Carrier: prost::Message {
     /// The values of the message, at the top level (each walked in depth).
@@ -379,6 +463,30 @@ impl Carrier for v1::IterateResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_assembly_checks_the_announced_length_before_and_after() {
+        let mut a = Assembly::new(5).unwrap();
+        a.push(b"ab").unwrap();
+        a.push(b"cde").unwrap();
+        assert_eq!(&a.finish().unwrap()[..], b"abcde");
+
+        let mut long = Assembly::new(2).unwrap();
+        assert_eq!(long.push(b"abc"), Err(AssemblyError::Longer(2)));
+        let short = Assembly::new(3).unwrap();
+        assert_eq!(
+            short.finish().unwrap_err(),
+            AssemblyError::Shorter { got: 0, total: 3 }
+        );
+        // Bogus lengths are refused before anything is allocated.
+        for len in [u64::MAX, STORE_MAX_BYTES as u64 + 1] {
+            assert_eq!(
+                Assembly::new(len).unwrap_err(),
+                AssemblyError::TooLarge(len)
+            );
+        }
+        assert!(Assembly::new(0).unwrap().finish().unwrap().is_empty());
+    }
     use crate::v1::{NdArray, Sequence};
     use prost::Message;
 

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use snakebridge_proto::bytes::{Bytes, BytesMut};
-use snakebridge_proto::payload::{self, Carrier};
+use snakebridge_proto::bytes::Bytes;
+use snakebridge_proto::payload::{self, Assembly, AssemblyError, Carrier};
 use snakebridge_proto::v1::{self as pb, PayloadRef};
 use tonic::{Status, Streaming};
 
@@ -187,30 +187,26 @@ impl PayloadStore {
         let Some(first) = chunks.message().await? else {
             return Err(Status::invalid_argument("an upload without chunks"));
         };
-        let total = usize::try_from(first.total_len)
-            .map_err(|_| Status::invalid_argument("the payload is too large for this worker"))?;
-        let reserved = self.reserve(total)?;
-        let mut data = BytesMut::with_capacity(total);
+        let refused = |e: AssemblyError| match e {
+            AssemblyError::TooLarge(_) | AssemblyError::OutOfMemory(_) => {
+                Status::resource_exhausted(e.to_string())
+            }
+            AssemblyError::Longer(_) | AssemblyError::Shorter { .. } => {
+                Status::invalid_argument(e.to_string())
+            }
+        };
+        let mut data = Assembly::new(first.total_len).map_err(refused)?;
+        let reserved = self.reserve(first.total_len as usize)?;
         let mut chunk = first.data;
         loop {
-            if data.len() + chunk.len() > total {
-                return Err(Status::invalid_argument(format!(
-                    "the payload is longer than the {total} bytes announced"
-                )));
-            }
-            data.extend_from_slice(&chunk);
+            data.push(&chunk).map_err(refused)?;
             match chunks.message().await? {
                 Some(next) => chunk = next.data,
                 None => break,
             }
         }
-        if data.len() != total {
-            return Err(Status::invalid_argument(format!(
-                "the upload ended after {} of {total} bytes",
-                data.len()
-            )));
-        }
-        Ok(self.insert(reserved, &first.session_id, data.freeze()))
+        let data = data.finish().map_err(refused)?;
+        Ok(self.insert(reserved, &first.session_id, data))
     }
 }
 

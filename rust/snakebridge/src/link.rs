@@ -64,6 +64,9 @@ pub(crate) enum LinkError {
     /// The other side ended an exchange without its final answer.
     #[error("{0}")]
     Ended(&'static str),
+    /// A payload taken from the worker did not add up (ADR 0012).
+    #[error("taking a payload from the worker: {0}")]
+    Payload(#[source] snakebridge_proto::payload::AssemblyError),
     /// An inline in-process call ran past its deadline (it was interrupted,
     /// or returned too late).
     #[cfg_attr(not(feature = "in-process"), allow(dead_code))]
@@ -79,6 +82,7 @@ pub(crate) fn transport_error(error: LinkError) -> crate::Error {
         LinkError::Status(status) | LinkError::TooLarge(status) => {
             crate::Error::transport_caused(message, status)
         }
+        LinkError::Payload(e) => crate::Error::transport_caused(message, e),
         LinkError::Ended(_) | LinkError::DeadlineExceeded => crate::Error::transport(message),
     }
 }
@@ -108,7 +112,7 @@ impl LinkError {
                 Code::Unavailable | Code::Unknown | Code::Internal | Code::Cancelled
             ),
             LinkError::Ended(_) => true,
-            LinkError::TooLarge(_) | LinkError::DeadlineExceeded => false,
+            LinkError::TooLarge(_) | LinkError::Payload(_) | LinkError::DeadlineExceeded => false,
         }
     }
 }
@@ -333,7 +337,7 @@ mod beside {
     use std::collections::HashMap;
     use std::sync::Arc;
 
-    use bytes::{Bytes, BytesMut};
+    use bytes::Bytes;
     use futures::StreamExt;
     use futures::stream::Stream;
     use snakebridge_proto::payload::{self, Carrier};
@@ -407,19 +411,13 @@ mod beside {
     }
 
     async fn take(mut client: Client, r: PayloadRef) -> Result<Bytes, LinkError> {
-        let len = usize::try_from(r.len).map_err(|_| LinkError::Ended("a payload too large"))?;
+        // The length is the worker's word: checked before allocating.
+        let mut data = payload::Assembly::new(r.len).map_err(LinkError::Payload)?;
         let mut chunks = client.take_payload(r).await?.into_inner();
-        let mut data = BytesMut::with_capacity(len);
         while let Some(chunk) = chunks.message().await? {
-            if data.len() + chunk.data.len() > len {
-                return Err(LinkError::Ended("a payload longer than announced"));
-            }
-            data.extend_from_slice(&chunk.data);
+            data.push(&chunk.data).map_err(LinkError::Payload)?;
         }
-        if data.len() != len {
-            return Err(LinkError::Ended("a payload shorter than announced"));
-        }
-        Ok(data.freeze())
+        data.finish().map_err(LinkError::Payload)
     }
 
     /// `requests`, each uploading what it must send beside it first; the
