@@ -74,9 +74,19 @@ impl Bridge {
         self.runtime.block_on(future.into_future())
     }
 
+    /// Runs a call: on this thread, without the runtime, when it runs
+    /// inline (an in-process pool with a free thread; see
+    /// [`crate::CallFuture`]); else to completion on the runtime.
+    fn run_call(&self, call: Call) -> Result<Value> {
+        match call.run_now() {
+            Ok(result) => result,
+            Err(running) => self.runtime.block_on(running),
+        }
+    }
+
     /// `module.function(*args)`.
     pub fn call(&self, module: &str, function: &str, args: Vec<Value>) -> Result<Value> {
-        self.wait(self.inner.call(module, function, args))
+        self.run_call(self.inner.call(module, function, args))
     }
 
     /// `module.function(*args, **kwargs)`.
@@ -87,22 +97,22 @@ impl Bridge {
         args: Vec<Value>,
         kwargs: Kwargs,
     ) -> Result<Value> {
-        self.wait(self.inner.call(module, function, args).kwargs(kwargs))
+        self.run_call(self.inner.call(module, function, args).kwargs(kwargs))
     }
 
     /// `module.name`.
     pub fn get(&self, module: &str, name: &str) -> Result<Value> {
-        self.wait(self.inner.get(module, name))
+        self.run_call(self.inner.get(module, name))
     }
 
     /// `module.Class(*args)`.
     pub fn construct(&self, module: &str, class: &str, args: Vec<Value>) -> Result<Value> {
-        self.wait(self.inner.construct(module, class, args))
+        self.run_call(self.inner.construct(module, class, args))
     }
 
     /// `obj.name(*args)`.
     pub fn method(&self, target: &Ref, name: &str, args: Vec<Value>) -> Result<Value> {
-        self.wait(target.method(name, args))
+        self.run_call(target.method(name, args))
     }
 
     /// `obj.name(*args, **kwargs)`.
@@ -113,17 +123,17 @@ impl Bridge {
         args: Vec<Value>,
         kwargs: Kwargs,
     ) -> Result<Value> {
-        self.wait(target.method(name, args).kwargs(kwargs))
+        self.run_call(target.method(name, args).kwargs(kwargs))
     }
 
     /// `obj.name`.
     pub fn attr(&self, target: &Ref, name: &str) -> Result<Value> {
-        self.wait(target.attr(name))
+        self.run_call(target.attr(name))
     }
 
     /// `obj.name = value`.
     pub fn set_attr(&self, target: &Ref, name: &str, value: impl IntoValue) -> Result<()> {
-        self.wait(target.set_attr(name, value)).map(drop)
+        self.run_call(target.set_attr(name, value)).map(drop)
     }
 
     /// A new explicit session; run its calls with [`Bridge::wait`].
@@ -133,7 +143,7 @@ impl Bridge {
 
     /// Runs a call built on a [`Session`] or [`Ref`].
     pub fn run(&self, call: Call) -> Result<Value> {
-        self.wait(call)
+        self.run_call(call)
     }
 
     /// A [`Stream`] (or a [`TypedStream`](crate::TypedStream), or any other

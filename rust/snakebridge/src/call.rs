@@ -125,20 +125,97 @@ impl Call {
 
 impl IntoFuture for Call {
     type Output = Result<Value>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'static>>;
+    type IntoFuture = CallFuture;
 
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let spec = &self.spec;
-            codec::check_depth(spec.args.iter().chain(spec.kwargs.iter().map(|(_, v)| v)))?;
-            let effective = self.options.effective();
-            let session = self.session.for_pool(
-                &effective,
-                self.options.pool_name(),
-                self.spec.has_refs(),
-            )?;
-            session.execute(self.spec, &effective).await
-        })
+    fn into_future(self) -> CallFuture {
+        CallFuture {
+            state: CallState::Start(self),
+        }
+    }
+}
+
+impl Call {
+    /// Runs the call to the end on this thread when it can run inline (an
+    /// in-process pool, outside a tokio task, no callbacks, a free worker
+    /// thread now; `SessionInner::execute_now`): `Ok(result)`. Otherwise
+    /// `Err` with the future that runs it, nothing done yet.
+    pub(crate) fn run_now(self) -> std::result::Result<Result<Value>, BoxedCall> {
+        let Call {
+            session,
+            spec,
+            options,
+        } = self;
+        if let Err(e) =
+            codec::check_depth(spec.args.iter().chain(spec.kwargs.iter().map(|(_, v)| v)))
+        {
+            return Ok(Err(e));
+        }
+        // The pool named on the call itself wins the merge: it is the
+        // effective one when there is one.
+        let named = options.pool_name().is_some();
+        let effective = options.into_effective();
+        let call_pool = effective.pool_name().filter(|_| named);
+        let session = match session.for_pool(&effective, call_pool, spec.has_refs()) {
+            Ok(session) => session,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Some(result) = session.execute_now(&spec, &effective) {
+            return Ok(result);
+        }
+        Err(Box::pin(
+            async move { session.execute(spec, &effective).await },
+        ))
+    }
+}
+
+/// The future of a call run by [`SessionInner::execute`].
+pub(crate) type BoxedCall = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'static>>;
+
+/// The future of a [`Call`] (what `.await` runs).
+///
+/// A call that runs inline (in-process, from a thread that is not a tokio
+/// task: a current-thread runtime's `block_on`, the blocking facade) runs
+/// to the end in its first poll, without a boxed state machine; any other
+/// call is a boxed future. Dropping it before it completes interrupts the
+/// Python call.
+#[must_use = "futures do nothing unless polled"]
+pub struct CallFuture {
+    state: CallState,
+}
+
+enum CallState {
+    Start(Call),
+    Running(BoxedCall),
+    Done,
+}
+
+impl Future for CallFuture {
+    type Output = Result<Value>;
+
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Value>> {
+        let this = self.get_mut();
+        if let CallState::Start(_) = this.state {
+            let CallState::Start(call) = std::mem::replace(&mut this.state, CallState::Done) else {
+                unreachable!()
+            };
+            match call.run_now() {
+                Ok(result) => return std::task::Poll::Ready(result),
+                Err(running) => this.state = CallState::Running(running),
+            }
+        }
+        match &mut this.state {
+            CallState::Running(running) => {
+                let poll = running.as_mut().poll(cx);
+                if poll.is_ready() {
+                    this.state = CallState::Done;
+                }
+                poll
+            }
+            _ => panic!("a CallFuture polled after it completed"),
+        }
     }
 }
 

@@ -119,22 +119,24 @@ impl InProcess {
 
     /// Runs a unary call inline, on this thread. A call still running at
     /// `deadline` is interrupted by the deadline thread, and a call that
-    /// ends past it answers `DeadlineExceeded`.
+    /// ends past it answers `DeadlineExceeded`. Also answers when the call
+    /// ended (the one clock read after it, for the caller's telemetry too).
     pub(crate) fn call_inline(
         &self,
         request: pb::CallRequest,
         deadline: Option<Instant>,
-    ) -> Result<Option<pb::call_response::Outcome>, LinkError> {
+    ) -> (Result<Option<pb::call_response::Outcome>, LinkError>, Instant) {
         let inner = &self.inner;
         snakebridge_python::keep_thread_state();
         let watch = deadline.map(|d| inner.deadlines.watch(d, request.call_id));
         let response = inner.executor.call_blocking(request);
+        let ended = Instant::now();
         if let Some(watch) = watch
-            && watch.finish()
+            && watch.finish(ended)
         {
-            return Err(LinkError::DeadlineExceeded);
+            return (Err(LinkError::DeadlineExceeded), ended);
         }
-        Ok(response.outcome)
+        (Ok(response.outcome), ended)
     }
 
     /// Runs a unary call: inline when [`InProcess::runs_inline`], else on
@@ -145,7 +147,7 @@ impl InProcess {
         deadline: Option<Instant>,
     ) -> Result<Option<pb::call_response::Outcome>, LinkError> {
         if self.runs_inline() {
-            return self.call_inline(request, deadline);
+            return self.call_inline(request, deadline).0;
         }
         Ok(self.inner.executor.call(request).await.outcome)
     }
@@ -393,12 +395,12 @@ impl Deadlines {
 }
 
 impl Deadline<'_> {
-    /// Stops watching; true when the call ran past its deadline (it was
-    /// interrupted, or returned too late).
-    fn finish(self) -> bool {
+    /// Stops watching a call that ended at `ended`; true when it ran past
+    /// its deadline (it was interrupted, or returned too late).
+    fn finish(self, ended: Instant) -> bool {
         let mut state = self.deadlines.state.lock();
         state.pending.remove(&(self.at, self.call_id));
         let fired = state.fired.remove(&self.call_id);
-        fired || Instant::now() >= self.at
+        fired || ended >= self.at
     }
 }

@@ -76,7 +76,7 @@ mod value;
 
 pub use bridge::{Bridge, WorkerHealth, WorkerInfo};
 pub use bytes::Bytes;
-pub use call::Call;
+pub use call::{Call, CallFuture};
 pub use callback::{callback, callback_async};
 pub use config::{Backend, BridgeConfig};
 pub use convert::{FromValue, IntoValue, Serde};

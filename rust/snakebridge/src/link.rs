@@ -200,15 +200,19 @@ impl Link {
     }
 
     /// Runs a unary call on this thread when [`Link::runs_inline`] says
-    /// so, interrupted at `deadline` (`DeadlineExceeded` then).
+    /// so, interrupted at `deadline` (`DeadlineExceeded` then); also
+    /// answers when the call ended.
     pub(crate) fn call_inline(
         &self,
         request: pb::CallRequest,
         deadline: Option<Instant>,
-    ) -> Result<Option<pb::call_response::Outcome>, LinkError> {
+    ) -> (Result<Option<pb::call_response::Outcome>, LinkError>, Instant) {
         let _ = (&request, deadline);
         match self {
-            Link::Grpc { .. } => Err(LinkError::Ended("a gRPC link never runs calls inline")),
+            Link::Grpc { .. } => (
+                Err(LinkError::Ended("a gRPC link never runs calls inline")),
+                Instant::now(),
+            ),
             #[cfg(feature = "in-process")]
             Link::InProcess(p) => p.call_inline(request, deadline),
         }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::RwLock;
@@ -192,13 +193,30 @@ impl RuntimeOptions {
 
     /// This call's options over the task's and the process's defaults.
     pub(crate) fn effective(&self) -> RuntimeOptions {
-        let process = PROCESS_DEFAULTS.read().clone();
-        let task = TASK_DEFAULTS
-            .try_with(|t| (**t).clone())
-            .unwrap_or_default();
-        self.merged_over(&task.merged_over(&process))
+        self.clone().into_effective()
+    }
+
+    /// [`RuntimeOptions::effective`], consuming these options. Without a
+    /// task scope or process defaults (the common case) they are the
+    /// answer as they are: no lock, no copy (a merge over nothing changes
+    /// nothing).
+    pub(crate) fn into_effective(self) -> RuntimeOptions {
+        let task = TASK_DEFAULTS.try_with(Arc::clone).ok();
+        let process = PROCESS_DEFAULTS_SET
+            .load(Ordering::Acquire)
+            .then(|| PROCESS_DEFAULTS.read().clone());
+        match (task, process) {
+            (None, None) => self,
+            (Some(task), None) => self.merged_over(&task),
+            (None, Some(process)) => self.merged_over(&process),
+            (Some(task), Some(process)) => self.merged_over(&task.merged_over(&process)),
+        }
     }
 }
+
+/// Whether [`set_runtime_defaults`] was ever called (until then the
+/// process defaults are empty, and calls skip their lock).
+static PROCESS_DEFAULTS_SET: AtomicBool = AtomicBool::new(false);
 
 static PROCESS_DEFAULTS: RwLock<RuntimeOptions> = RwLock::new(RuntimeOptions {
     pool: None,
@@ -216,6 +234,7 @@ tokio::task_local! {
 /// Replaces the previous ones; `RuntimeOptions::new()` clears them.
 pub fn set_runtime_defaults(options: RuntimeOptions) {
     *PROCESS_DEFAULTS.write() = options;
+    PROCESS_DEFAULTS_SET.store(true, Ordering::Release);
 }
 
 /// Runs `future` with `options` as the defaults of every call it makes
@@ -243,11 +262,12 @@ pub async fn with_runtime<F: Future>(options: RuntimeOptions, future: F) -> F::O
         .await
 }
 
-/// The timeout a call gets, and the profile it came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ResolvedTimeout {
+/// The timeout a call gets, and the profile it came from (borrowed from
+/// the pool's profiles: resolving costs no allocation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ResolvedTimeout<'a> {
     pub(crate) limit: Option<Duration>,
-    pub(crate) profile: Option<String>,
+    pub(crate) profile: Option<&'a str>,
 }
 
 /// The pool-level part of the policy: profiles by name, per-library
@@ -300,7 +320,7 @@ impl Profiles {
         &self,
         options: &RuntimeOptions,
         module: &str,
-    ) -> Result<ResolvedTimeout> {
+    ) -> Result<ResolvedTimeout<'_>> {
         if let Some(limit) = options.timeout {
             return Ok(ResolvedTimeout {
                 limit,
@@ -314,7 +334,7 @@ impl Profiles {
         let profile = self.get(name)?;
         Ok(ResolvedTimeout {
             limit: profile.call,
-            profile: Some(profile.name.clone()),
+            profile: Some(&profile.name),
         })
     }
 

@@ -85,6 +85,26 @@ pub(crate) enum Placement {
     Require(usize),
 }
 
+impl Placement {
+    /// The worker the placement names, if any.
+    fn slot(self) -> Option<usize> {
+        match self {
+            Placement::Require(s) | Placement::Prefer(s) => Some(s),
+            Placement::Any => None,
+        }
+    }
+
+    /// Whether a call placed so may run on another worker than the one
+    /// named (under `affinity`).
+    fn may_move(self, affinity: Affinity) -> bool {
+        match self {
+            Placement::Any => true,
+            Placement::Prefer(_) => affinity == Affinity::Hint,
+            Placement::Require(_) => false,
+        }
+    }
+}
+
 /// A worker's capacity held by one call; released on drop.
 pub(crate) struct Admission {
     pub(crate) slot: usize,
@@ -157,6 +177,17 @@ impl Pool {
         &self.shared.name
     }
 
+    /// Whether a unary call made now on this thread would run inline: the
+    /// pool runs Python in this process, with inline calls, and the caller
+    /// is not a tokio task (see `InProcess::runs_inline`).
+    pub(crate) fn runs_inline(&self) -> bool {
+        match &self.shared.backend {
+            #[cfg(feature = "in-process")]
+            PoolBackend::InProcess(p) => p.runs_inline(),
+            _ => false,
+        }
+    }
+
     /// Calls waiting for a worker now.
     pub(crate) fn queue_depth(&self) -> usize {
         self.queued.load(Ordering::Relaxed)
@@ -200,26 +231,11 @@ impl Pool {
             other => other,
         };
         // 1. Free capacity right now.
-        let preferred = match placement {
-            Placement::Require(s) | Placement::Prefer(s) => Some(s),
-            Placement::Any => None,
-        };
-        if let Some(s) = preferred
-            && let Ok(permit) = self.slots[s].permits.clone().try_acquire_owned()
-        {
-            return Ok(Admission {
-                slot: s,
-                _permit: Some(permit),
-            });
-        }
-        let may_move = match placement {
-            Placement::Any => true,
-            Placement::Prefer(_) => affinity == Affinity::Hint,
-            Placement::Require(_) => false,
-        };
-        if may_move && let Some(admission) = self.try_any() {
+        if let Some(admission) = self.take_free(placement, affinity) {
             return Ok(admission);
         }
+        let preferred = placement.slot();
+        let may_move = placement.may_move(affinity);
         // 2. Busy.
         if let Some(s) = preferred
             && affinity == Affinity::StrictFailFast
@@ -293,8 +309,59 @@ impl Pool {
         }
     }
 
+    /// Admits a call at once, as [`Pool::admit`] would, when that needs
+    /// no waiting and no other work: free capacity on a worker in rotation
+    /// of a pool that is not remote. `None` otherwise (then nothing was
+    /// taken; `admit` decides). For calls run to the end without a future
+    /// (`SessionInner::execute_now`).
+    pub(crate) fn try_admit(&self, placement: Placement, affinity: Affinity) -> Option<Admission> {
+        if matches!(self.shared.backend, PoolBackend::Remote(_)) {
+            return None;
+        }
+        if let Some(s) = placement.slot()
+            && !self.slots[s].in_rotation()
+        {
+            return None;
+        }
+        self.take_free(placement, affinity)
+    }
+
+    /// Free capacity now: on the placement's worker, else (when the call
+    /// may move) on the least-loaded worker that has some.
+    fn take_free(&self, placement: Placement, affinity: Affinity) -> Option<Admission> {
+        if let Some(s) = placement.slot()
+            && let Ok(permit) = self.slots[s].permits.clone().try_acquire_owned()
+        {
+            return Some(Admission {
+                slot: s,
+                _permit: Some(permit),
+            });
+        }
+        if placement.may_move(affinity) {
+            self.try_any()
+        } else {
+            None
+        }
+    }
+
     /// Free capacity on the least-loaded worker that has some.
     fn try_any(&self) -> Option<Admission> {
+        // The least-loaded worker first, without sorting them all: it
+        // usually has capacity (and an in-process pool has one slot).
+        let first = self
+            .slots
+            .iter()
+            .filter(|s| s.in_rotation())
+            .min_by_key(|s| (s.inflight.load(Ordering::Relaxed), s.index))?;
+        if let Ok(permit) = first.permits.clone().try_acquire_owned() {
+            return Some(Admission {
+                slot: first.index,
+                _permit: Some(permit),
+            });
+        }
+        if self.slots.len() == 1 {
+            return None;
+        }
         let mut order: Vec<&Arc<Slot>> = self.slots.iter().filter(|s| s.in_rotation()).collect();
         order.sort_by_key(|s| (s.inflight.load(Ordering::Relaxed), s.index));
         order.into_iter().find_map(|s| {

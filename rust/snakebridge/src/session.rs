@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use parking_lot::Mutex;
 use prost::Message;
 use snakebridge_proto::v1 as pb;
@@ -227,6 +228,32 @@ impl SessionInner {
         capacity: Capacity,
         progress: &Progress,
     ) -> Result<(crate::pool::Admission, Arc<Conn>)> {
+        self.check_refs(refs)?;
+        let placement = self.placement(refs, near)?;
+        // A remote worker found unreachable when its connection is made
+        // has received nothing: a call that may run anywhere goes to the
+        // next worker (that one is out of rotation now).
+        let mut attempts = self.pool.slots.len();
+        let (admission, conn) = loop {
+            match self
+                .admit_and_connect(placement, affinity, capacity, progress)
+                .await
+            {
+                Err(Error::WorkerUnreachable { .. } | Error::WorkerRefused { .. })
+                    if attempts > 1 && placement == crate::pool::Placement::Any =>
+                {
+                    attempts -= 1;
+                }
+                other => break other?,
+            }
+        };
+        check_generation(refs, &conn)?;
+        Ok((admission, conn))
+    }
+
+    /// The refs are usable, of this session and of its pool, and the
+    /// session takes calls.
+    fn check_refs(&self, refs: &[&Ref]) -> Result<()> {
         for r in refs {
             r.check_usable()?;
             if r.session_id() != self.id {
@@ -251,30 +278,7 @@ impl SessionInner {
                 session: self.id.clone(),
             });
         }
-        let placement = self.placement(refs, near)?;
-        // A remote worker found unreachable when its connection is made
-        // has received nothing: a call that may run anywhere goes to the
-        // next worker (that one is out of rotation now).
-        let mut attempts = self.pool.slots.len();
-        let (admission, conn) = loop {
-            match self
-                .admit_and_connect(placement, affinity, capacity, progress)
-                .await
-            {
-                Err(Error::WorkerUnreachable { .. } | Error::WorkerRefused { .. })
-                    if attempts > 1 && placement == crate::pool::Placement::Any =>
-                {
-                    attempts -= 1;
-                }
-                other => break other?,
-            }
-        };
-        for r in refs {
-            if r.inner.generation != conn.generation {
-                return Err(r.worker_gone());
-            }
-        }
-        Ok((admission, conn))
+        Ok(())
     }
 
     /// Admits a call at `placement` and gets its worker's connection
@@ -309,11 +313,17 @@ impl SessionInner {
                     })??
             }
         };
-        if self.explicit {
-            self.pinned.lock().get_or_insert(admission.slot);
-            self.touched.lock().insert(admission.slot);
-        }
+        self.touch(admission.slot);
         Ok((admission, conn))
+    }
+
+    /// An explicit session sticks to the worker of its first call, and
+    /// remembers every worker where it may hold objects.
+    fn touch(&self, slot: usize) {
+        if self.explicit {
+            self.pinned.lock().get_or_insert(slot);
+            self.touched.lock().insert(slot);
+        }
     }
 
     pub(crate) async fn execute(
@@ -352,38 +362,14 @@ impl SessionInner {
                         Err(_) => {
                             let phase = progress.phase();
                             let worker = progress.slot.load(Ordering::Relaxed);
-                            let report = CallReport {
-                                pool: self.pool.name(),
-                                module,
-                                function,
-                                worker,
-                                metrics: &self.pool.metrics,
-                                handles: self.pool.metrics.call(module, function),
-                            };
-                            let after = timeout.limit.unwrap_or_default();
-                            telemetry::call_timeout(
+                            let report = self.report(module, function, worker);
+                            return Err(self.timed_out(
                                 &report,
-                                after,
-                                timeout.profile.as_deref(),
-                                phase.as_str(),
-                            );
-                            let e = Error::Timeout {
-                                call: format!("{module}.{function}"),
-                                after,
-                                profile: timeout.profile,
-                                pool: self.pool.name().to_string(),
-                                worker,
-                                worker_restarted: false,
+                                &timeout,
                                 phase,
-                            };
-                            telemetry::call_end(
-                                &report,
+                                phase.as_str(),
                                 Duration::ZERO,
-                                0,
-                                Outcome::Timeout,
-                                Some(&e),
-                            );
-                            return Err(e);
+                            ));
                         }
                     },
                 },
@@ -395,39 +381,11 @@ impl SessionInner {
         // Durations count from here: queueing and worker starts have
         // metrics of their own.
         let admitted = Instant::now();
-        let mut request = spec.to_request(&self.id);
-        request.call_id = next_call_id();
         let callbacks = Arc::new(spec.callbacks());
-        // Large payloads to a local worker go through its shared-memory
-        // arena (ADR 0010); calls with callbacks keep them inline.
-        let exported = match &conn.arena {
-            Some(arena) if callbacks.is_empty() => Some(arena.export(&mut request)),
-            _ => None,
-        };
-        let limit = conn.limit;
-        let size = request.encoded_len();
-        // Large payloads may travel beside the message (ADR 0012): only
-        // the rest must fit.
-        if size > limit
-            && size.saturating_sub(snakebridge_proto::payload::beside_len(
-                snakebridge_proto::payload::Carrier::values(&request),
-            )) > limit
-        {
-            return Err(Error::MessageTooLarge { size, limit });
-        }
         // Kept to the end of the call (however it ends): then the argument
         // slots the worker did not claim go back to the arena.
-        if let Some(exported) = &exported {
-            self.pool.metrics.arena_sent(exported.traffic);
-        }
-        let report = CallReport {
-            pool: self.pool.name(),
-            module,
-            function,
-            worker: slot_index,
-            metrics: &self.pool.metrics,
-            handles: self.pool.metrics.call(module, function),
-        };
+        let (request, _exported, size) = self.request(&spec, &conn, callbacks.is_empty())?;
+        let report = self.report(module, function, slot_index);
         telemetry::call_start(&report, size);
         let inflight = slot.enter();
         let call_id = request.call_id;
@@ -438,7 +396,7 @@ impl SessionInner {
         let reply = if callbacks.is_empty() && conn.link.runs_inline() {
             // In-process, on this very thread: no timer and no cancellation
             // (the deadline thread interrupts it; ADR 0009).
-            Ok(conn.link.call_inline(request, deadline))
+            Ok(conn.link.call_inline(request, deadline).0)
         } else {
             // What is left of the deadline runs the call.
             let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
@@ -465,24 +423,18 @@ impl SessionInner {
             Err((_, worker_restarted)) => {
                 drop(inflight);
                 drop(admission);
-                let after = timeout.limit.unwrap_or_default();
                 let how = if worker_restarted {
                     "worker_restarted"
                 } else {
                     "interrupted"
                 };
-                telemetry::call_timeout(&report, after, timeout.profile.as_deref(), how);
-                let e = Error::Timeout {
-                    call: format!("{module}.{function}"),
-                    after,
-                    profile: timeout.profile,
-                    pool: self.pool.name().to_string(),
-                    worker: slot_index,
-                    worker_restarted,
-                    phase: TimeoutPhase::Running,
-                };
-                telemetry::call_end(&report, admitted.elapsed(), 0, Outcome::Timeout, Some(&e));
-                return Err(e);
+                return Err(self.timed_out(
+                    &report,
+                    &timeout,
+                    TimeoutPhase::Running,
+                    how,
+                    admitted.elapsed(),
+                ));
             }
         };
         drop(inflight);
@@ -490,19 +442,13 @@ impl SessionInner {
         let outcome = match reply {
             Ok(outcome) => outcome,
             Err(crate::link::LinkError::DeadlineExceeded) => {
-                let after = timeout.limit.unwrap_or_default();
-                telemetry::call_timeout(&report, after, timeout.profile.as_deref(), "interrupted");
-                let e = Error::Timeout {
-                    call: format!("{module}.{function}"),
-                    after,
-                    profile: timeout.profile,
-                    pool: self.pool.name().to_string(),
-                    worker: slot_index,
-                    worker_restarted: false,
-                    phase: TimeoutPhase::Running,
-                };
-                telemetry::call_end(&report, admitted.elapsed(), 0, Outcome::Timeout, Some(&e));
-                return Err(e);
+                return Err(self.timed_out(
+                    &report,
+                    &timeout,
+                    TimeoutPhase::Running,
+                    "interrupted",
+                    admitted.elapsed(),
+                ));
             }
             Err(link_error) => {
                 let e = Box::pin(status_error(link_error, &conn, slot_index)).await;
@@ -511,15 +457,201 @@ impl SessionInner {
             }
         };
         let bytes_in = outcome.as_ref().map_or(0, response_len);
-        // Refs in the result keep the call's callbacks alive, for lazy
-        // results that call them later (ADR 0005, callbacks, item 5).
+        let result = self.result(outcome, &conn, slot_index, &callbacks, &refs);
+        telemetry::call_end(
+            &report,
+            admitted.elapsed(),
+            bytes_in,
+            Outcome::of(&result),
+            result.as_ref().err(),
+        );
+        result
+    }
+
+    /// Runs a call to the end on this thread, without a future, when it
+    /// can: the pool runs calls inline here (in-process, outside a tokio
+    /// task), the call has no callbacks and is not made from one, a worker
+    /// thread is free now and the worker is up. `None` when it cannot:
+    /// nothing was done then, and [`SessionInner::execute`] runs the call.
+    ///
+    /// The same steps as `execute`, minus the future: its checks and
+    /// errors, the session's placement and the pool's capacity, the
+    /// timeout (the deadline thread interrupts the call, ADR 0009), the
+    /// telemetry. Admission is immediate, so one clock read before the call
+    /// serves as both its start and the base of its deadline (either
+    /// timeout scope), and one after it as its end.
+    pub(crate) fn execute_now(
+        self: &Arc<Self>,
+        spec: &CallSpec,
+        options: &RuntimeOptions,
+    ) -> Option<Result<Value>> {
+        macro_rules! tri {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => return Some(Err(e)),
+                }
+            };
+        }
+        if !self.pool.runs_inline() || crate::callback::in_callback() {
+            return None;
+        }
+        let callbacks = spec.callbacks();
+        if !callbacks.is_empty() {
+            return None;
+        }
+        let config = &self.pool.shared.config;
+        let (module, function) = spec.labels();
+        let timeout = tri!(config.profiles.call_timeout(options, module));
+        let affinity = options.affinity_value().unwrap_or(config.affinity);
+        let refs = spec.refs();
+        tri!(self.check_refs(&refs));
+        let placement = tri!(self.placement(&refs, spec.near()));
+        let admission = self.pool.try_admit(placement, affinity)?;
+        let slot_index = admission.slot;
+        let slot = &self.pool.slots[slot_index];
+        let conn = slot.current()?;
+        if !conn.link.runs_inline() || conn.arena.is_some() {
+            return None;
+        }
+        // From here the call is this path's.
+        self.touch(slot_index);
+        tri!(check_generation(&refs, &conn));
+        let admitted = Instant::now();
+        let deadline = timeout.limit.map(|limit| admitted + limit);
+        let (request, _, size) = tri!(self.request(spec, &conn, true));
+        let report = self.report(module, function, slot_index);
+        telemetry::call_start(&report, size);
+        let inflight = slot.enter();
+        let (reply, ended) = conn.link.call_inline(request, deadline);
+        drop(inflight);
+        drop(admission);
+        let elapsed = ended.saturating_duration_since(admitted);
+        let outcome = match reply {
+            Ok(outcome) => outcome,
+            Err(crate::link::LinkError::DeadlineExceeded) => {
+                return Some(Err(self.timed_out(
+                    &report,
+                    &timeout,
+                    TimeoutPhase::Running,
+                    "interrupted",
+                    elapsed,
+                )));
+            }
+            Err(link_error) => {
+                // An in-process link has no process that may have crashed:
+                // the mapping needs no waiting.
+                let e = status_error(link_error, &conn, slot_index)
+                    .now_or_never()
+                    .unwrap_or_else(|| Error::transport("the in-process call failed"));
+                telemetry::call_end(&report, elapsed, 0, Outcome::Error, Some(&e));
+                return Some(Err(e));
+            }
+        };
+        let bytes_in = outcome.as_ref().map_or(0, response_len);
+        let callbacks = Arc::new(callbacks);
+        let result = self.result(outcome, &conn, slot_index, &callbacks, &refs);
+        telemetry::call_end(
+            &report,
+            elapsed,
+            bytes_in,
+            Outcome::of(&result),
+            result.as_ref().err(),
+        );
+        Some(result)
+    }
+
+    /// The request of a call to `conn`'s worker, with its payloads in the
+    /// worker's arena when it has one (and the call has no callbacks), and
+    /// its encoded size, checked against the message limit. The arena's
+    /// export is to be kept to the end of the call (however it ends): then
+    /// the argument slots the worker did not claim go back to the arena.
+    fn request(
+        &self,
+        spec: &CallSpec,
+        conn: &Conn,
+        no_callbacks: bool,
+    ) -> Result<(pb::CallRequest, Option<crate::arena::Exported>, usize)> {
+        let mut request = spec.to_request(&self.id);
+        request.call_id = next_call_id();
+        // Large payloads to a local worker go through its shared-memory
+        // arena (ADR 0010); calls with callbacks keep them inline.
+        let exported = match &conn.arena {
+            Some(arena) if no_callbacks => Some(arena.export(&mut request)),
+            _ => None,
+        };
+        let limit = conn.limit;
+        let size = request.encoded_len();
+        // Large payloads may travel beside the message (ADR 0012): only
+        // the rest must fit.
+        if size > limit
+            && size.saturating_sub(snakebridge_proto::payload::beside_len(
+                snakebridge_proto::payload::Carrier::values(&request),
+            )) > limit
+        {
+            return Err(Error::MessageTooLarge { size, limit });
+        }
+        if let Some(exported) = &exported {
+            self.pool.metrics.arena_sent(exported.traffic);
+        }
+        Ok((request, exported, size))
+    }
+
+    /// What a call of `module.function` on `worker` reports.
+    fn report<'a>(&'a self, module: &'a str, function: &'a str, worker: usize) -> CallReport<'a> {
+        CallReport {
+            pool: self.pool.name(),
+            module,
+            function,
+            worker,
+            metrics: &self.pool.metrics,
+            handles: self.pool.metrics.call(module, function),
+        }
+    }
+
+    /// The error of a call stopped by its timeout in `phase`, reported
+    /// (`how` it was stopped, after `elapsed` of its run).
+    fn timed_out(
+        &self,
+        report: &CallReport<'_>,
+        timeout: &crate::policy::ResolvedTimeout<'_>,
+        phase: TimeoutPhase,
+        how: &'static str,
+        elapsed: Duration,
+    ) -> Error {
+        let after = timeout.limit.unwrap_or_default();
+        telemetry::call_timeout(report, after, timeout.profile, how);
+        let e = Error::Timeout {
+            call: format!("{}.{}", report.module, report.function),
+            after,
+            profile: timeout.profile.map(str::to_owned),
+            pool: self.pool.name().to_string(),
+            worker: report.worker,
+            worker_restarted: how == "worker_restarted",
+            phase,
+        };
+        telemetry::call_end(report, elapsed, 0, Outcome::Timeout, Some(&e));
+        e
+    }
+
+    /// The result of a call from its worker's answer: refs in it are bound
+    /// to this session and the worker, and keep the call's callbacks alive
+    /// (for lazy results that call them later; ADR 0005, callbacks, item 5).
+    fn result(
+        self: &Arc<Self>,
+        outcome: Option<pb::call_response::Outcome>,
+        conn: &Conn,
+        slot: usize,
+        callbacks: &Arc<crate::callback::CallbackTable>,
+        refs: &[&Ref],
+    ) -> Result<Value> {
         let factory = CallRefs {
             session: self,
-            slot: slot_index,
+            slot,
             generation: conn.generation,
-            callbacks: (!callbacks.is_empty()).then_some(&callbacks),
+            callbacks: (!callbacks.is_empty()).then_some(callbacks),
         };
-        let result = match outcome {
+        match outcome {
             Some(pb::call_response::Outcome::Value(mut v)) => match &conn.arena {
                 // Only calls without callbacks asked for arena results.
                 Some(arena) if callbacks.is_empty() => arena.import(&mut v).and_then(|traffic| {
@@ -530,24 +662,21 @@ impl SessionInner {
             },
             Some(pb::call_response::Outcome::PythonError(e)) => Err(python_error(e, self)),
             Some(pb::call_response::Outcome::BridgeError(e)) => {
-                Err(bridge_error(e, &self.id, &refs, slot_index))
+                Err(bridge_error(e, &self.id, refs, slot))
             }
             None => Err(Error::transport("the worker sent an empty response")),
-        };
-        let outcome = match &result {
-            Ok(_) => Outcome::Ok,
-            Err(e) if e.python().is_some() => Outcome::PythonError,
-            Err(_) => Outcome::Error,
-        };
-        telemetry::call_end(
-            &report,
-            admitted.elapsed(),
-            bytes_in,
-            outcome,
-            result.as_ref().err(),
-        );
-        result
+        }
     }
+}
+
+/// The refs were made by `conn`'s worker (not one that exited since).
+fn check_generation(refs: &[&Ref], conn: &Conn) -> Result<()> {
+    for r in refs {
+        if r.inner.generation != conn.generation {
+            return Err(r.worker_gone());
+        }
+    }
+    Ok(())
 }
 
 /// How far [`SessionInner::route`] got: read when the call's deadline
@@ -813,3 +942,4 @@ pub(crate) fn random_u64() -> u64 {
     h.write_u32(std::process::id());
     h.finish()
 }
+

@@ -13,8 +13,10 @@
 //! field with one of the `EVENT_*` names, so a subscriber can filter on
 //! `snakebridge::telemetry=debug` and dispatch on `event`.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use metrics::{Counter, Histogram};
@@ -108,6 +110,15 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
+    /// How a call with this result ended (not by its timeout).
+    pub(crate) fn of<T>(result: &crate::Result<T>) -> Outcome {
+        match result {
+            Ok(_) => Outcome::Ok,
+            Err(e) if e.python().is_some() => Outcome::PythonError,
+            Err(_) => Outcome::Error,
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
@@ -120,6 +131,8 @@ impl Outcome {
 
 /// A pool's metric handles, registered once.
 pub(crate) struct PoolMetrics {
+    /// Unique per `PoolMetrics` of the process (for [`LAST_CALL`]).
+    id: u64,
     pool: String,
     bytes_sent: Counter,
     bytes_received: Counter,
@@ -137,7 +150,9 @@ pub(crate) struct CallMetrics {
 
 impl PoolMetrics {
     pub(crate) fn new(pool: &str) -> PoolMetrics {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         PoolMetrics {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             pool: pool.to_string(),
             bytes_sent: metrics::counter!(BYTES_SENT_TOTAL, "pool" => pool.to_string()),
             bytes_received: metrics::counter!(BYTES_RECEIVED_TOTAL, "pool" => pool.to_string()),
@@ -169,8 +184,46 @@ impl PoolMetrics {
         })
     }
 
-    /// The handles for `module.function`, registered on first use.
+    /// The handles for `module.function`, registered on first use. The
+    /// last ones a thread asked for are kept in the thread: a thread that
+    /// calls the same function again finds them without a lock or a hash.
     pub(crate) fn call(&self, module: &str, function: &str) -> Arc<CallMetrics> {
+        let cached = LAST_CALL.try_with(|last| match &*last.borrow() {
+            Some(l) if l.pool == self.id && l.module == module && l.function == function => {
+                Some(l.handles.clone())
+            }
+            _ => None,
+        });
+        if let Ok(Some(handles)) = cached {
+            return handles;
+        }
+        let handles = self.lookup(module, function);
+        let _ = LAST_CALL.try_with(|last| {
+            let mut last = last.borrow_mut();
+            match &mut *last {
+                // The strings' buffers are reused.
+                Some(l) => {
+                    l.pool = self.id;
+                    l.module.clear();
+                    l.module.push_str(module);
+                    l.function.clear();
+                    l.function.push_str(function);
+                    l.handles = handles.clone();
+                }
+                None => {
+                    *last = Some(LastCall {
+                        pool: self.id,
+                        module: module.to_string(),
+                        function: function.to_string(),
+                        handles: handles.clone(),
+                    });
+                }
+            }
+        });
+        handles
+    }
+
+    fn lookup(&self, module: &str, function: &str) -> Arc<CallMetrics> {
         if let Some(m) = self.calls.read().get(module).and_then(|f| f.get(function)) {
             return m.clone();
         }
@@ -201,6 +254,18 @@ impl PoolMetrics {
             .or_insert(handles)
             .clone()
     }
+}
+
+/// The call handles a thread looked up last (see [`PoolMetrics::call`]).
+struct LastCall {
+    pool: u64,
+    module: String,
+    function: String,
+    handles: Arc<CallMetrics>,
+}
+
+thread_local! {
+    static LAST_CALL: RefCell<Option<LastCall>> = const { RefCell::new(None) };
 }
 
 /// What one call reports.
