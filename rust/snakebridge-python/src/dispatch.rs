@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use prost::Message;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple, PyType};
+use pyo3::types::{PyDict, PyModule, PyTuple, PyType};
 use snakebridge_proto::v1::{self as pb, CallKind, ErrorCode, call_response::Outcome};
 
 use crate::callback::CallLink;
@@ -202,7 +202,6 @@ pub(crate) fn encode_committed(
 ) -> Result<pb::Value, Failure> {
     let max_refs = shared.limits.max_refs();
     let max_bytes = shared.limits.max_message_bytes();
-    let held = shared.registry.count(session);
     let encoder = Encoder::new(
         py,
         EncodeContext {
@@ -212,14 +211,17 @@ pub(crate) fn encode_committed(
             instance: shared.instance,
             max_depth: shared.limits.max_depth,
             repr_limit: shared.limits.repr_limit,
-            refs_left: max_refs.saturating_sub(held),
+            max_refs,
             max_bytes,
             arena,
         },
     );
     let mut encoded = match encoder.encode(result) {
         Ok(encoded) => encoded,
-        Err(Abort::RefLimit) => return Err(ref_limit(session, max_refs, held)),
+        Err(Abort::RefLimit) => {
+            let held = shared.registry.count(session);
+            return Err(ref_limit(session, max_refs, held));
+        }
         Err(Abort::TooLarge(at_least)) => {
             return Err(too_large(at_least, max_bytes, "at least "));
         }
@@ -358,9 +360,26 @@ fn resolve<'py>(
         return Ok(obj);
     }
     for part in req.name.split('.') {
-        obj = obj.getattr(part)?;
+        obj = attribute(&obj, part)?;
     }
     Ok(obj)
+}
+
+/// `getattr(obj, name)`. For a plain module (`type(obj) is ModuleType`)
+/// and a name that is not a dunder, the module's dict is read first: what
+/// is there is what `getattr` answers (only dunders of `ModuleType` and
+/// `object` could shadow it), without the type's attribute lookup, which
+/// misses the type cache for every name that is not interned (perf showed
+/// it: docs/performance.md). Anything else, and a name not in the dict
+/// (a module `__getattr__`, the error), goes through `getattr`.
+fn attribute<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    if !name.starts_with("__")
+        && let Ok(module) = obj.cast_exact::<PyModule>()
+        && let Some(found) = module.dict().get_item(name)?
+    {
+        return Ok(found);
+    }
+    obj.getattr(name)
 }
 
 /// `importlib.import_module(name)`, cached.

@@ -52,8 +52,9 @@ pub(crate) struct EncodeContext<'a> {
     pub(crate) instance: u64,
     pub(crate) max_depth: usize,
     pub(crate) repr_limit: usize,
-    /// How many more refs the session may take.
-    pub(crate) refs_left: usize,
+    /// How many refs the session may hold (what it holds now is counted
+    /// when the encode makes its first ref: most results make none).
+    pub(crate) max_refs: usize,
     pub(crate) max_bytes: usize,
     /// The worker's arena, when large payloads of this result may go there
     /// (ADR 0010).
@@ -91,6 +92,8 @@ pub(crate) struct Encoder<'a, 'py> {
     approx_bytes: usize,
     /// Arena slots this encode filled (held for the host once sent).
     slots: Vec<snakebridge_proto::arena::Slot>,
+    /// How many more refs the session may take, once the first ref asks.
+    refs_left: Option<usize>,
 }
 
 /// A finished encode: the value, the refs to commit and the arena slots it
@@ -121,6 +124,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
             depth: 0,
             approx_bytes: 0,
             slots: Vec::new(),
+            refs_left: None,
         }
     }
 
@@ -407,7 +411,12 @@ impl<'a, 'py> Encoder<'a, 'py> {
 
     /// Makes `obj` a (pending) ref of the session.
     fn new_ref(&mut self, obj: &Bound<'py, PyAny>) -> Result<pb::Value, Abort> {
-        if self.created.len() >= self.ctx.refs_left {
+        let ctx = &self.ctx;
+        let refs_left = *self.refs_left.get_or_insert_with(|| {
+            ctx.max_refs
+                .saturating_sub(ctx.registry.count(ctx.session))
+        });
+        if self.created.len() >= refs_left {
             return Err(Abort::RefLimit);
         }
         let ty = obj.get_type();

@@ -14,6 +14,7 @@ use snakebridge_proto::v1::{self as pb, ErrorCode};
 
 use crate::config::{ExecutorConfig, Limits};
 use crate::dispatch::run_call;
+use crate::fast_hash::FastBuild;
 use crate::init::PythonInfo;
 use crate::pyerror::bridge;
 use crate::registry::{Registry, Removed};
@@ -112,12 +113,12 @@ pub(crate) struct Shared {
     pub(crate) limits: Limits,
     pub(crate) instance: u64,
     /// `importlib.import_module` results by module name.
-    pub(crate) modules: Mutex<HashMap<String, Py<PyAny>>>,
+    pub(crate) modules: Mutex<HashMap<String, Py<PyAny>, FastBuild>>,
     calls: AtomicU64,
     info: PythonInfo,
     /// Calls that can be interrupted: host call id -> Python thread ident.
     /// (`true` once `interrupt` raised in it).
-    running: Mutex<HashMap<u64, (std::ffi::c_ulong, bool)>>,
+    running: Mutex<HashMap<u64, (std::ffi::c_ulong, bool), FastBuild>>,
     /// The shared-memory arena, once the host's settings turned it on.
     pub(crate) arena: std::sync::OnceLock<crate::arena::WorkerArena>,
 }
@@ -181,10 +182,10 @@ impl Executor {
             registry: Registry::new(config.clock.clone()),
             limits: Limits::new(&config),
             instance: new_instance(),
-            modules: Mutex::new(HashMap::new()),
+            modules: Mutex::new(HashMap::default()),
             calls: AtomicU64::new(0),
             info,
-            running: Mutex::new(HashMap::new()),
+            running: Mutex::new(HashMap::default()),
             arena: std::sync::OnceLock::new(),
         });
         let (jobs, receiver) = crossbeam_channel::unbounded::<Job>();

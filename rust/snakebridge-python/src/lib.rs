@@ -46,6 +46,7 @@ mod dispatch;
 mod encode;
 mod exchange;
 mod executor;
+mod fast_hash;
 mod frame;
 mod init;
 mod messages;

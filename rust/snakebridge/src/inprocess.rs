@@ -8,8 +8,9 @@
 //! the executor's threads, which keep their Python thread states and grow
 //! on demand. Calls with callbacks and streams always use executor threads.
 
-use std::collections::{BTreeSet, HashSet};
+use std::cell::RefCell;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -297,45 +298,114 @@ fn initialize(venv_python: Option<PathBuf>) -> Result<()> {
 }
 
 /// Interrupts inline calls that run past their deadline: one thread,
-/// asleep until the earliest deadline; registering a later deadline costs
-/// a lock and no wake-up.
+/// asleep until the earliest deadline.
+///
+/// Each thread that runs inline calls has a [`Watched`] slot here,
+/// registered on its first call: a call writes its id and deadline into it
+/// (atomic stores, no lock) and wakes the thread only when its deadline is
+/// earlier than the thread's next wake-up, which with the usual minutes-
+/// long timeouts it never is. The thread scans the slots when it wakes
+/// (at least once a second).
 struct Deadlines {
+    /// Unique per `Deadlines` of the process (the key of [`WATCHED`]).
+    id: u64,
+    /// The slots of the threads that ran inline calls (a slot whose
+    /// thread exited is dropped at the next scan).
+    slots: Mutex<Vec<Arc<Watched>>>,
+    /// Held by the thread except while it interrupts calls; callers take
+    /// it only to wake it.
     state: Mutex<DeadlineState>,
     wake: Condvar,
+    /// Whether the thread was started (on the first watched call).
+    started: AtomicBool,
+    /// When the thread wakes next, in nanoseconds since `base`; 0 until it
+    /// has scanned once (it scans before it sleeps, so a call need not
+    /// wake it).
+    next_wake: AtomicU64,
+    base: Instant,
     backend: Weak<Inner>,
 }
 
+/// The deadline thread's lock (see `Deadlines::state`).
 #[derive(Default)]
-struct DeadlineState {
-    pending: BTreeSet<(Instant, u64)>,
-    /// Calls interrupted by the thread, until their callers look.
-    fired: HashSet<u64>,
-    /// When the thread wakes next (`None`: it is not running).
-    wakes_at: Option<Instant>,
-    started: bool,
+struct DeadlineState;
+
+/// The inline call a thread runs now, as the deadline thread sees it.
+#[derive(Default)]
+struct Watched {
+    /// The call's id; 0 between calls.
+    call_id: AtomicU64,
+    /// Its deadline, in nanoseconds since `Deadlines::base`.
+    deadline: AtomicU64,
+    /// The id of the last call the thread interrupted here.
+    fired: AtomicU64,
+}
+
+thread_local! {
+    /// This thread's slot in each `Deadlines` it ran inline calls under,
+    /// by `Deadlines::id`.
+    static WATCHED: RefCell<Vec<(u64, Arc<Watched>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// One watched inline call; see [`Deadline::finish`].
-struct Deadline<'a> {
-    deadlines: &'a Deadlines,
+struct Deadline {
+    slot: Arc<Watched>,
     at: Instant,
     call_id: u64,
 }
 
 impl Deadlines {
     fn new(backend: Weak<Inner>) -> Arc<Deadlines> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Arc::new(Deadlines {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            slots: Mutex::new(Vec::new()),
             state: Mutex::new(DeadlineState::default()),
             wake: Condvar::new(),
+            started: AtomicBool::new(false),
+            next_wake: AtomicU64::new(0),
+            base: Instant::now(),
             backend,
         })
     }
 
-    fn watch(self: &Arc<Self>, at: Instant, call_id: u64) -> Deadline<'_> {
-        let mut state = self.state.lock();
-        state.pending.insert((at, call_id));
-        if !state.started {
-            state.started = true;
+    fn nanos(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// This thread's free slot (a new one for a call nested in another
+    /// inline call of this thread, which does not happen today).
+    fn slot(&self) -> Arc<Watched> {
+        let mine = WATCHED
+            .try_with(|watched| {
+                let mut watched = watched.borrow_mut();
+                if let Some((_, slot)) = watched.iter().find(|(id, _)| *id == self.id) {
+                    if slot.call_id.load(Ordering::Relaxed) == 0 {
+                        return Some(slot.clone());
+                    }
+                    return None;
+                }
+                let slot = Arc::new(Watched::default());
+                self.slots.lock().push(slot.clone());
+                watched.push((self.id, slot.clone()));
+                Some(slot)
+            })
+            .ok()
+            .flatten();
+        mine.unwrap_or_else(|| {
+            let slot = Arc::new(Watched::default());
+            self.slots.lock().push(slot.clone());
+            slot
+        })
+    }
+
+    fn watch(self: &Arc<Self>, at: Instant, call_id: u64) -> Deadline {
+        if !self.started.load(Ordering::Acquire)
+            && self
+                .started
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
             let this = self.clone();
             // Without the thread the call still ends with `DeadlineExceeded`
             // when it returns late; it is only not interrupted.
@@ -343,64 +413,91 @@ impl Deadlines {
                 .name("snakebridge-deadlines".into())
                 .spawn(move || this.run());
         }
-        if state.wakes_at.is_none_or(|w| at < w) {
+        let slot = self.slot();
+        let deadline = self.nanos(at);
+        slot.deadline.store(deadline, Ordering::SeqCst);
+        slot.call_id.store(call_id, Ordering::SeqCst);
+        // Either the thread sees this call when it scans after planning
+        // its wake-up (it publishes `next_wake`, then scans), or this sees
+        // the wake-up it planned.
+        if deadline < self.next_wake.load(Ordering::SeqCst) {
+            let _state = self.state.lock();
             self.wake.notify_one();
         }
         Deadline {
-            deadlines: self,
+            slot,
             at,
             call_id,
         }
     }
 
+    /// Scans the slots: the calls past their deadline at `now` and not
+    /// interrupted yet, and the earliest deadline of the others.
+    fn scan(&self, now: u64) -> (Vec<(Arc<Watched>, u64)>, u64) {
+        let mut due = Vec::new();
+        let mut earliest = u64::MAX;
+        let mut slots = self.slots.lock();
+        // A slot only this list holds belongs to a thread that exited.
+        slots.retain(|s| Arc::strong_count(s) > 1);
+        for slot in slots.iter() {
+            let id = slot.call_id.load(Ordering::SeqCst);
+            if id == 0 {
+                continue;
+            }
+            let deadline = slot.deadline.load(Ordering::SeqCst);
+            if deadline > now {
+                earliest = earliest.min(deadline);
+            } else if slot.fired.load(Ordering::SeqCst) != id {
+                due.push((slot.clone(), id));
+            }
+        }
+        (due, earliest)
+    }
+
     fn run(&self) {
         let mut state = self.state.lock();
         loop {
-            let now = Instant::now();
-            let due: Vec<u64> = state
-                .pending
-                .iter()
-                .take_while(|(at, _)| *at <= now)
-                .map(|&(_, id)| id)
-                .collect();
-            if !due.is_empty() {
-                state.pending.retain(|(at, _)| *at > now);
-                state.fired.extend(due.iter().copied());
-                drop(state);
-                let Some(backend) = self.backend.upgrade() else {
-                    return;
-                };
-                for id in due {
-                    backend.executor.interrupt(id);
+            let now = self.nanos(Instant::now());
+            let (due, earliest) = self.scan(now);
+            if due.is_empty() {
+                // Wake for the earliest deadline, and now and then to
+                // notice that the backend is gone.
+                let next = earliest.min(now.saturating_add(1_000_000_000)).max(1);
+                self.next_wake.store(next, Ordering::SeqCst);
+                // A call that registered before the store may not have
+                // seen it: it is found now.
+                let (late, earliest) = self.scan(now);
+                if late.is_empty() && earliest >= next {
+                    let at = self.base + Duration::from_nanos(next);
+                    self.wake.wait_until(&mut state, at);
+                    if self.backend.strong_count() == 0 {
+                        return;
+                    }
                 }
-                drop(backend);
-                state = self.state.lock();
                 continue;
             }
-            // Wake for the earliest deadline, and now and then to notice
-            // that the backend is gone.
-            let next = state
-                .pending
-                .first()
-                .map_or(now + Duration::from_secs(1), |&(at, _)| at)
-                .min(now + Duration::from_secs(1));
-            state.wakes_at = Some(next);
-            self.wake.wait_until(&mut state, next);
-            state.wakes_at = None;
-            if self.backend.strong_count() == 0 {
+            drop(state);
+            let Some(backend) = self.backend.upgrade() else {
                 return;
+            };
+            for (slot, id) in due {
+                // Marked first: a call that returns at once still counts
+                // as interrupted.
+                slot.fired.store(id, Ordering::SeqCst);
+                backend.executor.interrupt(id);
             }
+            drop(backend);
+            state = self.state.lock();
         }
     }
 }
 
-impl Deadline<'_> {
+impl Deadline {
     /// Stops watching a call that ended at `ended`; true when it ran past
     /// its deadline (it was interrupted, or returned too late).
     fn finish(self, ended: Instant) -> bool {
-        let mut state = self.deadlines.state.lock();
-        state.pending.remove(&(self.at, self.call_id));
-        let fired = state.fired.remove(&self.call_id);
+        self.slot.call_id.store(0, Ordering::SeqCst);
+        let fired = self.slot.fired.load(Ordering::SeqCst) == self.call_id;
         fired || ended >= self.at
     }
 }

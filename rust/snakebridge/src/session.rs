@@ -174,9 +174,12 @@ impl SessionInner {
         if let Some(near) = near.filter(|&s| s < self.pool.slots.len()) {
             return Ok(Placement::Require(near));
         }
+        if !self.explicit {
+            return Ok(Placement::Any);
+        }
         match *self.pinned.lock() {
-            Some(slot) if self.explicit => Ok(Placement::Prefer(slot)),
-            _ => Ok(Placement::Any),
+            Some(slot) => Ok(Placement::Prefer(slot)),
+            None => Ok(Placement::Any),
         }
     }
 
@@ -457,7 +460,8 @@ impl SessionInner {
             }
         };
         let bytes_in = outcome.as_ref().map_or(0, response_len);
-        let result = self.result(outcome, &conn, slot_index, &callbacks, &refs);
+        let with_callbacks = (!callbacks.is_empty()).then_some(&callbacks);
+        let result = self.result(outcome, &conn, slot_index, with_callbacks, &refs);
         telemetry::call_end(
             &report,
             admitted.elapsed(),
@@ -549,8 +553,7 @@ impl SessionInner {
             }
         };
         let bytes_in = outcome.as_ref().map_or(0, response_len);
-        let callbacks = Arc::new(callbacks);
-        let result = self.result(outcome, &conn, slot_index, &callbacks, &refs);
+        let result = self.result(outcome, &conn, slot_index, None, &refs);
         telemetry::call_end(
             &report,
             elapsed,
@@ -635,26 +638,27 @@ impl SessionInner {
     }
 
     /// The result of a call from its worker's answer: refs in it are bound
-    /// to this session and the worker, and keep the call's callbacks alive
-    /// (for lazy results that call them later; ADR 0005, callbacks, item 5).
+    /// to this session and the worker, and keep the call's callbacks (if
+    /// it has any) alive, for lazy results that call them later (ADR 0005,
+    /// callbacks, item 5).
     fn result(
         self: &Arc<Self>,
         outcome: Option<pb::call_response::Outcome>,
         conn: &Conn,
         slot: usize,
-        callbacks: &Arc<crate::callback::CallbackTable>,
+        callbacks: Option<&Arc<crate::callback::CallbackTable>>,
         refs: &[&Ref],
     ) -> Result<Value> {
         let factory = CallRefs {
             session: self,
             slot,
             generation: conn.generation,
-            callbacks: (!callbacks.is_empty()).then_some(callbacks),
+            callbacks,
         };
         match outcome {
             Some(pb::call_response::Outcome::Value(mut v)) => match &conn.arena {
                 // Only calls without callbacks asked for arena results.
-                Some(arena) if callbacks.is_empty() => arena.import(&mut v).and_then(|traffic| {
+                Some(arena) if callbacks.is_none() => arena.import(&mut v).and_then(|traffic| {
                     self.pool.metrics.arena_received(traffic);
                     codec::from_proto(v, &factory)
                 }),
