@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use snakebridge::{
     Affinity, Bridge, BridgeConfig, Error, RuntimeOptions, StartMode, TimeoutPhase, TimeoutProfile,
-    args, with_runtime,
+    TimeoutScope, args, with_runtime,
 };
 
 const FIX: &str = "sb_policy_fixture";
@@ -391,6 +391,84 @@ fn in_process_timeouts_answer_on_time_but_c_code_runs_on() {
             .unwrap_err();
         assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
         assert!(started.elapsed() < Duration::from_secs(5));
+        common::assert_answers(&py).await;
+    });
+}
+
+/// Calls made at once from three threads outside any task (in-process,
+/// each runs inline on its own thread) still take the pool's capacity:
+/// with one Python thread they run one after the other (the first goes
+/// straight through, the others wait in the queue). With workers the
+/// queue does the same.
+#[test]
+fn concurrent_inline_calls_keep_the_capacity_limit() {
+    let py = bridge(config(1));
+    common::run(py.start()).unwrap();
+    let mut spans: Vec<Span> = std::thread::scope(|s| {
+        let calls: Vec<_> = (0..3)
+            .map(|_| {
+                s.spawn(|| {
+                    common::run(py.call(FIX, "span", args![0.2]).into_future())
+                        .unwrap()
+                        .extract::<Span>()
+                        .unwrap()
+                })
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    spans.sort_by(|a, b| a.1.total_cmp(&b.1));
+    for pair in spans.windows(2) {
+        assert!(pair[1].1 >= pair[0].2, "calls overlapped: {spans:?}");
+    }
+    assert_eq!(py.workers()[0].inflight, 0);
+    assert_eq!(py.queue_depth(), 0);
+}
+
+/// Timeouts of calls run inline hold per call, several at once and in
+/// either scope: two Python loops on two threads, with different
+/// deadlines, are both interrupted (in-process by the deadline thread;
+/// with workers as usual), and the pool answers afterwards.
+#[test]
+fn concurrent_inline_calls_are_each_interrupted_at_their_deadline() {
+    let py = bridge(config(1).threads_per_worker(2));
+    common::run(py.start()).unwrap();
+    let errors: Vec<Error> = std::thread::scope(|s| {
+        let calls: Vec<_> = [
+            (300, TimeoutScope::Call, "inline-a"),
+            (600, TimeoutScope::Run, "inline-b"),
+        ]
+        .into_iter()
+        .map(|(ms, scope, key)| {
+            let py = &py;
+            s.spawn(move || {
+                common::run(
+                    py.call(FIX, "busy_loop", args![key])
+                        .timeout(Duration::from_millis(ms))
+                        .timeout_scope(scope)
+                        .into_future(),
+                )
+                .unwrap_err()
+            })
+        })
+        .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    for err in &errors {
+        assert!(
+            matches!(
+                err,
+                Error::Timeout {
+                    phase: TimeoutPhase::Running,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+    common::run(async {
+        assert!(!loop_running(&py, "inline-a").await);
+        assert!(!loop_running(&py, "inline-b").await);
         common::assert_answers(&py).await;
     });
 }

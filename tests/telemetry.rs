@@ -182,6 +182,14 @@ fn calls_workers_and_timeouts_are_reported() {
     if in_process {
         // No process to spawn, kill or restart.
         let snapshot = Snapshot(snapshotter.snapshot().into_vec());
+        // The calls ran inline on this thread, without a future
+        // (`CallFuture`'s fast path): counted all the same.
+        let ok = [("function", "sqrt"), ("outcome", "ok")];
+        assert_eq!(snapshot.counter(telemetry::CALLS_TOTAL, &ok), 2);
+        let raised = [("function", "sqrt"), ("outcome", "python_error")];
+        assert_eq!(snapshot.counter(telemetry::CALLS_TOTAL, &raised), 1);
+        assert!(snapshot.histogram_count(telemetry::CALL_DURATION_SECONDS) >= 5);
+        assert!(snapshot.counter(telemetry::BYTES_SENT_TOTAL, &[]) > 0);
         let timed_out = [("function", "exec"), ("outcome", "timeout")];
         assert_eq!(snapshot.counter(telemetry::CALLS_TOTAL, &timed_out), 1);
         let interrupted = [("how", "interrupted")];

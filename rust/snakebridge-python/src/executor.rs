@@ -327,10 +327,16 @@ impl Executor {
     /// A request with a nonzero `call_id` can be stopped meanwhile with
     /// [`Executor::interrupt`].
     pub fn call_blocking(&self, req: pb::CallRequest) -> pb::CallResponse {
+        self.call_blocking_ref(&req)
+    }
+
+    /// [`Executor::call_blocking`] of a borrowed request: the caller keeps
+    /// it (and drops it after the call, detached).
+    pub fn call_blocking_ref(&self, req: &pb::CallRequest) -> pb::CallResponse {
         let shared = &self.inner.shared;
         Python::attach(|py| {
             let _running = Running::register(shared, req.call_id);
-            guarded_call(shared, py, &req)
+            guarded_call(shared, py, req)
         })
     }
 

@@ -159,7 +159,8 @@ impl Call {
             Ok(session) => session,
             Err(e) => return Ok(Err(e)),
         };
-        if let Some(result) = session.execute_now(&spec, &effective) {
+        let mut spec = spec;
+        if let Some(result) = session.execute_now(&mut spec, &effective) {
             return Ok(result);
         }
         Err(Box::pin(
@@ -316,6 +317,33 @@ impl CallSpec {
             });
         }
         out
+    }
+
+    /// [`CallSpec::to_request`], moving the module and function names
+    /// into the request instead of copying them: the spec keeps the rest
+    /// (its refs and arguments); its labels are then
+    /// [`CallSpec::labels_with`] the request.
+    pub(crate) fn take_request(&mut self, session_id: &str) -> pb::CallRequest {
+        pb::CallRequest {
+            session_id: session_id.to_string(),
+            kind: self.kind as i32,
+            module: std::mem::take(&mut self.module),
+            name: std::mem::take(&mut self.name),
+            target: self.target.as_ref().map(|r| r.handle().clone()),
+            args: codec::args_to_proto(&self.args),
+            kwargs: codec::kwargs_to_proto(&self.kwargs),
+            call_id: 0,
+            arena_results: false,
+        }
+    }
+
+    /// [`CallSpec::labels`] of a spec whose names went into `request`
+    /// ([`CallSpec::take_request`]).
+    pub(crate) fn labels_with<'a>(&'a self, request: &'a pb::CallRequest) -> (&'a str, &'a str) {
+        match &self.target {
+            Some(target) => (target.type_name(), &request.name),
+            None => (&request.module, &request.name),
+        }
     }
 
     pub(crate) fn to_request(&self, session_id: &str) -> pb::CallRequest {

@@ -124,13 +124,13 @@ impl InProcess {
     /// ended (the one clock read after it, for the caller's telemetry too).
     pub(crate) fn call_inline(
         &self,
-        request: pb::CallRequest,
+        request: &pb::CallRequest,
         deadline: Option<Instant>,
     ) -> (Result<Option<pb::call_response::Outcome>, LinkError>, Instant) {
         let inner = &self.inner;
         snakebridge_python::keep_thread_state();
         let watch = deadline.map(|d| inner.deadlines.watch(d, request.call_id));
-        let response = inner.executor.call_blocking(request);
+        let response = inner.executor.call_blocking_ref(request);
         let ended = Instant::now();
         if let Some(watch) = watch
             && watch.finish(ended)
@@ -148,7 +148,7 @@ impl InProcess {
         deadline: Option<Instant>,
     ) -> Result<Option<pb::call_response::Outcome>, LinkError> {
         if self.runs_inline() {
-            return self.call_inline(request, deadline).0;
+            return self.call_inline(&request, deadline).0;
         }
         Ok(self.inner.executor.call(request).await.outcome)
     }

@@ -204,10 +204,10 @@ impl Link {
     /// answers when the call ended.
     pub(crate) fn call_inline(
         &self,
-        request: pb::CallRequest,
+        request: &pb::CallRequest,
         deadline: Option<Instant>,
     ) -> (Result<Option<pb::call_response::Outcome>, LinkError>, Instant) {
-        let _ = (&request, deadline);
+        let _ = (request, deadline);
         match self {
             Link::Grpc { .. } => (
                 Err(LinkError::Ended("a gRPC link never runs calls inline")),

@@ -399,7 +399,7 @@ impl SessionInner {
         let reply = if callbacks.is_empty() && conn.link.runs_inline() {
             // In-process, on this very thread: no timer and no cancellation
             // (the deadline thread interrupts it; ADR 0009).
-            Ok(conn.link.call_inline(request, deadline).0)
+            Ok(conn.link.call_inline(&request, deadline).0)
         } else {
             // What is left of the deadline runs the call.
             let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
@@ -486,7 +486,7 @@ impl SessionInner {
     /// timeout scope), and one after it as its end.
     pub(crate) fn execute_now(
         self: &Arc<Self>,
-        spec: &CallSpec,
+        spec: &mut CallSpec,
         options: &RuntimeOptions,
     ) -> Option<Result<Value>> {
         macro_rules! tri {
@@ -500,34 +500,39 @@ impl SessionInner {
         if !self.pool.runs_inline() || crate::callback::in_callback() {
             return None;
         }
-        let callbacks = spec.callbacks();
-        if !callbacks.is_empty() {
+        if !spec.callbacks().is_empty() {
             return None;
         }
         let config = &self.pool.shared.config;
-        let (module, function) = spec.labels();
-        let timeout = tri!(config.profiles.call_timeout(options, module));
+        let timeout = tri!(config.profiles.call_timeout(options, spec.labels().0));
         let affinity = options.affinity_value().unwrap_or(config.affinity);
-        let refs = spec.refs();
-        tri!(self.check_refs(&refs));
-        let placement = tri!(self.placement(&refs, spec.near()));
-        let admission = self.pool.try_admit(placement, affinity)?;
+        let (admission, conn) = {
+            let refs = spec.refs();
+            tri!(self.check_refs(&refs));
+            let placement = tri!(self.placement(&refs, spec.near()));
+            let admission = self.pool.try_admit(placement, affinity)?;
+            let conn = self.pool.slots[admission.slot].current()?;
+            if !conn.link.runs_inline() || conn.arena.is_some() {
+                return None;
+            }
+            // From here the call is this path's.
+            self.touch(admission.slot);
+            tri!(check_generation(&refs, &conn));
+            (admission, conn)
+        };
         let slot_index = admission.slot;
-        let slot = &self.pool.slots[slot_index];
-        let conn = slot.current()?;
-        if !conn.link.runs_inline() || conn.arena.is_some() {
-            return None;
-        }
-        // From here the call is this path's.
-        self.touch(slot_index);
-        tri!(check_generation(&refs, &conn));
         let admitted = Instant::now();
         let deadline = timeout.limit.map(|limit| admitted + limit);
-        let (request, _, size) = tri!(self.request(spec, &conn, true));
+        // The names move into the request (the executor borrows it).
+        let mut request = spec.take_request(&self.id);
+        request.call_id = next_call_id();
+        let size = tri!(Self::check_size(&request, conn.limit));
+        let spec = &*spec;
+        let (module, function) = spec.labels_with(&request);
         let report = self.report(module, function, slot_index);
         telemetry::call_start(&report, size);
-        let inflight = slot.enter();
-        let (reply, ended) = conn.link.call_inline(request, deadline);
+        let inflight = self.pool.slots[slot_index].enter();
+        let (reply, ended) = conn.link.call_inline(&request, deadline);
         drop(inflight);
         drop(admission);
         let elapsed = ended.saturating_duration_since(admitted);
@@ -553,7 +558,7 @@ impl SessionInner {
             }
         };
         let bytes_in = outcome.as_ref().map_or(0, response_len);
-        let result = self.result(outcome, &conn, slot_index, None, &refs);
+        let result = self.result(outcome, &conn, slot_index, None, &spec.refs());
         telemetry::call_end(
             &report,
             elapsed,
@@ -583,21 +588,27 @@ impl SessionInner {
             Some(arena) if no_callbacks => Some(arena.export(&mut request)),
             _ => None,
         };
-        let limit = conn.limit;
+        let size = Self::check_size(&request, conn.limit)?;
+        if let Some(exported) = &exported {
+            self.pool.metrics.arena_sent(exported.traffic);
+        }
+        Ok((request, exported, size))
+    }
+
+    /// The encoded size of `request`, checked against the connection's
+    /// message limit.
+    fn check_size(request: &pb::CallRequest, limit: usize) -> Result<usize> {
         let size = request.encoded_len();
         // Large payloads may travel beside the message (ADR 0012): only
         // the rest must fit.
         if size > limit
             && size.saturating_sub(snakebridge_proto::payload::beside_len(
-                snakebridge_proto::payload::Carrier::values(&request),
+                snakebridge_proto::payload::Carrier::values(request),
             )) > limit
         {
             return Err(Error::MessageTooLarge { size, limit });
         }
-        if let Some(exported) = &exported {
-            self.pool.metrics.arena_sent(exported.traffic);
-        }
-        Ok((request, exported, size))
+        Ok(size)
     }
 
     /// What a call of `module.function` on `worker` reports.
