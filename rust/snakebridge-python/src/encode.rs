@@ -412,10 +412,9 @@ impl<'a, 'py> Encoder<'a, 'py> {
     /// Makes `obj` a (pending) ref of the session.
     fn new_ref(&mut self, obj: &Bound<'py, PyAny>) -> Result<pb::Value, Abort> {
         let ctx = &self.ctx;
-        let refs_left = *self.refs_left.get_or_insert_with(|| {
-            ctx.max_refs
-                .saturating_sub(ctx.registry.count(ctx.session))
-        });
+        let refs_left = *self
+            .refs_left
+            .get_or_insert_with(|| ctx.max_refs.saturating_sub(ctx.registry.count(ctx.session)));
         if self.created.len() >= refs_left {
             return Err(Abort::RefLimit);
         }

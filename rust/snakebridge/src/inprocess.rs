@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::BridgeConfig;
 use crate::error::{Error, Result};
-use crate::link::{Link, LinkError, Responses};
+use crate::link::{Link, LinkError, Reply, Responses};
 use crate::slot::Conn;
 
 /// A pool's executor in this process. Cheap to clone.
@@ -126,7 +126,7 @@ impl InProcess {
         &self,
         request: &pb::CallRequest,
         deadline: Option<Instant>,
-    ) -> (Result<Option<pb::call_response::Outcome>, LinkError>, Instant) {
+    ) -> (Reply, Instant) {
         let inner = &self.inner;
         snakebridge_python::keep_thread_state();
         let watch = deadline.map(|d| inner.deadlines.watch(d, request.call_id));
@@ -314,7 +314,7 @@ struct Deadlines {
     slots: Mutex<Vec<Arc<Watched>>>,
     /// Held by the thread except while it interrupts calls; callers take
     /// it only to wake it.
-    state: Mutex<DeadlineState>,
+    state: Mutex<()>,
     wake: Condvar,
     /// Whether the thread was started (on the first watched call).
     started: AtomicBool,
@@ -325,10 +325,6 @@ struct Deadlines {
     base: Instant,
     backend: Weak<Inner>,
 }
-
-/// The deadline thread's lock (see `Deadlines::state`).
-#[derive(Default)]
-struct DeadlineState;
 
 /// The inline call a thread runs now, as the deadline thread sees it.
 #[derive(Default)]
@@ -360,7 +356,7 @@ impl Deadlines {
         Arc::new(Deadlines {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             slots: Mutex::new(Vec::new()),
-            state: Mutex::new(DeadlineState::default()),
+            state: Mutex::new(()),
             wake: Condvar::new(),
             started: AtomicBool::new(false),
             next_wake: AtomicU64::new(0),
@@ -424,11 +420,7 @@ impl Deadlines {
             let _state = self.state.lock();
             self.wake.notify_one();
         }
-        Deadline {
-            slot,
-            at,
-            call_id,
-        }
+        Deadline { slot, at, call_id }
     }
 
     /// Scans the slots: the calls past their deadline at `now` and not

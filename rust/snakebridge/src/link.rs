@@ -48,6 +48,9 @@ impl Interceptor for Auth {
     }
 }
 
+/// The answer of a unary call: the call's outcome, or how the link failed.
+pub(crate) type Reply = Result<Option<pb::call_response::Outcome>, LinkError>;
+
 /// An answer stream of a streaming operation.
 pub(crate) type Responses<T> = BoxStream<'static, Result<T, LinkError>>;
 
@@ -206,7 +209,7 @@ impl Link {
         &self,
         request: &pb::CallRequest,
         deadline: Option<Instant>,
-    ) -> (Result<Option<pb::call_response::Outcome>, LinkError>, Instant) {
+    ) -> (Reply, Instant) {
         let _ = (request, deadline);
         match self {
             Link::Grpc { .. } => (

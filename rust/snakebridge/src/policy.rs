@@ -399,12 +399,9 @@ mod tests {
         p.libraries.insert("torch".into(), "batch_job".into());
         let none = RuntimeOptions::new();
         let r = p.call_timeout(&none, "torch.nn.functional").unwrap();
-        assert_eq!((r.limit, r.profile.as_deref()), (None, Some("batch_job")));
+        assert_eq!((r.limit, r.profile), (None, Some("batch_job")));
         let r = p.call_timeout(&none, "math").unwrap();
-        assert_eq!(
-            (r.limit, r.profile.as_deref()),
-            (secs(120), Some("default"))
-        );
+        assert_eq!((r.limit, r.profile), (secs(120), Some("default")));
         let r = p
             .call_timeout(&RuntimeOptions::new().profile("ml_inference"), "torch")
             .unwrap();

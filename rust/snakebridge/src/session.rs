@@ -957,4 +957,3 @@ pub(crate) fn random_u64() -> u64 {
     h.write_u32(std::process::id());
     h.finish()
 }
-
