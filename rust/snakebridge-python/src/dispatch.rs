@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use prost::Message;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyModule, PyTuple, PyType};
+use pyo3::types::{PyDict, PyModule, PyString, PyTuple, PyType};
 use snakebridge_proto::v1::{self as pb, CallKind, ErrorCode, call_response::Outcome};
 
 use crate::callback::CallLink;
@@ -355,42 +355,83 @@ fn resolve<'py>(
     py: Python<'py>,
     req: &pb::CallRequest,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let mut obj = import(shared, py, &req.module)?;
+    // One name (the usual `module.function`): its interned string, found
+    // with the module under one lock.
+    let single = !req.name.is_empty() && !req.name.contains('.');
+    let (module, name) = {
+        let lookups = shared.modules.lock();
+        let module = lookups.modules.get(&req.module).map(|m| m.clone_ref(py));
+        let name = single
+            .then(|| lookups.names.get(&req.name).map(|n| n.clone_ref(py)))
+            .flatten();
+        (module, name)
+    };
+    let mut obj = match module {
+        Some(module) => module.into_bound(py),
+        None => import(shared, py, &req.module)?,
+    };
     if req.name.is_empty() {
         return Ok(obj);
     }
+    if single {
+        let name = match name {
+            Some(name) => name.into_bound(py),
+            None => intern(shared, py, &req.name),
+        };
+        return attribute(&obj, &req.name, &name);
+    }
     for part in req.name.split('.') {
-        obj = attribute(&obj, part)?;
+        obj = attribute(&obj, part, part)?;
     }
     Ok(obj)
 }
 
-/// `getattr(obj, name)`. For a plain module (`type(obj) is ModuleType`)
-/// and a name that is not a dunder, the module's dict is read first: what
-/// is there is what `getattr` answers (only dunders of `ModuleType` and
-/// `object` could shadow it), without the type's attribute lookup, which
-/// misses the type cache for every name that is not interned (perf showed
-/// it: docs/performance.md). Anything else, and a name not in the dict
-/// (a module `__getattr__`, the error), goes through `getattr`.
-fn attribute<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+/// `name` as an interned Python string, kept for the next calls (up to
+/// `Lookups::MAX_NAMES` names).
+fn intern<'py>(shared: &Shared, py: Python<'py>, name: &str) -> Bound<'py, PyString> {
+    let interned = PyString::intern(py, name);
+    let mut lookups = shared.modules.lock();
+    if lookups.names.len() < crate::executor::Lookups::MAX_NAMES {
+        let previous = lookups
+            .names
+            .insert(name.to_owned(), interned.clone().unbind());
+        drop(lookups);
+        drop(previous);
+    }
+    interned
+}
+
+/// `getattr(obj, key)`, `name` being `key` as text. For a plain module
+/// (`type(obj) is ModuleType`) and a name that is not a dunder, the
+/// module's dict is read first: what is there is what `getattr` answers
+/// (only dunders of `ModuleType` and `object` could shadow it), without
+/// the type's attribute lookup (which, for a name that is not interned,
+/// misses CPython's type cache and walks the MRO: perf showed it,
+/// docs/performance.md). Anything else, and a name not in the dict (a
+/// module `__getattr__`, the error), goes through `getattr`.
+fn attribute<'py, N>(obj: &Bound<'py, PyAny>, name: &str, key: N) -> PyResult<Bound<'py, PyAny>>
+where
+    N: IntoPyObject<'py, Target = PyString> + Copy,
+{
     if !name.starts_with("__")
         && let Ok(module) = obj.cast_exact::<PyModule>()
-        && let Some(found) = module.dict().get_item(name)?
+        && let Some(found) = module.dict().get_item(key)?
     {
         return Ok(found);
     }
-    obj.getattr(name)
+    obj.getattr(key)
 }
 
 /// `importlib.import_module(name)`, cached.
 fn import<'py>(shared: &Shared, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    if let Some(module) = shared.modules.lock().get(name) {
+    if let Some(module) = shared.modules.lock().modules.get(name) {
         return Ok(module.clone_ref(py).into_bound(py));
     }
     let module = shared.types.import_module.bind(py).call1((name,))?;
     let previous = shared
         .modules
         .lock()
+        .modules
         .insert(name.to_owned(), module.clone().unbind());
     drop(previous);
     Ok(module)

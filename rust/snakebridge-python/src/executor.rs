@@ -113,7 +113,7 @@ pub(crate) struct Shared {
     pub(crate) limits: Limits,
     pub(crate) instance: u64,
     /// `importlib.import_module` results by module name.
-    pub(crate) modules: Mutex<HashMap<String, Py<PyAny>, FastBuild>>,
+    pub(crate) modules: Mutex<Lookups>,
     calls: AtomicU64,
     info: PythonInfo,
     /// Calls that can be interrupted: host call id -> Python thread ident.
@@ -134,6 +134,21 @@ impl Drop for Shared {
             drop(modules);
         });
     }
+}
+
+/// What resolving a callee looks up by name, kept across calls.
+#[derive(Default)]
+pub(crate) struct Lookups {
+    /// `importlib.import_module` results by module name.
+    pub(crate) modules: HashMap<String, Py<PyAny>, FastBuild>,
+    /// Attribute names as interned Python strings (at most
+    /// [`Lookups::MAX_NAMES`]): `getattr` with an interned name hits
+    /// CPython's type cache, and no string is made per call.
+    pub(crate) names: HashMap<String, Py<pyo3::types::PyString>, FastBuild>,
+}
+
+impl Lookups {
+    pub(crate) const MAX_NAMES: usize = 4096;
 }
 
 struct Inner {
@@ -182,7 +197,7 @@ impl Executor {
             registry: Registry::new(config.clock.clone()),
             limits: Limits::new(&config),
             instance: new_instance(),
-            modules: Mutex::new(HashMap::default()),
+            modules: Mutex::new(Lookups::default()),
             calls: AtomicU64::new(0),
             info,
             running: Mutex::new(HashMap::default()),
