@@ -14,11 +14,11 @@ use snakebridge_proto::v1::{self as pb, ErrorCode};
 
 use crate::config::{ExecutorConfig, Limits};
 use crate::dispatch::run_call;
-use crate::fast_hash::FastBuild;
 use crate::init::PythonInfo;
 use crate::pyerror::bridge;
 use crate::registry::{Registry, Removed};
 use crate::types::Types;
+use rustc_hash::FxBuildHasher as FastBuild;
 
 /// Registers the current thread as running call `call_id` until dropped.
 /// Created and dropped with the GIL held, so an interrupt can never land

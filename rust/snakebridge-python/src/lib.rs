@@ -46,7 +46,6 @@ mod dispatch;
 mod encode;
 mod exchange;
 mod executor;
-mod fast_hash;
 mod frame;
 mod init;
 mod messages;
