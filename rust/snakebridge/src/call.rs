@@ -324,17 +324,9 @@ impl CallSpec {
     /// (its refs and arguments); its labels are then
     /// [`CallSpec::labels_with`] the request.
     pub(crate) fn take_request(&mut self, session_id: &str) -> pb::CallRequest {
-        pb::CallRequest {
-            session_id: session_id.to_string(),
-            kind: self.kind as i32,
-            module: std::mem::take(&mut self.module),
-            name: std::mem::take(&mut self.name),
-            target: self.target.as_ref().map(|r| r.handle().clone()),
-            args: codec::args_to_proto(&self.args),
-            kwargs: codec::kwargs_to_proto(&self.kwargs),
-            call_id: 0,
-            arena_results: false,
-        }
+        let module = std::mem::take(&mut self.module);
+        let name = std::mem::take(&mut self.name);
+        self.request_named(session_id, module, name)
     }
 
     /// [`CallSpec::labels`] of a spec whose names went into `request`
@@ -347,11 +339,16 @@ impl CallSpec {
     }
 
     pub(crate) fn to_request(&self, session_id: &str) -> pb::CallRequest {
+        self.request_named(session_id, self.module.clone(), self.name.clone())
+    }
+
+    /// The wire request of this call, under `module` and `name`.
+    fn request_named(&self, session_id: &str, module: String, name: String) -> pb::CallRequest {
         pb::CallRequest {
             session_id: session_id.to_string(),
             kind: self.kind as i32,
-            module: self.module.clone(),
-            name: self.name.clone(),
+            module,
+            name,
             target: self.target.as_ref().map(|r| r.handle().clone()),
             args: codec::args_to_proto(&self.args),
             kwargs: codec::kwargs_to_proto(&self.kwargs),
