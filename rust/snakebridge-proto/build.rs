@@ -23,6 +23,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(out, nesting_table(&fds))?;
     tonic_prost_build::configure()
         .bytes(".snakebridge.v1")
+        // Variants much larger than the rest go in a box, so that a
+        // `Value` (40 bytes) and a `CallResponse` stay small: they are
+        // moved several times per call (ADR 0016).
+        .boxed(".snakebridge.v1.Value.kind.ndarray")
+        .boxed(".snakebridge.v1.Value.kind.datetime")
+        .boxed(".snakebridge.v1.Value.kind.time")
+        .boxed(".snakebridge.v1.Value.kind.ref")
+        .boxed(".snakebridge.v1.Value.kind.stream")
+        .boxed(".snakebridge.v1.CallResponse.outcome.python_error")
+        .boxed(".snakebridge.v1.CallResponse.outcome.bridge_error")
         .codec_path("crate::nesting::CheckedCodec")
         .compile_fds(fds)?;
     Ok(())

@@ -498,12 +498,12 @@ mod tests {
 
     fn array(n: usize) -> Value {
         Value {
-            kind: Some(Kind::Ndarray(NdArray {
+            kind: Some(Kind::Ndarray(Box::new(NdArray {
                 dtype: "|u1".into(),
                 shape: vec![n as u64],
                 data: Bytes::from(vec![2u8; n]),
                 ..Default::default()
-            })),
+            }))),
         }
     }
 

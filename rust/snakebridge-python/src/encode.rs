@@ -273,7 +273,9 @@ impl<'a, 'py> Encoder<'a, 'py> {
             let kind = kind.clone();
             if let Kind::Ref(h) = &kind {
                 self.add_bytes(h.encoded_len_hint())?;
-            } else if let Kind::Stream(pb::StreamHandle { r#ref: Some(h), .. }) = &kind {
+            } else if let Kind::Stream(s) = &kind
+                && let Some(h) = &s.r#ref
+            {
                 self.add_bytes(h.encoded_len_hint())?;
             }
             out.kind = Some(kind);
@@ -440,11 +442,11 @@ impl<'a, 'py> Encoder<'a, 'py> {
         self.add_bytes(handle.encoded_len_hint())?;
         let addr = obj.as_ptr() as usize;
         let kind = match stream_kind(obj) {
-            Some(is_async) => Kind::Stream(pb::StreamHandle {
+            Some(is_async) => Kind::Stream(Box::new(pb::StreamHandle {
                 r#ref: Some(handle),
                 is_async,
-            }),
-            None => Kind::Ref(handle),
+            })),
+            None => Kind::Ref(Box::new(handle)),
         };
         self.memo.insert(addr, kind.clone());
         self.created.push(Pending {
@@ -468,7 +470,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
             } else {
                 None
             };
-            return Ok(Some(Kind::Datetime(pb::DateTime {
+            return Ok(Some(Kind::Datetime(Box::new(pb::DateTime {
                 date: Some(pb::Date {
                     year: dt.get_year(),
                     month: dt.get_month().into(),
@@ -483,7 +485,7 @@ impl<'a, 'py> Encoder<'a, 'py> {
                     fold: dt.get_fold().into(),
                 }),
                 utc_offset_us,
-            })));
+            }))));
         }
         if let Ok(d) = obj.cast_exact::<PyDate>() {
             return Ok(Some(Kind::Date(pb::Date {
@@ -496,14 +498,14 @@ impl<'a, 'py> Encoder<'a, 'py> {
             let Some(tz) = self.tz(t.get_tzinfo())? else {
                 return self.new_ref(obj).map(kind_of).map(Some);
             };
-            return Ok(Some(Kind::Time(pb::Time {
+            return Ok(Some(Kind::Time(Box::new(pb::Time {
                 hour: t.get_hour().into(),
                 minute: t.get_minute().into(),
                 second: t.get_second().into(),
                 microsecond: t.get_microsecond(),
                 tz,
                 fold: t.get_fold().into(),
-            })));
+            }))));
         }
         if let Ok(d) = obj.cast_exact::<PyDelta>() {
             return Ok(Some(Kind::Timedelta(pb::TimeDelta {
@@ -607,14 +609,14 @@ impl<'a, 'py> Encoder<'a, 'py> {
             })?;
             if let Some(r) = written {
                 self.add_bytes(dtype_str.len() + 32)?;
-                return Ok(Some(Kind::Ndarray(pb::NdArray {
+                return Ok(Some(Kind::Ndarray(Box::new(pb::NdArray {
                     dtype: dtype_str,
                     shape: shape.extract()?,
                     data: Bytes::new(),
                     scalar: false,
                     shared: Some(r),
                     spilled: None,
-                })));
+                }))));
             }
         }
         let array = np
@@ -630,14 +632,14 @@ impl<'a, 'py> Encoder<'a, 'py> {
         self.add_payload(nbytes)?;
         self.add_bytes(dtype_str.len())?;
         let data = contiguous_bytes(&array)?;
-        Ok(Some(Kind::Ndarray(pb::NdArray {
+        Ok(Some(Kind::Ndarray(Box::new(pb::NdArray {
             dtype: dtype_str,
             shape,
             data,
             scalar: !is_array,
             shared: None,
             spilled: None,
-        })))
+        }))))
     }
 
     /// Copies a payload of `len` bytes into a slot of the worker's arena

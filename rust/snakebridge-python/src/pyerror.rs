@@ -17,8 +17,8 @@ pub(crate) enum Failure {
 impl Failure {
     pub(crate) fn into_response(self) -> pb::CallResponse {
         let outcome = match self {
-            Failure::Python(e) => Outcome::PythonError(*e),
-            Failure::Bridge(e) => Outcome::BridgeError(e),
+            Failure::Python(e) => Outcome::PythonError(e),
+            Failure::Bridge(e) => Outcome::BridgeError(Box::new(e)),
         };
         pb::CallResponse {
             outcome: Some(outcome),

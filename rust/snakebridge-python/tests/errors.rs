@@ -483,12 +483,12 @@ fn bad_arena_references_are_serialization_errors() {
     slot.as_mut_slice().fill(3);
     let good = slot.to_ref();
     let array = |r: pb::ArenaRef| pb::Value {
-        kind: Some(pb::value::Kind::Ndarray(pb::NdArray {
+        kind: Some(pb::value::Kind::Ndarray(Box::new(pb::NdArray {
             dtype: "|u1".into(),
             shape: vec![r.len],
             shared: Some(r),
             ..Default::default()
-        })),
+        }))),
     };
     for bad in [
         pb::ArenaRef {

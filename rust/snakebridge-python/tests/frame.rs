@@ -314,7 +314,10 @@ fn tracebacks_do_not_show_the_call_frame() {
 fn streams_run_under_the_call_frame() {
     let ex = frame_executor();
     let m = make(&ex, "map(eval, ['6', '__name__'])");
-    let Some(Kind::Stream(pb::StreamHandle { r#ref: Some(h), .. })) = &m.kind else {
+    let Some(h) = (match &m.kind {
+        Some(Kind::Stream(s)) => s.r#ref.as_ref(),
+        _ => None,
+    }) else {
         panic!("expected a stream handle, got {m:?}");
     };
     let mut it = ex.open_iter(SESSION, h).expect("open");

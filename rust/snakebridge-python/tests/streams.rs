@@ -7,10 +7,7 @@ use common::*;
 
 fn stream_handle(value: &pb::Value) -> (&pb::RefHandle, bool) {
     match &value.kind {
-        Some(Kind::Stream(pb::StreamHandle {
-            r#ref: Some(h),
-            is_async,
-        })) => (h, *is_async),
+        Some(Kind::Stream(s)) if s.r#ref.is_some() => (s.r#ref.as_ref().unwrap(), s.is_async),
         other => panic!("expected a stream handle, got {other:?}"),
     }
 }

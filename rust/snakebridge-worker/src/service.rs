@@ -319,7 +319,7 @@ impl pb::worker_server::Worker for WorkerService {
                     match &mut message.msg {
                         Some(pb::worker_message::Msg::Response(response)) => {
                             response.outcome = Some(pb::call_response::Outcome::BridgeError(
-                                full.to_bridge_error(),
+                                Box::new(full.to_bridge_error()),
                             ));
                         }
                         // A callback's arguments: the exchange cannot go on.
@@ -459,9 +459,9 @@ impl pb::worker_server::Worker for WorkerService {
             .payloads
             .spill(&mut response, &session, self.message_limit())
         {
-            response.outcome = Some(pb::call_response::Outcome::BridgeError(
+            response.outcome = Some(pb::call_response::Outcome::BridgeError(Box::new(
                 full.to_bridge_error(),
-            ));
+            )));
         }
         Ok(Response::new(response))
     }

@@ -11,6 +11,10 @@
 //! - `in_process_blocking`: `blocking::Bridge::call`.
 //! - `pool_async` and `pool_echo_floor`: the same call through a worker
 //!   process, and a bare `Health` RPC on the same connection.
+//! - `pool_async_alternating` and `pool_echo_floor_alternating`: the same
+//!   two measured in one loop that alternates them (each timed one followed
+//!   by an untimed one of the other), so that both run amid the same
+//!   traffic.
 //!
 //! Run: `./tools/bench.sh --bench in_process` (or `cargo bench -p snakebridge
 //! --features in-process --bench in_process` with the venv set up and a
@@ -112,6 +116,38 @@ fn sqrt(c: &mut Criterion) {
     });
     group.bench_function("pool_echo_floor", |b| {
         b.iter(|| black_box(rt.block_on(pool.health()).unwrap()));
+    });
+    // The same two, alternating: each timed call is followed by an untimed
+    // echo and each timed echo by an untimed call, so both run amid the
+    // same traffic. On a small VM a tight loop of echoes alone runs in a
+    // different (faster) idle and wake-up rhythm than anything doing real
+    // work, which the separate loops above then compare against
+    // (docs/performance.md).
+    let call = || rt.block_on(pool.call("math", "sqrt", args![16]).into_future_value());
+    let echo = || rt.block_on(pool.health());
+    group.bench_function("pool_async_alternating", |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                black_box(call().unwrap());
+                timed += start.elapsed();
+                black_box(echo().unwrap());
+            }
+            timed
+        });
+    });
+    group.bench_function("pool_echo_floor_alternating", |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                black_box(echo().unwrap());
+                timed += start.elapsed();
+                black_box(call().unwrap());
+            }
+            timed
+        });
     });
     group.finish();
     rt.block_on(pool.shutdown());

@@ -305,6 +305,20 @@ impl CallSpec {
         out
     }
 
+    /// Whether any argument holds a callback handle.
+    pub(crate) fn has_callbacks(&self) -> bool {
+        self.args
+            .iter()
+            .chain(self.kwargs.iter().map(|(_, v)| v))
+            .any(|v| {
+                v.walk_handles(&mut |h| match h {
+                    Handle::Callback(_) => ControlFlow::Break(()),
+                    Handle::Object(_) => ControlFlow::Continue(()),
+                })
+                .is_break()
+            })
+    }
+
     /// The closures of the callback handles among the arguments, by id.
     pub(crate) fn callbacks(&self) -> HashMap<u64, Arc<CallbackFn>> {
         let mut out = HashMap::new();

@@ -461,7 +461,7 @@ impl SessionInner {
         };
         let bytes_in = outcome.as_ref().map_or(0, response_len);
         let with_callbacks = (!callbacks.is_empty()).then_some(&callbacks);
-        let result = self.result(outcome, &conn, slot_index, with_callbacks, &refs);
+        let result = self.result(outcome, &conn, slot_index, with_callbacks, || refs.clone());
         telemetry::call_end(
             &report,
             admitted.elapsed(),
@@ -500,7 +500,7 @@ impl SessionInner {
         if !self.pool.runs_inline() || crate::callback::in_callback() {
             return None;
         }
-        if !spec.callbacks().is_empty() {
+        if spec.has_callbacks() {
             return None;
         }
         let config = &self.pool.shared.config;
@@ -558,7 +558,7 @@ impl SessionInner {
             }
         };
         let bytes_in = outcome.as_ref().map_or(0, response_len);
-        let result = self.result(outcome, &conn, slot_index, None, &spec.refs());
+        let result = self.result(outcome, &conn, slot_index, None, || spec.refs());
         telemetry::call_end(
             &report,
             elapsed,
@@ -652,13 +652,13 @@ impl SessionInner {
     /// to this session and the worker, and keep the call's callbacks (if
     /// it has any) alive, for lazy results that call them later (ADR 0005,
     /// callbacks, item 5).
-    fn result(
+    fn result<'a>(
         self: &Arc<Self>,
         outcome: Option<pb::call_response::Outcome>,
         conn: &Conn,
         slot: usize,
         callbacks: Option<&Arc<crate::callback::CallbackTable>>,
-        refs: &[&Ref],
+        refs: impl FnOnce() -> Vec<&'a Ref>,
     ) -> Result<Value> {
         let factory = CallRefs {
             session: self,
@@ -675,9 +675,9 @@ impl SessionInner {
                 }),
                 _ => codec::from_proto(v, &factory),
             },
-            Some(pb::call_response::Outcome::PythonError(e)) => Err(python_error(e, self)),
+            Some(pb::call_response::Outcome::PythonError(e)) => Err(python_error(*e, self)),
             Some(pb::call_response::Outcome::BridgeError(e)) => {
-                Err(bridge_error(e, &self.id, refs, slot))
+                Err(bridge_error(*e, &self.id, &refs(), slot))
             }
             None => Err(Error::transport("the worker sent an empty response")),
         }

@@ -43,7 +43,13 @@ pub(crate) struct Conn {
 
 impl Conn {
     pub(crate) fn alive(&self) -> bool {
-        self.exit.borrow().is_none()
+        // Whatever is sent on `exit` is an exit (always `Some`), so a new
+        // version means a dead connection: reading the version takes no
+        // lock, unlike `borrow` (this runs on every call).
+        match self.exit.has_changed() {
+            Ok(changed) => !changed,
+            Err(_) => self.exit.borrow().is_none(),
+        }
     }
 
     /// SIGKILLs the worker process (if it still runs); the supervisor then

@@ -246,14 +246,14 @@ pub fn time_of(h: u32, m: u32, sec: u32, us: u32, tz: Option<pb::TzInfo>, fold: 
     }
 }
 pub fn time(t: pb::Time) -> pb::Value {
-    v(Kind::Time(t))
+    v(Kind::Time(Box::new(t)))
 }
 pub fn datetime(d: pb::Date, t: pb::Time, utc_offset_us: Option<i64>) -> pb::Value {
-    v(Kind::Datetime(pb::DateTime {
+    v(Kind::Datetime(Box::new(pb::DateTime {
         date: Some(d),
         time: Some(t),
         utc_offset_us,
-    }))
+    })))
 }
 pub fn timedelta(days: i64, seconds: i32, microseconds: i32) -> pb::Value {
     v(Kind::Timedelta(pb::TimeDelta {
@@ -263,14 +263,14 @@ pub fn timedelta(days: i64, seconds: i32, microseconds: i32) -> pb::Value {
     }))
 }
 pub fn ndarray(dtype: &str, shape: Vec<u64>, data: Vec<u8>, scalar: bool) -> pb::Value {
-    v(Kind::Ndarray(pb::NdArray {
+    v(Kind::Ndarray(Box::new(pb::NdArray {
         dtype: dtype.to_owned(),
         shape,
         data: Bytes::from(data),
         scalar,
         shared: None,
         spilled: None,
-    }))
+    })))
 }
 pub fn nested(levels: usize, leaf: pb::Value) -> pb::Value {
     (0..levels).fold(leaf, |acc, _| list(vec![acc]))
@@ -317,14 +317,14 @@ pub fn value(resp: pb::CallResponse) -> pb::Value {
 
 pub fn bridge_error(resp: pb::CallResponse) -> pb::BridgeError {
     match resp.outcome {
-        Some(Outcome::BridgeError(e)) => e,
+        Some(Outcome::BridgeError(e)) => *e,
         other => panic!("expected a bridge error, got {other:?}"),
     }
 }
 
 pub fn python_error(resp: pb::CallResponse) -> pb::PythonError {
     match resp.outcome {
-        Some(Outcome::PythonError(e)) => e,
+        Some(Outcome::PythonError(e)) => *e,
         other => panic!("expected a Python error, got {other:?}"),
     }
 }
@@ -342,7 +342,7 @@ pub fn as_ref(value: &pb::Value) -> &pb::RefHandle {
 }
 
 pub fn ref_value(h: &pb::RefHandle) -> pb::Value {
-    v(Kind::Ref(h.clone()))
+    v(Kind::Ref(Box::new(h.clone())))
 }
 
 /// `sbtest.make(expr)`: a Python expression's value, encoded.

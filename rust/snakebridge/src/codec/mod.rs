@@ -121,37 +121,37 @@ fn kind_of(v: &Value) -> Kind {
             real: Some(c.re),
             imag: Some(c.im),
         }),
-        Value::DateTime(dt) => Kind::Datetime(pb::DateTime {
+        Value::DateTime(dt) => Kind::Datetime(Box::new(pb::DateTime {
             date: Some(date_to_proto(&dt.date)),
             time: Some(time_to_proto(&dt.time)),
             utc_offset_us: dt.utc_offset_us,
-        }),
+        })),
         Value::Date(d) => Kind::Date(date_to_proto(d)),
-        Value::Time(t) => Kind::Time(time_to_proto(t)),
+        Value::Time(t) => Kind::Time(Box::new(time_to_proto(t))),
         Value::TimeDelta(t) => Kind::Timedelta(pb::TimeDelta {
             days: t.days,
             seconds: t.seconds,
             microseconds: t.microseconds,
         }),
         Value::Decimal(s) => Kind::Decimal(s.clone()),
-        Value::NdArray(a) => Kind::Ndarray(pb::NdArray {
+        Value::NdArray(a) => Kind::Ndarray(Box::new(pb::NdArray {
             dtype: a.dtype.clone(),
             shape: a.shape.iter().map(|&d| d as u64).collect(),
             data: a.data.clone(),
             scalar: a.scalar,
             shared: None,
             spilled: None,
-        }),
+        })),
         Value::Callback(c) => Kind::Callback(pb::CallbackHandle {
             id: c.id(),
             arity: 0,
             is_async: c.is_async(),
         }),
-        Value::Stream(s) => Kind::Stream(pb::StreamHandle {
+        Value::Stream(s) => Kind::Stream(Box::new(pb::StreamHandle {
             r#ref: Some(s.object().handle().clone()),
             is_async: s.is_async(),
-        }),
-        Value::Ref(r) => Kind::Ref(r.handle().clone()),
+        })),
+        Value::Ref(r) => Kind::Ref(Box::new(r.handle().clone())),
     }
 }
 
@@ -294,7 +294,7 @@ fn leaf(kind: Kind, refs: &dyn RefFactory) -> Result<Value> {
             })
         }
         Kind::Date(d) => Value::Date(date_from_proto(d)?),
-        Kind::Time(t) => Value::Time(time_from_proto(t)?),
+        Kind::Time(t) => Value::Time(time_from_proto(*t)?),
         Kind::Timedelta(t) => {
             let td = TimeDelta {
                 days: t.days,
@@ -338,7 +338,7 @@ fn leaf(kind: Kind, refs: &dyn RefFactory) -> Result<Value> {
                 .map_err(|why| invalid(format_args!("ndarray: {why}")))?;
             Value::NdArray(array)
         }
-        Kind::Ref(handle) => Value::Ref(refs.make_ref(handle)?),
+        Kind::Ref(handle) => Value::Ref(refs.make_ref(*handle)?),
         Kind::Callback(cb) => {
             return Err(invalid(format_args!(
                 "callback handle {}: callbacks cannot come back from Python",

@@ -123,7 +123,7 @@ fn a_fixed_timezone_gives_a_datetime_its_utc_offset() {
             name: None,
         })),
     };
-    let v = decode(wire(Kind::Datetime(pb::DateTime {
+    let v = decode(wire(Kind::Datetime(Box::new(pb::DateTime {
         date: Some(pb::Date {
             year: 2024,
             month: 1,
@@ -134,7 +134,7 @@ fn a_fixed_timezone_gives_a_datetime_its_utc_offset() {
             ..Default::default()
         }),
         utc_offset_us: None,
-    })))
+    }))))
     .unwrap();
     let Value::DateTime(dt) = &v else {
         panic!("{v:?}")
@@ -171,7 +171,7 @@ fn wire_forms() {
         (Value::None, Kind::None(pb::NoneValue {})),
         (
             Value::Time(time(1, 2, 3, 4, Some(TzInfo::zone("UTC")), true)),
-            Kind::Time(pb::Time {
+            Kind::Time(Box::new(pb::Time {
                 hour: 1,
                 minute: 2,
                 second: 3,
@@ -180,18 +180,18 @@ fn wire_forms() {
                     kind: Some(pb::tz_info::Kind::Zone("UTC".into())),
                 }),
                 fold: 1,
-            }),
+            })),
         ),
         (
             Value::NdArray(NdArray::scalar(1i16)),
-            Kind::Ndarray(pb::NdArray {
+            Kind::Ndarray(Box::new(pb::NdArray {
                 dtype: "<i2".into(),
                 shape: vec![],
                 data: Bytes::from_static(&[1, 0]),
                 scalar: true,
                 shared: None,
                 spilled: None,
-            }),
+            })),
         ),
     ];
     for (v, kind) in cases {
@@ -263,22 +263,31 @@ fn invalid_wire_values_are_rejected() {
         (wire(Kind::Date(date(2023, 2, 29))), "no such date"),
         (wire(Kind::Date(date(0, 1, 1))), "no such date"),
         (wire(Kind::Date(date(2024, 1, 300))), "no such date"),
-        (wire(Kind::Time(t(24, 0, 0, 0, 0))), "time out of range"),
         (
-            wire(Kind::Time(t(1, 0, 0, 1_000_000, 0))),
+            wire(Kind::Time(Box::new(t(24, 0, 0, 0, 0)))),
             "time out of range",
         ),
-        (wire(Kind::Time(t(1, 0, 0, 0, 2))), "time out of range"),
-        (wire(Kind::Time(t(300, 0, 0, 0, 0))), "time out of range"),
         (
-            wire(Kind::Time(pb::Time {
+            wire(Kind::Time(Box::new(t(1, 0, 0, 1_000_000, 0)))),
+            "time out of range",
+        ),
+        (
+            wire(Kind::Time(Box::new(t(1, 0, 0, 0, 2)))),
+            "time out of range",
+        ),
+        (
+            wire(Kind::Time(Box::new(t(300, 0, 0, 0, 0)))),
+            "time out of range",
+        ),
+        (
+            wire(Kind::Time(Box::new(pb::Time {
                 tz: Some(pb::TzInfo { kind: None }),
                 ..t(1, 0, 0, 0, 0)
-            })),
+            }))),
             "a tzinfo with no kind",
         ),
         (
-            wire(Kind::Time(pb::Time {
+            wire(Kind::Time(Box::new(pb::Time {
                 tz: Some(pb::TzInfo {
                     kind: Some(pb::tz_info::Kind::Fixed(pb::FixedOffset {
                         offset_us: 86_400_000_000,
@@ -286,12 +295,12 @@ fn invalid_wire_values_are_rejected() {
                     })),
                 }),
                 ..t(1, 0, 0, 0, 0)
-            })),
+            }))),
             "within ±24 hours",
         ),
         (
             // `i64::MIN.abs()` overflows (found by fuzzing).
-            wire(Kind::Time(pb::Time {
+            wire(Kind::Time(Box::new(pb::Time {
                 tz: Some(pb::TzInfo {
                     kind: Some(pb::tz_info::Kind::Fixed(pb::FixedOffset {
                         offset_us: i64::MIN,
@@ -299,19 +308,19 @@ fn invalid_wire_values_are_rejected() {
                     })),
                 }),
                 ..t(1, 0, 0, 0, 0)
-            })),
+            }))),
             "within ±24 hours",
         ),
         (
-            wire(Kind::Datetime(pb::DateTime {
+            wire(Kind::Datetime(Box::new(pb::DateTime {
                 date: Some(date(2024, 1, 1)),
                 time: Some(t(0, 0, 0, 0, 0)),
                 utc_offset_us: Some(3_600_000_000),
-            })),
+            }))),
             "a UTC offset of 3600000000 microseconds but no tzinfo",
         ),
         (
-            wire(Kind::Datetime(pb::DateTime {
+            wire(Kind::Datetime(Box::new(pb::DateTime {
                 date: Some(date(2024, 1, 1)),
                 time: Some(pb::Time {
                     tz: Some(pb::TzInfo {
@@ -323,11 +332,11 @@ fn invalid_wire_values_are_rejected() {
                     ..t(0, 0, 0, 0, 0)
                 }),
                 utc_offset_us: Some(1),
-            })),
+            }))),
             "unlike its fixed timezone's",
         ),
         (
-            wire(Kind::Datetime(pb::DateTime {
+            wire(Kind::Datetime(Box::new(pb::DateTime {
                 date: Some(date(2024, 1, 1)),
                 time: Some(pb::Time {
                     tz: Some(pb::TzInfo {
@@ -336,40 +345,40 @@ fn invalid_wire_values_are_rejected() {
                     ..t(0, 0, 0, 0, 0)
                 }),
                 utc_offset_us: Some(i64::MIN),
-            })),
+            }))),
             "must be within ±24 hours",
         ),
         (
-            wire(Kind::Time(pb::Time {
+            wire(Kind::Time(Box::new(pb::Time {
                 tz: Some(pb::TzInfo {
                     kind: Some(pb::tz_info::Kind::Zone(String::new())),
                 }),
                 ..t(1, 0, 0, 0, 0)
-            })),
+            }))),
             "empty key",
         ),
         (
-            wire(Kind::Datetime(pb::DateTime {
+            wire(Kind::Datetime(Box::new(pb::DateTime {
                 date: None,
                 time: Some(t(0, 0, 0, 0, 0)),
                 utc_offset_us: None,
-            })),
+            }))),
             "without a date",
         ),
         (
-            wire(Kind::Datetime(pb::DateTime {
+            wire(Kind::Datetime(Box::new(pb::DateTime {
                 date: Some(date(2024, 1, 1)),
                 time: None,
                 utc_offset_us: None,
-            })),
+            }))),
             "without a time",
         ),
         (
-            wire(Kind::Datetime(pb::DateTime {
+            wire(Kind::Datetime(Box::new(pb::DateTime {
                 date: Some(date(2024, 1, 32)),
                 time: Some(t(0, 0, 0, 0, 0)),
                 utc_offset_us: None,
-            })),
+            }))),
             "no such date",
         ),
         (
@@ -421,36 +430,36 @@ fn invalid_wire_values_are_rejected() {
             "a value with no kind",
         ),
         (
-            wire(Kind::Ndarray(pb::NdArray {
+            wire(Kind::Ndarray(Box::new(pb::NdArray {
                 dtype: "<f8".into(),
                 shape: vec![2],
                 data: Bytes::from_static(&[0; 8]),
                 scalar: false,
                 shared: None,
                 spilled: None,
-            })),
+            }))),
             "ndarray: 8 bytes of data for dtype <f8 and shape (2,) (expected 16)",
         ),
         (
-            wire(Kind::Ndarray(pb::NdArray {
+            wire(Kind::Ndarray(Box::new(pb::NdArray {
                 dtype: "<f8".into(),
                 shape: vec![1],
                 data: Bytes::from_static(&[0; 8]),
                 scalar: true,
                 shared: None,
                 spilled: None,
-            })),
+            }))),
             "ndarray: a numpy scalar with shape (1,)",
         ),
         (
-            wire(Kind::Ndarray(pb::NdArray {
+            wire(Kind::Ndarray(Box::new(pb::NdArray {
                 dtype: "<f8".into(),
                 shape: vec![u64::MAX, 4],
                 data: Bytes::new(),
                 scalar: false,
                 shared: None,
                 spilled: None,
-            })),
+            }))),
             "ndarray",
         ),
     ];
@@ -466,7 +475,11 @@ fn invalid_wire_values_are_rejected() {
 
 #[test]
 fn refs_need_a_factory() {
-    let err = from_proto(wire(Kind::Ref(handle(1, "re.compile('a')"))), &NoRefs).unwrap_err();
+    let err = from_proto(
+        wire(Kind::Ref(Box::new(handle(1, "re.compile('a')")))),
+        &NoRefs,
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::Serialization { .. }));
     assert!(from_proto(wire(Kind::Int(1)), &NoRefs).is_ok());
 }
@@ -475,10 +488,10 @@ fn refs_need_a_factory() {
 fn stream_handles_and_callbacks_are_their_own_kinds_on_the_wire() {
     // A stream handle decodes to `Value::Stream` and encodes back as one.
     for is_async in [false, true] {
-        let wire_stream = wire(Kind::Stream(pb::StreamHandle {
+        let wire_stream = wire(Kind::Stream(Box::new(pb::StreamHandle {
             r#ref: Some(handle(4, "")),
             is_async,
-        }));
+        })));
         let v = from_proto(wire_stream.clone(), &Detached).unwrap();
         let Value::Stream(s) = &v else {
             panic!("{v:?}")
@@ -487,10 +500,10 @@ fn stream_handles_and_callbacks_are_their_own_kinds_on_the_wire() {
         assert_eq!(to_proto(&v), wire_stream);
         assert_eq!(v.as_ref().map(Ref::id), Some(4), "its object is a ref");
     }
-    let missing = wire(Kind::Stream(pb::StreamHandle {
+    let missing = wire(Kind::Stream(Box::new(pb::StreamHandle {
         r#ref: None,
         is_async: false,
-    }));
+    })));
     assert!(from_proto(missing, &Detached).is_err());
 
     // A callback encodes as a handle naming its closure, and never decodes.
