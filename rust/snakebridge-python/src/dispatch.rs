@@ -322,13 +322,20 @@ fn arguments<'py>(
     req: &pb::CallRequest,
 ) -> Result<(Bound<'py, PyTuple>, Option<Bound<'py, PyDict>>), Failure> {
     let py = decoder.py();
-    let args = req
-        .args
-        .iter()
-        .map(|v| decoder.value(v))
-        .collect::<Result<Vec<_>, _>>()?;
-    let args =
-        PyTuple::new(py, args).map_err(|e| serialization(py, "cannot build arguments", &e))?;
+    // One or two arguments (most calls) go straight into the tuple,
+    // without a vector in between.
+    let args = match req.args.as_slice() {
+        [] => Ok(PyTuple::empty(py)),
+        [a] => PyTuple::new(py, [decoder.value(a)?]),
+        [a, b] => PyTuple::new(py, [decoder.value(a)?, decoder.value(b)?]),
+        many => PyTuple::new(
+            py,
+            many.iter()
+                .map(|v| decoder.value(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    }
+    .map_err(|e| serialization(py, "cannot build arguments", &e))?;
     if req.kwargs.is_empty() {
         return Ok((args, None));
     }

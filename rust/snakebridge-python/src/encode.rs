@@ -7,6 +7,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rustc_hash::FxBuildHasher;
+
 use bytes::Bytes;
 use num_bigint::BigInt;
 use pyo3::ffi;
@@ -80,9 +82,9 @@ pub(crate) struct Encoder<'a, 'py> {
     ctx: EncodeContext<'a>,
     /// Objects that became refs (or stream handles) in this encode, by
     /// address.
-    memo: HashMap<usize, Kind>,
+    memo: HashMap<usize, Kind, FxBuildHasher>,
     /// Containers being encoded (the current path), by address.
-    path: HashSet<usize>,
+    path: HashSet<usize, FxBuildHasher>,
     created: Vec<Pending>,
     depth: usize,
     /// A lower bound of the encoded size so far. Containers count the
@@ -118,8 +120,8 @@ impl<'a, 'py> Encoder<'a, 'py> {
         Self {
             py,
             ctx,
-            memo: HashMap::new(),
-            path: HashSet::new(),
+            memo: HashMap::default(),
+            path: HashSet::default(),
             created: Vec::new(),
             depth: 0,
             approx_bytes: 0,
