@@ -188,16 +188,16 @@ impl SessionInner {
     /// on the call itself, which must agree with an explicit session and
     /// with refs; task and process defaults only steer default sessions.
     pub(crate) fn for_pool(
-        self: &Arc<Self>,
+        self: Arc<Self>,
         options: &RuntimeOptions,
         call_pool: Option<&str>,
         has_refs: bool,
     ) -> Result<Arc<SessionInner>> {
         let Some(wanted) = options.pool_name() else {
-            return Ok(self.clone());
+            return Ok(self);
         };
         if wanted == self.pool.name() {
-            return Ok(self.clone());
+            return Ok(self);
         }
         if self.explicit || has_refs {
             return match call_pool {
@@ -210,7 +210,7 @@ impl SessionInner {
                     belongs_to: self.pool.name().to_string(),
                     requested: requested.to_string(),
                 }),
-                None => Ok(self.clone()),
+                None => Ok(self),
             };
         }
         let pools = self.pools.upgrade().ok_or(Error::Shutdown)?;
@@ -531,7 +531,7 @@ impl SessionInner {
         let (module, function) = spec.labels_with(&request);
         let report = self.report(module, function, slot_index);
         telemetry::call_start(&report, size);
-        let inflight = self.pool.slots[slot_index].enter();
+        let inflight = self.pool.slots[slot_index].enter_here();
         let (reply, ended) = conn.link.call_inline(&request, deadline);
         drop(inflight);
         drop(admission);

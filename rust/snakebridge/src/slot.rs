@@ -181,12 +181,17 @@ pub(crate) struct Inflight(Arc<Slot>);
 
 impl Drop for Inflight {
     fn drop(&mut self) {
-        self.0.inflight.fetch_sub(1, Ordering::Relaxed);
-        if let Some(max) = self.0.shared.config.max_calls
-            && self.0.served.fetch_add(1, Ordering::Relaxed) + 1 >= max
-        {
-            self.0.recycle("max_calls");
-        }
+        self.0.left();
+    }
+}
+
+/// [`Inflight`] borrowing its slot, for a call that runs to the end while
+/// the slot is borrowed anyway (an inline call): no reference count.
+pub(crate) struct InflightHere<'a>(&'a Arc<Slot>);
+
+impl Drop for InflightHere<'_> {
+    fn drop(&mut self) {
+        self.0.left();
     }
 }
 
@@ -325,6 +330,22 @@ impl Slot {
     pub(crate) fn enter(self: &Arc<Self>) -> Inflight {
         self.inflight.fetch_add(1, Ordering::Relaxed);
         Inflight(self.clone())
+    }
+
+    /// [`Slot::enter`] for a call that ends before the borrow does.
+    pub(crate) fn enter_here(self: &Arc<Self>) -> InflightHere<'_> {
+        self.inflight.fetch_add(1, Ordering::Relaxed);
+        InflightHere(self)
+    }
+
+    /// A call or stream counted by [`Slot::enter`] ended.
+    fn left(self: &Arc<Self>) {
+        self.inflight.fetch_sub(1, Ordering::Relaxed);
+        if let Some(max) = self.shared.config.max_calls
+            && self.served.fetch_add(1, Ordering::Relaxed) + 1 >= max
+        {
+            self.recycle("max_calls");
+        }
     }
 
     /// Replaces the worker (`max_calls`, `max_rss_mib`): takes every permit
