@@ -16,18 +16,21 @@ use crate::pyerror::{Failure, bridge, python_error, serialization};
 /// Runs `req` on the current (attached) thread, under the call frame
 /// (`crate::frame`): all of it, from resolving the callee to encoding the
 /// result, so everything Python runs for the call has a caller frame.
+/// The call runs in `session` (the request's `session_id`, or the one an
+/// in-process host lends without copying it into the request).
 pub(crate) fn run_call(
     shared: &Shared,
     py: Python<'_>,
     req: &pb::CallRequest,
+    session: &str,
     callbacks: Option<&Arc<CallLink>>,
 ) -> pb::CallResponse {
     let max_bytes = shared.limits.max_message_bytes();
     let framed = shared.types.frame.run(py, || {
         if let Some(ttl) = shared.limits.ttl() {
-            drop(shared.registry.sweep(&req.session_id, ttl));
+            drop(shared.registry.sweep(session, ttl));
         }
-        call(shared, py, req, callbacks)
+        call(shared, py, req, session, callbacks)
     });
     match framed {
         Ok(Ok(response)) => response,
@@ -69,6 +72,7 @@ fn call(
     shared: &Shared,
     py: Python<'_>,
     req: &pb::CallRequest,
+    session: &str,
     callbacks: Option<&Arc<CallLink>>,
 ) -> Result<pb::CallResponse, Failure> {
     let kind = CallKind::try_from(req.kind).unwrap_or(CallKind::Unspecified);
@@ -88,7 +92,7 @@ fn call(
         DecodeContext {
             types: &shared.types,
             registry: &shared.registry,
-            session: &req.session_id,
+            session,
             instance: shared.instance,
             ttl: shared.limits.ttl(),
             max_depth: shared.limits.max_depth,
@@ -170,7 +174,7 @@ fn call(
         .arena
         .get()
         .filter(|_| req.arena_results && callbacks.is_none());
-    respond(shared, py, &req.session_id, &result, arena)
+    respond(shared, py, session, &result, arena)
 }
 
 /// Encodes `result`, checks the size, and commits the new refs.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
@@ -20,37 +20,74 @@ use crate::registry::{Registry, Removed};
 use crate::types::Types;
 use rustc_hash::FxBuildHasher as FastBuild;
 
+/// One thread's entry in an executor's table of running calls: the call
+/// it runs now (0: none). Every access holds the GIL (registering and
+/// dropping [`Running`], interrupting), which orders them; the atomics only
+/// make the type shareable.
+struct RunSlot {
+    call_id: AtomicU64,
+    /// The Python thread ident of the thread that owns the slot.
+    thread: std::ffi::c_ulong,
+    /// Set once `interrupt` raised in the current call.
+    interrupted: AtomicBool,
+}
+
+thread_local! {
+    /// This thread's run slots, by executor instance (one per executor it
+    /// runs calls of; more only while calls nest on the thread).
+    static RUN_SLOTS: std::cell::RefCell<Vec<(u64, Arc<RunSlot>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Registers the current thread as running call `call_id` until dropped.
 /// Created and dropped with the GIL held, so an interrupt can never land
 /// after the call returned: the drop also clears an exception scheduled
 /// but not yet raised, so it cannot hit the thread's next call.
-struct Running<'a> {
-    shared: &'a Shared,
-    call_id: u64,
+///
+/// Registering takes the thread's own slot (no lock, no hashing: this
+/// runs on every call); interrupting scans the executor's slots.
+struct Running {
+    slot: Arc<RunSlot>,
 }
 
-impl<'a> Running<'a> {
-    fn register(shared: &'a Shared, call_id: u64) -> Option<Running<'a>> {
+impl Running {
+    fn register(shared: &Shared, call_id: u64) -> Option<Running> {
         if call_id == 0 {
             return None;
         }
-        // SAFETY: plain query of the current thread's ident.
-        let thread = unsafe { pyo3::ffi::PyThread_get_thread_ident() };
-        shared.running.lock().insert(call_id, (thread, false));
-        Some(Running { shared, call_id })
+        let slot = RUN_SLOTS
+            .try_with(|slots| {
+                let mut slots = slots.borrow_mut();
+                let free = slots.iter().find(|(instance, slot)| {
+                    *instance == shared.instance && slot.call_id.load(Ordering::Relaxed) == 0
+                });
+                if let Some((_, slot)) = free {
+                    return slot.clone();
+                }
+                let slot = shared.new_run_slot();
+                slots.push((shared.instance, slot.clone()));
+                slot
+            })
+            // A thread being torn down: a slot of its own for this call.
+            .unwrap_or_else(|_| shared.new_run_slot());
+        slot.interrupted.store(false, Ordering::Relaxed);
+        slot.call_id.store(call_id, Ordering::Release);
+        Some(Running { slot })
     }
 }
 
-impl Drop for Running<'_> {
+impl Drop for Running {
     fn drop(&mut self) {
-        let entry = self.shared.running.lock().remove(&self.call_id);
+        let slot = &self.slot;
+        let interrupted = slot.interrupted.load(Ordering::Acquire);
+        slot.call_id.store(0, Ordering::Release);
         // Only a call that was interrupted can have an exception pending
         // (clearing walks every thread state under the runtime's lock).
-        if let Some((thread, true)) = entry {
+        if interrupted {
             // SAFETY: the GIL is held (dropped inside `Python::attach`); a
             // NULL exception clears this thread's pending async exception.
             unsafe {
-                pyo3::ffi::PyThreadState_SetAsyncExc(thread as _, std::ptr::null_mut());
+                pyo3::ffi::PyThreadState_SetAsyncExc(slot.thread as _, std::ptr::null_mut());
             }
             Python::attach(release_import_locks);
         }
@@ -116,11 +153,28 @@ pub(crate) struct Shared {
     pub(crate) modules: Mutex<Lookups>,
     calls: AtomicU64,
     info: PythonInfo,
-    /// Calls that can be interrupted: host call id -> Python thread ident.
-    /// (`true` once `interrupt` raised in it).
-    running: Mutex<HashMap<u64, (std::ffi::c_ulong, bool), FastBuild>>,
+    /// The run slots of the threads that ran calls that can be
+    /// interrupted (host call id -> Python thread), held by their threads:
+    /// a dead thread's slot is pruned when the next one is added.
+    running: Mutex<Vec<std::sync::Weak<RunSlot>>>,
     /// The shared-memory arena, once the host's settings turned it on.
     pub(crate) arena: std::sync::OnceLock<crate::arena::WorkerArena>,
+}
+
+impl Shared {
+    /// A run slot for the current thread, listed for interrupts.
+    fn new_run_slot(&self) -> Arc<RunSlot> {
+        let slot = Arc::new(RunSlot {
+            call_id: AtomicU64::new(0),
+            // SAFETY: plain query of the current thread's ident.
+            thread: unsafe { pyo3::ffi::PyThread_get_thread_ident() },
+            interrupted: AtomicBool::new(false),
+        });
+        let mut running = self.running.lock();
+        running.retain(|slot| slot.strong_count() > 0);
+        running.push(Arc::downgrade(&slot));
+        slot
+    }
 }
 
 impl Drop for Shared {
@@ -200,7 +254,7 @@ impl Executor {
             modules: Mutex::new(Lookups::default()),
             calls: AtomicU64::new(0),
             info,
-            running: Mutex::new(HashMap::default()),
+            running: Mutex::new(Vec::new()),
             arena: std::sync::OnceLock::new(),
         });
         let (jobs, receiver) = crossbeam_channel::unbounded::<Job>();
@@ -323,7 +377,7 @@ impl Executor {
             if tx.is_closed() {
                 return;
             }
-            let _ = tx.send(guarded_call(shared, py, &req));
+            let _ = tx.send(guarded_call(shared, py, &req, &req.session_id));
         });
         if self.submit(job).is_err() {
             return bridge(ErrorCode::InvalidRequest, "the executor has stopped").into_response();
@@ -348,10 +402,17 @@ impl Executor {
     /// [`Executor::call_blocking`] of a borrowed request: the caller keeps
     /// it (and drops it after the call, detached).
     pub fn call_blocking_ref(&self, req: &pb::CallRequest) -> pb::CallResponse {
+        self.call_blocking_in(req, &req.session_id)
+    }
+
+    /// [`Executor::call_blocking_ref`] in `session`, whatever the
+    /// request's `session_id` says: an in-process host lends its session
+    /// id instead of copying it into every request.
+    pub fn call_blocking_in(&self, req: &pb::CallRequest, session: &str) -> pb::CallResponse {
         let shared = &self.inner.shared;
         Python::attach(|py| {
             let _running = Running::register(shared, req.call_id);
-            guarded_call(shared, py, req)
+            guarded_call(shared, py, req, session)
         })
     }
 
@@ -391,12 +452,16 @@ impl Executor {
     fn raise_timeout(&self, call_id: u64) -> Raised {
         let shared = &self.inner.shared;
         Python::attach(|py| {
-            let mut running = shared.running.lock();
-            let Some((thread, interrupted)) = running.get_mut(&call_id) else {
+            let running = shared.running.lock();
+            let Some(slot) = running
+                .iter()
+                .filter_map(std::sync::Weak::upgrade)
+                .find(|slot| slot.call_id.load(Ordering::Acquire) == call_id)
+            else {
                 return Raised::NotRunning;
             };
-            let first = !std::mem::replace(interrupted, true);
-            let thread = *thread;
+            let first = !slot.interrupted.swap(true, Ordering::AcqRel);
+            let thread = slot.thread;
             let exc = py.get_type::<pyo3::exceptions::PyTimeoutError>();
             // SAFETY: the GIL is held; `thread` is the ident of a thread that
             // is inside the call (it removes itself, holding the GIL, before
@@ -418,7 +483,7 @@ impl Executor {
         let response = Python::attach(|py| {
             let _running = Running::register(shared, req.call_id);
             shared.calls.fetch_add(1, Ordering::Relaxed);
-            guarded(|| run_call(shared, py, &req, Some(channel.link())))
+            guarded(|| run_call(shared, py, &req, &req.session_id, Some(channel.link())))
         });
         // Callables still held by Python now see the call as ended.
         drop(channel);
@@ -526,9 +591,14 @@ fn thread_main(
 }
 
 /// Runs a call, turning a panic into a bridge error.
-fn guarded_call(shared: &Shared, py: Python<'_>, req: &pb::CallRequest) -> pb::CallResponse {
+fn guarded_call(
+    shared: &Shared,
+    py: Python<'_>,
+    req: &pb::CallRequest,
+    session: &str,
+) -> pb::CallResponse {
     shared.calls.fetch_add(1, Ordering::Relaxed);
-    guarded(|| run_call(shared, py, req, None))
+    guarded(|| run_call(shared, py, req, session, None))
 }
 
 /// Runs `f`, answering a bridge error if it panics.

@@ -122,15 +122,18 @@ impl InProcess {
     /// `deadline` is interrupted by the deadline thread, and a call that
     /// ends past it answers `DeadlineExceeded`. Also answers when the call
     /// ended (the one clock read after it, for the caller's telemetry too).
+    /// The call runs in `session` (lent, so that the request need not
+    /// carry a copy of it).
     pub(crate) fn call_inline(
         &self,
         request: &pb::CallRequest,
+        session: &str,
         deadline: Option<Instant>,
     ) -> (Reply, Instant) {
         let inner = &self.inner;
         snakebridge_python::keep_thread_state();
         let watch = deadline.map(|d| inner.deadlines.watch(d, request.call_id));
-        let response = inner.executor.call_blocking_ref(request);
+        let response = inner.executor.call_blocking_in(request, session);
         let ended = Instant::now();
         if let Some(watch) = watch
             && watch.finish(ended)
@@ -148,7 +151,7 @@ impl InProcess {
         deadline: Option<Instant>,
     ) -> Result<Option<pb::call_response::Outcome>, LinkError> {
         if self.runs_inline() {
-            return self.call_inline(&request, deadline).0;
+            return self.call_inline(&request, &request.session_id, deadline).0;
         }
         Ok(self.inner.executor.call(request).await.outcome)
     }

@@ -205,19 +205,21 @@ impl Link {
     /// Runs a unary call on this thread when [`Link::runs_inline`] says
     /// so, interrupted at `deadline` (`DeadlineExceeded` then); also
     /// answers when the call ended.
+    /// The call runs in `session`, whatever `request.session_id` says.
     pub(crate) fn call_inline(
         &self,
         request: &pb::CallRequest,
+        session: &str,
         deadline: Option<Instant>,
     ) -> (Reply, Instant) {
-        let _ = (request, deadline);
+        let _ = (request, session, deadline);
         match self {
             Link::Grpc { .. } => (
                 Err(LinkError::Ended("a gRPC link never runs calls inline")),
                 Instant::now(),
             ),
             #[cfg(feature = "in-process")]
-            Link::InProcess(p) => p.call_inline(request, deadline),
+            Link::InProcess(p) => p.call_inline(request, session, deadline),
         }
     }
 

@@ -399,7 +399,10 @@ impl SessionInner {
         let reply = if callbacks.is_empty() && conn.link.runs_inline() {
             // In-process, on this very thread: no timer and no cancellation
             // (the deadline thread interrupts it; ADR 0009).
-            Ok(conn.link.call_inline(&request, deadline).0)
+            Ok(conn
+                .link
+                .call_inline(&request, &request.session_id, deadline)
+                .0)
         } else {
             // What is left of the deadline runs the call.
             let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
@@ -523,16 +526,19 @@ impl SessionInner {
         let slot_index = admission.slot;
         let admitted = Instant::now();
         let deadline = timeout.limit.map(|limit| admitted + limit);
-        // The names move into the request (the executor borrows it).
-        let mut request = spec.take_request(&self.id);
+        // The names move into the request (the executor borrows it), and
+        // the session id is lent beside it rather than copied into it; the
+        // size counts it all the same.
+        let mut request = spec.take_request("");
         request.call_id = next_call_id();
-        let size = tri!(Self::check_size(&request, conn.limit));
+        let id_len = prost::encoding::string::encoded_len(1, &self.id);
+        let size = tri!(Self::check_size(&request, id_len, conn.limit));
         let spec = &*spec;
         let (module, function) = spec.labels_with(&request);
         let report = self.report(module, function, slot_index);
         telemetry::call_start(&report, size);
         let inflight = self.pool.slots[slot_index].enter_here();
-        let (reply, ended) = conn.link.call_inline(&request, deadline);
+        let (reply, ended) = conn.link.call_inline(&request, &self.id, deadline);
         drop(inflight);
         drop(admission);
         let elapsed = ended.saturating_duration_since(admitted);
@@ -588,7 +594,7 @@ impl SessionInner {
             Some(arena) if no_callbacks => Some(arena.export(&mut request)),
             _ => None,
         };
-        let size = Self::check_size(&request, conn.limit)?;
+        let size = Self::check_size(&request, 0, conn.limit)?;
         if let Some(exported) = &exported {
             self.pool.metrics.arena_sent(exported.traffic);
         }
@@ -597,8 +603,9 @@ impl SessionInner {
 
     /// The encoded size of `request`, checked against the connection's
     /// message limit.
-    fn check_size(request: &pb::CallRequest, limit: usize) -> Result<usize> {
-        let size = request.encoded_len();
+    /// `extra` bytes (a field lent beside the request) count too.
+    fn check_size(request: &pb::CallRequest, extra: usize, limit: usize) -> Result<usize> {
+        let size = request.encoded_len() + extra;
         // Large payloads may travel beside the message (ADR 0012): only
         // the rest must fit.
         if size > limit
