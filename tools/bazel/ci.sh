@@ -53,6 +53,17 @@ done
 # The clippy aspect's lints (.bazelrc) are Cargo.toml's [workspace.lints].
 python3 "$here/cargo_lints.py" --check
 
+# Every golden IR has its render-vs-golden diff test: tools/bazel/tests
+# lists them by name (a glob cannot cross packages), so a new one must be
+# added there too.
+for ir in "$root"/python/tests/golden/*.ir.json "$root"/rust/snakebridge-codegen/tests/stdlib/*.ir.json; do
+    name=$(basename "$ir" .ir.json)
+    if ! grep -qF "\"$name\"," "$here/tests/BUILD.bazel"; then
+        echo "${ir#"$root"/} has no diff test: add \"$name\" to _GOLDEN in tools/bazel/tests/BUILD.bazel" >&2
+        exit 1
+    fi
+done
+
 t0=$SECONDS
 echo "==> Bazel: bootstrap (idempotent), then bazel test //... (--jobs=$jobs)"
 "${sudo[@]}" nice -n 10 "$here/bootstrap.sh" -- test //... \
