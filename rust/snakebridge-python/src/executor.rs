@@ -396,18 +396,13 @@ impl Executor {
     /// A request with a nonzero `call_id` can be stopped meanwhile with
     /// [`Executor::interrupt`].
     pub fn call_blocking(&self, req: pb::CallRequest) -> pb::CallResponse {
-        self.call_blocking_ref(&req)
+        self.call_blocking_in(&req, &req.session_id)
     }
 
-    /// [`Executor::call_blocking`] of a borrowed request: the caller keeps
-    /// it (and drops it after the call, detached).
-    pub fn call_blocking_ref(&self, req: &pb::CallRequest) -> pb::CallResponse {
-        self.call_blocking_in(req, &req.session_id)
-    }
-
-    /// [`Executor::call_blocking_ref`] in `session`, whatever the
-    /// request's `session_id` says: an in-process host lends its session
-    /// id instead of copying it into every request.
+    /// [`Executor::call_blocking`] of a borrowed request (the caller keeps
+    /// it, and drops it after the call, detached), in `session` whatever
+    /// the request's `session_id` says: an in-process host lends its
+    /// session id instead of copying it into every request.
     pub fn call_blocking_in(&self, req: &pb::CallRequest, session: &str) -> pb::CallResponse {
         let shared = &self.inner.shared;
         Python::attach(|py| {

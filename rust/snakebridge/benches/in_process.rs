@@ -126,31 +126,29 @@ fn sqrt(c: &mut Criterion) {
     let call = || rt.block_on(pool.call("math", "sqrt", args![16]).into_future_value());
     let echo = || rt.block_on(pool.health());
     group.bench_function("pool_async_alternating", |b| {
-        b.iter_custom(|iters| {
-            let mut timed = Duration::ZERO;
-            for _ in 0..iters {
-                let start = Instant::now();
-                black_box(call().unwrap());
-                timed += start.elapsed();
-                black_box(echo().unwrap());
-            }
-            timed
-        });
+        b.iter_custom(|iters| alternating(iters, || call().map(drop), || echo().map(drop)));
     });
     group.bench_function("pool_echo_floor_alternating", |b| {
-        b.iter_custom(|iters| {
-            let mut timed = Duration::ZERO;
-            for _ in 0..iters {
-                let start = Instant::now();
-                black_box(echo().unwrap());
-                timed += start.elapsed();
-                black_box(call().unwrap());
-            }
-            timed
-        });
+        b.iter_custom(|iters| alternating(iters, || echo().map(drop), || call().map(drop)));
     });
     group.finish();
     rt.block_on(pool.shutdown());
+}
+
+/// `iters` rounds of `timed` then `untimed`; the time `timed` took.
+fn alternating<E: std::fmt::Debug>(
+    iters: u64,
+    timed: impl Fn() -> Result<(), E>,
+    untimed: impl Fn() -> Result<(), E>,
+) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let start = Instant::now();
+        timed().unwrap();
+        total += start.elapsed();
+        untimed().unwrap();
+    }
+    total
 }
 
 /// `Call` as a future without naming `IntoFuture` at each use.

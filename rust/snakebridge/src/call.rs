@@ -276,18 +276,30 @@ impl CallSpec {
 
     /// Whether the call carries a ref (without collecting them).
     pub(crate) fn has_refs(&self) -> bool {
-        self.target.is_some()
-            || self
-                .args
-                .iter()
-                .chain(self.kwargs.iter().map(|(_, v)| v))
-                .any(|v| {
-                    v.walk_handles(&mut |h| match h {
-                        Handle::Object(_) => ControlFlow::Break(()),
-                        Handle::Callback(_) => ControlFlow::Continue(()),
-                    })
-                    .is_break()
+        self.target.is_some() || self.any_handle(|h| matches!(h, Handle::Object(_)))
+    }
+
+    /// Whether any argument holds a callback handle.
+    pub(crate) fn has_callbacks(&self) -> bool {
+        self.any_handle(|h| matches!(h, Handle::Callback(_)))
+    }
+
+    /// Whether any argument holds a handle that `wanted` accepts (the walk
+    /// stops at the first).
+    fn any_handle(&self, wanted: impl Fn(&Handle<'_>) -> bool) -> bool {
+        self.args
+            .iter()
+            .chain(self.kwargs.iter().map(|(_, v)| v))
+            .any(|v| {
+                v.walk_handles(&mut |h| {
+                    if wanted(&h) {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
                 })
+                .is_break()
+            })
     }
 
     /// Every ref the call carries: its target and those inside arguments.
@@ -303,20 +315,6 @@ impl CallSpec {
             });
         }
         out
-    }
-
-    /// Whether any argument holds a callback handle.
-    pub(crate) fn has_callbacks(&self) -> bool {
-        self.args
-            .iter()
-            .chain(self.kwargs.iter().map(|(_, v)| v))
-            .any(|v| {
-                v.walk_handles(&mut |h| match h {
-                    Handle::Callback(_) => ControlFlow::Break(()),
-                    Handle::Object(_) => ControlFlow::Continue(()),
-                })
-                .is_break()
-            })
     }
 
     /// The closures of the callback handles among the arguments, by id.
