@@ -367,8 +367,11 @@ fn resolve<'py>(
     req: &pb::CallRequest,
 ) -> PyResult<Bound<'py, PyAny>> {
     // One name (the usual `module.function`): its interned string, found
-    // with the module under one lock.
+    // with the module under one lock, or this thread's last lookup.
     let single = !req.name.is_empty() && !req.name.contains('.');
+    if single && let Some((module, name)) = Last::get(shared, py, req) {
+        return attribute(module.bind(py), &req.name, name.bind(py));
+    }
     let (module, name) = {
         let lookups = shared.modules.lock();
         let module = lookups.modules.get(&req.module).map(|m| m.clone_ref(py));
@@ -386,7 +389,10 @@ fn resolve<'py>(
     }
     if single {
         let name = match name {
-            Some(name) => name.into_bound(py),
+            Some(name) => {
+                Last::set(shared, py, req, &obj, &name);
+                name.into_bound(py)
+            }
             None => intern(shared, py, &req.name),
         };
         return attribute(&obj, &req.name, &name);
@@ -395,6 +401,78 @@ fn resolve<'py>(
         obj = attribute(&obj, part, part)?;
     }
     Ok(obj)
+}
+
+thread_local! {
+    /// This thread's last module and interned name found in an executor's
+    /// [`Lookups`](crate::executor::Lookups): a loop calling one function
+    /// skips the lock and the two hash lookups. It holds the same objects
+    /// the lookups do (which keep them until the executor drops), under the
+    /// executor's `instance`.
+    static LAST: std::cell::RefCell<Option<Last>> = const { std::cell::RefCell::new(None) };
+}
+
+struct Last {
+    instance: u64,
+    module: String,
+    name: String,
+    module_obj: Py<PyAny>,
+    name_obj: Py<PyString>,
+}
+
+impl Last {
+    fn get(
+        shared: &Shared,
+        py: Python<'_>,
+        req: &pb::CallRequest,
+    ) -> Option<(Py<PyAny>, Py<PyString>)> {
+        LAST.try_with(|last| {
+            let last = last.borrow();
+            let last = last.as_ref()?;
+            (last.instance == shared.instance && last.name == req.name && last.module == req.module)
+                .then(|| (last.module_obj.clone_ref(py), last.name_obj.clone_ref(py)))
+        })
+        .ok()
+        .flatten()
+    }
+
+    fn set(
+        shared: &Shared,
+        py: Python<'_>,
+        req: &pb::CallRequest,
+        module: &Bound<'_, PyAny>,
+        name: &Py<PyString>,
+    ) {
+        let module_obj = module.clone().unbind();
+        let name_obj = name.clone_ref(py);
+        // What this replaces is dropped after the borrow: a decref may run
+        // Python code, which may resolve a call on this thread.
+        let replaced = LAST.try_with(|last| {
+            let mut last = last.borrow_mut();
+            match last.as_mut() {
+                Some(last) => {
+                    last.instance = shared.instance;
+                    last.module.clone_from(&req.module);
+                    last.name.clone_from(&req.name);
+                    Some((
+                        std::mem::replace(&mut last.module_obj, module_obj),
+                        std::mem::replace(&mut last.name_obj, name_obj),
+                    ))
+                }
+                None => {
+                    *last = Some(Last {
+                        instance: shared.instance,
+                        module: req.module.clone(),
+                        name: req.name.clone(),
+                        module_obj,
+                        name_obj,
+                    });
+                    None
+                }
+            }
+        });
+        drop(replaced);
+    }
 }
 
 /// `name` as an interned Python string, kept for the next calls (up to

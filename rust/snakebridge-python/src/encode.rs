@@ -151,9 +151,14 @@ impl<'a, 'py> Encoder<'a, 'py> {
                 return Err(e);
             }
         }
+        let refs = if self.created.is_empty() {
+            crate::registry::NewRefs::default()
+        } else {
+            self.created.into_iter().map(|p| (p.id, p.obj)).collect()
+        };
         Ok(Encoded {
             value,
-            refs: self.created.into_iter().map(|p| (p.id, p.obj)).collect(),
+            refs,
             slots: self.slots,
         })
     }

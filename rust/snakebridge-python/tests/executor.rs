@@ -90,6 +90,39 @@ fn a_runtime_thread_keeps_its_python_thread_state_between_calls() {
 /// The worker stops a call on `Interrupt`: `interrupt(call_id)` raises
 /// `TimeoutError` in the runtime thread that runs it inline, and the thread
 /// serves the next call.
+/// A thread remembers the last module and name it resolved; what a call
+/// reaches is still read at each call (a rebound function is the new one),
+/// and a second executor on the same thread uses its own imports.
+#[test]
+fn repeated_calls_see_a_rebound_function_and_each_executor_its_own_module() {
+    let ex = executor();
+    let rt = worker_runtime(1);
+    let exec = |ex: &Executor, code: &str| {
+        value(inline(&rt, ex, function("builtins", "exec", vec![s(code)])));
+    };
+    let f = || function("sb_rebind", "f", vec![]);
+    exec(
+        &ex,
+        "import sys, types\n\
+         m = types.ModuleType('sb_rebind'); m.f = lambda: 1; sys.modules['sb_rebind'] = m",
+    );
+    assert!(same_wire(&value(inline(&rt, &ex, f())), &int(1)));
+    assert!(same_wire(&value(inline(&rt, &ex, f())), &int(1)));
+    exec(&ex, "import sys\nsys.modules['sb_rebind'].f = lambda: 2");
+    assert!(same_wire(&value(inline(&rt, &ex, f())), &int(2)));
+    // A new module under the name: this executor keeps the module it
+    // imported, a new executor imports the new one.
+    exec(
+        &ex,
+        "import sys, types\n\
+         m = types.ModuleType('sb_rebind'); m.f = lambda: 3; sys.modules['sb_rebind'] = m",
+    );
+    let other = executor();
+    assert!(same_wire(&value(inline(&rt, &other, f())), &int(3)));
+    assert!(same_wire(&value(inline(&rt, &ex, f())), &int(2)));
+    assert!(same_wire(&value(inline(&rt, &other, f())), &int(3)));
+}
+
 #[test]
 fn an_inline_call_is_interrupted_by_its_call_id() {
     let ex = executor();

@@ -300,13 +300,13 @@ impl BridgeConfig {
     /// Adds a timeout profile, or replaces the one of the same name
     /// (including the built-in ones, see [`TimeoutProfile`]).
     pub fn timeout_profile(mut self, profile: TimeoutProfile) -> Self {
-        self.profiles.by_name.insert(profile.name.clone(), profile);
+        self.profiles.insert(profile);
         self
     }
 
     /// The profile of calls that name none (default `"default"`).
     pub fn default_profile(mut self, name: impl Into<String>) -> Self {
-        self.profiles.default = name.into();
+        self.profiles.set_default(name.into());
         self
     }
 
@@ -317,9 +317,7 @@ impl BridgeConfig {
         module: impl Into<String>,
         profile: impl Into<String>,
     ) -> Self {
-        self.profiles
-            .libraries
-            .insert(module.into(), profile.into());
+        self.profiles.set_library(module.into(), profile.into());
         self
     }
 

@@ -414,7 +414,9 @@ impl Deadlines {
         }
         let slot = self.slot();
         let deadline = self.nanos(at);
-        slot.deadline.store(deadline, Ordering::SeqCst);
+        // Published by the `call_id` store after it: the thread reads the
+        // deadline only after it read the id.
+        slot.deadline.store(deadline, Ordering::Relaxed);
         slot.call_id.store(call_id, Ordering::SeqCst);
         // Either the thread sees this call when it scans after planning
         // its wake-up (it publishes `next_wake`, then scans), or this sees

@@ -274,25 +274,59 @@ pub(crate) struct ResolvedTimeout<'a> {
 /// profiles, the default profile.
 #[derive(Clone, Debug)]
 pub(crate) struct Profiles {
-    pub(crate) by_name: BTreeMap<String, TimeoutProfile>,
-    pub(crate) libraries: BTreeMap<String, String>,
-    pub(crate) default: String,
+    by_name: BTreeMap<String, TimeoutProfile>,
+    libraries: BTreeMap<String, String>,
+    default: String,
+    /// The default profile's call timeout, when no library has a profile
+    /// (then every call that names none gets it): resolved once, not per
+    /// call. `None` when it does not apply or the default is unknown.
+    /// Kept current by the setters below.
+    plain_default: Option<Option<Duration>>,
 }
 
 impl Default for Profiles {
     fn default() -> Self {
-        Profiles {
+        let mut profiles = Profiles {
             by_name: TimeoutProfile::builtins()
                 .into_iter()
                 .map(|p| (p.name.clone(), p))
                 .collect(),
             libraries: BTreeMap::new(),
             default: DEFAULT_PROFILE.into(),
-        }
+            plain_default: None,
+        };
+        profiles.settle();
+        profiles
     }
 }
 
 impl Profiles {
+    /// Adds `profile`, or replaces the one of its name.
+    pub(crate) fn insert(&mut self, profile: TimeoutProfile) {
+        self.by_name.insert(profile.name.clone(), profile);
+        self.settle();
+    }
+
+    /// The profile of calls that name none.
+    pub(crate) fn set_default(&mut self, name: String) {
+        self.default = name;
+        self.settle();
+    }
+
+    /// The profile of calls into `module` and its submodules.
+    pub(crate) fn set_library(&mut self, module: String, profile: String) {
+        self.libraries.insert(module, profile);
+        self.settle();
+    }
+
+    fn settle(&mut self) {
+        self.plain_default = if self.libraries.is_empty() {
+            self.by_name.get(&self.default).map(|p| p.call)
+        } else {
+            None
+        };
+    }
+
     pub(crate) fn get(&self, name: &str) -> Result<&TimeoutProfile> {
         self.by_name.get(name).ok_or_else(|| Error::UnknownProfile {
             name: name.to_string(),
@@ -327,9 +361,15 @@ impl Profiles {
                 profile: None,
             });
         }
-        let name = match &options.profile {
-            Some(name) => name.as_str(),
-            None => self.for_module(module),
+        let name = match (&options.profile, self.plain_default) {
+            (Some(name), _) => name.as_str(),
+            (None, Some(limit)) => {
+                return Ok(ResolvedTimeout {
+                    limit,
+                    profile: Some(&self.default),
+                });
+            }
+            (None, None) => self.for_module(module),
         };
         let profile = self.get(name)?;
         Ok(ResolvedTimeout {
@@ -396,7 +436,7 @@ mod tests {
     #[test]
     fn timeout_priority_call_then_profile_then_library_then_default() {
         let mut p = Profiles::default();
-        p.libraries.insert("torch".into(), "batch_job".into());
+        p.set_library("torch".into(), "batch_job".into());
         let none = RuntimeOptions::new();
         let r = p.call_timeout(&none, "torch.nn.functional").unwrap();
         assert_eq!((r.limit, r.profile), (None, Some("batch_job")));
@@ -411,6 +451,25 @@ mod tests {
             .timeout(Duration::from_secs(1));
         let r = p.call_timeout(&explicit, "torch").unwrap();
         assert_eq!((r.limit, r.profile), (secs(1), None));
+    }
+
+    #[test]
+    fn the_default_profile_follows_every_change() {
+        let none = RuntimeOptions::new();
+        let mut p = Profiles::default();
+        let r = p.call_timeout(&none, "math").unwrap();
+        assert_eq!((r.limit, r.profile), (secs(120), Some("default")));
+        p.insert(TimeoutProfile::new("default", secs(7), None));
+        let r = p.call_timeout(&none, "math").unwrap();
+        assert_eq!((r.limit, r.profile), (secs(7), Some("default")));
+        p.set_default("batch_job".into());
+        let r = p.call_timeout(&none, "math").unwrap();
+        assert_eq!((r.limit, r.profile), (None, Some("batch_job")));
+        p.set_default("nowhere".into());
+        assert!(matches!(
+            p.call_timeout(&none, "math"),
+            Err(Error::UnknownProfile { .. })
+        ));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use snakebridge_proto::v1 as pb;
-use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, SemaphorePermit, mpsc, watch};
 
 use crate::config::BridgeConfig;
 use crate::error::{Error, Result};
@@ -109,6 +109,13 @@ impl Placement {
 pub(crate) struct Admission {
     pub(crate) slot: usize,
     _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// [`Admission`] for a call that ends before the borrow of its pool does
+/// ([`Pool::try_admit`]): the permit borrows the slot's semaphore.
+pub(crate) struct AdmissionHere<'a> {
+    pub(crate) slot: usize,
+    _permit: SemaphorePermit<'a>,
 }
 
 /// Counts a call as queued until dropped.
@@ -231,8 +238,13 @@ impl Pool {
             other => other,
         };
         // 1. Free capacity right now.
-        if let Some(admission) = self.take_free(placement, affinity) {
-            return Ok(admission);
+        if let Some((slot, permit)) = self.take_free(placement, affinity, |s| {
+            s.permits.clone().try_acquire_owned().ok()
+        }) {
+            return Ok(Admission {
+                slot,
+                _permit: Some(permit),
+            });
         }
         let preferred = placement.slot();
         let may_move = placement.may_move(affinity);
@@ -314,7 +326,11 @@ impl Pool {
     /// of a pool that is not remote. `None` otherwise (then nothing was
     /// taken; `admit` decides). For calls run to the end without a future
     /// (`SessionInner::execute_now`).
-    pub(crate) fn try_admit(&self, placement: Placement, affinity: Affinity) -> Option<Admission> {
+    pub(crate) fn try_admit(
+        &self,
+        placement: Placement,
+        affinity: Affinity,
+    ) -> Option<AdmissionHere<'_>> {
         if matches!(self.shared.backend, PoolBackend::Remote(_)) {
             return None;
         }
@@ -323,29 +339,40 @@ impl Pool {
         {
             return None;
         }
-        self.take_free(placement, affinity)
+        let (slot, permit) =
+            self.take_free(placement, affinity, |s| s.permits.try_acquire().ok())?;
+        Some(AdmissionHere {
+            slot,
+            _permit: permit,
+        })
     }
 
-    /// Free capacity now: on the placement's worker, else (when the call
-    /// may move) on the least-loaded worker that has some.
-    fn take_free(&self, placement: Placement, affinity: Affinity) -> Option<Admission> {
+    /// Free capacity now, taken by `acquire`: on the placement's worker,
+    /// else (when the call may move) on the least-loaded worker that has
+    /// some.
+    fn take_free<'a, P>(
+        &'a self,
+        placement: Placement,
+        affinity: Affinity,
+        acquire: impl Fn(&'a Arc<Slot>) -> Option<P>,
+    ) -> Option<(usize, P)> {
         if let Some(s) = placement.slot()
-            && let Ok(permit) = self.slots[s].permits.clone().try_acquire_owned()
+            && let Some(permit) = acquire(&self.slots[s])
         {
-            return Some(Admission {
-                slot: s,
-                _permit: Some(permit),
-            });
+            return Some((s, permit));
         }
         if placement.may_move(affinity) {
-            self.try_any()
+            self.try_any(acquire)
         } else {
             None
         }
     }
 
     /// Free capacity on the least-loaded worker that has some.
-    fn try_any(&self) -> Option<Admission> {
+    fn try_any<'a, P>(
+        &'a self,
+        acquire: impl Fn(&'a Arc<Slot>) -> Option<P>,
+    ) -> Option<(usize, P)> {
         // The least-loaded worker first, without sorting them all: it
         // usually has capacity (and an in-process pool has one slot).
         let first = self
@@ -353,27 +380,17 @@ impl Pool {
             .iter()
             .filter(|s| s.in_rotation())
             .min_by_key(|s| (s.inflight.load(Ordering::Relaxed), s.index))?;
-        if let Ok(permit) = first.permits.clone().try_acquire_owned() {
-            return Some(Admission {
-                slot: first.index,
-                _permit: Some(permit),
-            });
+        if let Some(permit) = acquire(first) {
+            return Some((first.index, permit));
         }
         if self.slots.len() == 1 {
             return None;
         }
         let mut order: Vec<&Arc<Slot>> = self.slots.iter().filter(|s| s.in_rotation()).collect();
         order.sort_by_key(|s| (s.inflight.load(Ordering::Relaxed), s.index));
-        order.into_iter().find_map(|s| {
-            s.permits
-                .clone()
-                .try_acquire_owned()
-                .ok()
-                .map(|permit| Admission {
-                    slot: s.index,
-                    _permit: Some(permit),
-                })
-        })
+        order
+            .into_iter()
+            .find_map(|s| acquire(s).map(|permit| (s.index, permit)))
     }
 
     /// The slot with the fewest calls in flight (lowest index on ties).
