@@ -45,9 +45,16 @@ thread_local! {
 /// but not yet raised, so it cannot hit the thread's next call.
 ///
 /// Registering takes the thread's own slot (no lock, no hashing: this
-/// runs on every call); interrupting scans the executor's slots.
-struct Running {
-    slot: Arc<RunSlot>,
+/// runs on every call); interrupting scans the executor's slots. The slot
+/// stays in the thread's list ([`RUN_SLOTS`] never shrinks), so the guard
+/// keeps its index there rather than a reference count.
+struct Running(RunningSlot);
+
+enum RunningSlot {
+    /// `RUN_SLOTS[index]`.
+    Listed(usize),
+    /// A thread being torn down: a slot of its own for this call.
+    Own(Arc<RunSlot>),
 }
 
 impl Running {
@@ -55,39 +62,58 @@ impl Running {
         if call_id == 0 {
             return None;
         }
-        let slot = RUN_SLOTS
-            .try_with(|slots| {
-                let mut slots = slots.borrow_mut();
-                let free = slots.iter().find(|(instance, slot)| {
-                    *instance == shared.instance && slot.call_id.load(Ordering::Relaxed) == 0
-                });
-                if let Some((_, slot)) = free {
-                    return slot.clone();
-                }
+        let start = |slot: &RunSlot| {
+            slot.interrupted.store(false, Ordering::Relaxed);
+            slot.call_id.store(call_id, Ordering::Release);
+        };
+        let listed = RUN_SLOTS.try_with(|slots| {
+            let mut slots = slots.borrow_mut();
+            let free = slots.iter().position(|(instance, slot)| {
+                *instance == shared.instance && slot.call_id.load(Ordering::Relaxed) == 0
+            });
+            let index = free.unwrap_or_else(|| {
+                slots.push((shared.instance, shared.new_run_slot()));
+                slots.len() - 1
+            });
+            start(&slots[index].1);
+            index
+        });
+        Some(Running(match listed {
+            Ok(index) => RunningSlot::Listed(index),
+            Err(_) => {
                 let slot = shared.new_run_slot();
-                slots.push((shared.instance, slot.clone()));
-                slot
-            })
-            // A thread being torn down: a slot of its own for this call.
-            .unwrap_or_else(|_| shared.new_run_slot());
-        slot.interrupted.store(false, Ordering::Relaxed);
-        slot.call_id.store(call_id, Ordering::Release);
-        Some(Running { slot })
+                start(&slot);
+                RunningSlot::Own(slot)
+            }
+        }))
+    }
+
+    /// Runs `f` on the slot (`None` only if the thread's list is gone).
+    fn with_slot<R>(&self, f: impl FnOnce(&RunSlot) -> R) -> Option<R> {
+        match &self.0 {
+            RunningSlot::Own(slot) => Some(f(slot)),
+            RunningSlot::Listed(index) => RUN_SLOTS
+                .try_with(|slots| slots.borrow().get(*index).map(|(_, slot)| f(slot)))
+                .ok()
+                .flatten(),
+        }
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let slot = &self.slot;
-        let interrupted = slot.interrupted.load(Ordering::Acquire);
-        slot.call_id.store(0, Ordering::Release);
+        let ended = self.with_slot(|slot| {
+            let interrupted = slot.interrupted.load(Ordering::Acquire);
+            slot.call_id.store(0, Ordering::Release);
+            (interrupted, slot.thread)
+        });
         // Only a call that was interrupted can have an exception pending
         // (clearing walks every thread state under the runtime's lock).
-        if interrupted {
+        if let Some((true, thread)) = ended {
             // SAFETY: the GIL is held (dropped inside `Python::attach`); a
             // NULL exception clears this thread's pending async exception.
             unsafe {
-                pyo3::ffi::PyThreadState_SetAsyncExc(slot.thread as _, std::ptr::null_mut());
+                pyo3::ffi::PyThreadState_SetAsyncExc(thread as _, std::ptr::null_mut());
             }
             Python::attach(release_import_locks);
         }

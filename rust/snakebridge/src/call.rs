@@ -40,6 +40,15 @@ pub struct Call {
     options: RuntimeOptions,
 }
 
+/// What a call's target and arguments hold ([`CallSpec::holds`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Holds {
+    /// A ref: the target, or one inside an argument.
+    pub(crate) refs: bool,
+    /// A callback handle inside an argument.
+    pub(crate) callbacks: bool,
+}
+
 pub(crate) struct CallSpec {
     kind: pb::CallKind,
     module: String,
@@ -155,12 +164,13 @@ impl Call {
         let named = options.pool_name().is_some();
         let effective = options.into_effective();
         let call_pool = effective.pool_name().filter(|_| named);
-        let session = match session.for_pool(&effective, call_pool, spec.has_refs()) {
+        let holds = spec.holds();
+        let session = match session.for_pool(&effective, call_pool, holds.refs) {
             Ok(session) => session,
             Err(e) => return Ok(Err(e)),
         };
         let mut spec = spec;
-        if let Some(result) = session.execute_now(&mut spec, &effective) {
+        if let Some(result) = session.execute_now(&mut spec, &effective, holds) {
             return Ok(result);
         }
         Err(Box::pin(
@@ -274,32 +284,30 @@ impl CallSpec {
         self
     }
 
-    /// Whether the call carries a ref (without collecting them).
-    pub(crate) fn has_refs(&self) -> bool {
-        self.target.is_some() || self.any_handle(|h| matches!(h, Handle::Object(_)))
-    }
-
-    /// Whether any argument holds a callback handle.
-    pub(crate) fn has_callbacks(&self) -> bool {
-        self.any_handle(|h| matches!(h, Handle::Callback(_)))
-    }
-
-    /// Whether any argument holds a handle that `wanted` accepts (the walk
-    /// stops at the first).
-    fn any_handle(&self, wanted: impl Fn(&Handle<'_>) -> bool) -> bool {
-        self.args
-            .iter()
-            .chain(self.kwargs.iter().map(|(_, v)| v))
-            .any(|v| {
-                v.walk_handles(&mut |h| {
-                    if wanted(&h) {
-                        ControlFlow::Break(())
-                    } else {
-                        ControlFlow::Continue(())
-                    }
-                })
-                .is_break()
-            })
+    /// Whether the call carries refs and callbacks, from one walk (that
+    /// stops once it found both), without collecting them.
+    pub(crate) fn holds(&self) -> Holds {
+        let mut holds = Holds {
+            refs: self.target.is_some(),
+            callbacks: false,
+        };
+        for v in self.args.iter().chain(self.kwargs.iter().map(|(_, v)| v)) {
+            let found = v.walk_handles(&mut |h| {
+                match h {
+                    Handle::Object(_) => holds.refs = true,
+                    Handle::Callback(_) => holds.callbacks = true,
+                }
+                if holds.refs && holds.callbacks {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
+            if found.is_break() {
+                break;
+            }
+        }
+        holds
     }
 
     /// Every ref the call carries: its target and those inside arguments.

@@ -348,9 +348,30 @@ thread_local! {
 
 /// One watched inline call; see [`Deadline::finish`].
 struct Deadline {
-    slot: Arc<Watched>,
+    slot: WatchedSlot,
     at: Instant,
     call_id: u64,
+}
+
+/// Where a watched call's slot is: the thread's own (kept in [`WATCHED`],
+/// which never shrinks, so an index serves instead of a reference count),
+/// or one of the call's own.
+enum WatchedSlot {
+    Listed(usize),
+    Own(Arc<Watched>),
+}
+
+impl WatchedSlot {
+    /// Runs `f` on the slot (`None` only if the thread's list is gone).
+    fn with<R>(&self, f: impl FnOnce(&Watched) -> R) -> Option<R> {
+        match self {
+            WatchedSlot::Own(slot) => Some(f(slot)),
+            WatchedSlot::Listed(index) => WATCHED
+                .try_with(|watched| watched.borrow().get(*index).map(|(_, slot)| f(slot)))
+                .ok()
+                .flatten(),
+        }
+    }
 }
 
 impl Deadlines {
@@ -374,28 +395,31 @@ impl Deadlines {
 
     /// This thread's free slot (a new one for a call nested in another
     /// inline call of this thread, which does not happen today).
-    fn slot(&self) -> Arc<Watched> {
+    fn slot(&self) -> WatchedSlot {
         let mine = WATCHED
             .try_with(|watched| {
                 let mut watched = watched.borrow_mut();
-                if let Some((_, slot)) = watched.iter().find(|(id, _)| *id == self.id) {
-                    if slot.call_id.load(Ordering::Relaxed) == 0 {
-                        return Some(slot.clone());
+                if let Some(index) = watched.iter().position(|(id, _)| *id == self.id) {
+                    if watched[index].1.call_id.load(Ordering::Relaxed) == 0 {
+                        return Some(index);
                     }
                     return None;
                 }
                 let slot = Arc::new(Watched::default());
                 self.slots.lock().push(slot.clone());
-                watched.push((self.id, slot.clone()));
-                Some(slot)
+                watched.push((self.id, slot));
+                Some(watched.len() - 1)
             })
             .ok()
             .flatten();
-        mine.unwrap_or_else(|| {
-            let slot = Arc::new(Watched::default());
-            self.slots.lock().push(slot.clone());
-            slot
-        })
+        match mine {
+            Some(index) => WatchedSlot::Listed(index),
+            None => {
+                let slot = Arc::new(Watched::default());
+                self.slots.lock().push(slot.clone());
+                WatchedSlot::Own(slot)
+            }
+        }
     }
 
     fn watch(self: &Arc<Self>, at: Instant, call_id: u64) -> Deadline {
@@ -414,10 +438,12 @@ impl Deadlines {
         }
         let slot = self.slot();
         let deadline = self.nanos(at);
-        // Published by the `call_id` store after it: the thread reads the
-        // deadline only after it read the id.
-        slot.deadline.store(deadline, Ordering::Relaxed);
-        slot.call_id.store(call_id, Ordering::SeqCst);
+        slot.with(|slot| {
+            // Published by the `call_id` store after it: the thread reads
+            // the deadline only after it read the id.
+            slot.deadline.store(deadline, Ordering::Relaxed);
+            slot.call_id.store(call_id, Ordering::SeqCst);
+        });
         // Either the thread sees this call when it scans after planning
         // its wake-up (it publishes `next_wake`, then scans), or this sees
         // the wake-up it planned.
@@ -493,8 +519,10 @@ impl Deadline {
     /// Stops watching a call that ended at `ended`; true when it ran past
     /// its deadline (it was interrupted, or returned too late).
     fn finish(self, ended: Instant) -> bool {
-        self.slot.call_id.store(0, Ordering::SeqCst);
-        let fired = self.slot.fired.load(Ordering::SeqCst) == self.call_id;
-        fired || ended >= self.at
+        let fired = self.slot.with(|slot| {
+            slot.call_id.store(0, Ordering::SeqCst);
+            slot.fired.load(Ordering::SeqCst) == self.call_id
+        });
+        fired == Some(true) || ended >= self.at
     }
 }

@@ -486,11 +486,13 @@ impl SessionInner {
     /// timeout (the deadline thread interrupts the call, ADR 0009), the
     /// telemetry. Admission is immediate, so one clock read before the call
     /// serves as both its start and the base of its deadline (either
-    /// timeout scope), and one after it as its end.
+    /// timeout scope), and one after it as its end. `holds` is
+    /// `spec.holds()`, walked once by the caller.
     pub(crate) fn execute_now(
         self: &Arc<Self>,
         spec: &mut CallSpec,
         options: &RuntimeOptions,
+        holds: crate::call::Holds,
     ) -> Option<Result<Value>> {
         macro_rules! tri {
             ($e:expr) => {
@@ -503,14 +505,14 @@ impl SessionInner {
         if !self.pool.runs_inline() || crate::callback::in_callback() {
             return None;
         }
-        if spec.has_callbacks() {
+        if holds.callbacks {
             return None;
         }
         let config = &self.pool.shared.config;
         let timeout = tri!(config.profiles.call_timeout(options, spec.labels().0));
         let affinity = options.affinity_value().unwrap_or(config.affinity);
         let (admission, conn) = {
-            let refs = spec.refs();
+            let refs = if holds.refs { spec.refs() } else { Vec::new() };
             tri!(self.check_refs(&refs));
             let placement = tri!(self.placement(&refs, spec.near()));
             let admission = self.pool.try_admit(placement, affinity)?;
@@ -626,7 +628,6 @@ impl SessionInner {
             function,
             worker,
             metrics: &self.pool.metrics,
-            handles: self.pool.metrics.call(module, function),
         }
     }
 

@@ -184,10 +184,35 @@ impl PoolMetrics {
         })
     }
 
-    /// The handles for `module.function`, registered on first use. The
-    /// last ones a thread asked for are kept in the thread: a thread that
-    /// calls the same function again finds them without a lock or a hash.
-    pub(crate) fn call(&self, module: &str, function: &str) -> Arc<CallMetrics> {
+    /// `f` of the handles for `module.function`, registered on first use.
+    /// The last ones a thread asked for are kept in the thread: a thread
+    /// that calls the same function again uses them in place, without a
+    /// lock, a hash or a reference count.
+    pub(crate) fn with_call<R>(
+        &self,
+        module: &str,
+        function: &str,
+        f: impl FnOnce(&CallMetrics) -> R,
+    ) -> R {
+        let mut f = Some(f);
+        let cached = LAST_CALL.try_with(|last| match &*last.borrow() {
+            Some(l) if l.pool == self.id && l.module == module && l.function == function => {
+                f.take().map(|f| f(&l.handles))
+            }
+            _ => None,
+        });
+        if let Ok(Some(out)) = cached {
+            return out;
+        }
+        let handles = self.call(module, function);
+        match f {
+            Some(f) => f(&handles),
+            None => unreachable!("`f` runs once, and only on a hit"),
+        }
+    }
+
+    /// The handles for `module.function`, kept as the thread's last.
+    fn call(&self, module: &str, function: &str) -> Arc<CallMetrics> {
         let cached = LAST_CALL.try_with(|last| match &*last.borrow() {
             Some(l) if l.pool == self.id && l.module == module && l.function == function => {
                 Some(l.handles.clone())
@@ -275,7 +300,6 @@ pub(crate) struct CallReport<'a> {
     pub(crate) function: &'a str,
     pub(crate) worker: usize,
     pub(crate) metrics: &'a PoolMetrics,
-    pub(crate) handles: Arc<CallMetrics>,
 }
 
 pub(crate) fn call_start(c: &CallReport<'_>, bytes_out: usize) {
@@ -322,8 +346,10 @@ pub(crate) fn call_end(
             error = %e,
         ),
     }
-    c.handles.duration.record(elapsed.as_secs_f64());
-    c.handles.outcomes[outcome as usize].increment(1);
+    c.metrics.with_call(c.module, c.function, |handles| {
+        handles.duration.record(elapsed.as_secs_f64());
+        handles.outcomes[outcome as usize].increment(1);
+    });
     if bytes_in > 0 {
         c.metrics.bytes_received.increment(bytes_in as u64);
     }
