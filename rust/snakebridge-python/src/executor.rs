@@ -35,8 +35,17 @@ struct RunSlot {
 thread_local! {
     /// This thread's run slots, by executor instance (one per executor it
     /// runs calls of; more only while calls nest on the thread).
-    static RUN_SLOTS: std::cell::RefCell<Vec<(u64, Arc<RunSlot>)>> =
+    static RUN_SLOTS: std::cell::RefCell<Vec<ThreadSlot>> =
         const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A thread's run slot for one executor.
+struct ThreadSlot {
+    instance: u64,
+    /// [`Shared::alive`]: gone with the executor, whose entry is then
+    /// reused in place (the list never shrinks, so indexes stay valid).
+    owner: std::sync::Weak<()>,
+    slot: Arc<RunSlot>,
 }
 
 /// Registers the current thread as running call `call_id` until dropped.
@@ -46,8 +55,10 @@ thread_local! {
 ///
 /// Registering takes the thread's own slot (no lock, no hashing: this
 /// runs on every call); interrupting scans the executor's slots. The slot
-/// stays in the thread's list ([`RUN_SLOTS`] never shrinks), so the guard
-/// keeps its index there rather than a reference count.
+/// stays in the thread's list ([`RUN_SLOTS`] never shrinks; an entry of an
+/// executor that is gone is reused in place, so executor churn does not
+/// grow it), so the guard keeps its index there rather than a reference
+/// count.
 struct Running(RunningSlot);
 
 enum RunningSlot {
@@ -68,14 +79,28 @@ impl Running {
         };
         let listed = RUN_SLOTS.try_with(|slots| {
             let mut slots = slots.borrow_mut();
-            let free = slots.iter().position(|(instance, slot)| {
-                *instance == shared.instance && slot.call_id.load(Ordering::Relaxed) == 0
+            let free = slots.iter().position(|t| {
+                t.instance == shared.instance && t.slot.call_id.load(Ordering::Relaxed) == 0
             });
             let index = free.unwrap_or_else(|| {
-                slots.push((shared.instance, shared.new_run_slot()));
-                slots.len() - 1
+                let entry = ThreadSlot {
+                    instance: shared.instance,
+                    owner: Arc::downgrade(&shared.alive),
+                    slot: shared.new_run_slot(),
+                };
+                // No call of a gone executor runs (a call holds its executor).
+                match slots.iter().position(|t| t.owner.strong_count() == 0) {
+                    Some(gone) => {
+                        slots[gone] = entry;
+                        gone
+                    }
+                    None => {
+                        slots.push(entry);
+                        slots.len() - 1
+                    }
+                }
             });
-            start(&slots[index].1);
+            start(&slots[index].slot);
             index
         });
         Some(Running(match listed {
@@ -93,7 +118,7 @@ impl Running {
         match &self.0 {
             RunningSlot::Own(slot) => Some(f(slot)),
             RunningSlot::Listed(index) => RUN_SLOTS
-                .try_with(|slots| slots.borrow().get(*index).map(|(_, slot)| f(slot)))
+                .try_with(|slots| slots.borrow().get(*index).map(|t| f(&t.slot)))
                 .ok()
                 .flatten(),
         }
@@ -185,6 +210,9 @@ pub(crate) struct Shared {
     running: Mutex<Vec<std::sync::Weak<RunSlot>>>,
     /// The shared-memory arena, once the host's settings turned it on.
     pub(crate) arena: std::sync::OnceLock<crate::arena::WorkerArena>,
+    /// Held only here: threads' entries for this executor ([`ThreadSlot`])
+    /// keep a `Weak` of it, to tell when the executor is gone.
+    alive: Arc<()>,
 }
 
 impl Shared {
@@ -282,6 +310,7 @@ impl Executor {
             info,
             running: Mutex::new(Vec::new()),
             arena: std::sync::OnceLock::new(),
+            alive: Arc::new(()),
         });
         let (jobs, receiver) = crossbeam_channel::unbounded::<Job>();
         let executor = Executor {
@@ -680,6 +709,44 @@ mod tests {
         assert!(message.contains("boom 42"), "{message}");
         let message = bridge_message(guarded(|| std::panic::panic_any(7_u8)));
         assert!(message.contains("unknown panic"), "{message}");
+    }
+
+    /// A thread that runs calls of one executor after another (a program
+    /// that starts and drops in-process bridges) keeps one run slot, not
+    /// one per executor it ever served.
+    #[test]
+    fn a_thread_reuses_the_run_slot_of_an_executor_that_is_gone() {
+        std::thread::spawn(|| {
+            for round in 0..4 {
+                let ex = Executor::start(ExecutorConfig {
+                    threads: 1,
+                    ..Default::default()
+                });
+                let req = pb::CallRequest {
+                    kind: pb::CallKind::ModuleAttr as i32,
+                    module: "math".into(),
+                    name: "pi".into(),
+                    call_id: 1000 + round,
+                    ..Default::default()
+                };
+                let resp = ex.call_blocking_in(&req, "s");
+                assert!(matches!(resp.outcome, Some(Outcome::Value(_))), "{resp:?}");
+                let alive = Arc::downgrade(&ex.inner.shared.alive);
+                drop(ex);
+                // The executor's threads hold it until they have exited.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+                while alive.strong_count() > 0 {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "the executor never went"
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                assert_eq!(RUN_SLOTS.with(|slots| slots.borrow().len()), 1);
+            }
+        })
+        .join()
+        .expect("the thread");
     }
 
     #[test]

@@ -342,7 +342,9 @@ struct Watched {
 
 thread_local! {
     /// This thread's slot in each `Deadlines` it ran inline calls under,
-    /// by `Deadlines::id`.
+    /// by `Deadlines::id`. The list never shrinks: the entry of a
+    /// `Deadlines` that is gone (only this list holds its slot) is reused
+    /// in place, so starting and dropping bridges does not grow it.
     static WATCHED: RefCell<Vec<(u64, Arc<Watched>)>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -407,8 +409,18 @@ impl Deadlines {
                 }
                 let slot = Arc::new(Watched::default());
                 self.slots.lock().push(slot.clone());
-                watched.push((self.id, slot));
-                Some(watched.len() - 1)
+                // No call of a gone `Deadlines` is watched (a call holds
+                // its backend, which holds its `Deadlines`).
+                match watched.iter().position(|(_, s)| Arc::strong_count(s) == 1) {
+                    Some(gone) => {
+                        watched[gone] = (self.id, slot);
+                        Some(gone)
+                    }
+                    None => {
+                        watched.push((self.id, slot));
+                        Some(watched.len() - 1)
+                    }
+                }
             })
             .ok()
             .flatten();
@@ -524,5 +536,31 @@ impl Deadline {
             slot.fired.load(Ordering::SeqCst) == self.call_id
         });
         fired == Some(true) || ended >= self.at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A thread that runs inline calls under one backend after another
+    /// keeps one deadline slot, not one per backend it ever served.
+    #[test]
+    fn a_thread_reuses_the_deadline_slot_of_a_backend_that_is_gone() {
+        std::thread::spawn(|| {
+            for call_id in 1..5 {
+                let deadlines = Deadlines::new(Weak::new());
+                // No deadline thread: it would hold `deadlines` until its
+                // next wake-up.
+                deadlines.started.store(true, Ordering::Release);
+                let at = Instant::now() + Duration::from_secs(3600);
+                let watch = deadlines.watch(at, call_id);
+                assert!(!watch.finish(Instant::now()));
+                drop(deadlines);
+                assert_eq!(WATCHED.with(|w| w.borrow().len()), 1);
+            }
+        })
+        .join()
+        .expect("the thread");
     }
 }
