@@ -407,8 +407,9 @@ thread_local! {
     /// This thread's last module and interned name found in an executor's
     /// [`Lookups`](crate::executor::Lookups): a loop calling one function
     /// skips the lock and the two hash lookups. It holds the same objects
-    /// the lookups do (which keep them until the executor drops), under the
-    /// executor's `instance`.
+    /// the lookups do, under the executor's `instance`; one entry, so what
+    /// outlives the executor is one module and one name, until the thread
+    /// resolves a call of another.
     static LAST: std::cell::RefCell<Option<Last>> = const { std::cell::RefCell::new(None) };
 }
 
