@@ -204,48 +204,31 @@ impl PoolMetrics {
         if let Ok(Some(out)) = cached {
             return out;
         }
-        let handles = self.call(module, function);
-        match f {
+        let handles = self.lookup(module, function);
+        let out = match f {
             Some(f) => f(&handles),
             None => unreachable!("`f` runs once, and only on a hit"),
-        }
-    }
-
-    /// The handles for `module.function`, kept as the thread's last.
-    fn call(&self, module: &str, function: &str) -> Arc<CallMetrics> {
-        let cached = LAST_CALL.try_with(|last| match &*last.borrow() {
-            Some(l) if l.pool == self.id && l.module == module && l.function == function => {
-                Some(l.handles.clone())
+        };
+        // Kept as the thread's last (the strings' buffers are reused).
+        let _ = LAST_CALL.try_with(|last| match &mut *last.borrow_mut() {
+            Some(l) => {
+                l.pool = self.id;
+                l.module.clear();
+                l.module.push_str(module);
+                l.function.clear();
+                l.function.push_str(function);
+                l.handles = handles;
             }
-            _ => None,
-        });
-        if let Ok(Some(handles)) = cached {
-            return handles;
-        }
-        let handles = self.lookup(module, function);
-        let _ = LAST_CALL.try_with(|last| {
-            let mut last = last.borrow_mut();
-            match &mut *last {
-                // The strings' buffers are reused.
-                Some(l) => {
-                    l.pool = self.id;
-                    l.module.clear();
-                    l.module.push_str(module);
-                    l.function.clear();
-                    l.function.push_str(function);
-                    l.handles = handles.clone();
-                }
-                None => {
-                    *last = Some(LastCall {
-                        pool: self.id,
-                        module: module.to_string(),
-                        function: function.to_string(),
-                        handles: handles.clone(),
-                    });
-                }
+            empty => {
+                *empty = Some(LastCall {
+                    pool: self.id,
+                    module: module.to_string(),
+                    function: function.to_string(),
+                    handles,
+                });
             }
         });
-        handles
+        out
     }
 
     fn lookup(&self, module: &str, function: &str) -> Arc<CallMetrics> {
