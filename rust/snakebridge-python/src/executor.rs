@@ -17,6 +17,7 @@ use crate::dispatch::run_call;
 use crate::init::PythonInfo;
 use crate::pyerror::bridge;
 use crate::registry::{Registry, Removed};
+use crate::thread_slots::{Held, ThreadSlots};
 use crate::types::Types;
 use rustc_hash::FxBuildHasher as FastBuild;
 
@@ -35,17 +36,8 @@ struct RunSlot {
 thread_local! {
     /// This thread's run slots, by executor instance (one per executor it
     /// runs calls of; more only while calls nest on the thread).
-    static RUN_SLOTS: std::cell::RefCell<Vec<ThreadSlot>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// A thread's run slot for one executor.
-struct ThreadSlot {
-    instance: u64,
-    /// [`Shared::alive`]: gone with the executor, whose entry is then
-    /// reused in place (the list never shrinks, so indexes stay valid).
-    owner: std::sync::Weak<()>,
-    slot: Arc<RunSlot>,
+    static RUN_SLOTS: std::cell::RefCell<ThreadSlots<RunSlot>> =
+        const { std::cell::RefCell::new(ThreadSlots::new()) };
 }
 
 /// Registers the current thread as running call `call_id` until dropped.
@@ -54,80 +46,32 @@ struct ThreadSlot {
 /// but not yet raised, so it cannot hit the thread's next call.
 ///
 /// Registering takes the thread's own slot (no lock, no hashing: this
-/// runs on every call); interrupting scans the executor's slots. The slot
-/// stays in the thread's list ([`RUN_SLOTS`] never shrinks; an entry of an
-/// executor that is gone is reused in place, so executor churn does not
-/// grow it), so the guard keeps its index there rather than a reference
-/// count.
-struct Running(RunningSlot);
-
-enum RunningSlot {
-    /// `RUN_SLOTS[index]`.
-    Listed(usize),
-    /// A thread being torn down: a slot of its own for this call.
-    Own(Arc<RunSlot>),
-}
+/// runs on every call; [`crate::thread_slots`]); interrupting scans the
+/// executor's slots.
+struct Running(Held<RunSlot>);
 
 impl Running {
     fn register(shared: &Shared, call_id: u64) -> Option<Running> {
         if call_id == 0 {
             return None;
         }
-        let start = |slot: &RunSlot| {
-            slot.interrupted.store(false, Ordering::Relaxed);
-            slot.call_id.store(call_id, Ordering::Release);
-        };
-        let listed = RUN_SLOTS.try_with(|slots| {
-            let mut slots = slots.borrow_mut();
-            let free = slots.iter().position(|t| {
-                t.instance == shared.instance && t.slot.call_id.load(Ordering::Relaxed) == 0
-            });
-            let index = free.unwrap_or_else(|| {
-                let entry = ThreadSlot {
-                    instance: shared.instance,
-                    owner: Arc::downgrade(&shared.alive),
-                    slot: shared.new_run_slot(),
-                };
-                // No call of a gone executor runs (a call holds its executor).
-                match slots.iter().position(|t| t.owner.strong_count() == 0) {
-                    Some(gone) => {
-                        slots[gone] = entry;
-                        gone
-                    }
-                    None => {
-                        slots.push(entry);
-                        slots.len() - 1
-                    }
-                }
-            });
-            start(&slots[index].slot);
-            index
-        });
-        Some(Running(match listed {
-            Ok(index) => RunningSlot::Listed(index),
-            Err(_) => {
-                let slot = shared.new_run_slot();
-                start(&slot);
-                RunningSlot::Own(slot)
-            }
-        }))
-    }
-
-    /// Runs `f` on the slot (`None` only if the thread's list is gone).
-    fn with_slot<R>(&self, f: impl FnOnce(&RunSlot) -> R) -> Option<R> {
-        match &self.0 {
-            RunningSlot::Own(slot) => Some(f(slot)),
-            RunningSlot::Listed(index) => RUN_SLOTS
-                .try_with(|slots| slots.borrow().get(*index).map(|t| f(&t.slot)))
-                .ok()
-                .flatten(),
-        }
+        Some(Running(Held::claim(
+            &RUN_SLOTS,
+            shared.instance,
+            &shared.alive,
+            |slot| slot.call_id.load(Ordering::Relaxed) == 0,
+            || shared.new_run_slot(),
+            |slot| {
+                slot.interrupted.store(false, Ordering::Relaxed);
+                slot.call_id.store(call_id, Ordering::Release);
+            },
+        )))
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let ended = self.with_slot(|slot| {
+        let ended = self.0.with(|slot| {
             let interrupted = slot.interrupted.load(Ordering::Acquire);
             slot.call_id.store(0, Ordering::Release);
             (interrupted, slot.thread)
@@ -210,8 +154,8 @@ pub(crate) struct Shared {
     running: Mutex<Vec<std::sync::Weak<RunSlot>>>,
     /// The shared-memory arena, once the host's settings turned it on.
     pub(crate) arena: std::sync::OnceLock<crate::arena::WorkerArena>,
-    /// Held only here: threads' entries for this executor ([`ThreadSlot`])
-    /// keep a `Weak` of it, to tell when the executor is gone.
+    /// Held only here: the liveness token of this executor's entries in
+    /// threads' [`RUN_SLOTS`].
     alive: Arc<()>,
 }
 

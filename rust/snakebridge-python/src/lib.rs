@@ -52,6 +52,7 @@ mod messages;
 mod pyerror;
 mod registry;
 mod stream;
+pub mod thread_slots;
 mod thread_state;
 mod types;
 

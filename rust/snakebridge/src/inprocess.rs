@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use parking_lot::{Condvar, Mutex};
 use snakebridge_proto::v1 as pb;
+use snakebridge_python::thread_slots::{Held, ThreadSlots};
 use snakebridge_python::{Executor, ExecutorConfig};
 use tokio::sync::{mpsc, watch};
 
@@ -327,6 +328,9 @@ struct Deadlines {
     next_wake: AtomicU64,
     base: Instant,
     backend: Weak<Inner>,
+    /// Held only here: the liveness token of this `Deadlines`' entries in
+    /// threads' [`WATCHED`].
+    alive: Arc<()>,
 }
 
 /// The inline call a thread runs now, as the deadline thread sees it.
@@ -342,38 +346,15 @@ struct Watched {
 
 thread_local! {
     /// This thread's slot in each `Deadlines` it ran inline calls under,
-    /// by `Deadlines::id`. The list never shrinks: the entry of a
-    /// `Deadlines` that is gone (only this list holds its slot) is reused
-    /// in place, so starting and dropping bridges does not grow it.
-    static WATCHED: RefCell<Vec<(u64, Arc<Watched>)>> = const { RefCell::new(Vec::new()) };
+    /// by `Deadlines::id` ([`snakebridge_python::thread_slots`]).
+    static WATCHED: RefCell<ThreadSlots<Watched>> = const { RefCell::new(ThreadSlots::new()) };
 }
 
 /// One watched inline call; see [`Deadline::finish`].
 struct Deadline {
-    slot: WatchedSlot,
+    slot: Held<Watched>,
     at: Instant,
     call_id: u64,
-}
-
-/// Where a watched call's slot is: the thread's own (kept in [`WATCHED`],
-/// which never shrinks, so an index serves instead of a reference count),
-/// or one of the call's own.
-enum WatchedSlot {
-    Listed(usize),
-    Own(Arc<Watched>),
-}
-
-impl WatchedSlot {
-    /// Runs `f` on the slot (`None` only if the thread's list is gone).
-    fn with<R>(&self, f: impl FnOnce(&Watched) -> R) -> Option<R> {
-        match self {
-            WatchedSlot::Own(slot) => Some(f(slot)),
-            WatchedSlot::Listed(index) => WATCHED
-                .try_with(|watched| watched.borrow().get(*index).map(|(_, slot)| f(slot)))
-                .ok()
-                .flatten(),
-        }
-    }
 }
 
 impl Deadlines {
@@ -388,50 +369,12 @@ impl Deadlines {
             next_wake: AtomicU64::new(0),
             base: Instant::now(),
             backend,
+            alive: Arc::new(()),
         })
     }
 
     fn nanos(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
-    }
-
-    /// This thread's free slot (a new one for a call nested in another
-    /// inline call of this thread, which does not happen today).
-    fn slot(&self) -> WatchedSlot {
-        let mine = WATCHED
-            .try_with(|watched| {
-                let mut watched = watched.borrow_mut();
-                if let Some(index) = watched.iter().position(|(id, _)| *id == self.id) {
-                    if watched[index].1.call_id.load(Ordering::Relaxed) == 0 {
-                        return Some(index);
-                    }
-                    return None;
-                }
-                let slot = Arc::new(Watched::default());
-                self.slots.lock().push(slot.clone());
-                // No call of a gone `Deadlines` is watched (a call holds
-                // its backend, which holds its `Deadlines`).
-                match watched.iter().position(|(_, s)| Arc::strong_count(s) == 1) {
-                    Some(gone) => {
-                        watched[gone] = (self.id, slot);
-                        Some(gone)
-                    }
-                    None => {
-                        watched.push((self.id, slot));
-                        Some(watched.len() - 1)
-                    }
-                }
-            })
-            .ok()
-            .flatten();
-        match mine {
-            Some(index) => WatchedSlot::Listed(index),
-            None => {
-                let slot = Arc::new(Watched::default());
-                self.slots.lock().push(slot.clone());
-                WatchedSlot::Own(slot)
-            }
-        }
     }
 
     fn watch(self: &Arc<Self>, at: Instant, call_id: u64) -> Deadline {
@@ -448,14 +391,25 @@ impl Deadlines {
                 .name("snakebridge-deadlines".into())
                 .spawn(move || this.run());
         }
-        let slot = self.slot();
         let deadline = self.nanos(at);
-        slot.with(|slot| {
-            // Published by the `call_id` store after it: the thread reads
-            // the deadline only after it read the id.
-            slot.deadline.store(deadline, Ordering::Relaxed);
-            slot.call_id.store(call_id, Ordering::SeqCst);
-        });
+        // This thread's free slot, listed for the thread.
+        let slot = Held::claim(
+            &WATCHED,
+            self.id,
+            &self.alive,
+            |slot| slot.call_id.load(Ordering::Relaxed) == 0,
+            || {
+                let slot = Arc::new(Watched::default());
+                self.slots.lock().push(slot.clone());
+                slot
+            },
+            |slot| {
+                // Published by the `call_id` store after it: the thread
+                // reads the deadline only after it read the id.
+                slot.deadline.store(deadline, Ordering::Relaxed);
+                slot.call_id.store(call_id, Ordering::SeqCst);
+            },
+        );
         // Either the thread sees this call when it scans after planning
         // its wake-up (it publishes `next_wake`, then scans), or this sees
         // the wake-up it planned.
